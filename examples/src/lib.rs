@@ -1,0 +1,1 @@
+//! Runnable example apps; see the `examples` targets of this package.

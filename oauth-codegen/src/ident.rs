@@ -1,0 +1,57 @@
+//! Rust names for template names and placeholder fields, made in one place.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+/// Rust's strict and reserved keywords (2024 edition), which get a trailing `_`.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// The snake_case Rust name of a template, context field or iparam (`createTicket` → `create_ticket`,
+/// `type` → `type_`). Names that would start with a digit get a leading `_`.
+pub fn snake_case(name: &str) -> String {
+    let mut ident = name.replace('$', "_").to_snake_case();
+    if ident.is_empty() {
+        ident.push('_');
+    }
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert(0, '_');
+    }
+    if KEYWORDS.contains(&ident.as_str()) {
+        ident.push('_');
+    }
+    ident
+}
+
+/// The UpperCamelCase Rust name of a template's type (`get-ticket` → `GetTicket`).
+pub fn upper_camel_case(name: &str) -> String {
+    let mut ident = name.replace('$', "_").to_upper_camel_case();
+    if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert(0, 'T');
+    }
+    if ident == "Self" {
+        ident.push('_');
+    }
+    ident
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_public_contract() {
+        assert_eq!(snake_case("createTicket"), "create_ticket");
+        assert_eq!(snake_case("create-ticket"), "create_ticket");
+        assert_eq!(snake_case("postComment_v2"), "post_comment_v2");
+        assert_eq!(snake_case("type"), "type_");
+        assert_eq!(snake_case("self"), "self_");
+        assert_eq!(snake_case("2fa"), "_2fa");
+        assert_eq!(upper_camel_case("getTicket"), "GetTicket");
+        assert_eq!(upper_camel_case("get-ticket"), "GetTicket");
+    }
+}

@@ -1,0 +1,336 @@
+//! `config/oauth_config.json`: multi-OAuth (`integrations`) and the legacy single format.
+
+use super::{
+    boolean, get, object, plain_string, reject_unknown_keys, required, template_string, type_error,
+};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::json::{Json, JsonKind, Member};
+use crate::model::{Header, Integration, OAuthConfig, OAuthFormat, OAuthIparam, TokenType};
+use crate::placeholder::{TemplateString, parse_template};
+use crate::source::{FileId, Spanned};
+
+/// At most this many integrations in one app.
+pub(crate) const MAX_INTEGRATIONS: usize = 3;
+
+const MULTI_KEYS: &[&str] = &[
+    "display_name",
+    "client_id",
+    "client_secret",
+    "authorize_url",
+    "token_url",
+    "options",
+    "token_type",
+    "oauth_iparams",
+];
+const LEGACY_KEYS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "authorize_url",
+    "token_url",
+    "options",
+    "token_type",
+    "oauth_iparams",
+];
+const OAUTH_IPARAM_KEYS: &[&str] = &["display_name", "description", "type", "required"];
+
+/// Reads a parsed `oauth_config.json`. Integrations with errors are left out.
+pub(crate) fn load_oauth(
+    json: &Json,
+    file: FileId,
+    diagnostics: &mut Diagnostics,
+) -> Option<OAuthConfig> {
+    let members = object(json, "`oauth_config.json`", diagnostics)?;
+    if let Some(integrations) = get(members, "integrations") {
+        let others = members.iter().filter(|m| m.key.value != "integrations");
+        reject_unknown_keys(
+            others,
+            &["integrations"],
+            "multi-OAuth `oauth_config.json`",
+            diagnostics,
+        );
+        return load_multi(&integrations.value, file, diagnostics);
+    }
+    if !members
+        .iter()
+        .any(|m| LEGACY_KEYS.contains(&m.key.value.as_str()))
+    {
+        diagnostics.push(
+            Diagnostic::error(json.span.clone(), "this is not an FDK `oauth_config.json`")
+                .with_label("expected `integrations`, or `client_id`, `authorize_url`, `token_url`, …")
+                .with_help("multi-OAuth configs hold `{ \"integrations\": { \"name\": { … } } }`; legacy configs hold one integration's keys at top level"),
+        );
+        return None;
+    }
+    let integration = load_integration(None, json, members, OAuthFormat::Legacy, diagnostics);
+    Some(OAuthConfig {
+        format: OAuthFormat::Legacy,
+        integrations: vec![integration],
+        file,
+    })
+}
+
+fn load_multi(json: &Json, file: FileId, diagnostics: &mut Diagnostics) -> Option<OAuthConfig> {
+    let members = object(json, "`integrations`", diagnostics)?;
+    if members.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(json.span.clone(), "`integrations` is empty").with_help(
+                "add an integration, or remove `oauth_config.json` if the app uses no OAuth",
+            ),
+        );
+    }
+    if members.len() > MAX_INTEGRATIONS {
+        diagnostics.push(
+            Diagnostic::error(
+                members[MAX_INTEGRATIONS].key.span.clone(),
+                format!(
+                    "too many integrations: {} (at most {MAX_INTEGRATIONS})",
+                    members.len()
+                ),
+            )
+            .with_help("an app may configure at most 3 OAuth integrations"),
+        );
+    }
+    let mut integrations = Vec::with_capacity(members.len());
+    for member in members {
+        let name = &member.key;
+        if name.value.is_empty()
+            || !name
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    name.span.clone(),
+                    format!("invalid integration name `{}`", name.value),
+                )
+                .with_help("integration names use letters, digits, `_` and `-` only"),
+            );
+            continue;
+        }
+        let what = format!("integration `{}`", name.value);
+        let Some(fields) = object(&member.value, &what, diagnostics) else {
+            continue;
+        };
+        integrations.push(load_integration(
+            Some(name),
+            &member.value,
+            fields,
+            OAuthFormat::Multi,
+            diagnostics,
+        ));
+    }
+    let mut agents = integrations
+        .iter()
+        .filter(|i| i.token_type.value == TokenType::Agent);
+    if let (Some(first), Some(_)) = (agents.next(), agents.clone().next()) {
+        for extra in agents {
+            diagnostics.push(
+                Diagnostic::error(extra.token_type.span.clone(), "more than one integration has `token_type: \"agent\"`")
+                    .with_related(first.token_type.span.clone(), "the first agent integration")
+                    .with_help("at most one integration may hold per-user (agent) tokens; make this one `account`"),
+            );
+        }
+    }
+    Some(OAuthConfig {
+        format: OAuthFormat::Multi,
+        integrations,
+        file,
+    })
+}
+
+fn load_integration(
+    name: Option<&Spanned<String>>,
+    json: &Json,
+    members: &[Member],
+    format: OAuthFormat,
+    diagnostics: &mut Diagnostics,
+) -> Integration {
+    let (what, owner, allowed) = match name {
+        Some(name) => (
+            format!("integration `{}`", name.value),
+            name.span.clone(),
+            MULTI_KEYS,
+        ),
+        None => (
+            "`oauth_config.json`".to_string(),
+            json.span.clone(),
+            LEGACY_KEYS,
+        ),
+    };
+    reject_unknown_keys(members, allowed, &what, diagnostics);
+    let display_name = match format {
+        OAuthFormat::Multi => required(members, "display_name", &owner, &what, diagnostics)
+            .and_then(|d| plain_string(d, "`display_name`", diagnostics)),
+        OAuthFormat::Legacy => None,
+    };
+    let mut url = |key: &str| {
+        required(members, key, &owner, &what, diagnostics)
+            .and_then(|v| template_string(v, &format!("`{key}`"), diagnostics))
+    };
+    let client_id = url("client_id");
+    let client_secret = url("client_secret");
+    let authorize_url = url("authorize_url");
+    let token_url = url("token_url");
+    let token_type = required(members, "token_type", &owner, &what, diagnostics)
+        .and_then(|t| token_type(t, diagnostics));
+    let mut integration_options = IntegrationOptions::default();
+    if let Some(options) = get(members, "options") {
+        load_options(&options.value, &what, &mut integration_options, diagnostics);
+    }
+    let oauth_iparams = match get(members, "oauth_iparams") {
+        Some(iparams) => load_oauth_iparams(&iparams.value, &what, diagnostics),
+        None => Vec::new(),
+    };
+    // Broken values get stand-ins so templates naming this integration are still checked.
+    let stand_in = |value: Option<TemplateString>| {
+        value.unwrap_or_else(|| TemplateString::empty(owner.clone()))
+    };
+    Integration {
+        name: name.cloned(),
+        display_name,
+        client_id: stand_in(client_id),
+        client_secret: stand_in(client_secret),
+        authorize_url: stand_in(authorize_url),
+        token_url: stand_in(token_url),
+        scopes: integration_options.scopes,
+        custom_headers: integration_options.custom_headers,
+        extra_params: integration_options.extra_params,
+        token_type: token_type.unwrap_or_else(|| Spanned::new(TokenType::Account, owner.clone())),
+        oauth_iparams,
+        span: json.span.clone(),
+    }
+}
+
+fn token_type(json: &Json, diagnostics: &mut Diagnostics) -> Option<Spanned<TokenType>> {
+    let value = match json.as_string().map(|s| s.as_str()) {
+        Some("account") => TokenType::Account,
+        Some("agent") => TokenType::Agent,
+        _ => {
+            diagnostics.push(
+                type_error(json, "`token_type`", "\"account\" or \"agent\"").with_help(
+                    "`account`: one token for the installation; `agent`: one token per end user",
+                ),
+            );
+            return None;
+        }
+    };
+    Some(Spanned::new(value, json.span.clone()))
+}
+
+#[derive(Default)]
+struct IntegrationOptions {
+    scopes: Vec<Spanned<String>>,
+    custom_headers: Vec<Header>,
+    extra_params: Vec<(Spanned<String>, TemplateString)>,
+}
+
+fn load_options(
+    json: &Json,
+    integration: &str,
+    out: &mut IntegrationOptions,
+    diagnostics: &mut Diagnostics,
+) {
+    let what = format!("`options` of {integration}");
+    let Some(members) = object(json, &what, diagnostics) else {
+        return;
+    };
+    for member in members {
+        let key = member.key.value.as_str();
+        match key {
+            "scope" => out.scopes = scopes(&member.value, diagnostics),
+            "customHeaders" => {
+                out.custom_headers = super::requests::headers(&member.value, "`customHeaders`", diagnostics);
+            }
+            "redirect_uri" | "redirect_url" | "response_type" | "client_id" | "state" | "code_challenge"
+            | "code_challenge_method" => diagnostics.push(
+                Diagnostic::warning(member.key.span.clone(), format!("`options.{key}` is ignored: the runtime sets this parameter"))
+                    .with_help(match key {
+                        "redirect_uri" | "redirect_url" => "the redirect URI is configured in the runtime (default `http://localhost:10001/auth/callback`): remove this key",
+                        _ => "remove this key: the runtime sets it on every authorization request",
+                    }),
+            ),
+            _ => match &member.value.kind {
+                JsonKind::String(s) => {
+                    out.extra_params.push((member.key.clone(), parse_template(s, diagnostics)));
+                }
+                _ => diagnostics.push(
+                    type_error(&member.value, &format!("`options.{key}`"), "a string")
+                        .with_help("keys of `options` other than `scope` and `customHeaders` are sent as query parameters of the authorize URL, so their values are strings"),
+                ),
+            },
+        }
+    }
+}
+
+fn scopes(json: &Json, diagnostics: &mut Diagnostics) -> Vec<Spanned<String>> {
+    let split = |text: &str, span: &crate::source::Span| -> Vec<Spanned<String>> {
+        text.split_whitespace()
+            .map(|scope| Spanned::new(scope.to_string(), span.clone()))
+            .collect()
+    };
+    match &json.kind {
+        JsonKind::String(s) => split(s.as_str(), &json.span),
+        JsonKind::Array(items) => {
+            let mut scopes = Vec::new();
+            for item in items {
+                match item.as_string() {
+                    Some(s) => scopes.extend(split(s.as_str(), &item.span)),
+                    None => diagnostics.push(type_error(item, "a scope", "a string")),
+                }
+            }
+            scopes
+        }
+        _ => {
+            diagnostics.push(type_error(
+                json,
+                "`scope`",
+                "a string of space-separated scopes",
+            ));
+            Vec::new()
+        }
+    }
+}
+
+fn load_oauth_iparams(
+    json: &Json,
+    integration: &str,
+    diagnostics: &mut Diagnostics,
+) -> Vec<OAuthIparam> {
+    let Some(members) = object(
+        json,
+        &format!("`oauth_iparams` of {integration}"),
+        diagnostics,
+    ) else {
+        return Vec::new();
+    };
+    let mut params = Vec::with_capacity(members.len());
+    for member in members {
+        let what = format!("oauth_iparam `{}`", member.key.value);
+        let Some(fields) = object(&member.value, &what, diagnostics) else {
+            continue;
+        };
+        reject_unknown_keys(fields, OAUTH_IPARAM_KEYS, &what, diagnostics);
+        let display_name = required(fields, "display_name", &member.key.span, &what, diagnostics)
+            .and_then(|d| plain_string(d, "`display_name`", diagnostics))
+            .map(|d| d.value);
+        if let Some(kind) = get(fields, "type") {
+            match kind.value.as_string().map(|s| s.as_str()) {
+                Some("text") => {}
+                _ => diagnostics.push(
+                    type_error(&kind.value, "the `type` of an oauth_iparam", "\"text\"")
+                        .with_help("OAuth installation parameters are text fields"),
+                ),
+            }
+        }
+        let required = get(fields, "required")
+            .and_then(|r| boolean(&r.value, "`required`", diagnostics))
+            .unwrap_or(false);
+        params.push(OAuthIparam {
+            name: member.key.clone(),
+            display_name,
+            required,
+        });
+    }
+    params
+}
