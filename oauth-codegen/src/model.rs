@@ -206,6 +206,8 @@ pub struct OAuthIparam {
     pub display_name: Option<String>,
     /// `required`.
     pub required: bool,
+    /// `secure`: the value is a secret (a client secret, say), never shown or logged.
+    pub secure: bool,
 }
 
 /// `config/iparams.json`: installation parameters.

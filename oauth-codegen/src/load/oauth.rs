@@ -31,7 +31,7 @@ const LEGACY_KEYS: &[&str] = &[
     "token_type",
     "oauth_iparams",
 ];
-const OAUTH_IPARAM_KEYS: &[&str] = &["display_name", "description", "type", "required"];
+const OAUTH_IPARAM_KEYS: &[&str] = &["display_name", "description", "type", "required", "secure"];
 
 /// Reads a parsed `oauth_config.json`. Integrations with errors are left out.
 pub(crate) fn load_oauth(
@@ -323,13 +323,18 @@ fn load_oauth_iparams(
                 ),
             }
         }
-        let required = get(fields, "required")
-            .and_then(|r| boolean(&r.value, "`required`", diagnostics))
-            .unwrap_or(false);
+        let mut flag = |key: &str| {
+            get(fields, key)
+                .and_then(|r| boolean(&r.value, &format!("`{key}`"), diagnostics))
+                .unwrap_or(false)
+        };
+        let required = flag("required");
+        let secure = flag("secure");
         params.push(OAuthIparam {
             name: member.key.clone(),
             display_name,
             required,
+            secure,
         });
     }
     params

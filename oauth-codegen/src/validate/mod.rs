@@ -276,6 +276,8 @@ fn check_method_names(templates: &[Template], diagnostics: &mut Diagnostics) {
     for template in templates {
         let method = ident::snake_case(&template.name.value);
         match seen.get(&method) {
+            // The same name twice is a duplicate JSON key, reported by the parser.
+            Some(first) if first.name.value == template.name.value => {}
             Some(first) => diagnostics.push(
                 Diagnostic::error(
                     template.name.span.clone(),
