@@ -270,7 +270,7 @@ fn escape_table(inner: &str, base: usize) -> Vec<usize> {
     let mut i = 0;
     while i < bytes.len() {
         let start = i;
-        let decoded_len = if bytes[i] == b'\\' {
+        let decoded_len = if bytes.get(i) == Some(&b'\\') {
             let (len, raw_len) = escape_len(&inner[i..]);
             i += raw_len;
             len
@@ -293,12 +293,13 @@ fn escape_len(s: &str) -> (usize, usize) {
             let Some(unit) = s.get(2..).and_then(hex) else {
                 return (1, 2);
             };
-            if (0xD800..0xDC00).contains(&unit) && s.get(6..8) == Some("\\u") {
-                if let Some(low) = s.get(8..).and_then(hex) {
-                    if (0xDC00..0xE000).contains(&low) {
-                        return (4, 12);
-                    }
-                }
+            if (0xD800..0xDC00).contains(&unit)
+                && s.get(6..8) == Some("\\u")
+                && s.get(8..)
+                    .and_then(hex)
+                    .is_some_and(|low| (0xDC00..0xE000).contains(&low))
+            {
+                return (4, 12);
             }
             let len = char::from_u32(unit).map_or(3, char::len_utf8);
             (len, 6)

@@ -20,6 +20,20 @@
 //! assert_eq!(error.help.as_deref(), Some("methods are written in upper case: `GET`"));
 //! ```
 
+// A panic here is a broken diagnostic for the macro's user.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+// Diagnostics are the error path of every parsing step; boxing them would cost the common path
+// an allocation per error for nothing measurable.
+#![allow(clippy::result_large_err)]
+
 mod app;
 mod diagnostic;
 pub mod ident;

@@ -40,7 +40,7 @@ impl<T> Spanned<T> {
 }
 
 /// One loaded file: the name it is shown under, and its text.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct SourceFile {
     name: String,
     path: PathBuf,
@@ -68,8 +68,11 @@ impl SourceFile {
     /// Offsets past the end are clamped to the end of the text.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
-        let line_start = self.line_starts[line];
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1);
+        let line_start = self.line_starts.get(line).copied().unwrap_or(0);
         let column = self
             .text
             .get(line_start..offset)
@@ -82,6 +85,8 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    /// Stands in for an id from another map, so a mix-up shows an empty file instead of panicking.
+    missing: SourceFile,
 }
 
 impl SourceMap {
@@ -111,10 +116,7 @@ impl SourceMap {
 
     /// The file behind an id. Ids come only from [`SourceMap::add`] on this map.
     pub fn file(&self, id: FileId) -> &SourceFile {
-        // An id from another map is a programming error inside this crate, not user input;
-        // fall back to the last file rather than panicking in a macro.
-        let index = (id.0 as usize).min(self.files.len().saturating_sub(1));
-        &self.files[index]
+        self.files.get(id.0 as usize).unwrap_or(&self.missing)
     }
 
     /// `name:line:col` of the start of a span.

@@ -61,10 +61,10 @@ fn manifests_from_index(corpus: &Path) -> BTreeMap<String, String> {
             .split('`')
             .find(|token| token.ends_with(".json") && token.contains("manifest"))
             .map(|m| m.trim_start_matches("manifests/"));
-        if let Some(manifest) = manifest {
-            if corpus.join("manifests").join(manifest).is_file() {
-                manifests.insert(file.to_string(), manifest.to_string());
-            }
+        if let Some(manifest) = manifest
+            && corpus.join("manifests").join(manifest).is_file()
+        {
+            manifests.insert(file.to_string(), manifest.to_string());
         }
     }
     manifests

@@ -78,10 +78,10 @@ fn load_multi(json: &Json, file: FileId, diagnostics: &mut Diagnostics) -> Optio
             ),
         );
     }
-    if members.len() > MAX_INTEGRATIONS {
+    if let Some(extra) = members.get(MAX_INTEGRATIONS) {
         diagnostics.push(
             Diagnostic::error(
-                members[MAX_INTEGRATIONS].key.span.clone(),
+                extra.key.span.clone(),
                 format!(
                     "too many integrations: {} (at most {MAX_INTEGRATIONS})",
                     members.len()

@@ -23,10 +23,10 @@ pub(crate) fn load_requests(json: &Json, diagnostics: &mut Diagnostics) -> Vec<T
     let Some(members) = object(json, "`requests.json`", diagnostics) else {
         return Vec::new();
     };
-    if members.len() > MAX_TEMPLATES {
+    if let Some(extra) = members.get(MAX_TEMPLATES) {
         diagnostics.push(
             Diagnostic::error(
-                members[MAX_TEMPLATES].key.span.clone(),
+                extra.key.span.clone(),
                 format!(
                     "too many templates: {} (at most {MAX_TEMPLATES})",
                     members.len()
@@ -228,16 +228,16 @@ pub(super) fn headers(json: &Json, what: &str, diagnostics: &mut Diagnostics) ->
             continue;
         };
         for part in &value.parts {
-            if let Part::Text(text) = part {
-                if text.contains(['\r', '\n']) {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            value.span.clone(),
-                            format!("header `{}` contains a line break", name.value),
-                        )
-                        .with_help("header values cannot contain `\\r` or `\\n`"),
-                    );
-                }
+            if let Part::Text(text) = part
+                && text.contains(['\r', '\n'])
+            {
+                diagnostics.push(
+                    Diagnostic::error(
+                        value.span.clone(),
+                        format!("header `{}` contains a line break", name.value),
+                    )
+                    .with_help("header values cannot contain `\\r` or `\\n`"),
+                );
             }
         }
         headers.push(Header {
@@ -328,17 +328,16 @@ fn load_options(json: &Json, template: &str, diagnostics: &mut Diagnostics) -> T
             ),
         }
     }
-    if let Some(member) = is_oauth {
-        if boolean(&member.value, "`isOAuth`", diagnostics) == Some(true) {
-            if let Some(oauth) = oauth {
-                diagnostics.push(
-                    Diagnostic::error(member.key.span.clone(), "`isOAuth` and `oauth` cannot both be set")
-                        .with_related(oauth.key.span.clone(), "`oauth` is set here")
-                        .with_help("`oauth: \"name\"` is for multi-OAuth configs; `isOAuth: true` for the legacy single config"),
-                );
-            } else {
-                options.auth = Some(Spanned::new(AuthRef::Legacy, member.value.span.clone()));
-            }
+    if let Some(member) = is_oauth
+        && boolean(&member.value, "`isOAuth`", diagnostics) == Some(true)
+    {
+        match oauth {
+            Some(oauth) => diagnostics.push(
+                Diagnostic::error(member.key.span.clone(), "`isOAuth` and `oauth` cannot both be set")
+                    .with_related(oauth.key.span.clone(), "`oauth` is set here")
+                    .with_help("`oauth: \"name\"` is for multi-OAuth configs; `isOAuth: true` for the legacy single config"),
+            ),
+            None => options.auth = Some(Spanned::new(AuthRef::Legacy, member.value.span.clone())),
         }
     }
     if let Some(member) = get(members, "maxAttempts") {
@@ -427,14 +426,14 @@ fn describe_char(c: char) -> String {
 
 fn check_literal_host(host: &str, span: &Span, protocol: Protocol, diagnostics: &mut Diagnostics) {
     let (name, port) = split_port(host);
-    if let Some(port) = port {
-        if port.parse::<u16>().map_or(true, |p| p == 0) {
-            diagnostics.push(
-                Diagnostic::error(span.clone(), format!("invalid port `{port}` in `host`"))
-                    .with_help("a port is a number from 1 to 65535"),
-            );
-            return;
-        }
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        diagnostics.push(
+            Diagnostic::error(span.clone(), format!("invalid port `{port}` in `host`"))
+                .with_help("a port is a number from 1 to 65535"),
+        );
+        return;
     }
     let ip = name
         .strip_prefix('[')

@@ -199,7 +199,11 @@ fn check_integration_references(integration: &Integration, diagnostics: &mut Dia
         for path in value.paths() {
             match resolve(path) {
                 Ok(Reference::OAuthIparam(name)) => match declared.iter().position(|d| *d == name) {
-                    Some(index) => used[index] = true,
+                    Some(index) => {
+                        if let Some(flag) = used.get_mut(index) {
+                            *flag = true;
+                        }
+                    }
                     None => diagnostics.push(
                         Diagnostic::error(path.span.clone(), format!("oauth_iparam `{name}` is not declared"))
                             .with_help(match suggest::did_you_mean(name, declared.iter().copied()) {

@@ -1,0 +1,104 @@
+//! Load + validate time: the largest real config in the FDK corpus, and a generated config of
+//! 100 templates (FDK's maximum). Run: `cargo bench -p oauth-codegen --bench load_validate`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use oauth_codegen::{AppInput, InputFile, check};
+
+/// 100 templates in the shapes real apps use: placeholders in host, path, query and headers,
+/// `encode(…)`, defaults, OAuth on every other one.
+fn generated_requests() -> String {
+    let templates: Vec<String> = (0..100)
+        .map(|i| {
+            let oauth = if i % 2 == 0 {
+                r#", "options": { "oauth": "freshservice", "maxAttempts": 3, "retryDelay": 500 }"#
+            } else {
+                ""
+            };
+            let auth = if i % 2 == 0 {
+                "Bearer <%= access_token %>"
+            } else {
+                "Basic <%= encode(iparam.api_key + ':X') %>"
+            };
+            format!(
+                r#"  "template{i}": {{
+    "schema": {{
+      "method": "POST",
+      "host": "<%= iparam.domain %>.freshservice.com",
+      "path": "/api/v2/tickets/<%= context.ticket_id %>/notes/<%= context.note_id %>",
+      "headers": {{ "Authorization": "{auth}", "Content-Type": "application/json" }},
+      "query": {{ "page": "<%= context.page || '1' %>", "per_page": 30 }}
+    }}{oauth}
+  }}"#
+            )
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", templates.join(",\n"))
+}
+
+const OAUTH: &str = r#"{ "integrations": { "freshservice": {
+  "display_name": "Freshservice", "client_id": "id", "client_secret": "secret",
+  "authorize_url": "https://<%= oauth_iparams.domain %>/org/oauth/v2/authorize",
+  "token_url": "https://<%= oauth_iparams.domain %>/org/oauth/v2/token",
+  "options": { "scope": "freshservice.tickets.create" }, "token_type": "account",
+  "oauth_iparams": { "domain": { "display_name": "Domain", "type": "text", "required": true } } } } }"#;
+
+fn largest_corpus_file() -> Option<(PathBuf, String)> {
+    let dir = std::env::var_os("FDK_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fdk-corpus"));
+    let entries = std::fs::read_dir(&dir).ok()?;
+    let path = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))?;
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some((path, text))
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("load_validate");
+    let generated = generated_requests();
+    group.throughput(Throughput::Bytes(generated.len() as u64));
+    group.bench_function("generated_100_templates", |b| {
+        b.iter(|| {
+            let app = check(AppInput {
+                requests: Some(InputFile::in_memory(
+                    "config/requests.json",
+                    generated.clone(),
+                )),
+                oauth: Some(InputFile::in_memory("config/oauth_config.json", OAUTH)),
+                ..AppInput::default()
+            });
+            assert!(!app.diagnostics.has_errors());
+            black_box(app)
+        })
+    });
+    match largest_corpus_file() {
+        Some((path, text)) => {
+            eprintln!(
+                "largest corpus file: {} ({} bytes)",
+                path.display(),
+                text.len()
+            );
+            group.throughput(Throughput::Bytes(text.len() as u64));
+            group.bench_function("largest_corpus_file", |b| {
+                b.iter(|| {
+                    black_box(check(AppInput {
+                        requests: Some(InputFile::in_memory("config/requests.json", text.clone())),
+                        ..AppInput::default()
+                    }))
+                })
+            });
+        }
+        None => eprintln!(
+            "FDK corpus not found (set FDK_CORPUS): the largest-corpus-file benchmark did not run"
+        ),
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
