@@ -332,11 +332,16 @@ mod tests {
         let decoded_x = value.as_str().find('x').unwrap();
         let span = value.offsets().span(decoded_x..decoded_x + 1);
         assert_eq!(sources.snippet(&span), "x");
+        // A decoded character written as an escape covers the whole escape.
         let decoded_quote = value.as_str().find('"').unwrap();
-        assert_eq!(
-            sources.snippet(&value.offsets().span(decoded_quote..decoded_quote + 1)),
-            "\\"
-        );
+        let quote = value.offsets().span(decoded_quote..decoded_quote + 1);
+        assert_eq!(sources.snippet(&quote), "\\\"");
+        let decoded_e = value.as_str().find('é').unwrap();
+        let e = value.offsets().span(decoded_e..decoded_e + 'é'.len_utf8());
+        assert_eq!(sources.snippet(&e), "\\u00e9");
+        let decoded_smiley = value.as_str().find('😀').unwrap();
+        let smiley = value.offsets().span(decoded_smiley..decoded_smiley + 4);
+        assert_eq!(sources.snippet(&smiley), "\\ud83d\\ude00");
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! let app = check(input);
 //! let error = &app.diagnostics[0];
 //! assert_eq!(error.message, "unsupported method `get`");
-//! assert_eq!(error.location(&app.sources).as_deref(), Some("config/requests.json:1:43"));
+//! assert_eq!(error.location(&app.sources).as_deref(), Some("config/requests.json:1:40"));
 //! assert_eq!(error.help.as_deref(), Some("methods are written in upper case: `GET`"));
 //! ```
 
