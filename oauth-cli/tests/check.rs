@@ -186,3 +186,53 @@ fn invalid_json_is_an_error_not_a_read_failure() {
         "{stderr}"
     );
 }
+
+/// Runs `check` on a pseudo-terminal through util-linux `script`, if the machine has it.
+fn run_check_on_terminal(dir: &Path, no_color: bool) -> Option<String> {
+    let command = format!(
+        "{} check --dir {}",
+        env!("CARGO_BIN_EXE_oauth-templates"),
+        dir.display()
+    );
+    let mut script = Command::new("script");
+    script.args(["-qec", &command, "/dev/null"]);
+    if no_color {
+        script.env("NO_COLOR", "1");
+    } else {
+        script.env_remove("NO_COLOR");
+    }
+    match script.output() {
+        Ok(output) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
+        Err(_) => {
+            eprintln!(
+                "`script` (util-linux) is not installed: the terminal colour test did not run"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn colours_on_a_terminal_unless_no_color() {
+    let dir = app_dir(
+        "tty",
+        &[(
+            "config/requests.json",
+            br#"{ "a": { "schema": { "method": "get", "host": "x.com" } } }"#,
+        )],
+    );
+    let Some(coloured) = run_check_on_terminal(&dir, false) else {
+        return;
+    };
+    assert!(
+        coloured.contains("\u{1b}[") && coloured.contains("unsupported method"),
+        "{coloured:?}"
+    );
+    let Some(plain) = run_check_on_terminal(&dir, true) else {
+        return;
+    };
+    assert!(
+        !plain.contains('\u{1b}') && plain.contains("unsupported method"),
+        "{plain:?}"
+    );
+}
