@@ -14,9 +14,20 @@ const KEYWORDS: &[&str] = &[
 /// The snake_case Rust name of a template, context field or iparam (`createTicket` → `create_ticket`,
 /// `type` → `type_`). Names that would start with a digit get a leading `_`.
 pub fn snake_case(name: &str) -> String {
-    let mut ident = name.replace('$', "_").to_snake_case();
-    if ident.is_empty() {
-        ident.push('_');
+    // Anything but ASCII letters, digits and `_` becomes `_`, so the result is always an identifier.
+    let mut ident: String = name
+        .to_snake_case()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if ident.is_empty() || ident == "_" {
+        ident = "field_".to_string();
     }
     if ident.starts_with(|c: char| c.is_ascii_digit()) {
         ident.insert(0, '_');
@@ -29,7 +40,11 @@ pub fn snake_case(name: &str) -> String {
 
 /// The UpperCamelCase Rust name of a template's type (`get-ticket` → `GetTicket`).
 pub fn upper_camel_case(name: &str) -> String {
-    let mut ident = name.replace('$', "_").to_upper_camel_case();
+    let mut ident: String = name
+        .to_upper_camel_case()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
     if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
         ident.insert(0, 'T');
     }
@@ -51,6 +66,9 @@ mod tests {
         assert_eq!(snake_case("type"), "type_");
         assert_eq!(snake_case("self"), "self_");
         assert_eq!(snake_case("2fa"), "_2fa");
+        assert_eq!(snake_case("clé d'API"), "cl__d_api");
+        assert_eq!(snake_case("😀"), "field_");
+        assert_eq!(upper_camel_case("😀"), "T");
         assert_eq!(upper_camel_case("getTicket"), "GetTicket");
         assert_eq!(upper_camel_case("get-ticket"), "GetTicket");
     }

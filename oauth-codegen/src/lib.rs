@@ -35,7 +35,11 @@
 #![allow(clippy::result_large_err)]
 
 mod app;
+mod attribute;
+mod codegen;
 mod diagnostic;
+#[cfg(feature = "pretty")]
+mod format;
 pub mod ident;
 pub mod json;
 mod load;
@@ -49,5 +53,9 @@ pub use app::{
     AppInput, CheckedApp, IPARAMS_PATH, InputFile, MANIFEST_PATH, OAUTH_PATH, REQUESTS_PATH,
     ReadError, check,
 };
+pub use attribute::expand_attribute;
+pub use codegen::{ClientSpec, generate};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, render};
+#[cfg(feature = "pretty")]
+pub use format::format_generated;
 pub use source::{FileId, SourceFile, SourceMap, Span, Spanned};

@@ -70,6 +70,24 @@ pub(crate) fn load_iparams(json: &Json, diagnostics: &mut Diagnostics) -> Option
         };
         let required = flag("required", diagnostics);
         let secure = flag("secure", diagnostics);
+        let field = crate::ident::snake_case(&member.key.value);
+        if let Some(other) = params
+            .iter()
+            .find(|p: &&Iparam| crate::ident::snake_case(&p.name.value) == field)
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    member.key.span.clone(),
+                    format!(
+                        "iparams `{}` and `{}` both become the field `{field}`",
+                        other.name.value, member.key.value
+                    ),
+                )
+                .with_related(other.name.span.clone(), "the other iparam")
+                .with_help("rename one of them"),
+            );
+            continue;
+        }
         if let Some(kind) = kind {
             params.push(Iparam {
                 name: member.key.clone(),

@@ -97,6 +97,11 @@ impl Literal {
 }
 
 impl TemplateString {
+    /// A string made of `parts` (a slice of another one).
+    pub fn from_parts(parts: Vec<Part>, span: Span) -> Self {
+        TemplateString { parts, span }
+    }
+
     /// An empty string at `span`: stands in for a value that was missing or malformed, so
     /// the rest of a template can still be checked.
     pub fn empty(span: Span) -> Self {
@@ -142,6 +147,12 @@ impl TemplateString {
 }
 
 impl Expr {
+    /// Whether this is exactly `access_token`: the one form the runtime fills in at send time.
+    pub fn is_access_token(&self) -> bool {
+        self.default.is_none()
+            && matches!(self.terms.as_slice(), [Term::Path(p)] if p.segments.len() == 1 && p.segments.iter().all(|s| s.value == "access_token"))
+    }
+
     /// Every path in the expression, in order.
     pub fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
         collect_paths(&self.terms, out);

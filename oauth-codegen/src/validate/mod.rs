@@ -51,8 +51,39 @@ fn check_template_references(app: &AppConfig, template: &Template, diagnostics: 
             iparams,
             diagnostics,
         );
+        check_token_placeholder(&header.value, diagnostics);
     }
     check_context_fields(template, diagnostics);
+}
+
+/// The token is filled in at send time, so it must stand alone: `<%= access_token %>`, once.
+fn check_token_placeholder(value: &TemplateString, diagnostics: &mut Diagnostics) {
+    let mut seen = false;
+    for placeholder in value.placeholders() {
+        let mut paths = Vec::new();
+        placeholder.expr.collect_paths(&mut paths);
+        if !paths
+            .iter()
+            .any(|p| resolve(p) == Ok(Reference::AccessToken))
+        {
+            continue;
+        }
+        if !placeholder.expr.is_access_token() {
+            diagnostics.push(
+                Diagnostic::error(placeholder.span.clone(), "`access_token` must stand alone in its placeholder")
+                    .with_help("write `<%= access_token %>`, with any text around it outside the placeholder: `Bearer <%= access_token %>`"),
+            );
+        } else if seen {
+            diagnostics.push(
+                Diagnostic::error(
+                    placeholder.span.clone(),
+                    "`access_token` appears twice in one header",
+                )
+                .with_help("send the token once per header"),
+            );
+        }
+        seen = true;
+    }
 }
 
 /// Every string value of a template, in file order.
@@ -279,6 +310,13 @@ fn check_method_names(templates: &[Template], diagnostics: &mut Diagnostics) {
     let mut seen: HashMap<String, &Template> = HashMap::new();
     for template in templates {
         let method = ident::snake_case(&template.name.value);
+        if method == "new" {
+            diagnostics.push(
+                Diagnostic::error(template.name.span.clone(), format!("template `{}` would become the method `new`, which is the client's constructor", template.name.value))
+                    .with_help("rename the template (and its manifest entry)"),
+            );
+            continue;
+        }
         match seen.get(&method) {
             // The same name twice is a duplicate JSON key, reported by the parser.
             Some(first) if first.name.value == template.name.value => {}

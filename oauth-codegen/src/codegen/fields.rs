@@ -1,0 +1,172 @@
+//! The fields of generated structs: a template's context values, and the installation's iparams.
+
+use crate::ident;
+use crate::model::{AppConfig, IparamType, QueryValue, Template};
+use crate::placeholder::{Path, TemplateString, Term};
+
+/// Where in a request a value lands (for doc comments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Position {
+    Host,
+    Path,
+    Query,
+    Header,
+}
+
+impl Position {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Position::Host => "the host",
+            Position::Path => "the path",
+            Position::Query => "the query",
+            Position::Header => "a header",
+        }
+    }
+}
+
+/// Every templated value of a template with its position, in file order.
+pub(crate) fn positioned_values(template: &Template) -> Vec<(Position, &TemplateString)> {
+    let schema = &template.schema;
+    let mut values = vec![(Position::Host, &schema.host)];
+    values.extend(schema.path.iter().map(|p| (Position::Path, p)));
+    values.extend(schema.query.iter().filter_map(|q| match &q.value {
+        QueryValue::Text(t) => Some((Position::Query, t)),
+        _ => None,
+    }));
+    values.extend(schema.headers.iter().map(|h| (Position::Header, &h.value)));
+    values
+}
+
+/// One field of a `…Context` struct.
+#[derive(Debug, Clone)]
+pub(crate) struct ContextField {
+    /// The name after `context.`.
+    pub(crate) name: String,
+    /// The Rust field name.
+    pub(crate) ident: String,
+    /// `Option<String>`: every use of it has a `|| default`.
+    pub(crate) optional: bool,
+    /// Where it lands, each place once.
+    pub(crate) positions: Vec<Position>,
+}
+
+/// The context fields of a template, in order of first use.
+pub(crate) fn context_fields(template: &Template) -> Vec<ContextField> {
+    let mut fields: Vec<ContextField> = Vec::new();
+    for (position, value) in positioned_values(template) {
+        for placeholder in value.placeholders() {
+            let expr = &placeholder.expr;
+            let alone_with_default = expr.default.is_some() && expr.terms.len() == 1;
+            let mut paths = Vec::new();
+            expr.collect_paths(&mut paths);
+            for path in paths {
+                let Some(name) = context_name(path) else {
+                    continue;
+                };
+                let optional =
+                    alone_with_default && matches!(expr.terms.first(), Some(Term::Path(_)));
+                match fields.iter_mut().find(|f| f.name == name) {
+                    Some(field) => {
+                        field.optional &= optional;
+                        if !field.positions.contains(&position) {
+                            field.positions.push(position);
+                        }
+                    }
+                    None => fields.push(ContextField {
+                        name: name.to_string(),
+                        ident: ident::snake_case(name),
+                        optional,
+                        positions: vec![position],
+                    }),
+                }
+            }
+        }
+    }
+    fields
+}
+
+fn context_name(path: &Path) -> Option<&str> {
+    match path.segments.as_slice() {
+        [root, field] if root.value == "context" => Some(field.value.as_str()),
+        _ => None,
+    }
+}
+
+/// The Rust type of an installation value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IparamKind {
+    Text,
+    Secret,
+    Number,
+    Checkbox,
+    Multiselect,
+}
+
+/// One field of the `…Iparams` struct.
+#[derive(Debug, Clone)]
+pub(crate) struct IparamField {
+    /// As written in placeholders: `iparam.domain`, `app_settings.a.b`, `current_host.endpoint_urls.x`.
+    pub(crate) label: String,
+    /// The Rust field name.
+    pub(crate) ident: String,
+    pub(crate) kind: IparamKind,
+    /// `Option<…>` when iparams.json says it is not required.
+    pub(crate) required: bool,
+}
+
+/// Installation values: every iparam of `iparams.json` (or, without it, every one the templates
+/// use), then the platform values the templates use.
+pub(crate) fn iparam_fields(app: &AppConfig) -> Vec<IparamField> {
+    let mut fields: Vec<IparamField> = Vec::new();
+    if let Some(iparams) = &app.iparams {
+        for param in &iparams.params {
+            let kind = match (param.kind, param.secure) {
+                (_, true) => IparamKind::Secret,
+                (IparamType::Text, false) => IparamKind::Text,
+                (IparamType::Number, false) => IparamKind::Number,
+                (IparamType::Checkbox, false) => IparamKind::Checkbox,
+                (IparamType::Multiselect, false) => IparamKind::Multiselect,
+            };
+            fields.push(IparamField {
+                label: format!("iparam.{}", param.name.value),
+                ident: ident::snake_case(&param.name.value),
+                kind,
+                required: param.required,
+            });
+        }
+    }
+    for template in &app.templates {
+        for (_, value) in positioned_values(template) {
+            for path in value.paths() {
+                let Some((root, rest)) = path.segments.split_first() else {
+                    continue;
+                };
+                let is_platform = matches!(root.value.as_str(), "app_settings" | "current_host")
+                    && !rest.is_empty();
+                let is_iparam = root.value == "iparam" && rest.len() == 1 && app.iparams.is_none();
+                if !(is_platform || is_iparam) {
+                    continue;
+                }
+                let label = path.dotted();
+                if fields.iter().any(|f| f.label == label) {
+                    continue;
+                }
+                let ident_source = if is_iparam {
+                    rest.iter()
+                        .map(|s| s.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join("_")
+                } else {
+                    label.replace('.', "_")
+                };
+                fields.push(IparamField {
+                    ident: ident::snake_case(&ident_source),
+                    label,
+                    kind: IparamKind::Text,
+                    required: true,
+                });
+            }
+        }
+    }
+    fields
+}

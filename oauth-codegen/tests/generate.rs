@@ -1,0 +1,127 @@
+//! Snapshots of the generated code, formatted, for our fixtures and for real corpus apps. The
+//! `oauth-generated` crate compiles these very snapshots under `#![deny(warnings)]` and clippy.
+
+use std::path::{Path, PathBuf};
+
+use oauth_codegen::{AppInput, ClientSpec, InputFile, check, format_generated, generate};
+use quote::quote;
+
+fn spec(name: &str) -> ClientSpec {
+    ClientSpec {
+        name: name.to_string(),
+        vis: quote!(pub),
+        attrs: quote!(),
+        runtime: quote!(::oauth_runtime),
+        requests_label: "config/requests.json".to_string(),
+        tracked_files: Vec::new(),
+    }
+}
+
+fn generated(input: AppInput, name: &str) -> String {
+    let app = check(input);
+    let errors: Vec<_> = app.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{name} has errors: {errors:#?}");
+    format_generated(generate(&app.config, &spec(name)), name)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn fixture(name: &str) -> AppInput {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    AppInput::read_dir(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn fixture_helpdesk() {
+    insta::assert_snapshot!("helpdesk", generated(fixture("helpdesk"), "Helpdesk"));
+}
+
+#[test]
+fn fixture_legacy() {
+    insta::assert_snapshot!("legacy", generated(fixture("legacy"), "GitHub"));
+}
+
+#[test]
+fn fixture_minimal() {
+    insta::assert_snapshot!("minimal", generated(fixture("minimal"), "Minimal"));
+}
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("FDK_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fdk-corpus"));
+    if dir.join("INDEX.md").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("FDK_CORPUS_REQUIRED").is_none(),
+        "the FDK corpus is missing at {}",
+        dir.display()
+    );
+    eprintln!(
+        "the FDK corpus is missing at {}: corpus snapshots did NOT run",
+        dir.display()
+    );
+    None
+}
+
+/// A corpus app: its requests.json and, if it has one, its oauth_config.json.
+fn corpus_app(corpus: &Path, requests: &str, oauth: Option<&str>) -> AppInput {
+    let read = |file: &str, name: &str| {
+        InputFile::read(&corpus.join(file), name)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{file} is missing"))
+    };
+    AppInput {
+        requests: Some(read(requests, "config/requests.json")),
+        oauth: oauth.map(|o| read(o, "config/oauth_config.json")),
+        ..AppInput::default()
+    }
+}
+
+/// Five real apps: many templates, multi-OAuth with `options.oauth`, the legacy `isOAuth` with
+/// an agent token, `current_host` and `encode`, and numeric and boolean query values.
+const CORPUS_APPS: &[(&str, &str, Option<&str>, &str)] = &[
+    (
+        "corpus_trello",
+        "Akashramsankar__TrelloConnector__config_requests.json",
+        None,
+        "Trello",
+    ),
+    (
+        "corpus_oauth_samples",
+        "freshworks-developers__oauth-samples__config_requests.json",
+        Some("freshworks-developers__oauth-samples__config_oauth_config.json"),
+        "OAuthSamples",
+    ),
+    (
+        "corpus_freshsales",
+        "Madhu9995__Freshsales__config_requests.json",
+        Some("Madhu9995__Freshsales__config_oauth_config.json"),
+        "Freshsales",
+    ),
+    (
+        "corpus_auto_resume",
+        "freshworks-developers__auto-resume__config_requests.json",
+        None,
+        "AutoResume",
+    ),
+    (
+        "corpus_support_shield",
+        "freshworks-developers__support-shield-lens__config_requests.json",
+        None,
+        "SupportShield",
+    ),
+];
+
+#[test]
+fn corpus_apps() {
+    let Some(corpus) = corpus_dir() else { return };
+    for (snapshot, requests, oauth, name) in CORPUS_APPS {
+        insta::assert_snapshot!(
+            *snapshot,
+            generated(corpus_app(&corpus, requests, *oauth), name)
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! Names that generated code uses. Not a public API: it changes with the macro.
+
+pub use crate::compose::{Compose, MethodKind, TemplateInfo};
+pub use http::header::HeaderName;
+pub use secrecy::SecretString;
+
+/// Concatenates the terms of a placeholder (`a + ':' + b`).
+pub fn concat(parts: &[&str]) -> String {
+    parts.concat()
+}
+
+/// `encode(…)`: Base64 (standard alphabet, padded) of the UTF-8 text.
+pub fn base64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// The text of a secure value, for the one place it is sent.
+pub fn expose(secret: &SecretString) -> &str {
+    secrecy::ExposeSecret::expose_secret(secret)
+}
+
+/// The text of a non-string installation parameter (number, checkbox).
+pub fn display(value: &impl std::fmt::Display) -> String {
+    value.to_string()
+}
+
+/// The text of a multiselect installation parameter: its values joined with `,`.
+pub fn join(values: &[String]) -> String {
+    values.join(",")
+}
+
+/// `value || 'default'`: the default when the value is absent or empty (as JavaScript's `||`).
+pub fn or<'a>(value: Option<&'a str>, default: &'static str) -> &'a str {
+    match value {
+        Some(v) if !v.is_empty() => v,
+        _ => default,
+    }
+}
