@@ -21,8 +21,11 @@ fn generated(input: AppInput, name: &str) -> String {
     let app = check(input);
     let errors: Vec<_> = app.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{name} has errors: {errors:#?}");
-    format_generated(generate(&app.config, &spec(name)), name)
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    format_generated(
+        generate(&app.config, &spec(name)),
+        &format!("{name} from config/requests.json"),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn fixture(name: &str) -> AppInput {
