@@ -1,0 +1,6 @@
+#[oauth_runtime::templates(
+    requests = "/etc/requests.json"
+)]
+pub struct Client;
+
+fn main() {}

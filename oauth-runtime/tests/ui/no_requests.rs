@@ -1,0 +1,6 @@
+#[oauth_runtime::templates(
+    
+)]
+pub struct Client;
+
+fn main() {}
