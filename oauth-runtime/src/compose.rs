@@ -264,8 +264,12 @@ impl Compose {
             .extend(form_urlencoded::byte_serialize(value.as_bytes()));
     }
 
-    /// A header. `name` was checked when the crate was compiled; the value must be one line.
-    pub fn header(&mut self, placeholder: &'static str, name: HeaderName, value: &str) {
+    /// A header (its lower-case name was checked when the crate was compiled); the value must
+    /// be one line.
+    pub fn header(&mut self, placeholder: &'static str, name: &'static str, value: &str) {
+        let Some(name) = self.header_name(placeholder, name) else {
+            return;
+        };
         match HeaderValue::from_str(value) {
             Ok(value) => {
                 self.headers.append(name, value);
@@ -281,10 +285,13 @@ impl Compose {
     pub fn token_header(
         &mut self,
         placeholder: &'static str,
-        name: HeaderName,
+        name: &'static str,
         prefix: &str,
         suffix: &str,
     ) {
+        let Some(name) = self.header_name(placeholder, name) else {
+            return;
+        };
         if HeaderValue::from_str(prefix).is_err() || HeaderValue::from_str(suffix).is_err() {
             return self.fail(
                 placeholder,
@@ -293,6 +300,14 @@ impl Compose {
         }
         self.token_headers
             .push((name, prefix.to_string(), suffix.to_string()));
+    }
+
+    fn header_name(&mut self, placeholder: &'static str, name: &'static str) -> Option<HeaderName> {
+        let parsed = HeaderName::from_bytes(name.as_bytes()).ok();
+        if parsed.is_none() {
+            self.fail(placeholder, "has a header name that is not valid");
+        }
+        parsed
     }
 
     /// Hands the composed request to the user as a builder.

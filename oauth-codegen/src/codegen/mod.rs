@@ -295,7 +295,7 @@ fn template_tokens(
         .and_then(|auth| app.oauth.as_ref()?.integration(&auth.value))
         .map(|i| i.token_type.value);
 
-    let mut values = Values::new(rt, &context, iparams);
+    let mut values = Values::new(&context, iparams);
     let mut statements = Vec::new();
     compose_host(&template.schema.host, &mut values, &mut statements);
     if let Some(path) = &template.schema.path {
@@ -376,9 +376,10 @@ fn template_tokens(
     let method_item = quote! {
         #method_doc
         #vis fn #method(&self #(, #params)*) -> #rt::RequestBuilder {
-            static __TEMPLATE: #rt::__private::TemplateInfo = #rt::__private::TemplateInfo {
+            use #rt::__private as __p;
+            static __TEMPLATE: __p::TemplateInfo = __p::TemplateInfo {
                 name: #name,
-                method: #rt::__private::MethodKind::#method_kind,
+                method: __p::MethodKind::#method_kind,
                 https: #https,
                 integration: #integration_tokens,
                 max_attempts: #max_attempts,
@@ -386,7 +387,7 @@ fn template_tokens(
                 query_keys: &[#(#query_keys),*],
             };
             #bind_iparams
-            let mut __request = #rt::__private::Compose::new(&self.__runtime, &__TEMPLATE);
+            let mut __request = __p::Compose::new(&self.__runtime, &__TEMPLATE);
             #user
             #(#statements)*
             __request.finish()
@@ -437,7 +438,6 @@ fn compose_path(path: &TemplateString, values: &mut Values<'_>, statements: &mut
 
 /// A whole templated string as one `&str` (query and header values).
 fn string_value(text: &TemplateString, values: &mut Values<'_>) -> TokenStream {
-    let rt = values.runtime.clone();
     let parts: Vec<TokenStream> = text
         .parts
         .iter()
@@ -449,7 +449,7 @@ fn string_value(text: &TemplateString, values: &mut Values<'_>) -> TokenStream {
     match parts.as_slice() {
         [] => quote!(""),
         [single] => single.clone(),
-        _ => quote!(#rt::__private::concat(&[#(#parts),*]).as_str()),
+        _ => quote!(__p::concat(&[#(#parts),*]).as_str()),
     }
 }
 
@@ -459,9 +459,8 @@ fn compose_header(
     values: &mut Values<'_>,
     statements: &mut Vec<TokenStream>,
 ) {
-    let rt = values.runtime.clone();
     let lower = name.to_ascii_lowercase();
-    let header = quote!(#rt::__private::HeaderName::from_static(#lower));
+    let header = quote!(#lower);
     let label = format!("header {name}");
     let token_at = value.parts.iter().position(|part| match part {
         Part::Placeholder(p) => p.expr.is_access_token(),

@@ -1,4 +1,5 @@
-//! Placeholder expressions compiled to Rust expressions of type `&str`.
+//! Placeholder expressions compiled to Rust expressions of type `&str`. They run inside a
+//! generated method, where `__p` names the runtime's `__private` module.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -8,7 +9,6 @@ use crate::placeholder::{Expr, Literal, Path, Term};
 
 /// Compiles the values of one template method; statements it needs first go to `lets`.
 pub(crate) struct Values<'a> {
-    pub(crate) runtime: &'a TokenStream,
     pub(crate) context: &'a [ContextField],
     pub(crate) iparams: &'a [IparamField],
     /// Statements to emit before the value is used (lookups of optional iparams).
@@ -19,13 +19,8 @@ pub(crate) struct Values<'a> {
 }
 
 impl<'a> Values<'a> {
-    pub(crate) fn new(
-        runtime: &'a TokenStream,
-        context: &'a [ContextField],
-        iparams: &'a [IparamField],
-    ) -> Self {
+    pub(crate) fn new(context: &'a [ContextField], iparams: &'a [IparamField]) -> Self {
         Values {
-            runtime,
             context,
             iparams,
             lets: Vec::new(),
@@ -36,7 +31,6 @@ impl<'a> Values<'a> {
 
     /// An expression evaluating to the placeholder's text (`&str`).
     pub(crate) fn expr(&mut self, expr: &Expr) -> TokenStream {
-        let rt = self.runtime;
         let default = expr.default.as_ref().map(|d| d.value.text().to_string());
         if let (Some(default), [Term::Path(path)]) = (&default, expr.terms.as_slice())
             && let Some(optional) = self.optional_path(path, Some(default))
@@ -46,23 +40,21 @@ impl<'a> Values<'a> {
         let value = self.concat(&expr.terms);
         match default {
             Some(default) => {
-                quote!(#rt::__private::or(::core::option::Option::Some(#value), #default))
+                quote!(__p::or(::core::option::Option::Some(#value), #default))
             }
             None => value,
         }
     }
 
     fn concat(&mut self, terms: &[Term]) -> TokenStream {
-        let rt = self.runtime;
         let parts: Vec<TokenStream> = terms.iter().map(|t| self.term(t)).collect();
         match parts.as_slice() {
             [single] => single.clone(),
-            _ => quote!(#rt::__private::concat(&[#(#parts),*]).as_str()),
+            _ => quote!(__p::concat(&[#(#parts),*]).as_str()),
         }
     }
 
     fn term(&mut self, term: &Term) -> TokenStream {
-        let rt = self.runtime;
         match term {
             Term::Literal(literal) => {
                 let text = match &literal.value {
@@ -72,7 +64,7 @@ impl<'a> Values<'a> {
             }
             Term::Encode { terms, .. } => {
                 let inner = self.concat(terms);
-                quote!(#rt::__private::base64(#inner).as_str())
+                quote!(__p::base64(#inner).as_str())
             }
             Term::Path(path) => match self.optional_path(path, None) {
                 Some(optional) => optional,
@@ -83,7 +75,6 @@ impl<'a> Values<'a> {
 
     /// A context field or iparam that is an `Option`: with `default`, or else required at run time.
     fn optional_path(&mut self, path: &Path, default: Option<&String>) -> Option<TokenStream> {
-        let rt = self.runtime;
         let label = path.dotted();
         let value = if let Some(field) = self.context_field(path).filter(|f| f.optional) {
             let ident = ident(&field.ident);
@@ -93,17 +84,17 @@ impl<'a> Values<'a> {
             let ident = ident(&field.ident);
             match field.kind {
                 IparamKind::Text => quote!(__iparams.#ident.as_deref()),
-                IparamKind::Secret => quote!(__iparams.#ident.as_ref().map(#rt::__private::expose)),
+                IparamKind::Secret => quote!(__iparams.#ident.as_ref().map(__p::expose)),
                 IparamKind::Number | IparamKind::Checkbox => {
                     return Some(self.bind_then(
-                        quote!(__iparams.#ident.as_ref().map(#rt::__private::display)),
+                        quote!(__iparams.#ident.as_ref().map(__p::display)),
                         &label,
                         default,
                     ));
                 }
                 IparamKind::Multiselect => {
                     return Some(self.bind_then(
-                        quote!(__iparams.#ident.as_deref().map(#rt::__private::join)),
+                        quote!(__iparams.#ident.as_deref().map(__p::join)),
                         &label,
                         default,
                     ));
@@ -113,7 +104,7 @@ impl<'a> Values<'a> {
             return None;
         };
         Some(match default {
-            Some(default) => quote!(#rt::__private::or(#value, #default)),
+            Some(default) => quote!(__p::or(#value, #default)),
             None => {
                 let name = self.fresh("__value");
                 self.lets
@@ -130,11 +121,10 @@ impl<'a> Values<'a> {
         label: &str,
         default: Option<&String>,
     ) -> TokenStream {
-        let rt = self.runtime;
         let text = self.fresh("__text");
         self.lets.push(quote!(let #text = #owned;));
         match default {
-            Some(default) => quote!(#rt::__private::or(#text.as_deref(), #default)),
+            Some(default) => quote!(__p::or(#text.as_deref(), #default)),
             None => {
                 let name = self.fresh("__value");
                 self.lets
@@ -145,7 +135,6 @@ impl<'a> Values<'a> {
     }
 
     fn required_path(&mut self, path: &Path) -> TokenStream {
-        let rt = self.runtime;
         if let Some(field) = self.context_field(path) {
             let ident = ident(&field.ident);
             return if field.optional {
@@ -159,11 +148,11 @@ impl<'a> Values<'a> {
             let ident = ident(&field.ident);
             return match field.kind {
                 IparamKind::Text => quote!(__iparams.#ident.as_str()),
-                IparamKind::Secret => quote!(#rt::__private::expose(&__iparams.#ident)),
+                IparamKind::Secret => quote!(__p::expose(&__iparams.#ident)),
                 IparamKind::Number | IparamKind::Checkbox => {
-                    quote!(#rt::__private::display(&__iparams.#ident).as_str())
+                    quote!(__p::display(&__iparams.#ident).as_str())
                 }
-                IparamKind::Multiselect => quote!(#rt::__private::join(&__iparams.#ident).as_str()),
+                IparamKind::Multiselect => quote!(__p::join(&__iparams.#ident).as_str()),
             };
         }
         // Only reachable for configs with errors, which never compile: keep the output valid.
