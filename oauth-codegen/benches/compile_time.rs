@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use oauth_codegen::{AppInput, ClientSpec, InputFile, check, format_generated, generate};
-use quote::quote;
+use oauth_codegen::{format_generated, generate};
 
 mod common;
-use common::{OAUTH, generated_requests};
+use common::{OAUTH, checked_app, generated_requests, spec};
 
 const RUNS: usize = 5;
 
@@ -160,24 +159,9 @@ fn main() {
     write(&by_hand.join("Cargo.lock"), &lock);
     write(&by_hand.join("src/lib.rs"), &handwritten());
 
-    let app = check(AppInput {
-        requests: Some(InputFile::in_memory(
-            "config/requests.json",
-            generated_requests(),
-        )),
-        oauth: Some(InputFile::in_memory("config/oauth_config.json", OAUTH)),
-        ..AppInput::default()
-    });
-    let spec = ClientSpec {
-        name: "Helpdesk".to_string(),
-        vis: quote!(pub),
-        attrs: quote!(),
-        runtime: quote!(::oauth_runtime),
-        requests_label: "config/requests.json".to_string(),
-        tracked_files: Vec::new(),
-    };
+    let app = checked_app(&generated_requests());
     let code =
-        format_generated(generate(&app.config, &spec), "bench").expect("generated code parses");
+        format_generated(generate(&app.config, &spec()), "bench").expect("generated code parses");
 
     // The macro's output pasted as source: the difference to `generated` is the expansion.
     let expanded = root.join("expanded");

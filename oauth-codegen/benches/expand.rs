@@ -4,44 +4,22 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use oauth_codegen::{AppInput, ClientSpec, InputFile, check, generate};
-use quote::quote;
+use oauth_codegen::generate;
 
 mod common;
-use common::{OAUTH, generated_requests};
+use common::{checked_app, generated_requests, spec};
 
 fn bench(c: &mut Criterion) {
     let requests = generated_requests();
-    let spec = ClientSpec {
-        name: "Helpdesk".to_string(),
-        vis: quote!(pub),
-        attrs: quote!(),
-        runtime: quote!(::oauth_runtime),
-        requests_label: "config/requests.json".to_string(),
-        tracked_files: Vec::new(),
-    };
+    let spec = spec();
     c.bench_function("expand_100_templates", |b| {
         b.iter(|| {
-            let app = check(AppInput {
-                requests: Some(InputFile::in_memory(
-                    "config/requests.json",
-                    requests.clone(),
-                )),
-                oauth: Some(InputFile::in_memory("config/oauth_config.json", OAUTH)),
-                ..AppInput::default()
-            });
-            // The compiler receives the tokens as text-like token trees; stringify to count it all.
+            let app = checked_app(&requests);
+            // The compiler receives the tokens as token trees; stringify to count it all.
             black_box(generate(&app.config, &spec).to_string())
         })
     });
-    let app = check(AppInput {
-        requests: Some(InputFile::in_memory(
-            "config/requests.json",
-            requests.clone(),
-        )),
-        oauth: Some(InputFile::in_memory("config/oauth_config.json", OAUTH)),
-        ..AppInput::default()
-    });
+    let app = checked_app(&requests);
     c.bench_function("generate_only_100_templates", |b| {
         b.iter(|| black_box(generate(&app.config, &spec)))
     });

@@ -8,7 +8,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oauth_codegen::{AppInput, InputFile, check};
 
 mod common;
-use common::{OAUTH, generated_requests};
+use common::{checked_app, generated_requests};
 
 fn largest_corpus_file() -> Option<(PathBuf, String)> {
     let dir = std::env::var_os("FDK_CORPUS")
@@ -29,14 +29,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(generated.len() as u64));
     group.bench_function("generated_100_templates", |b| {
         b.iter(|| {
-            let app = check(AppInput {
-                requests: Some(InputFile::in_memory(
-                    "config/requests.json",
-                    generated.clone(),
-                )),
-                oauth: Some(InputFile::in_memory("config/oauth_config.json", OAUTH)),
-                ..AppInput::default()
-            });
+            let app = checked_app(&generated);
             assert!(!app.diagnostics.has_errors());
             black_box(app)
         })

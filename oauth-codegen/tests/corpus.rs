@@ -8,28 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+mod common;
+use common::corpus_dir;
 use oauth_codegen::{AppInput, CheckedApp, InputFile, check};
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FDK_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fdk-corpus"));
-    if dir.join("INDEX.md").is_file() {
-        return Some(dir);
-    }
-    let message = format!(
-        "the FDK corpus was not found at {} (set FDK_CORPUS): the corpus conformance test did NOT run",
-        dir.display()
-    );
-    assert!(
-        std::env::var_os("FDK_CORPUS_REQUIRED").is_none(),
-        "{message}"
-    );
-    eprintln!("{message}");
-    None
-}
 
 fn json_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -1,8 +1,10 @@
 //! Snapshots of the generated code, formatted, for our fixtures and for real corpus apps. The
 //! `oauth-generated` crate compiles these very snapshots under `#![deny(warnings)]` and clippy.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+mod common;
+use common::corpus_dir;
 use oauth_codegen::{AppInput, ClientSpec, InputFile, check, format_generated, generate};
 use quote::quote;
 
@@ -48,25 +50,6 @@ fn fixture_legacy() {
 #[test]
 fn fixture_minimal() {
     insta::assert_snapshot!("minimal", generated(fixture("minimal"), "Minimal"));
-}
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FDK_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fdk-corpus"));
-    if dir.join("INDEX.md").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("FDK_CORPUS_REQUIRED").is_none(),
-        "the FDK corpus is missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "the FDK corpus is missing at {}: corpus snapshots did NOT run",
-        dir.display()
-    );
-    None
 }
 
 /// A corpus app: its requests.json and, if it has one, its oauth_config.json.

@@ -1,6 +1,9 @@
 //! The 100-template config the benchmarks share.
 #![allow(dead_code)]
 
+use oauth_codegen::{AppInput, CheckedApp, ClientSpec, InputFile, check};
+use quote::quote;
+
 /// 100 templates in the shapes real apps use: placeholders in host, path, query and headers,
 /// `encode(…)`, defaults, OAuth on every other one.
 pub(crate) fn generated_requests() -> String {
@@ -38,3 +41,24 @@ pub(crate) const OAUTH: &str = r#"{ "integrations": { "freshservice": {
   "token_url": "https://<%= oauth_iparams.domain %>/org/oauth/v2/token",
   "options": { "scope": "freshservice.tickets.create" }, "token_type": "account",
   "oauth_iparams": { "domain": { "display_name": "Domain", "type": "text", "required": true } } } } }"#;
+
+/// The 100-template app, checked.
+pub(crate) fn checked_app(requests: &str) -> CheckedApp {
+    check(AppInput {
+        requests: Some(InputFile::in_memory("config/requests.json", requests)),
+        oauth: Some(InputFile::in_memory("config/oauth_config.json", OAUTH)),
+        ..AppInput::default()
+    })
+}
+
+/// The client the benchmarks generate.
+pub(crate) fn spec() -> ClientSpec {
+    ClientSpec {
+        name: "Helpdesk".to_string(),
+        vis: quote!(pub),
+        attrs: quote!(),
+        runtime: quote!(::oauth_runtime),
+        requests_label: "config/requests.json".to_string(),
+        tracked_files: Vec::new(),
+    }
+}
