@@ -26,6 +26,17 @@ pub enum MethodKind {
 }
 
 impl MethodKind {
+    /// The method's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Get => "GET",
+            MethodKind::Post => "POST",
+            MethodKind::Put => "PUT",
+            MethodKind::Patch => "PATCH",
+            MethodKind::Delete => "DELETE",
+        }
+    }
+
     pub(crate) fn to_reqwest(self) -> reqwest::Method {
         match self {
             MethodKind::Get => reqwest::Method::GET,

@@ -5,6 +5,9 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use crate::store::StoreError;
+use crate::tokens::{ReauthorizationReason, Subject, TokenError};
+
 /// Why an invocation failed. Match on the variant; `Display` is a sentence for a person.
 /// Nothing secret (tokens, secure iparams) is ever part of it.
 #[derive(Debug)]
@@ -88,7 +91,31 @@ pub enum InvokeError {
         /// What serde_json said.
         source: serde_json::Error,
     },
-    /// The template needs an OAuth token and none could be had.
+    /// The user (for an `account` integration, the admin) must authorize the app again: the
+    /// refresh token is dead, the app was never authorized, or it now needs more scopes.
+    /// Calls for this key fail fast, without asking the authorization server, until then.
+    ReauthorizationRequired {
+        /// The template's name.
+        template: &'static str,
+        /// The integration.
+        integration: &'static str,
+        /// Whose token.
+        subject: Subject,
+        /// Why.
+        reason: ReauthorizationReason,
+    },
+    /// The token store failed. No token was lost: refreshed tokens that could not be saved
+    /// are kept and saved by the next call.
+    TokenStore {
+        /// The template's name.
+        template: &'static str,
+        /// The integration.
+        integration: &'static str,
+        /// What the store said.
+        source: StoreError,
+    },
+    /// The template needs an OAuth token and none could be had for another reason (the
+    /// authorization server is down, the runtime has no token source…).
     Token {
         /// The template's name.
         template: &'static str,
@@ -112,6 +139,8 @@ impl InvokeError {
             | InvokeError::InsecureHttp { template, .. }
             | InvokeError::ResponseTooLarge { template, .. }
             | InvokeError::Body { template, .. }
+            | InvokeError::ReauthorizationRequired { template, .. }
+            | InvokeError::TokenStore { template, .. }
             | InvokeError::Token { template, .. } => template,
         }
     }
@@ -200,6 +229,23 @@ impl fmt::Display for InvokeError {
                     "template `{template}`: the JSON body could not be serialized"
                 )
             }
+            InvokeError::ReauthorizationRequired {
+                template,
+                integration,
+                subject,
+                reason,
+            } => write!(
+                f,
+                "template `{template}`: {subject} must authorize `{integration}` again ({reason})"
+            ),
+            InvokeError::TokenStore {
+                template,
+                integration,
+                source,
+            } => write!(
+                f,
+                "template `{template}`: the `{integration}` token could not be read or saved: {source}"
+            ),
             InvokeError::Token {
                 template,
                 integration,
@@ -210,6 +256,36 @@ impl fmt::Display for InvokeError {
                     "template `{template}`: no `{integration}` token: {source}"
                 )
             }
+        }
+    }
+}
+
+impl InvokeError {
+    /// The error of a template whose token could not be had.
+    pub(crate) fn from_token(
+        template: &'static str,
+        integration: &'static str,
+        error: TokenError,
+    ) -> Self {
+        match error {
+            TokenError::ReauthorizationRequired {
+                subject, reason, ..
+            } => InvokeError::ReauthorizationRequired {
+                template,
+                integration,
+                subject,
+                reason,
+            },
+            TokenError::Store(source) => InvokeError::TokenStore {
+                template,
+                integration,
+                source,
+            },
+            source => InvokeError::Token {
+                template,
+                integration,
+                source,
+            },
         }
     }
 }
@@ -226,6 +302,7 @@ impl std::error::Error for InvokeError {
             }
             InvokeError::Body { source, .. } => Some(source),
             InvokeError::Token { source, .. } => Some(source),
+            InvokeError::TokenStore { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -27,20 +27,27 @@
 
 mod compose;
 mod error;
+mod oauth;
+mod refresh;
 mod request;
 mod response;
+mod retry;
 mod runtime;
+pub mod store;
 mod tokens;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use error::InvokeError;
+pub use oauth::{ClientAuth, IntegrationConfig, InvalidIntegration};
 pub use oauth_macros::templates;
 pub use request::RequestBuilder;
 pub use response::Response;
 pub use runtime::{BuildError, Runtime, RuntimeBuilder};
 pub use secrecy::SecretString;
+pub use store::{FileStore, MemoryStore, TokenStore};
 pub use tokens::{
-    AccessToken, StaticTokens, Subject, TokenError, TokenFuture, TokenKey, TokenSource, UserId,
+    AccessToken, DeadToken, ReauthorizationReason, StaticTokens, Subject, TokenError, TokenFuture,
+    TokenKey, TokenRecord, TokenSet, TokenSource, UserId,
 };

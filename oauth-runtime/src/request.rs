@@ -4,15 +4,20 @@
 use std::fmt;
 use std::time::Duration;
 
+use std::sync::{Arc, LazyLock};
+
 use bytes::Bytes;
+use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use crate::compose::TemplateInfo;
 use crate::error::InvokeError;
 use crate::response::Response;
+use crate::retry::{retryable_status, wait_before_retry};
 use crate::runtime::Runtime;
-use crate::tokens::{Subject, TokenKey};
+use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
 
 /// A request composed from a template, before the token is added.
 pub(crate) struct Composed {
@@ -102,91 +107,247 @@ impl RequestBuilder {
         self
     }
 
-    /// Sends the request. A status that is not 2xx is an [`InvokeError::Status`].
+    /// The request as the first attempt sends it, token included: to inspect it, or to
+    /// send it with a client of your own (without the runtime's retries and refresh).
+    pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
+        let mut prepared = self.prepare().await?;
+        Ok(prepared.request(true))
+    }
+
+    /// Sends the request: `options.maxAttempts` attempts on connection errors, timeouts, 429
+    /// and 5xx (waiting `retryDelay`, or the server's `Retry-After` up to the runtime's cap);
+    /// after a 401, one refresh of the token and one replay. A status that is not 2xx is an
+    /// [`InvokeError::Status`].
     pub async fn send(self) -> Result<Response, InvokeError> {
+        let span = tracing::info_span!(
+            "oauth_runtime.invoke",
+            template = self.template.name,
+            method = self.template.method.as_str(),
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self.send_attempts().instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(response) => {
+                span.record("attempts", response.attempts());
+                span.record("status", response.status().as_u16());
+            }
+            Err(error) => {
+                span.record("attempts", error.attempts());
+                if let Some(status) = error.status() {
+                    span.record("status", status.as_u16());
+                }
+            }
+        }
+        result
+    }
+
+    async fn send_attempts(self) -> Result<Response, InvokeError> {
         let template = self.template;
-        let inner = &self.runtime.inner;
+        let runtime = self.runtime.clone();
+        let inner = &runtime.inner;
+        let mut prepared = self.prepare().await?;
+        let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
+        let mut attempts = 0;
+        let mut retries_left = u32::from(template.max_attempts.max(1)) - 1;
+        let mut replayed = false;
+        loop {
+            attempts += 1;
+            let last = retries_left == 0 && (replayed || prepared.token.is_none());
+            let request = prepared.request(last);
+            let response = match inner.http.execute(request).await {
+                Ok(response) => response,
+                Err(error) if retries_left > 0 => {
+                    retries_left -= 1;
+                    tracing::debug!(attempt = attempts, error = %error.without_url(), "no answer; trying again");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                Err(error) => return Err(transport_error(template.name, attempts, error)),
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED
+                && !replayed
+                && let Some(rejected) = prepared.token.clone()
+            {
+                replayed = true;
+                prepared.renew_token(&runtime, &rejected).await?;
+                tracing::debug!(attempt = attempts, "401: token renewed; replaying once");
+                continue;
+            }
+            if retryable_status(status)
+                && retries_left > 0
+                && let Some(wait) =
+                    wait_before_retry(Some(response.headers()), delay, inner.max_retry_wait)
+            {
+                retries_left -= 1;
+                tracing::debug!(
+                    attempt = attempts,
+                    status = status.as_u16(),
+                    wait_ms = wait.as_millis() as u64,
+                    "trying again"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let headers = response.headers().clone();
+            let body =
+                read_capped(response, inner.max_response_bytes, template.name, attempts).await?;
+            if !status.is_success() {
+                return Err(InvokeError::Status {
+                    template: template.name,
+                    status,
+                    headers,
+                    body,
+                    attempts,
+                });
+            }
+            return Ok(Response::new(status, headers, body, attempts));
+        }
+    }
+
+    /// Everything but the token is fixed from here on.
+    async fn prepare(self) -> Result<Prepared, InvokeError> {
+        let template = self.template;
         let mut composed = self.composed?;
         let template_keys = template.query_keys;
-        let extra = self
+        let mut extra = self
             .extra_query
             .iter()
-            .filter(|(k, _)| !template_keys.contains(&k.as_str()));
-        let mut extra = extra.peekable();
+            .filter(|(k, _)| !template_keys.contains(&k.as_str()))
+            .peekable();
         if extra.peek().is_some() {
             composed.url.query_pairs_mut().extend_pairs(extra);
-        }
-        if !composed.token_headers.is_empty() {
-            add_token(&self.runtime, template, &mut composed).await?;
         }
         if self.json && !composed.headers.contains_key(CONTENT_TYPE) {
             composed
                 .headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        let mut request = inner
-            .http
-            .request(template.method.to_reqwest(), composed.url)
-            .headers(composed.headers)
-            .timeout(self.timeout.unwrap_or(inner.timeout));
-        if let Some(body) = self.body {
-            request = request.body(body);
+        let mut prepared = Prepared {
+            template,
+            key: None,
+            token: None,
+            token_headers: composed.token_headers,
+            url: composed.url,
+            headers: composed.headers,
+            body: self.body,
+            timeout: self.timeout.unwrap_or(self.runtime.inner.timeout),
+        };
+        if !prepared.token_headers.is_empty() {
+            let key = TokenKey {
+                integration: prepared.integration().to_string(),
+                subject: composed.subject,
+            };
+            let token = token_source(&self.runtime, template)?
+                .access_token(&key)
+                .await
+                .map_err(|e| prepared.token_error(e))?;
+            prepared.key = Some(key);
+            prepared.set_token(token)?;
         }
-        let attempts = 1;
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(template.name, attempts, e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = read_capped(response, inner.max_response_bytes, template.name, attempts).await?;
-        if !status.is_success() {
-            return Err(InvokeError::Status {
-                template: template.name,
-                status,
-                headers,
-                body,
-                attempts,
-            });
-        }
-        Ok(Response::new(status, headers, body, attempts))
+        Ok(prepared)
     }
 }
 
-async fn add_token(
+fn token_source(
     runtime: &Runtime,
     template: &'static TemplateInfo,
-    composed: &mut Composed,
-) -> Result<(), InvokeError> {
-    let integration = template.integration.unwrap_or("oauth");
-    let token_error = |message: &str| InvokeError::Token {
-        template: template.name,
-        integration,
-        source: crate::TokenError::new(message),
-    };
-    let Some(source) = &runtime.inner.tokens else {
-        return Err(token_error("the runtime has no token source"));
-    };
-    let key = TokenKey {
-        integration: integration.to_string(),
-        subject: composed.subject.clone(),
-    };
-    let token = source
-        .access_token(&key)
-        .await
-        .map_err(|source| InvokeError::Token {
-            template: template.name,
-            integration,
-            source,
-        })?;
-    for (name, prefix, suffix) in composed.token_headers.drain(..) {
-        let mut value = HeaderValue::from_str(&format!("{prefix}{}{suffix}", token.secret()))
-            .map_err(|_| token_error("the token is not a valid header value"))?;
-        value.set_sensitive(true);
-        composed.headers.append(name, value);
-    }
-    Ok(())
+) -> Result<Arc<dyn TokenSource>, InvokeError> {
+    runtime.inner.tokens.clone().ok_or_else(|| {
+        InvokeError::from_token(
+            template.name,
+            template.integration.unwrap_or(LEGACY_INTEGRATION),
+            TokenError::new(
+                "the runtime has no token source (see RuntimeBuilder::store or ::tokens)",
+            ),
+        )
+    })
 }
+
+/// The legacy format's single integration (`isOAuth: true`).
+const LEGACY_INTEGRATION: &str = "oauth";
+
+/// A request ready to go out, as many times as its attempts need.
+struct Prepared {
+    template: &'static TemplateInfo,
+    key: Option<TokenKey>,
+    token: Option<AccessToken>,
+    token_headers: Vec<(HeaderName, String, String)>,
+    url: url::Url,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    timeout: Duration,
+}
+
+impl Prepared {
+    fn integration(&self) -> &'static str {
+        self.template.integration.unwrap_or(LEGACY_INTEGRATION)
+    }
+
+    fn token_error(&self, error: TokenError) -> InvokeError {
+        InvokeError::from_token(self.template.name, self.integration(), error)
+    }
+
+    /// The request of one attempt; the `last` one takes the parts instead of copying them.
+    fn request(&mut self, last: bool) -> reqwest::Request {
+        let method = self.template.method.to_reqwest();
+        let mut request = if last {
+            let url = std::mem::replace(&mut self.url, SPENT_URL.clone());
+            let mut request = reqwest::Request::new(method, url);
+            *request.headers_mut() = std::mem::take(&mut self.headers);
+            *request.body_mut() = self.body.take().map(reqwest::Body::from);
+            request
+        } else {
+            let mut request = reqwest::Request::new(method, self.url.clone());
+            *request.headers_mut() = self.headers.clone();
+            *request.body_mut() = self.body.clone().map(reqwest::Body::from);
+            request
+        };
+        *request.timeout_mut() = Some(self.timeout);
+        request
+    }
+
+    /// Writes the token into its headers.
+    fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
+        for (name, prefix, suffix) in &self.token_headers {
+            let mut value = HeaderValue::from_str(&format!("{prefix}{}{suffix}", token.secret()))
+                .map_err(|_| {
+                self.token_error(TokenError::new(
+                    "the access token is not a valid header value",
+                ))
+            })?;
+            value.set_sensitive(true);
+            self.headers.insert(name.clone(), value);
+        }
+        self.token = Some(token);
+        Ok(())
+    }
+
+    /// After a 401: the token source's replacement for `rejected`, written into the headers.
+    async fn renew_token(
+        &mut self,
+        runtime: &Runtime,
+        rejected: &AccessToken,
+    ) -> Result<(), InvokeError> {
+        let source = token_source(runtime, self.template)?;
+        let Some(key) = &self.key else {
+            return Ok(());
+        };
+        let token = source
+            .rejected(key, rejected)
+            .await
+            .map_err(|e| self.token_error(e))?;
+        self.set_token(token)
+    }
+}
+
+/// What a spent URL is replaced with; never sent.
+static SPENT_URL: LazyLock<url::Url> =
+    LazyLock::new(|| url::Url::parse("http://localhost/").expect("a valid URL"));
 
 fn transport_error(template: &'static str, attempts: u32, error: reqwest::Error) -> InvokeError {
     if error.is_timeout() {

@@ -1,15 +1,26 @@
 //! [`Runtime`]: the HTTP client and settings shared by every generated client.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::tokens::TokenSource;
+use crate::oauth::IntegrationConfig;
+use crate::refresh::{RefreshPolicy, TokenManager};
+use crate::store::TokenStore;
+use crate::tokens::{TokenError, TokenKey, TokenSet, TokenSource};
 
 /// FDK's default timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// FDK's response limit (6 MB).
 const DEFAULT_MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+/// The longest `Retry-After` waited for before another attempt.
+const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// Refresh this long before expiry (plus up to `DEFAULT_REFRESH_JITTER`).
+const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+const DEFAULT_REFRESH_JITTER: Duration = Duration::from_secs(30);
+/// The longest wait for another process's refresh.
+const DEFAULT_REFRESH_LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// The HTTP client, limits and token source shared by generated clients. Cheap to clone.
 #[derive(Clone)]
@@ -22,7 +33,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) timeout: Duration,
     pub(crate) max_response_bytes: usize,
     pub(crate) allow_insecure_http: bool,
+    pub(crate) max_retry_wait: Duration,
     pub(crate) tokens: Option<Arc<dyn TokenSource>>,
+    pub(crate) manager: Option<Arc<TokenManager>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -31,6 +44,7 @@ impl fmt::Debug for Runtime {
             .field("timeout", &self.inner.timeout)
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .field("allow_insecure_http", &self.inner.allow_insecure_http)
+            .field("max_retry_wait", &self.inner.max_retry_wait)
             .field("tokens", &self.inner.tokens.as_ref().map(|_| "configured"))
             .finish()
     }
@@ -44,9 +58,42 @@ impl Runtime {
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             allow_insecure_http: false,
-            tokens: None,
+            max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
+            tokens: Tokens::None,
+            integrations: HashMap::new(),
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            refresh_jitter: DEFAULT_REFRESH_JITTER,
+            refresh_lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
         }
     }
+
+    /// Stores `tokens` for `key` (after an authorization, or tokens obtained elsewhere),
+    /// replacing what was stored. Needs a runtime built with [`RuntimeBuilder::store`].
+    pub async fn save_tokens(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
+        self.manager()?.put(key, tokens).await
+    }
+
+    /// Deletes the tokens of `key` (uninstall, sign-out); true if there were any.
+    pub async fn forget_tokens(&self, key: &TokenKey) -> Result<bool, TokenError> {
+        self.manager()?.forget(key).await
+    }
+
+    /// The token store, if the runtime was built with one.
+    pub fn store(&self) -> Option<&Arc<dyn TokenStore>> {
+        self.inner.manager.as_ref().map(|m| m.store())
+    }
+
+    fn manager(&self) -> Result<&TokenManager, TokenError> {
+        self.inner.manager.as_deref().ok_or_else(|| {
+            TokenError::new("the runtime has no token store (see RuntimeBuilder::store)")
+        })
+    }
+}
+
+enum Tokens {
+    None,
+    Source(Arc<dyn TokenSource>),
+    Store(Arc<dyn TokenStore>),
 }
 
 /// Configures a [`Runtime`].
@@ -54,7 +101,12 @@ pub struct RuntimeBuilder {
     timeout: Duration,
     max_response_bytes: usize,
     allow_insecure_http: bool,
-    tokens: Option<Arc<dyn TokenSource>>,
+    max_retry_wait: Duration,
+    tokens: Tokens,
+    integrations: HashMap<String, IntegrationConfig>,
+    refresh_margin: Duration,
+    refresh_jitter: Duration,
+    refresh_lock_wait: Duration,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -63,6 +115,13 @@ impl fmt::Debug for RuntimeBuilder {
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_retry_wait", &self.max_retry_wait)
+            .field(
+                "integrations",
+                &self.integrations.values().collect::<Vec<_>>(),
+            )
+            .field("refresh_margin", &self.refresh_margin)
+            .field("refresh_jitter", &self.refresh_jitter)
             .finish_non_exhaustive()
     }
 }
@@ -86,9 +145,56 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Where access tokens come from, for templates with `options.oauth` / `isOAuth`.
+    /// The longest `Retry-After` the runtime waits before another attempt (default 10 s).
+    /// When a server asks for longer, no further attempt is made and its answer is returned.
+    pub fn max_retry_wait(mut self, wait: Duration) -> Self {
+        self.max_retry_wait = wait;
+        self
+    }
+
+    /// Access tokens come from `source` as it is (no refresh by the runtime). Replaces
+    /// [`RuntimeBuilder::store`].
     pub fn tokens(mut self, source: impl TokenSource) -> Self {
-        self.tokens = Some(Arc::new(source));
+        self.tokens = Tokens::Source(Arc::new(source));
+        self
+    }
+
+    /// Access tokens come from `store`, and the runtime refreshes them: before they expire,
+    /// and once after a 401. Replaces [`RuntimeBuilder::tokens`].
+    pub fn store(mut self, store: impl TokenStore) -> Self {
+        self.tokens = Tokens::Store(Arc::new(store));
+        self
+    }
+
+    /// Like [`RuntimeBuilder::store`], for a store already shared.
+    pub fn shared_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.tokens = Tokens::Store(store);
+        self
+    }
+
+    /// An integration the runtime refreshes tokens for (one per name; a later one replaces).
+    pub fn integration(mut self, integration: IntegrationConfig) -> Self {
+        self.integrations
+            .insert(integration.name.clone(), integration);
+        self
+    }
+
+    /// Refresh this long before an access token expires (default 60 s)…
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// …plus a random part of this (default 30 s), so replicas spread their refreshes.
+    pub fn refresh_jitter(mut self, jitter: Duration) -> Self {
+        self.refresh_jitter = jitter;
+        self
+    }
+
+    /// The longest wait for another process's refresh of a shared token (default 30 s);
+    /// after it this process refreshes itself.
+    pub fn refresh_lock_wait(mut self, wait: Duration) -> Self {
+        self.refresh_lock_wait = wait;
         self
     }
 
@@ -99,13 +205,35 @@ impl RuntimeBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| BuildError { source })?;
+        let policy = RefreshPolicy {
+            margin: self.refresh_margin,
+            jitter: self.refresh_jitter,
+            lock_wait: self.refresh_lock_wait,
+            timeout: self.timeout,
+            max_retry_wait: self.max_retry_wait,
+        };
+        let (tokens, manager) = match self.tokens {
+            Tokens::None => (None, None),
+            Tokens::Source(source) => (Some(source), None),
+            Tokens::Store(store) => {
+                let manager = Arc::new(TokenManager::new(
+                    http.clone(),
+                    store,
+                    self.integrations,
+                    policy,
+                ));
+                (Some(manager.clone() as Arc<dyn TokenSource>), Some(manager))
+            }
+        };
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 http,
                 timeout: self.timeout,
                 max_response_bytes: self.max_response_bytes,
                 allow_insecure_http: self.allow_insecure_http,
-                tokens: self.tokens,
+                max_retry_wait: self.max_retry_wait,
+                tokens,
+                manager,
             }),
         })
     }

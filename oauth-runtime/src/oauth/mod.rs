@@ -1,0 +1,157 @@
+//! OAuth integrations as the runtime uses them: where to refresh tokens and how the client
+//! authenticates there.
+
+use std::fmt;
+
+use http::header::{HeaderName, HeaderValue};
+use secrecy::SecretString;
+
+pub(crate) mod token_endpoint;
+
+/// How the client authenticates at the token endpoint when the integration sends no
+/// `customHeaders`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// `Authorization: Basic base64(id:secret)`, each form-encoded first (RFC 6749 §2.3.1).
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+}
+
+/// One integration of `oauth_config.json` with its values filled in (`oauth_iparams`
+/// substituted, credentials supplied at run time): what the runtime needs to refresh tokens.
+/// `Debug` shows no secret.
+#[derive(Clone)]
+pub struct IntegrationConfig {
+    pub(crate) name: String,
+    pub(crate) token_url: url::Url,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) token_headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) client_auth: ClientAuth,
+}
+
+impl IntegrationConfig {
+    /// The integration `name` (as in `oauth_config.json`; `oauth` for the legacy format),
+    /// refreshing at `token_url` as `client_id`. The URL must be `https`, or `http` to a
+    /// loopback host.
+    pub fn new(
+        name: impl Into<String>,
+        token_url: &str,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Result<Self, InvalidIntegration> {
+        let name = name.into();
+        let invalid = |reason: String| InvalidIntegration {
+            integration: name.clone(),
+            reason,
+        };
+        let token_url = url::Url::parse(token_url)
+            .map_err(|e| invalid(format!("the token URL is not a URL ({e})")))?;
+        check_endpoint(&token_url).map_err(|reason| invalid(format!("the token URL {reason}")))?;
+        Ok(IntegrationConfig {
+            token_url,
+            client_id: client_id.into(),
+            client_secret: SecretString::from(client_secret.into()),
+            scopes: Vec::new(),
+            token_headers: Vec::new(),
+            client_auth: ClientAuth::default(),
+            name,
+        })
+    }
+
+    /// The scopes the app asks for (`options.scope`). A stored token missing one of them
+    /// needs reauthorization.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A header sent verbatim on token requests (`options.customHeaders`, such as FreshID's
+    /// `Authorization: Basic …`). With any, the client authenticates with these alone.
+    pub fn token_header(mut self, name: &str, value: &str) -> Result<Self, InvalidIntegration> {
+        let invalid = |reason: &str| InvalidIntegration {
+            integration: self.name.clone(),
+            reason: format!("the custom header `{name}` {reason}"),
+        };
+        let header_name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("is not a header name"))?;
+        let mut header_value = HeaderValue::from_str(value)
+            .map_err(|_| invalid("has a value that is not one line of text"))?;
+        header_value.set_sensitive(true);
+        self.token_headers.push((header_name, header_value));
+        Ok(self)
+    }
+
+    /// How the client authenticates when there are no custom headers (default: Basic).
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = auth;
+        self
+    }
+
+    /// The integration's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for IntegrationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntegrationConfig")
+            .field("name", &self.name)
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("scopes", &self.scopes)
+            .field(
+                "token_headers",
+                &self
+                    .token_headers
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("client_auth", &self.client_auth)
+            .finish()
+    }
+}
+
+/// `https`, or `http` to loopback only: tokens and secrets never cross a network in clear.
+pub(crate) fn check_endpoint(url: &url::Url) -> Result<(), String> {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("has no host".to_string()),
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        scheme => Err(format!(
+            "must use https (plain http only to loopback), not `{scheme}`"
+        )),
+    }
+}
+
+/// An integration's settings are not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidIntegration {
+    /// The integration.
+    pub integration: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for InvalidIntegration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "integration `{}`: {}", self.integration, self.reason)
+    }
+}
+
+impl std::error::Error for InvalidIntegration {}

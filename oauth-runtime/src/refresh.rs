@@ -1,0 +1,453 @@
+//! [`TokenManager`]: access tokens from a [`TokenStore`], refreshed before they expire and
+//! after a 401, once per key however many tasks wait, and never lost.
+//!
+//! Per key there is a slot: the last record read or written (so most calls touch no store)
+//! and an async lock held by whoever reads the store or refreshes. A task that finds the
+//! cached token stale takes the lock, then looks again: the holder before it has usually
+//! refreshed already. Across processes the store's own refresh lock plays the same part, and
+//! the version check on save fences a writer that went on without it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use tracing::Instrument as _;
+
+use crate::oauth::IntegrationConfig;
+use crate::oauth::token_endpoint::{self, Failure, Granted};
+use crate::store::{StoreError, TokenStore, Versioned};
+use crate::tokens::{
+    AccessToken, DeadToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey,
+    TokenRecord, TokenSet, TokenSource,
+};
+
+/// When to refresh, and how long to wait for others.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshPolicy {
+    /// Refresh this long before the access token expires…
+    pub(crate) margin: Duration,
+    /// …plus a random part of this, so replicas do not all refresh at the same moment.
+    pub(crate) jitter: Duration,
+    /// The longest wait for another process's refresh.
+    pub(crate) lock_wait: Duration,
+    /// The timeout of one token request.
+    pub(crate) timeout: Duration,
+    /// The longest `Retry-After` honoured.
+    pub(crate) max_retry_wait: Duration,
+}
+
+pub(crate) struct TokenManager {
+    http: reqwest::Client,
+    store: Arc<dyn TokenStore>,
+    integrations: HashMap<String, IntegrationConfig>,
+    policy: RefreshPolicy,
+    slots: Mutex<HashMap<TokenKey, Arc<Slot>>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Held while reading the store or refreshing.
+    busy: tokio::sync::Mutex<()>,
+    cached: Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    versioned: Versioned,
+    /// When to stop using the access token (expiry less margin and jitter).
+    refresh_at: Option<SystemTime>,
+    /// Tokens obtained but not yet saved (the store failed): saved before they are used.
+    unsaved: Option<TokenRecord>,
+}
+
+impl Slot {
+    fn cached(&self) -> MutexGuard<'_, Option<Cached>> {
+        // Every change is one assignment: a panic elsewhere cannot leave it half-made.
+        self.cached.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl TokenManager {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        store: Arc<dyn TokenStore>,
+        integrations: HashMap<String, IntegrationConfig>,
+        policy: RefreshPolicy,
+    ) -> Self {
+        TokenManager {
+            http,
+            store,
+            integrations,
+            policy,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    fn slot(&self, key: &TokenKey) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.entry(key.clone()).or_default().clone()
+    }
+
+    /// The cached token if it can be used as it is.
+    fn fresh(&self, key: &TokenKey, slot: &Slot) -> Option<Result<AccessToken, TokenError>> {
+        let cached = slot.cached();
+        let cached = cached.as_ref()?;
+        if cached.unsaved.is_some()
+            || cached.versioned.record.needs_reauthorization.is_some()
+            || cached.refresh_at.is_some_and(|at| SystemTime::now() >= at)
+        {
+            return None;
+        }
+        Some(self.checked(key, &cached.versioned.record.tokens))
+    }
+
+    /// The access token, unless the app now asks for scopes it was not granted.
+    fn checked(&self, key: &TokenKey, tokens: &TokenSet) -> Result<AccessToken, TokenError> {
+        if let Some(integration) = self.integrations.get(&key.integration) {
+            let missing = tokens.missing_scopes(&integration.scopes);
+            if !missing.is_empty() {
+                return Err(reauthorize(
+                    key,
+                    ReauthorizationReason::MissingScopes(missing),
+                ));
+            }
+        }
+        Ok(tokens.access_token().clone())
+    }
+
+    fn remember(&self, slot: &Slot, versioned: Versioned) {
+        let refresh_at = versioned.record.tokens.expires_at().map(|at| {
+            at.checked_sub(self.policy.margin + random_part(self.policy.jitter))
+                .unwrap_or(SystemTime::UNIX_EPOCH)
+        });
+        *slot.cached() = Some(Cached {
+            versioned,
+            refresh_at,
+            unsaved: None,
+        });
+    }
+
+    async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
+        let slot = self.slot(key);
+        if let Some(token) = self.fresh(key, &slot) {
+            return token;
+        }
+        let _busy = slot.busy.lock().await;
+        // Whoever held the lock before may have refreshed already.
+        if let Some(token) = self.fresh(key, &slot) {
+            return token;
+        }
+        self.obtain(key, &slot, None).await
+    }
+
+    async fn rejected(
+        &self,
+        key: &TokenKey,
+        rejected: &AccessToken,
+    ) -> Result<AccessToken, TokenError> {
+        let slot = self.slot(key);
+        let _busy = slot.busy.lock().await;
+        let replaced = slot.cached().as_ref().is_some_and(|c| {
+            c.unsaved.is_none() && !c.versioned.record.tokens.same_access_token(rejected)
+        });
+        if replaced && let Some(token) = self.fresh(key, &slot) {
+            return token;
+        }
+        self.obtain(key, &slot, Some(rejected)).await
+    }
+
+    /// Under the slot's lock: the freshest usable token, refreshing when it must.
+    async fn obtain(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        rejected: Option<&AccessToken>,
+    ) -> Result<AccessToken, TokenError> {
+        if let Some(token) = self.save_unsaved(key, slot).await? {
+            return Ok(token);
+        }
+        let current = self.load(key, slot).await?;
+        if let Some(token) = self.usable(key, slot, &current, rejected) {
+            return token;
+        }
+        let _lock = self.store.lock_refresh(key, self.policy.lock_wait).await?;
+        // Another process may have refreshed while we waited for its lock.
+        let current = self.load(key, slot).await?;
+        if let Some(token) = self.usable(key, slot, &current, rejected) {
+            return token;
+        }
+        let span = tracing::info_span!(
+            "oauth_runtime.refresh",
+            integration = %key.integration,
+            subject = subject_kind(&key.subject),
+            outcome = tracing::field::Empty,
+        );
+        self.refresh(key, slot, current, rejected)
+            .instrument(span)
+            .await
+    }
+
+    /// Reads the store into the slot; an absent or dead record is the caller's error.
+    async fn load(&self, key: &TokenKey, slot: &Slot) -> Result<Versioned, TokenError> {
+        let Some(current) = self.store.load(key).await? else {
+            *slot.cached() = None;
+            return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
+        };
+        let dead = current.record.needs_reauthorization;
+        self.remember(slot, current.clone());
+        match dead {
+            Some(dead) => Err(reauthorize(key, ReauthorizationReason::Dead(dead))),
+            None => Ok(current),
+        }
+    }
+
+    /// The stored access token (just remembered in `slot`), if it can be used without a
+    /// refresh: the server has not rejected it and its refresh time has not come.
+    fn usable(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        current: &Versioned,
+        rejected: Option<&AccessToken>,
+    ) -> Option<Result<AccessToken, TokenError>> {
+        if rejected.is_some_and(|r| current.record.tokens.same_access_token(r)) {
+            return None;
+        }
+        self.fresh(key, slot)
+    }
+
+    async fn refresh(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        current: Versioned,
+        rejected: Option<&AccessToken>,
+    ) -> Result<AccessToken, TokenError> {
+        let tokens = &current.record.tokens;
+        let still_valid =
+            rejected.is_none() && tokens.expires_at().is_none_or(|at| SystemTime::now() < at);
+        let Some(refresh_token) = tokens.refresh_token() else {
+            if still_valid {
+                return self.checked(key, tokens);
+            }
+            record_outcome("no_refresh_token");
+            return self
+                .mark_dead(key, slot, current, DeadToken::NoRefreshToken)
+                .await;
+        };
+        let Some(integration) = self.integrations.get(&key.integration) else {
+            record_outcome("not_configured");
+            return Err(TokenError::Refresh {
+                integration: key.integration.clone(),
+                reason: "the runtime has no IntegrationConfig for it, so it cannot refresh"
+                    .to_string(),
+            });
+        };
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        let granted = token_endpoint::request(
+            &self.http,
+            integration,
+            &form,
+            self.policy.timeout,
+            self.policy.max_retry_wait,
+        )
+        .await;
+        match granted {
+            Ok(granted) => {
+                record_outcome("refreshed");
+                let record = TokenRecord::active(renewed(tokens, granted));
+                self.save(key, slot, record, current).await
+            }
+            Err(Failure::GrantRejected) => {
+                record_outcome("refresh_token_rejected");
+                self.mark_dead(key, slot, current, DeadToken::RefreshTokenRejected)
+                    .await
+            }
+            Err(Failure::Refused(reason) | Failure::Transient(reason)) => {
+                record_outcome("failed");
+                if still_valid {
+                    // Refreshing early failed; the token itself still works.
+                    tracing::warn!(reason = %reason, "early refresh failed; using the current token");
+                    return self.checked(key, tokens);
+                }
+                Err(TokenError::Refresh {
+                    integration: key.integration.clone(),
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// Saves refreshed tokens before anyone uses them. If the store fails they are kept in
+    /// memory and saved by the next call, never dropped: a rotated refresh token may be the
+    /// only one left.
+    async fn save(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        record: TokenRecord,
+        current: Versioned,
+    ) -> Result<AccessToken, TokenError> {
+        match self.store.save(key, &record, Some(current.version)).await {
+            Ok(version) => {
+                let token = self.checked(key, &record.tokens);
+                self.remember(slot, Versioned { record, version });
+                token
+            }
+            Err(StoreError::Conflict { .. }) => {
+                // Someone saved newer tokens meanwhile: theirs win.
+                let newer = self.load(key, slot).await?;
+                self.checked(key, &newer.record.tokens)
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
+                *slot.cached() = Some(Cached {
+                    versioned: current,
+                    refresh_at: None,
+                    unsaved: Some(record),
+                });
+                Err(TokenError::Store(error))
+            }
+        }
+    }
+
+    async fn save_unsaved(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+    ) -> Result<Option<AccessToken>, TokenError> {
+        let pending = {
+            let cached = slot.cached();
+            match cached.as_ref() {
+                Some(Cached {
+                    versioned,
+                    unsaved: Some(record),
+                    ..
+                }) => Some((versioned.clone(), record.clone())),
+                _ => None,
+            }
+        };
+        match pending {
+            Some((current, record)) => self.save(key, slot, record, current).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn mark_dead(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        current: Versioned,
+        dead: DeadToken,
+    ) -> Result<AccessToken, TokenError> {
+        let record = TokenRecord {
+            tokens: current.record.tokens.clone(),
+            needs_reauthorization: Some(dead),
+        };
+        match self.store.save(key, &record, Some(current.version)).await {
+            Ok(version) => self.remember(slot, Versioned { record, version }),
+            // Newer tokens arrived meanwhile (a reauthorization): use those.
+            Err(StoreError::Conflict { .. }) => {
+                let newer = self.load(key, slot).await?;
+                return self.checked(key, &newer.record.tokens);
+            }
+            // The mark is an optimisation: the dead token stays dead without it.
+            Err(error) => tracing::warn!(error = %error, "could not record that the token is dead"),
+        }
+        Err(reauthorize(key, ReauthorizationReason::Dead(dead)))
+    }
+
+    /// Stores tokens obtained by an authorization, replacing whatever was there.
+    pub(crate) async fn put(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
+        let slot = self.slot(key);
+        let _busy = slot.busy.lock().await;
+        let record = TokenRecord::active(tokens);
+        loop {
+            let expected = self.store.load(key).await?.map(|v| v.version);
+            match self.store.save(key, &record, expected).await {
+                Ok(version) => {
+                    self.remember(&slot, Versioned { record, version });
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Deletes the tokens of `key`; true if there were any.
+    pub(crate) async fn forget(&self, key: &TokenKey) -> Result<bool, TokenError> {
+        let slot = self.slot(key);
+        let _busy = slot.busy.lock().await;
+        *slot.cached() = None;
+        Ok(self.store.delete(key).await?)
+    }
+}
+
+impl TokenSource for TokenManager {
+    fn access_token<'a>(&'a self, key: &'a TokenKey) -> TokenFuture<'a> {
+        Box::pin(self.access_token(key))
+    }
+
+    fn rejected<'a>(&'a self, key: &'a TokenKey, rejected: &'a AccessToken) -> TokenFuture<'a> {
+        Box::pin(self.rejected(key, rejected))
+    }
+}
+
+/// The new tokens: a response without a refresh token keeps the old one (RFC 6749 §6), and
+/// without `scope` keeps the scopes granted before.
+fn renewed(old: &TokenSet, granted: Granted) -> TokenSet {
+    let mut tokens = TokenSet::new(granted.access_token);
+    if let Some(refresh) = granted.refresh_token.as_deref().or(old.refresh_token()) {
+        tokens = tokens.with_refresh_token(refresh);
+    }
+    if let Some(lifetime) = granted.expires_in {
+        tokens = tokens.expires_in(lifetime);
+    }
+    match granted.scopes {
+        Some(scopes) => tokens.with_scopes(scopes),
+        None => match old.scopes() {
+            Some(scopes) => tokens.with_scopes(scopes.iter().cloned()),
+            None => tokens,
+        },
+    }
+}
+
+fn reauthorize(key: &TokenKey, reason: ReauthorizationReason) -> TokenError {
+    TokenError::ReauthorizationRequired {
+        integration: key.integration.clone(),
+        subject: key.subject.clone(),
+        reason,
+    }
+}
+
+fn subject_kind(subject: &Subject) -> &'static str {
+    match subject {
+        Subject::Installation => "installation",
+        Subject::User(_) => "user",
+    }
+}
+
+fn record_outcome(outcome: &'static str) {
+    tracing::Span::current().record("outcome", outcome);
+}
+
+/// A random duration up to `max`, from the system's random source.
+fn random_part(max: Duration) -> Duration {
+    use aws_lc_rs::rand::SecureRandom as _;
+    let mut bytes = [0u8; 4];
+    if max.is_zero()
+        || aws_lc_rs::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .is_err()
+    {
+        return Duration::ZERO;
+    }
+    max.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
+}

@@ -1,0 +1,239 @@
+//! [`FileStore`]: tokens in one file, written atomically, shared safely between processes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::crypt::EncryptionKey;
+use super::format::{self, Records};
+use super::{RefreshLock, StoreError, StoreFuture, TokenStore, Version, Versioned};
+use crate::tokens::{TokenKey, TokenRecord};
+
+/// How often a waiting refresh polls the other process's lock.
+const LOCK_POLL: Duration = Duration::from_millis(10);
+
+/// Tokens in one file (JSON, or sealed with AES-256-GCM when given an [`EncryptionKey`]).
+///
+/// - Every write goes to a temporary file beside it (mode 0600), is flushed to disk, then
+///   renamed over the old one: a crash leaves the old file or the new one, never half of each.
+/// - Writes take an exclusive lock on `FILE.lock`, so processes sharing the file never
+///   interleave; refreshes take `FILE.refresh-lock`, so they refresh once between them.
+/// - A file that cannot be read (corrupt, or not decryptable with the key) is an error and is
+///   never replaced.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    key: Option<EncryptionKey>,
+}
+
+impl FileStore {
+    /// The store in `path` (created, with its folder, on the first save).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileStore {
+            inner: Arc::new(Inner {
+                path: path.into(),
+                key: None,
+            }),
+        }
+    }
+
+    /// The store in `path`, encrypted with `key`.
+    pub fn encrypted(path: impl Into<PathBuf>, key: EncryptionKey) -> Self {
+        FileStore {
+            inner: Arc::new(Inner {
+                path: path.into(),
+                key: Some(key),
+            }),
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || job(&inner))
+            .await
+            .map_err(|e| StoreError::Io {
+                path: self.inner.path.clone(),
+                action: "running the file task for",
+                source: io::Error::other(e.to_string()),
+            })?
+    }
+}
+
+impl Inner {
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        self.path.with_file_name(name)
+    }
+
+    fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> StoreError + '_ {
+        move |source| StoreError::Io {
+            path: self.path.clone(),
+            action,
+            source,
+        }
+    }
+
+    fn read(&self) -> Result<Records, StoreError> {
+        match fs::read(&self.path) {
+            Ok(bytes) => format::decode(&bytes, self.key.as_ref(), &self.path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Records::new()),
+            Err(e) => Err(self.io("reading")(e)),
+        }
+    }
+
+    /// Runs `change` on the records under the write lock and writes the result atomically.
+    fn update<T>(
+        &self,
+        change: impl FnOnce(&mut Records) -> Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(self.io("creating the folder of"))?;
+        }
+        let lock = open_lock(&self.sibling(".lock")).map_err(self.io("opening the lock of"))?;
+        lock.lock().map_err(self.io("locking"))?;
+        let mut records = self.read()?;
+        let (result, changed) = change(&mut records)?;
+        if changed {
+            let bytes = format::encode(&records, self.key.as_ref(), &self.path)?;
+            self.replace(&bytes)?;
+        }
+        Ok(result)
+    }
+
+    fn replace(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let temp = self.sibling(&format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = (|| {
+            let mut file = private_file().create_new(true).open(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&temp, &self.path)
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(self.io("writing")(e));
+        }
+        // The rename itself is durable once the folder is flushed.
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Ok(folder) = File::open(parent)
+        {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    }
+}
+
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+fn open_lock(path: &Path) -> io::Result<File> {
+    private_file().create(true).truncate(false).open(path)
+}
+
+impl TokenStore for FileStore {
+    fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>> {
+        let key = key.clone();
+        Box::pin(self.blocking(move |inner| Ok(inner.read()?.remove(&key))))
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        record: &'a TokenRecord,
+        expected: Option<Version>,
+    ) -> StoreFuture<'a, Version> {
+        let key = key.clone();
+        let record = record.clone();
+        Box::pin(self.blocking(move |inner| {
+            inner.update(|records| {
+                let current = records.get(&key).map(|v| v.version);
+                if current != expected {
+                    return Err(StoreError::Conflict {
+                        integration: key.integration.clone(),
+                    });
+                }
+                let version = Version::next(current);
+                records.insert(key, Versioned { record, version });
+                Ok((version, true))
+            })
+        }))
+    }
+
+    fn delete<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, bool> {
+        let key = key.clone();
+        Box::pin(self.blocking(move |inner| {
+            inner.update(|records| {
+                let removed = records.remove(&key).is_some();
+                Ok((removed, removed))
+            })
+        }))
+    }
+
+    fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
+        Box::pin(self.blocking(|inner| Ok(inner.read()?.into_keys().collect())))
+    }
+
+    fn lock_refresh<'a>(
+        &'a self,
+        _key: &'a TokenKey,
+        wait: Duration,
+    ) -> StoreFuture<'a, RefreshLock> {
+        // One lock for the whole file: refreshes are rare and short.
+        Box::pin(async move {
+            let inner = &self.inner;
+            if let Some(parent) = inner.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent).map_err(inner.io("creating the folder of"))?;
+            }
+            let path = inner.sibling(".refresh-lock");
+            let file = open_lock(&path).map_err(inner.io("opening the refresh lock of"))?;
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                match file.try_lock() {
+                    Ok(()) => return Ok(RefreshLock::held(file)),
+                    Err(fs::TryLockError::WouldBlock) => {}
+                    Err(fs::TryLockError::Error(e)) => {
+                        return Err(inner.io("locking the refresh lock of")(e));
+                    }
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    // The holder stalled: go on; the version check fences a late write.
+                    tracing::warn!(
+                        path = %path.display(),
+                        "the refresh lock is still held after the wait; refreshing without it"
+                    );
+                    return Ok(RefreshLock::none());
+                }
+                tokio::time::sleep(LOCK_POLL).await;
+            }
+        })
+    }
+}

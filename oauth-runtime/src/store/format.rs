@@ -1,0 +1,168 @@
+//! The token file's content: JSON, optionally sealed with an [`EncryptionKey`].
+//!
+//! ```json
+//! { "format": 1, "records": [ { "integration": "freshservice", "user": null, "version": 3,
+//!   "access_token": "…", "refresh_token": "…", "expires_at": 1767225600,
+//!   "scopes": ["freshservice.tickets.create"], "needs_reauthorization": null } ] }
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::crypt::{EncryptionKey, MAGIC};
+use super::{StoreError, Version, Versioned};
+use crate::tokens::{DeadToken, Subject, TokenKey, TokenRecord, TokenSet, UserId};
+
+const FORMAT: u32 = 1;
+
+pub(crate) type Records = HashMap<TokenKey, Versioned>;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    format: u32,
+    records: Vec<Record>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    integration: String,
+    user: Option<String>,
+    version: u64,
+    access_token: String,
+    refresh_token: Option<String>,
+    /// Seconds since the Unix epoch.
+    expires_at: Option<u64>,
+    scopes: Option<Vec<String>>,
+    needs_reauthorization: Option<String>,
+}
+
+/// Reads a token file's bytes.
+pub(crate) fn decode(
+    bytes: &[u8],
+    key: Option<&EncryptionKey>,
+    path: &Path,
+) -> Result<Records, StoreError> {
+    let decrypt = |reason| StoreError::Decrypt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let plain;
+    let json = match (bytes.strip_prefix(MAGIC), key) {
+        (Some(sealed), Some(key)) => {
+            plain = key.open(sealed).map_err(decrypt)?;
+            plain.as_slice()
+        }
+        (Some(_), None) => return Err(decrypt("is encrypted: give the store its key")),
+        (None, Some(_)) if !bytes.is_empty() => {
+            return Err(decrypt(
+                "is not encrypted, but the store was given a key (refusing to read plain \
+                 tokens where encrypted ones are expected)",
+            ));
+        }
+        (None, _) => bytes,
+    };
+    let corrupt = |reason: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    // serde_json's messages name positions and types, never the values they hold.
+    let file: File = serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))?;
+    if file.format != FORMAT {
+        return Err(corrupt(format!(
+            "format {} is not one this version reads ({FORMAT})",
+            file.format
+        )));
+    }
+    let mut records = Records::with_capacity(file.records.len());
+    for record in file.records {
+        let key = TokenKey {
+            integration: record.integration,
+            subject: match record.user {
+                Some(user) => Subject::User(UserId::new(user)),
+                None => Subject::Installation,
+            },
+        };
+        let needs_reauthorization = match record.needs_reauthorization.as_deref() {
+            None => None,
+            Some(text) => Some(
+                DeadToken::parse(text)
+                    .ok_or_else(|| corrupt(format!("unknown token state `{text}`")))?,
+            ),
+        };
+        let mut tokens = TokenSet::new(record.access_token);
+        if let Some(refresh) = record.refresh_token {
+            tokens = tokens.with_refresh_token(refresh);
+        }
+        if let Some(seconds) = record.expires_at {
+            tokens = tokens.with_expires_at(UNIX_EPOCH + Duration::from_secs(seconds));
+        }
+        if let Some(scopes) = record.scopes {
+            tokens = tokens.with_scopes(scopes);
+        }
+        let versioned = Versioned {
+            record: TokenRecord {
+                tokens,
+                needs_reauthorization,
+            },
+            version: Version::new(record.version),
+        };
+        if records.insert(key, versioned).is_some() {
+            return Err(corrupt("a key appears twice".to_string()));
+        }
+    }
+    Ok(records)
+}
+
+/// Writes a token file's bytes.
+pub(crate) fn encode(
+    records: &Records,
+    key: Option<&EncryptionKey>,
+    path: &Path,
+) -> Result<Vec<u8>, StoreError> {
+    let mut list: Vec<Record> = records
+        .iter()
+        .map(|(key, versioned)| {
+            let tokens = &versioned.record.tokens;
+            Record {
+                integration: key.integration.clone(),
+                user: match &key.subject {
+                    Subject::Installation => None,
+                    Subject::User(user) => Some(user.as_str().to_string()),
+                },
+                version: versioned.version.get(),
+                access_token: tokens.access_token().secret().to_string(),
+                refresh_token: tokens.refresh_token().map(str::to_string),
+                expires_at: tokens
+                    .expires_at()
+                    .map(|at| at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()),
+                scopes: tokens.scopes().map(<[String]>::to_vec),
+                needs_reauthorization: versioned
+                    .record
+                    .needs_reauthorization
+                    .map(|d| d.as_str().to_string()),
+            }
+        })
+        .collect();
+    // A stable order keeps the file diffable and its writes reproducible.
+    list.sort_by(|a, b| (&a.integration, &a.user).cmp(&(&b.integration, &b.user)));
+    let json = serde_json::to_vec_pretty(&File {
+        format: FORMAT,
+        records: list,
+    })
+    .map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    match key {
+        Some(key) => key.seal(&json).map_err(|reason| StoreError::Decrypt {
+            path: path.to_path_buf(),
+            reason,
+        }),
+        None => Ok(json),
+    }
+}

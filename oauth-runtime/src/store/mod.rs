@@ -1,0 +1,189 @@
+//! Where tokens are kept: the [`TokenStore`] trait, [`MemoryStore`] and [`FileStore`].
+//!
+//! Every record carries a [`Version`]; a save names the version it replaces and fails with
+//! [`StoreError::Conflict`] when someone else wrote in between (compare-and-swap), so a late
+//! writer can never overwrite newer tokens.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::tokens::{TokenKey, TokenRecord};
+
+mod crypt;
+mod file;
+mod format;
+mod memory;
+
+pub use crypt::{EncryptionKey, InvalidKey};
+pub use file::FileStore;
+pub use memory::MemoryStore;
+
+/// The version of a stored record: it changes on every save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version(u64);
+
+impl Version {
+    /// The version numbered `n` (stores number their records as they like).
+    pub const fn new(n: u64) -> Self {
+        Version(n)
+    }
+
+    /// Its number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) fn next(previous: Option<Version>) -> Version {
+        Version(previous.map_or(1, |v| v.0 + 1))
+    }
+}
+
+/// A record and its version.
+#[derive(Debug, Clone)]
+pub struct Versioned {
+    /// The record.
+    pub record: TokenRecord,
+    /// Its version, to name in the next save.
+    pub version: Version,
+}
+
+/// The future a [`TokenStore`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Keeps tokens by key.
+pub trait TokenStore: Send + Sync + 'static {
+    /// The record for `key`, if there is one.
+    fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>>;
+
+    /// Saves `record` for `key` if the stored version is still `expected` (`None`: there is no
+    /// record yet); otherwise fails with [`StoreError::Conflict`] and changes nothing.
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        record: &'a TokenRecord,
+        expected: Option<Version>,
+    ) -> StoreFuture<'a, Version>;
+
+    /// Deletes the record for `key`; true if there was one.
+    fn delete<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, bool>;
+
+    /// Every key that has a record.
+    fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>>;
+
+    /// Held by whoever refreshes `key`'s tokens, so that processes sharing the store refresh
+    /// once: the holder re-reads the record after taking it. A store shared only within one
+    /// process needs none (the default). Waiting is bounded by `wait`: after it the caller
+    /// goes on without the lock, and the version check still fences its write.
+    fn lock_refresh<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        wait: Duration,
+    ) -> StoreFuture<'a, RefreshLock> {
+        let _ = (key, wait);
+        Box::pin(std::future::ready(Ok(RefreshLock::none())))
+    }
+}
+
+/// A held refresh lock: released when dropped.
+#[must_use = "the lock is released when dropped"]
+pub struct RefreshLock {
+    _held: Option<Box<dyn Send + Sync>>,
+}
+
+impl RefreshLock {
+    /// No lock (a store used by one process).
+    pub fn none() -> Self {
+        RefreshLock { _held: None }
+    }
+
+    /// A lock released when `guard` is dropped.
+    pub fn held(guard: impl Send + Sync + 'static) -> Self {
+        RefreshLock {
+            _held: Some(Box::new(guard)),
+        }
+    }
+}
+
+impl fmt::Debug for RefreshLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshLock")
+            .field("held", &self._held.is_some())
+            .finish()
+    }
+}
+
+/// A token store failed. Nothing secret is ever part of it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Someone else saved a newer record in between: read it again.
+    Conflict {
+        /// The integration of the key.
+        integration: String,
+    },
+    /// Reading or writing the store failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done (`reading`, `writing`, `locking`, …).
+        action: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The store's content cannot be read: it is left as it is, for a person to look at.
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file is encrypted and the key given cannot decrypt it (or it is not encrypted and
+    /// a key was given, or the other way round).
+    Decrypt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Another kind of store failed (a database, …).
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Conflict { integration } => write!(
+                f,
+                "the `{integration}` tokens were changed by someone else in the meantime"
+            ),
+            StoreError::Io {
+                path,
+                action,
+                source,
+            } => write!(f, "{action} {} failed: {source}", path.display()),
+            StoreError::Corrupt { path, reason } => write!(
+                f,
+                "the token file {} cannot be read ({reason}); it was left untouched: move it \
+                 away to start afresh",
+                path.display()
+            ),
+            StoreError::Decrypt { path, reason } => {
+                write!(f, "the token file {} {reason}", path.display())
+            }
+            StoreError::Backend(error) => write!(f, "the token store failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Io { source, .. } => Some(source),
+            StoreError::Backend(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}

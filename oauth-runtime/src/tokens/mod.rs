@@ -1,0 +1,281 @@
+//! Where access tokens come from. The generated code only names an integration and a subject;
+//! a [`TokenSource`] turns that into a token at send time.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::store::StoreError;
+
+mod set;
+
+pub use set::{DeadToken, TokenRecord, TokenSet};
+
+/// The end user of an `agent` integration (one token per user).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Wraps the app's own identifier for a user.
+    pub fn new(id: impl Into<String>) -> Self {
+        UserId(id.into())
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserId({:?})", self.0)
+    }
+}
+
+impl From<&str> for UserId {
+    fn from(id: &str) -> Self {
+        UserId::new(id)
+    }
+}
+
+impl From<String> for UserId {
+    fn from(id: String) -> Self {
+        UserId(id)
+    }
+}
+
+/// Whose token: the installation's (`account` integrations) or one user's (`agent`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    /// The installation: one token, authorized by an admin.
+    Installation,
+    /// One end user.
+    User(UserId),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Installation => f.write_str("the installation"),
+            Subject::User(user) => write!(f, "user `{}`", user.as_str()),
+        }
+    }
+}
+
+/// Which token: an integration and a subject.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenKey {
+    /// The integration's name in `oauth_config.json` (`oauth` for the legacy format).
+    pub integration: String,
+    /// Whose token.
+    pub subject: Subject,
+}
+
+impl TokenKey {
+    /// The key of an `account` integration's token.
+    pub fn installation(integration: impl Into<String>) -> Self {
+        TokenKey {
+            integration: integration.into(),
+            subject: Subject::Installation,
+        }
+    }
+
+    /// The key of one user's token of an `agent` integration.
+    pub fn user(integration: impl Into<String>, user: UserId) -> Self {
+        TokenKey {
+            integration: integration.into(),
+            subject: Subject::User(user),
+        }
+    }
+}
+
+/// An access token. Its `Debug` is redacted; read it with [`AccessToken::secret`].
+#[derive(Clone)]
+pub struct AccessToken(SecretString);
+
+impl AccessToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> Self {
+        AccessToken(SecretString::from(token.into()))
+    }
+
+    /// The token itself, for the one place that sends it.
+    pub fn secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken([REDACTED])")
+    }
+}
+
+/// Why no token could be had. Nothing secret is ever part of it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The user (or, for an `account` integration, the admin) must authorize the app again.
+    ReauthorizationRequired {
+        /// The integration.
+        integration: String,
+        /// Whose token.
+        subject: Subject,
+        /// Why.
+        reason: ReauthorizationReason,
+    },
+    /// The token store failed; no token was lost.
+    Store(StoreError),
+    /// The authorization server could not refresh the token (it was down, slow, or refused
+    /// the client); the token is kept and the next call tries again.
+    Refresh {
+        /// The integration.
+        integration: String,
+        /// What went wrong, for a person.
+        reason: String,
+    },
+    /// Anything else, as a sentence (the runtime has no token source, a custom source failed…).
+    Other(String),
+}
+
+impl TokenError {
+    /// A token error with a message for people. Never put a secret in it.
+    pub fn new(message: impl Into<String>) -> Self {
+        TokenError::Other(message.into())
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::ReauthorizationRequired {
+                integration,
+                subject,
+                reason,
+            } => write!(
+                f,
+                "{subject} must authorize `{integration}` again: {reason}"
+            ),
+            TokenError::Store(error) => write!(f, "the token store failed: {error}"),
+            TokenError::Refresh {
+                integration,
+                reason,
+            } => write!(
+                f,
+                "the `{integration}` token could not be refreshed: {reason}"
+            ),
+            TokenError::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TokenError::Store(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for TokenError {
+    fn from(error: StoreError) -> Self {
+        TokenError::Store(error)
+    }
+}
+
+/// Why a user must authorize again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReauthorizationReason {
+    /// No token was ever stored for this key: the app was never authorized.
+    NotAuthorized,
+    /// The stored tokens are dead.
+    Dead(DeadToken),
+    /// The app now asks for scopes the stored token was not granted (a new app version added
+    /// them); the user must consent to these.
+    MissingScopes(Vec<String>),
+}
+
+impl fmt::Display for ReauthorizationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReauthorizationReason::NotAuthorized => f.write_str("the app was never authorized"),
+            ReauthorizationReason::Dead(DeadToken::RefreshTokenRejected) => {
+                f.write_str("the authorization server rejected the refresh token")
+            }
+            ReauthorizationReason::Dead(DeadToken::NoRefreshToken) => {
+                f.write_str("the access token expired and there is no refresh token")
+            }
+            ReauthorizationReason::MissingScopes(scopes) => write!(
+                f,
+                "the app now needs scopes the token was not granted: {}",
+                scopes.join(" ")
+            ),
+        }
+    }
+}
+
+/// The future a [`TokenSource`] returns.
+pub type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<AccessToken, TokenError>> + Send + 'a>>;
+
+/// Supplies the access token for a key when a request is sent.
+pub trait TokenSource: Send + Sync + 'static {
+    /// The current access token for `key`.
+    fn access_token<'a>(&'a self, key: &'a TokenKey) -> TokenFuture<'a>;
+
+    /// The server answered 401 to `rejected`: a new token to replay the request with once.
+    /// By default there is none, and the 401 is returned.
+    fn rejected<'a>(&'a self, key: &'a TokenKey, rejected: &'a AccessToken) -> TokenFuture<'a> {
+        let _ = rejected;
+        Box::pin(std::future::ready(Err(TokenError::new(format!(
+            "the `{}` token was rejected and this token source cannot renew it",
+            key.integration
+        )))))
+    }
+}
+
+/// Tokens you already hold, by key: for tests and for tokens obtained elsewhere.
+#[derive(Default)]
+pub struct StaticTokens {
+    tokens: HashMap<TokenKey, AccessToken>,
+}
+
+impl StaticTokens {
+    /// No tokens.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the token for `key`.
+    pub fn with(mut self, key: TokenKey, token: impl Into<String>) -> Self {
+        self.tokens.insert(key, AccessToken::new(token));
+        self
+    }
+}
+
+impl fmt::Debug for StaticTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.tokens.keys()).finish()
+    }
+}
+
+impl TokenSource for StaticTokens {
+    fn access_token<'a>(&'a self, key: &'a TokenKey) -> TokenFuture<'a> {
+        let token =
+            self.tokens
+                .get(key)
+                .cloned()
+                .ok_or_else(|| TokenError::ReauthorizationRequired {
+                    integration: key.integration.clone(),
+                    subject: key.subject.clone(),
+                    reason: ReauthorizationReason::NotAuthorized,
+                });
+        Box::pin(std::future::ready(token))
+    }
+}
