@@ -214,12 +214,15 @@ impl RequestBuilder {
         let template = self.template;
         let mut composed = self.composed?;
         let template_keys = template.query_keys;
-        let mut extra = self
+        if self
             .extra_query
             .iter()
-            .filter(|(k, _)| !template_keys.contains(&k.as_str()))
-            .peekable();
-        if extra.peek().is_some() {
+            .any(|(k, _)| !template_keys.contains(&k.as_str()))
+        {
+            let extra = self
+                .extra_query
+                .iter()
+                .filter(|(k, _)| !template_keys.contains(&k.as_str()));
             composed.url.query_pairs_mut().extend_pairs(extra);
         }
         if self.json && !composed.headers.contains_key(CONTENT_TYPE) {

@@ -1,16 +1,30 @@
 //! [`Response`]: a successful answer, read whole.
 
+use std::fmt;
+
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-/// A 2xx response, its body read whole (within the runtime's size limit).
-#[derive(Debug, Clone)]
+/// A 2xx response, its body read whole (within the runtime's size limit). `Debug` shows the
+/// body's size, not its content.
+#[derive(Clone)]
 pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
     attempts: u32,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_bytes", &self.body.len())
+            .field("attempts", &self.attempts)
+            .finish()
+    }
 }
 
 impl Response {

@@ -1,0 +1,15 @@
+//! The runtime's engine against a fake provider: refresh, retries, stores, hostile values,
+//! secret hygiene. One test binary, so the generated client is compiled once.
+
+#[oauth_runtime::templates(
+    requests = "tests/engine/config/requests.json",
+    oauth = "tests/engine/config/oauth_config.json"
+)]
+pub struct Engine;
+
+mod hostile;
+mod refresh;
+mod retries;
+mod secrets;
+mod stores;
+mod support;

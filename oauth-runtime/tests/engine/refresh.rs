@@ -1,0 +1,682 @@
+//! Refresh: before expiry, after a 401, once per key however many tasks wait; dead refresh
+//! tokens; rotation; store failures.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use oauth_runtime::store::{StoreError, StoreFuture, Version, Versioned};
+use oauth_runtime::{
+    DeadToken, FileStore, InvokeError, MemoryStore, ReauthorizationReason, Runtime, Subject,
+    TokenKey, TokenRecord, TokenStore, UserId,
+};
+
+use crate::support::{Fault, Provider};
+use crate::{Engine, GetInvoiceContext, GetMessagesContext, GetThingContext};
+
+fn crm() -> TokenKey {
+    TokenKey::installation("crm")
+}
+
+async fn get_thing(runtime: &Runtime, provider: &Provider) -> Result<String, InvokeError> {
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "7".into(),
+    };
+    let response = Engine::new(runtime.clone())
+        .get_thing(&context)
+        .send()
+        .await?;
+    Ok(response.json::<serde_json::Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string())
+}
+
+async fn stampede(runtimes: &[Runtime], provider: &Arc<Provider>, calls: usize) -> Vec<String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..calls {
+        let runtime = runtimes[i % runtimes.len()].clone();
+        let provider = provider.clone();
+        tasks.spawn(async move { get_thing(&runtime, &provider).await });
+    }
+    let mut tokens = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        tokens.push(result.unwrap().unwrap());
+    }
+    tokens
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_calls_on_an_expired_token_make_one_token_request() {
+    let provider = Arc::new(Provider::start().await);
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let tokens = stampede(&[runtime], &provider, 1000).await;
+    assert_eq!(tokens.len(), 1000);
+    assert!(
+        tokens.iter().all(|t| t == "sekrit-access-1"),
+        "every call used the new token"
+    );
+    assert_eq!(provider.token_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runtimes_sharing_one_file_store_refresh_once() {
+    let provider = Arc::new(Provider::start().await);
+    let dir = tempdir();
+    let path = dir.join("tokens.json");
+    let first = provider.runtime(FileStore::new(&path));
+    let second = provider.runtime(FileStore::new(&path));
+    provider
+        .seed(
+            &first,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let tokens = stampede(&[first, second], &provider, 1000).await;
+    assert_eq!(tokens.len(), 1000);
+    assert!(tokens.iter().all(|t| t == "sekrit-access-1"));
+    assert_eq!(provider.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_token_inside_the_margin_is_refreshed_before_it_expires() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    // Valid for 30 s more, inside the default 60 s margin.
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-old",
+            true,
+            30,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    assert_eq!(provider.token_requests(), 1);
+    // The new token is good for 30 minutes: no more refreshes.
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    assert_eq!(provider.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn an_early_refresh_that_fails_keeps_using_the_valid_token() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-old",
+            true,
+            30,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    for _ in 0..3 {
+        provider.fault(Fault::Status(503));
+    }
+    assert_eq!(get_thing(&runtime, &provider).await.unwrap(), "sekrit-old");
+    assert_eq!(
+        provider.token_requests(),
+        3,
+        "three attempts at the token endpoint"
+    );
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.needs_reauthorization, None);
+}
+
+#[tokio::test]
+async fn a_401_refreshes_once_and_replays_once() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    // Not expired, but the API no longer accepts it (revoked on the server's side).
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-revoked",
+            false,
+            1800,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "7".into(),
+    };
+    let response = Engine::new(runtime.clone())
+        .get_thing(&context)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.attempts(), 2);
+    assert_eq!(provider.token_requests(), 1);
+    assert_eq!(
+        provider.events(),
+        ["api sekrit-revoked 401", "token", "api sekrit-access-1 200"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_401s_refresh_once() {
+    let provider = Arc::new(Provider::start().await);
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-revoked",
+            false,
+            1800,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let tokens = stampede(&[runtime], &provider, 20).await;
+    assert!(tokens.iter().all(|t| t == "sekrit-access-1"));
+    assert_eq!(provider.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_second_401_is_returned_not_looped() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-revoked",
+            false,
+            1800,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    provider.state.reject_all.store(true, Ordering::SeqCst);
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "7".into(),
+    };
+    let error = Engine::new(runtime.clone())
+        .get_thing(&context)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(error.attempts(), 2);
+    assert_eq!(provider.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_dead_refresh_token_requires_reauthorization_and_then_fails_fast() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    let alice = TokenKey::user("chat", UserId::new("alice"));
+    let bob = TokenKey::user("chat", UserId::new("bob"));
+    // The refresh token is not one the provider knows: invalid_grant.
+    let expired = TokenKey::installation("crm");
+    runtime
+        .save_tokens(
+            &expired,
+            oauth_runtime::TokenSet::new("sekrit-expired")
+                .with_refresh_token("sekrit-refresh-revoked")
+                .expires_in(std::time::Duration::ZERO),
+        )
+        .await
+        .unwrap();
+    provider
+        .seed(
+            &runtime,
+            &TokenKey::installation("billing"),
+            "sekrit-billing",
+            true,
+            1800,
+            None,
+        )
+        .await;
+    provider
+        .seed(
+            &runtime,
+            &alice,
+            "sekrit-alice-expired",
+            false,
+            -1,
+            Some("sekrit-alice-refresh-revoked"),
+        )
+        .await;
+    provider.state.live_refresh.lock().unwrap().clear();
+    provider
+        .seed(
+            &runtime,
+            &bob,
+            "sekrit-bob",
+            true,
+            1800,
+            Some("sekrit-bob-refresh"),
+        )
+        .await;
+
+    for _ in 0..5 {
+        let error = get_thing(&runtime, &provider).await.unwrap_err();
+        match &error {
+            InvokeError::ReauthorizationRequired {
+                integration,
+                subject,
+                reason,
+                ..
+            } => {
+                assert_eq!(*integration, "crm");
+                assert_eq!(*subject, Subject::Installation);
+                assert_eq!(
+                    *reason,
+                    ReauthorizationReason::Dead(DeadToken::RefreshTokenRejected)
+                );
+            }
+            other => panic!("expected ReauthorizationRequired, got {other:?}"),
+        }
+        assert_eq!(
+            error.to_string(),
+            "template `getThing`: the installation must authorize `crm` again (the \
+             authorization server rejected the refresh token)"
+        );
+    }
+    assert_eq!(
+        provider.token_requests(),
+        1,
+        "fail fast: no further token requests"
+    );
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.record.needs_reauthorization,
+        Some(DeadToken::RefreshTokenRejected)
+    );
+
+    // Other integrations and other users are unaffected.
+    let engine = Engine::new(runtime.clone());
+    let invoice = engine
+        .get_invoice(&GetInvoiceContext {
+            port: provider.port(),
+        })
+        .send()
+        .await;
+    assert!(invoice.is_ok(), "{invoice:?}");
+    let messages = GetMessagesContext {
+        port: provider.port(),
+    };
+    assert!(
+        engine
+            .get_messages(&messages, &UserId::new("bob"))
+            .send()
+            .await
+            .is_ok()
+    );
+    let alice_error = engine
+        .get_messages(&messages, &UserId::new("alice"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        alice_error,
+        InvokeError::ReauthorizationRequired { subject: Subject::User(ref u), .. } if u.as_str() == "alice"
+    ));
+    assert_eq!(
+        provider.token_requests(),
+        2,
+        "alice's dead token cost one request"
+    );
+
+    // Authorizing again brings the key back.
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-new",
+            true,
+            1800,
+            Some("sekrit-refresh-new"),
+        )
+        .await;
+    assert_eq!(get_thing(&runtime, &provider).await.unwrap(), "sekrit-new");
+}
+
+#[tokio::test]
+async fn calls_without_a_token_say_the_app_was_never_authorized() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    assert!(matches!(
+        error,
+        InvokeError::ReauthorizationRequired {
+            reason: ReauthorizationReason::NotAuthorized,
+            ..
+        }
+    ));
+    assert_eq!(provider.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn an_expired_token_without_a_refresh_token_needs_reauthorization() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(&runtime, &crm(), "sekrit-expired", true, -5, None)
+        .await;
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    assert!(matches!(
+        error,
+        InvokeError::ReauthorizationRequired {
+            reason: ReauthorizationReason::Dead(DeadToken::NoRefreshToken),
+            ..
+        }
+    ));
+    assert_eq!(provider.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn scopes_added_by_a_new_app_version_need_reauthorization() {
+    let provider = Provider::start().await;
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .integration(
+            provider
+                .integration("crm")
+                .scopes(["things.read", "things.write"]),
+        )
+        .build()
+        .unwrap();
+    runtime
+        .save_tokens(
+            &crm(),
+            oauth_runtime::TokenSet::new("sekrit-narrow")
+                .expires_in(std::time::Duration::from_secs(1800))
+                .with_scopes(["things.read"]),
+        )
+        .await
+        .unwrap();
+    provider.accept("sekrit-narrow");
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    match error {
+        InvokeError::ReauthorizationRequired {
+            reason: ReauthorizationReason::MissingScopes(missing),
+            ..
+        } => assert_eq!(missing, ["things.write"]),
+        other => panic!("expected missing scopes, got {other:?}"),
+    }
+    assert_eq!(provider.token_requests(), 0);
+    assert!(provider.events().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_is_saved_before_the_new_access_token_is_used() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let events = provider.state.clone();
+    let store = Recording {
+        inner: MemoryStore::new(),
+        events: events.clone(),
+        fail: Arc::new(AtomicBool::new(false)),
+    };
+    let runtime = provider.runtime(store.clone());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    let log = provider.events();
+    let saved = log
+        .iter()
+        .position(|e| e == "saved sekrit-refresh-1")
+        .unwrap();
+    let used = log
+        .iter()
+        .position(|e| e == "api sekrit-access-1 200")
+        .unwrap();
+    assert!(saved < used, "{log:?}");
+
+    // Without rotation the response has no refresh token: the old one is kept.
+    provider.state.rotate.store(false, Ordering::SeqCst);
+    expire(&runtime, &crm()).await;
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-2"
+    );
+    let stored = store.load(&crm()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.record.tokens.refresh_token(),
+        Some("sekrit-refresh-1")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_save_loses_no_token() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let fail = Arc::new(AtomicBool::new(false));
+    let store = Recording {
+        inner: MemoryStore::new(),
+        events: provider.state.clone(),
+        fail: fail.clone(),
+    };
+    let runtime = provider.runtime(store.clone());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    fail.store(true, Ordering::SeqCst);
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    assert!(matches!(error, InvokeError::TokenStore { .. }), "{error:?}");
+    assert!(
+        !provider
+            .events()
+            .iter()
+            .any(|e| e.starts_with("api sekrit-access-1")),
+        "an unsaved token is never used"
+    );
+    // The provider has rotated: only sekrit-refresh-1 works now, and it lives in memory.
+    fail.store(false, Ordering::SeqCst);
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    assert_eq!(
+        provider.token_requests(),
+        1,
+        "the kept tokens were saved, not refreshed again"
+    );
+    let stored = store.load(&crm()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.record.tokens.refresh_token(),
+        Some("sekrit-refresh-1")
+    );
+}
+
+#[tokio::test]
+async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    provider.fault(Fault::Status(503));
+    provider.fault(Fault::RetryAfter(429, "0".into()));
+    provider.fault(Fault::Status(500));
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    assert!(
+        matches!(error, InvokeError::Token { .. }),
+        "a passing failure is not a reauthorization: {error:?}"
+    );
+    assert_eq!(provider.token_requests(), 3);
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.needs_reauthorization, None);
+    // Slow, then fine: the next call refreshes.
+    provider.fault(Fault::Slow(std::time::Duration::from_millis(100)));
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_writer_adopts_the_newer_token() {
+    let provider = Provider::start().await;
+    let dir = tempdir();
+    let store = FileStore::new(dir.join("tokens.json"));
+    let runtime = provider.runtime(store.clone());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let before = store.load(&crm()).await.unwrap().unwrap();
+    // Another replica refreshed meanwhile.
+    let newer = TokenRecord::active(
+        oauth_runtime::TokenSet::new("sekrit-from-elsewhere")
+            .with_refresh_token("sekrit-refresh-elsewhere")
+            .expires_in(std::time::Duration::from_secs(1800)),
+    );
+    store
+        .save(&crm(), &newer, Some(before.version))
+        .await
+        .unwrap();
+    // The old version's write is refused.
+    let stale = store
+        .save(&crm(), &before.record, Some(before.version))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })));
+    provider.accept("sekrit-from-elsewhere");
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-from-elsewhere"
+    );
+    assert_eq!(provider.token_requests(), 0);
+}
+
+pub(crate) async fn expire(runtime: &Runtime, key: &TokenKey) {
+    let store = runtime.store().unwrap();
+    let current = store.load(key).await.unwrap().unwrap();
+    let mut tokens = current.record.tokens.clone();
+    tokens =
+        tokens.with_expires_at(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
+    runtime.save_tokens(key, tokens).await.unwrap();
+}
+
+pub(crate) fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::AtomicUsize;
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "oauth-runtime-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A store that logs saves into the provider's event log and fails them on demand.
+#[derive(Clone)]
+pub(crate) struct Recording {
+    pub(crate) inner: MemoryStore,
+    pub(crate) events: Arc<crate::support::State>,
+    pub(crate) fail: Arc<AtomicBool>,
+}
+
+impl TokenStore for Recording {
+    fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>> {
+        self.inner.load(key)
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        record: &'a TokenRecord,
+        expected: Option<Version>,
+    ) -> StoreFuture<'a, Version> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                Err(StoreError::Io {
+                    path: "tokens.json".into(),
+                    action: "writing",
+                    source: std::io::Error::other("disk full"),
+                })
+            });
+        }
+        self.events.events.lock().unwrap().push(format!(
+            "saved {}",
+            record.tokens.refresh_token().unwrap_or("-")
+        ));
+        self.inner.save(key, record, expected)
+    }
+
+    fn delete<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, bool> {
+        self.inner.delete(key)
+    }
+
+    fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
+        self.inner.keys()
+    }
+}
