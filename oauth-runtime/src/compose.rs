@@ -340,11 +340,35 @@ impl Compose {
 
     fn check_url(&self) -> Result<url::Url, InvokeError> {
         let template = self.template.name;
-        let invalid = |reason: &'static str| InvokeError::InvalidValue {
-            template,
-            placeholder: "host",
-            reason,
-        };
+        let path_end = self.url.find('?').unwrap_or(self.url.len());
+        let path = self.url.get(self.host_end..path_end).unwrap_or("");
+        if path.split('/').any(is_dot_segment) {
+            return Err(InvokeError::InvalidValue {
+                template,
+                placeholder: "path",
+                reason: "makes a `.` or `..` path segment",
+            });
+        }
+        // The origin is parsed once per runtime (a host from iparams is fixed per
+        // installation); the path and query are set on a copy of it.
+        let origin = self.url.get(..self.host_end).unwrap_or("");
+        let mut url = self.runtime.inner.origins.get_or_parse(origin, || {
+            self.check_host()?;
+            let mut root = String::with_capacity(origin.len() + 1);
+            root.push_str(origin);
+            root.push('/');
+            url::Url::parse(&root).map_err(|_| invalid_host(template, "does not make a valid URL"))
+        })?;
+        url.set_path(path);
+        url.set_query(self.url.get(path_end + 1..));
+        Ok(url)
+    }
+
+    /// The host, after substitution: a host name (or a loopback address) and a valid port,
+    /// reached over https unless it is loopback or the runtime allows plain http.
+    fn check_host(&self) -> Result<(), InvokeError> {
+        let template = self.template.name;
+        let invalid = |reason| invalid_host(template, reason);
         let host = self.url.get(self.host_start..self.host_end).unwrap_or("");
         let (name, port) = split_port(host);
         if let Some(port) = port
@@ -374,26 +398,61 @@ impl Compose {
                 host: host.to_string(),
             });
         }
-        let path_end = self.url.find('?').unwrap_or(self.url.len());
-        let path = self.url.get(self.host_end..path_end).unwrap_or("");
-        if path.split('/').any(is_dot_segment) {
-            return Err(InvokeError::InvalidValue {
-                template,
-                placeholder: "path",
-                reason: "makes a `.` or `..` path segment",
-            });
+        Ok(())
+    }
+}
+
+fn invalid_host(template: &'static str, reason: &'static str) -> InvokeError {
+    InvokeError::InvalidValue {
+        template,
+        placeholder: "host",
+        reason,
+    }
+}
+
+/// Parsed origins (`https://host:port/`) by their text: parsing a host name (IDNA included)
+/// costs more than the rest of a request, and a client sends to few hosts.
+#[derive(Default)]
+pub(crate) struct Origins {
+    parsed: std::sync::RwLock<std::collections::HashMap<Box<str>, url::Url>>,
+}
+
+impl Origins {
+    /// Beyond this many origins new ones are parsed each time, so memory stays bounded.
+    const MAX: usize = 256;
+
+    fn get_or_parse(
+        &self,
+        origin: &str,
+        parse: impl FnOnce() -> Result<url::Url, InvokeError>,
+    ) -> Result<url::Url, InvokeError> {
+        let read = self
+            .parsed
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(url) = read.get(origin) {
+            return Ok(url.clone());
         }
-        url::Url::parse(&self.url).map_err(|_| invalid("does not make a valid URL"))
+        drop(read);
+        let url = parse()?;
+        let mut write = self
+            .parsed
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if write.len() < Self::MAX {
+            write.insert(origin.into(), url.clone());
+        }
+        Ok(url)
     }
 }
 
 /// `.` and `..`, also percent-encoded: URL parsers resolve them, so they would change the path.
 fn is_dot_segment(segment: &str) -> bool {
-    let lower = segment.to_ascii_lowercase();
-    matches!(
-        lower.as_str(),
-        "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
-    )
+    // Short-circuits on length: most segments are longer than six bytes.
+    segment.len() <= 6
+        && [".", "..", "%2e", "%2e%2e", ".%2e", "%2e."]
+            .iter()
+            .any(|dot| segment.eq_ignore_ascii_case(dot))
 }
 
 fn split_port(host: &str) -> (&str, Option<&str>) {

@@ -236,7 +236,8 @@ impl fmt::Display for InvokeError {
                 reason,
             } => write!(
                 f,
-                "template `{template}`: {subject} must authorize `{integration}` again ({reason})"
+                "template `{template}`: {subject} must authorize `{integration}`{} ({reason})",
+                reason.again()
             ),
             InvokeError::TokenStore {
                 template,

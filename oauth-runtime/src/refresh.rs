@@ -57,6 +57,8 @@ struct Cached {
     refresh_at: Option<SystemTime>,
     /// Tokens obtained but not yet saved (the store failed): saved before they are used.
     unsaved: Option<TokenRecord>,
+    /// Scopes the integration asks for that the token was not granted.
+    missing_scopes: Vec<String>,
 }
 
 impl Slot {
@@ -101,24 +103,37 @@ impl TokenManager {
         {
             return None;
         }
-        Some(self.checked(key, &cached.versioned.record.tokens))
+        if !cached.missing_scopes.is_empty() {
+            let missing = cached.missing_scopes.clone();
+            return Some(Err(reauthorize(
+                key,
+                ReauthorizationReason::MissingScopes(missing),
+            )));
+        }
+        Some(Ok(cached.versioned.record.tokens.access_token().clone()))
     }
 
     /// The access token, unless the app now asks for scopes it was not granted.
     fn checked(&self, key: &TokenKey, tokens: &TokenSet) -> Result<AccessToken, TokenError> {
-        if let Some(integration) = self.integrations.get(&key.integration) {
-            let missing = tokens.missing_scopes(&integration.scopes);
-            if !missing.is_empty() {
-                return Err(reauthorize(
-                    key,
-                    ReauthorizationReason::MissingScopes(missing),
-                ));
-            }
+        let missing = self.missing_scopes(key, tokens);
+        if !missing.is_empty() {
+            return Err(reauthorize(
+                key,
+                ReauthorizationReason::MissingScopes(missing),
+            ));
         }
         Ok(tokens.access_token().clone())
     }
 
-    fn remember(&self, slot: &Slot, versioned: Versioned) {
+    fn missing_scopes(&self, key: &TokenKey, tokens: &TokenSet) -> Vec<String> {
+        self.integrations
+            .get(&key.integration)
+            .map(|integration| tokens.missing_scopes(&integration.scopes))
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, key: &TokenKey, slot: &Slot, versioned: Versioned) {
+        let missing_scopes = self.missing_scopes(key, &versioned.record.tokens);
         let refresh_at = versioned.record.tokens.expires_at().map(|at| {
             at.checked_sub(self.policy.margin + random_part(self.policy.jitter))
                 .unwrap_or(SystemTime::UNIX_EPOCH)
@@ -127,6 +142,7 @@ impl TokenManager {
             versioned,
             refresh_at,
             unsaved: None,
+            missing_scopes,
         });
     }
 
@@ -197,7 +213,7 @@ impl TokenManager {
             return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
         };
         let dead = current.record.needs_reauthorization;
-        self.remember(slot, current.clone());
+        self.remember(key, slot, current.clone());
         match dead {
             Some(dead) => Err(reauthorize(key, ReauthorizationReason::Dead(dead))),
             None => Ok(current),
@@ -297,7 +313,7 @@ impl TokenManager {
         match self.store.save(key, &record, Some(current.version)).await {
             Ok(version) => {
                 let token = self.checked(key, &record.tokens);
-                self.remember(slot, Versioned { record, version });
+                self.remember(key, slot, Versioned { record, version });
                 token
             }
             Err(StoreError::Conflict { .. }) => {
@@ -311,6 +327,7 @@ impl TokenManager {
                     versioned: current,
                     refresh_at: None,
                     unsaved: Some(record),
+                    missing_scopes: Vec::new(),
                 });
                 Err(TokenError::Store(error))
             }
@@ -351,7 +368,7 @@ impl TokenManager {
             needs_reauthorization: Some(dead),
         };
         match self.store.save(key, &record, Some(current.version)).await {
-            Ok(version) => self.remember(slot, Versioned { record, version }),
+            Ok(version) => self.remember(key, slot, Versioned { record, version }),
             // Newer tokens arrived meanwhile (a reauthorization): use those.
             Err(StoreError::Conflict { .. }) => {
                 let newer = self.load(key, slot).await?;
@@ -372,7 +389,7 @@ impl TokenManager {
             let expected = self.store.load(key).await?.map(|v| v.version);
             match self.store.save(key, &record, expected).await {
                 Ok(version) => {
-                    self.remember(&slot, Versioned { record, version });
+                    self.remember(key, &slot, Versioned { record, version });
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => continue,
@@ -393,6 +410,14 @@ impl TokenManager {
 impl TokenSource for TokenManager {
     fn access_token<'a>(&'a self, key: &'a TokenKey) -> TokenFuture<'a> {
         Box::pin(self.access_token(key))
+    }
+
+    fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
+        self.fresh(key, &self.slot(key))
+    }
+
+    fn can_renew(&self) -> bool {
+        true
     }
 
     fn rejected<'a>(&'a self, key: &'a TokenKey, rejected: &'a AccessToken) -> TokenFuture<'a> {

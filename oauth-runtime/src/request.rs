@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -172,6 +172,7 @@ impl RequestBuilder {
             if status == StatusCode::UNAUTHORIZED
                 && !replayed
                 && let Some(rejected) = prepared.token.clone()
+                && runtime.inner.tokens.as_ref().is_some_and(|t| t.can_renew())
             {
                 replayed = true;
                 prepared.renew_token(&runtime, &rejected).await?;
@@ -235,7 +236,7 @@ impl RequestBuilder {
             key: None,
             token: None,
             token_headers: composed.token_headers,
-            url: composed.url,
+            url: Some(composed.url),
             headers: composed.headers,
             body: self.body,
             timeout: self.timeout.unwrap_or(self.runtime.inner.timeout),
@@ -245,10 +246,12 @@ impl RequestBuilder {
                 integration: prepared.integration().to_string(),
                 subject: composed.subject,
             };
-            let token = token_source(&self.runtime, template)?
-                .access_token(&key)
-                .await
-                .map_err(|e| prepared.token_error(e))?;
+            let source = token_source(&self.runtime, template)?;
+            let token = match source.ready_token(&key) {
+                Some(token) => token,
+                None => source.access_token(&key).await,
+            }
+            .map_err(|e| prepared.token_error(e))?;
             prepared.key = Some(key);
             prepared.set_token(token)?;
         }
@@ -280,7 +283,8 @@ struct Prepared {
     key: Option<TokenKey>,
     token: Option<AccessToken>,
     token_headers: Vec<(HeaderName, String, String)>,
-    url: url::Url,
+    /// Taken by the last attempt.
+    url: Option<url::Url>,
     headers: HeaderMap,
     body: Option<Bytes>,
     timeout: Duration,
@@ -298,18 +302,21 @@ impl Prepared {
     /// The request of one attempt; the `last` one takes the parts instead of copying them.
     fn request(&mut self, last: bool) -> reqwest::Request {
         let method = self.template.method.to_reqwest();
-        let mut request = if last {
-            let url = std::mem::replace(&mut self.url, SPENT_URL.clone());
-            let mut request = reqwest::Request::new(method, url);
+        let url = if last {
+            self.url.take()
+        } else {
+            self.url.clone()
+        };
+        // Each attempt but the last leaves the URL in place.
+        let url = url.unwrap_or_else(|| unreachable!("no attempt follows the last"));
+        let mut request = reqwest::Request::new(method, url);
+        if last {
             *request.headers_mut() = std::mem::take(&mut self.headers);
             *request.body_mut() = self.body.take().map(reqwest::Body::from);
-            request
         } else {
-            let mut request = reqwest::Request::new(method, self.url.clone());
             *request.headers_mut() = self.headers.clone();
             *request.body_mut() = self.body.clone().map(reqwest::Body::from);
-            request
-        };
+        }
         *request.timeout_mut() = Some(self.timeout);
         request
     }
@@ -317,8 +324,12 @@ impl Prepared {
     /// Writes the token into its headers.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
         for (name, prefix, suffix) in &self.token_headers {
-            let mut value = HeaderValue::from_str(&format!("{prefix}{}{suffix}", token.secret()))
-                .map_err(|_| {
+            let secret = token.secret();
+            let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
+            text.push_str(prefix);
+            text.push_str(secret);
+            text.push_str(suffix);
+            let mut value = HeaderValue::from_maybe_shared(Bytes::from(text)).map_err(|_| {
                 self.token_error(TokenError::new(
                     "the access token is not a valid header value",
                 ))
@@ -347,10 +358,6 @@ impl Prepared {
         self.set_token(token)
     }
 }
-
-/// What a spent URL is replaced with; never sent.
-static SPENT_URL: LazyLock<url::Url> =
-    LazyLock::new(|| url::Url::parse("http://localhost/").expect("a valid URL"));
 
 fn transport_error(template: &'static str, attempts: u32, error: reqwest::Error) -> InvokeError {
     if error.is_timeout() {

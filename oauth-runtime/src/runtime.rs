@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::compose::Origins;
 use crate::oauth::IntegrationConfig;
 use crate::refresh::{RefreshPolicy, TokenManager};
 use crate::store::TokenStore;
@@ -36,6 +37,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) max_retry_wait: Duration,
     pub(crate) tokens: Option<Arc<dyn TokenSource>>,
     pub(crate) manager: Option<Arc<TokenManager>>,
+    pub(crate) origins: Origins,
 }
 
 impl fmt::Debug for Runtime {
@@ -234,6 +236,7 @@ impl RuntimeBuilder {
                 max_retry_wait: self.max_retry_wait,
                 tokens,
                 manager,
+                origins: Origins::default(),
             }),
         })
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -93,14 +94,15 @@ impl TokenKey {
     }
 }
 
-/// An access token. Its `Debug` is redacted; read it with [`AccessToken::secret`].
+/// An access token. Its `Debug` is redacted; read it with [`AccessToken::secret`]. Cheap to
+/// clone.
 #[derive(Clone)]
-pub struct AccessToken(SecretString);
+pub struct AccessToken(Arc<SecretString>);
 
 impl AccessToken {
     /// Wraps a token.
     pub fn new(token: impl Into<String>) -> Self {
-        AccessToken(SecretString::from(token.into()))
+        AccessToken(Arc::new(SecretString::from(token.into())))
     }
 
     /// The token itself, for the one place that sends it.
@@ -158,7 +160,8 @@ impl fmt::Display for TokenError {
                 reason,
             } => write!(
                 f,
-                "{subject} must authorize `{integration}` again: {reason}"
+                "{subject} must authorize `{integration}`{}: {reason}",
+                reason.again()
             ),
             TokenError::Store(error) => write!(f, "the token store failed: {error}"),
             TokenError::Refresh {
@@ -201,6 +204,16 @@ pub enum ReauthorizationReason {
     MissingScopes(Vec<String>),
 }
 
+impl ReauthorizationReason {
+    /// `" again"`, unless the app was never authorized.
+    pub(crate) fn again(&self) -> &'static str {
+        match self {
+            ReauthorizationReason::NotAuthorized => "",
+            _ => " again",
+        }
+    }
+}
+
 impl fmt::Display for ReauthorizationReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -229,8 +242,21 @@ pub trait TokenSource: Send + Sync + 'static {
     /// The current access token for `key`.
     fn access_token<'a>(&'a self, key: &'a TokenKey) -> TokenFuture<'a>;
 
+    /// The token for `key` if it can be had at once, without waiting (a cached, valid token):
+    /// the hot path of every call. `None` sends the caller to [`TokenSource::access_token`].
+    fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
+        let _ = key;
+        None
+    }
+
+    /// Whether [`TokenSource::rejected`] can give a new token. When it cannot (the
+    /// default), a 401 is returned to the caller as it is.
+    fn can_renew(&self) -> bool {
+        false
+    }
+
     /// The server answered 401 to `rejected`: a new token to replay the request with once.
-    /// By default there is none, and the 401 is returned.
+    /// Called only when [`TokenSource::can_renew`] says so.
     fn rejected<'a>(&'a self, key: &'a TokenKey, rejected: &'a AccessToken) -> TokenFuture<'a> {
         let _ = rejected;
         Box::pin(std::future::ready(Err(TokenError::new(format!(

@@ -8,6 +8,7 @@
 pub struct Engine;
 
 mod hostile;
+mod limits;
 mod refresh;
 mod retries;
 mod secrets;

@@ -133,8 +133,9 @@ async fn agent_templates_send_the_given_users_token() {
     assert!(
         matches!(
             error,
-            InvokeError::Token {
+            InvokeError::ReauthorizationRequired {
                 integration: "asana",
+                reason: oauth_runtime::ReauthorizationReason::NotAuthorized,
                 ..
             }
         ),
@@ -142,7 +143,7 @@ async fn agent_templates_send_the_given_users_token() {
     );
     assert_eq!(
         error.to_string(),
-        "template `localUserCall`: no `asana` token: user `u2` has no token for this integration"
+        "template `localUserCall`: user `u2` must authorize `asana` (the app was never authorized)"
     );
 }
 
