@@ -18,6 +18,35 @@
 //! # }
 //! ```
 //!
+//! Tokens come from a [`TokenStore`]; the runtime refreshes them before they expire and after a
+//! 401, once per key however many calls wait, and saves a rotated refresh token before using
+//! the new access token:
+//!
+//! ```no_run
+//! use oauth_runtime::{FileStore, IntegrationConfig, Runtime, TokenKey, TokenSet};
+//! use oauth_runtime::store::EncryptionKey;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = EncryptionKey::from_base64(&std::env::var("TOKENS_KEY")?)?;
+//! let runtime = Runtime::builder()
+//!     .store(FileStore::encrypted("tokens.json", key))
+//!     .integration(
+//!         IntegrationConfig::new(
+//!             "freshservice",
+//!             "https://acme.myfreshworks.com/org/oauth/v2/token",
+//!             std::env::var("FRESHSERVICE_CLIENT_ID")?,
+//!             std::env::var("FRESHSERVICE_CLIENT_SECRET")?,
+//!         )?
+//!         .scopes(["freshservice.tickets.create"]),
+//!     )
+//!     .build()?;
+//! // Tokens from an authorization, stored for the installation:
+//! let tokens = TokenSet::new("access").with_refresh_token("refresh");
+//! runtime.save_tokens(&TokenKey::installation("freshservice"), tokens).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Generated code builds values and calls the functions of the hidden `__private` module; all
 //! behaviour lives here, in plain code.
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tracing::Instrument as _;
 
@@ -34,6 +34,9 @@ pub(crate) struct RefreshPolicy {
     pub(crate) timeout: Duration,
     /// The longest `Retry-After` honoured.
     pub(crate) max_retry_wait: Duration,
+    /// After a failed refresh, how long calls take its answer before anyone asks the token
+    /// endpoint again, so a provider that is down is not hammered by every waiting call.
+    pub(crate) backoff: Duration,
 }
 
 pub(crate) struct TokenManager {
@@ -59,6 +62,11 @@ struct Cached {
     unsaved: Option<TokenRecord>,
     /// Scopes the integration asks for that the token was not granted.
     missing_scopes: Vec<String>,
+    /// When this process refreshed it: a 401 soon after is about the call (a scope it lacks),
+    /// not the token, and is not worth another refresh.
+    refreshed_at: Option<Instant>,
+    /// A refresh failed: no new attempt before this moment, and why it failed.
+    backoff: Option<(Instant, String)>,
 }
 
 impl Slot {
@@ -66,6 +74,46 @@ impl Slot {
         // Every change is one assignment: a panic elsewhere cannot leave it half-made.
         self.cached.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Why the last refresh failed, while its backoff lasts.
+    fn backing_off(&self) -> Option<String> {
+        let cached = self.cached();
+        let (until, reason) = cached.as_ref()?.backoff.as_ref()?;
+        (Instant::now() < *until).then(|| reason.clone())
+    }
+
+    fn back_off(&self, wait: Duration, reason: String) {
+        if let Some(cached) = self.cached().as_mut() {
+            cached.backoff = Some((Instant::now() + wait, reason));
+        }
+    }
+}
+
+/// How cached tokens came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Obtained {
+    /// Read from the store.
+    Read,
+    /// Saved after an authorization.
+    Granted,
+    /// Refreshed by this process.
+    Refreshed,
+}
+
+/// A 401 this soon after this process refreshed the token is not answered with another refresh.
+const RECENT: Duration = Duration::from_secs(30);
+/// Saves that meet a newer dead mark before giving up.
+const MAX_CONFLICTS: usize = 3;
+
+fn is_expired(tokens: &TokenSet) -> bool {
+    tokens
+        .expires_at()
+        .is_some_and(|at| SystemTime::now() >= at)
+}
+
+/// Whether the stored token can still be sent: not rejected by the server, not expired.
+fn still_valid(current: &Versioned, rejected: Option<&AccessToken>) -> bool {
+    rejected.is_none() && !is_expired(&current.record.tokens)
 }
 
 impl TokenManager {
@@ -132,18 +180,53 @@ impl TokenManager {
             .unwrap_or_default()
     }
 
+    /// Caches tokens read from the store.
     fn remember(&self, key: &TokenKey, slot: &Slot, versioned: Versioned) {
+        self.remember_as(key, slot, versioned, Obtained::Read);
+    }
+
+    /// Caches `versioned`. What is known about the same version (a failed refresh's backoff)
+    /// is kept.
+    fn remember_as(&self, key: &TokenKey, slot: &Slot, versioned: Versioned, obtained: Obtained) {
         let missing_scopes = self.missing_scopes(key, &versioned.record.tokens);
-        let refresh_at = versioned.record.tokens.expires_at().map(|at| {
-            at.checked_sub(self.policy.margin + random_part(self.policy.jitter))
-                .unwrap_or(SystemTime::UNIX_EPOCH)
-        });
-        *slot.cached() = Some(Cached {
+        let refresh_at = versioned
+            .record
+            .tokens
+            .expires_at()
+            .map(|at| self.refresh_time(at, obtained != Obtained::Read));
+        let refreshed_at = (obtained == Obtained::Refreshed).then(Instant::now);
+        let mut cached = slot.cached();
+        let (kept_refreshed_at, backoff) = match cached.take() {
+            Some(old) if old.versioned.version == versioned.version => {
+                (old.refreshed_at, old.backoff)
+            }
+            _ => (None, None),
+        };
+        *cached = Some(Cached {
             versioned,
             refresh_at,
             unsaved: None,
             missing_scopes,
+            refreshed_at: refreshed_at.or(kept_refreshed_at),
+            backoff,
         });
+    }
+
+    /// The margin and jitter before `expires_at`; for tokens just granted, never more than
+    /// half their lifetime, so a short-lived token is used for a while, not refreshed on every
+    /// call.
+    fn refresh_time(&self, expires_at: SystemTime, just_granted: bool) -> SystemTime {
+        let early = expires_at
+            .checked_sub(self.policy.margin + random_part(self.policy.jitter))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        if !just_granted {
+            return early;
+        }
+        let now = SystemTime::now();
+        let halfway = expires_at
+            .duration_since(now)
+            .map_or(now, |left| now + left / 2);
+        early.max(halfway)
     }
 
     async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
@@ -166,11 +249,23 @@ impl TokenManager {
     ) -> Result<AccessToken, TokenError> {
         let slot = self.slot(key);
         let _busy = slot.busy.lock().await;
-        let replaced = slot.cached().as_ref().is_some_and(|c| {
-            c.unsaved.is_none() && !c.versioned.record.tokens.same_access_token(rejected)
-        });
+        let (replaced, just_refreshed) = match slot.cached().as_ref() {
+            Some(c) => {
+                let same = c.versioned.record.tokens.same_access_token(rejected);
+                (
+                    c.unsaved.is_none() && !same,
+                    same && c.refreshed_at.is_some_and(|at| at.elapsed() < RECENT),
+                )
+            }
+            None => (false, false),
+        };
         if replaced && let Some(token) = self.fresh(key, &slot) {
             return token;
+        }
+        if just_refreshed {
+            return Err(TokenError::NotRenewed {
+                integration: key.integration.clone(),
+            });
         }
         self.obtain(key, &slot, Some(rejected)).await
     }
@@ -188,6 +283,16 @@ impl TokenManager {
         let current = self.load(key, slot).await?;
         if let Some(token) = self.usable(key, slot, &current, rejected) {
             return token;
+        }
+        if let Some(reason) = slot.backing_off() {
+            // The last attempt failed moments ago: its answer stands for everyone waiting.
+            if still_valid(&current, rejected) {
+                return self.checked(key, &current.record.tokens);
+            }
+            return Err(TokenError::Refresh {
+                integration: key.integration.clone(),
+                reason,
+            });
         }
         let _lock = self.store.lock_refresh(key, self.policy.lock_wait).await?;
         // Another process may have refreshed while we waited for its lock.
@@ -243,11 +348,17 @@ impl TokenManager {
         rejected: Option<&AccessToken>,
     ) -> Result<AccessToken, TokenError> {
         let tokens = &current.record.tokens;
-        let still_valid =
-            rejected.is_none() && tokens.expires_at().is_none_or(|at| SystemTime::now() < at);
+        let still_valid = still_valid(&current, rejected);
         let Some(refresh_token) = tokens.refresh_token() else {
             if still_valid {
                 return self.checked(key, tokens);
+            }
+            if !is_expired(tokens) {
+                // A 401 on an unexpired token without a refresh token may be about the call
+                // (a scope it lacks): return it, and leave the token as it is.
+                return Err(TokenError::NotRenewed {
+                    integration: key.integration.clone(),
+                });
             }
             record_outcome("no_refresh_token");
             return self
@@ -287,6 +398,7 @@ impl TokenManager {
             }
             Err(Failure::Refused(reason) | Failure::Transient(reason)) => {
                 record_outcome("failed");
+                slot.back_off(self.policy.backoff, reason.clone());
                 if still_valid {
                     // Refreshing early failed; the token itself still works.
                     tracing::warn!(reason = %reason, "early refresh failed; using the current token");
@@ -310,28 +422,56 @@ impl TokenManager {
         record: TokenRecord,
         current: Versioned,
     ) -> Result<AccessToken, TokenError> {
-        match self.store.save(key, &record, Some(current.version)).await {
-            Ok(version) => {
-                let token = self.checked(key, &record.tokens);
-                self.remember(key, slot, Versioned { record, version });
-                token
-            }
-            Err(StoreError::Conflict { .. }) => {
-                // Someone saved newer tokens meanwhile: theirs win.
-                let newer = self.load(key, slot).await?;
-                self.checked(key, &newer.record.tokens)
-            }
-            Err(error) => {
-                tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
-                *slot.cached() = Some(Cached {
-                    versioned: current,
-                    refresh_at: None,
-                    unsaved: Some(record),
-                    missing_scopes: Vec::new(),
-                });
-                Err(TokenError::Store(error))
+        let redeemed = current.record.tokens.refresh_token().map(str::to_string);
+        let mut expected = current.version;
+        for _ in 0..MAX_CONFLICTS {
+            match self.store.save(key, &record, Some(expected)).await {
+                Ok(version) => {
+                    let token = self.checked(key, &record.tokens);
+                    self.remember_as(
+                        key,
+                        slot,
+                        Versioned { record, version },
+                        Obtained::Refreshed,
+                    );
+                    return token;
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    let Some(newer) = self.store.load(key).await? else {
+                        // Deleted meanwhile (uninstalled): not brought back.
+                        *slot.cached() = None;
+                        return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
+                    };
+                    let ours_are_newer = newer.record.needs_reauthorization.is_some()
+                        || newer.record.tokens.refresh_token() == redeemed.as_deref();
+                    if !ours_are_newer {
+                        // Someone obtained other tokens meanwhile (a new authorization, or a
+                        // refresh of their own): theirs win.
+                        let token = self.checked(key, &newer.record.tokens);
+                        self.remember(key, slot, newer);
+                        return token;
+                    }
+                    // Theirs is a dead mark, or tokens from before our refresh: ours, which
+                    // may hold the only live refresh token, go on top.
+                    expected = newer.version;
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
+                    *slot.cached() = Some(Cached {
+                        versioned: current,
+                        refresh_at: None,
+                        unsaved: Some(record),
+                        missing_scopes: Vec::new(),
+                        refreshed_at: None,
+                        backoff: None,
+                    });
+                    return Err(TokenError::Store(error));
+                }
             }
         }
+        Err(TokenError::Store(StoreError::Conflict {
+            integration: key.integration.clone(),
+        }))
     }
 
     async fn save_unsaved(
@@ -389,7 +529,7 @@ impl TokenManager {
             let expected = self.store.load(key).await?.map(|v| v.version);
             match self.store.save(key, &record, expected).await {
                 Ok(version) => {
-                    self.remember(key, &slot, Versioned { record, version });
+                    self.remember_as(key, &slot, Versioned { record, version }, Obtained::Granted);
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => continue,

@@ -175,9 +175,10 @@ impl RequestBuilder {
                 && runtime.inner.tokens.as_ref().is_some_and(|t| t.can_renew())
             {
                 replayed = true;
-                prepared.renew_token(&runtime, &rejected).await?;
-                tracing::debug!(attempt = attempts, "401: token renewed; replaying once");
-                continue;
+                if prepared.renew_token(&runtime, &rejected).await? {
+                    tracing::debug!(attempt = attempts, "401: token renewed; replaying once");
+                    continue;
+                }
             }
             if retryable_status(status)
                 && retries_left > 0
@@ -341,21 +342,22 @@ impl Prepared {
         Ok(())
     }
 
-    /// After a 401: the token source's replacement for `rejected`, written into the headers.
+    /// After a 401: the token source's replacement for `rejected`, written into the headers;
+    /// false when there is none better and the 401 stands.
     async fn renew_token(
         &mut self,
         runtime: &Runtime,
         rejected: &AccessToken,
-    ) -> Result<(), InvokeError> {
+    ) -> Result<bool, InvokeError> {
         let source = token_source(runtime, self.template)?;
         let Some(key) = &self.key else {
-            return Ok(());
+            return Ok(false);
         };
-        let token = source
-            .rejected(key, rejected)
-            .await
-            .map_err(|e| self.token_error(e))?;
-        self.set_token(token)
+        match source.rejected(key, rejected).await {
+            Ok(token) => self.set_token(token).map(|()| true),
+            Err(TokenError::NotRenewed { .. }) => Ok(false),
+            Err(error) => Err(self.token_error(error)),
+        }
     }
 }
 

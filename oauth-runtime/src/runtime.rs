@@ -20,8 +20,11 @@ const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
 /// Refresh this long before expiry (plus up to `DEFAULT_REFRESH_JITTER`).
 const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 const DEFAULT_REFRESH_JITTER: Duration = Duration::from_secs(30);
-/// The longest wait for another process's refresh.
-const DEFAULT_REFRESH_LOCK_WAIT: Duration = Duration::from_secs(30);
+/// The longest wait for another process's refresh: longer than a refresh can take at the
+/// default timeout (three attempts of 15 s and their delays).
+const DEFAULT_REFRESH_LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long a failed refresh's answer stands before the token endpoint is asked again.
+const DEFAULT_REFRESH_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The HTTP client, limits and token source shared by generated clients. Cheap to clone.
 #[derive(Clone)]
@@ -66,6 +69,7 @@ impl Runtime {
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             refresh_jitter: DEFAULT_REFRESH_JITTER,
             refresh_lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
+            refresh_backoff: DEFAULT_REFRESH_BACKOFF,
         }
     }
 
@@ -109,6 +113,7 @@ pub struct RuntimeBuilder {
     refresh_margin: Duration,
     refresh_jitter: Duration,
     refresh_lock_wait: Duration,
+    refresh_backoff: Duration,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -193,8 +198,16 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The longest wait for another process's refresh of a shared token (default 30 s);
-    /// after it this process refreshes itself.
+    /// After a refresh fails, how long calls get its answer (or the still-valid token) before
+    /// the token endpoint is asked again (default 5 s): a provider that is down is not
+    /// hammered by every waiting call.
+    pub fn refresh_backoff(mut self, backoff: Duration) -> Self {
+        self.refresh_backoff = backoff;
+        self
+    }
+
+    /// The longest wait for another process's refresh of a shared token (default 60 s);
+    /// after it this process refreshes itself. Keep it longer than a refresh can take.
     pub fn refresh_lock_wait(mut self, wait: Duration) -> Self {
         self.refresh_lock_wait = wait;
         self
@@ -213,6 +226,7 @@ impl RuntimeBuilder {
             lock_wait: self.refresh_lock_wait,
             timeout: self.timeout,
             max_retry_wait: self.max_retry_wait,
+            backoff: self.refresh_backoff,
         };
         let (tokens, manager) = match self.tokens {
             Tokens::None => (None, None),

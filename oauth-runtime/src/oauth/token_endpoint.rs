@@ -20,13 +20,26 @@ const ATTEMPTS: u32 = 3;
 const FIRST_DELAY: Duration = Duration::from_millis(250);
 
 /// What the token endpoint granted.
-#[derive(Debug)]
 pub(crate) struct Granted {
     pub(crate) access_token: String,
     pub(crate) refresh_token: Option<String>,
     pub(crate) expires_in: Option<Duration>,
     pub(crate) scopes: Option<Vec<String>>,
 }
+
+impl std::fmt::Debug for Granted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Granted")
+            .field("refresh_token", &self.refresh_token.is_some())
+            .field("expires_in", &self.expires_in)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The longest token lifetime believed: beyond it (or for nonsense values) a token is
+/// refreshed after this long anyway.
+const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// Why the token endpoint gave no tokens. Messages carry no secret.
 #[derive(Debug, PartialEq, Eq)]
@@ -50,8 +63,23 @@ pub(crate) async fn request(
 ) -> Result<Granted, Failure> {
     let mut attempt = 1;
     let mut delay = FIRST_DELAY;
+    // Whether an earlier attempt may have reached the server without its answer reaching us.
+    let mut maybe_redeemed = false;
     loop {
-        let (result, retry_after) = request_once(http, integration, form, timeout).await;
+        let Attempt {
+            result,
+            retry_after,
+            unanswered,
+        } = request_once(http, integration, form, timeout).await;
+        let result = match result {
+            // The grant may have been used by the attempt whose answer was lost (a rotated
+            // refresh token is single use): not proof that it is dead.
+            Err(Failure::GrantRejected) if maybe_redeemed => Err(Failure::Transient(
+                "an earlier attempt got no answer and the grant is now refused".to_string(),
+            )),
+            other => other,
+        };
+        maybe_redeemed |= unanswered;
         match result {
             Err(Failure::Transient(reason)) if attempt < ATTEMPTS => {
                 let wait = retry_after.unwrap_or(delay);
@@ -68,24 +96,42 @@ pub(crate) async fn request(
     }
 }
 
+/// One token request's outcome.
+struct Attempt {
+    result: Result<Granted, Failure>,
+    retry_after: Option<Duration>,
+    /// The request may have reached the server, but no answer came back.
+    unanswered: bool,
+}
+
+impl Attempt {
+    fn failed(failure: Failure, unanswered: bool) -> Self {
+        Attempt {
+            result: Err(failure),
+            retry_after: None,
+            unanswered,
+        }
+    }
+}
+
 async fn request_once(
     http: &reqwest::Client,
     integration: &IntegrationConfig,
     form: &[(&str, &str)],
     timeout: Duration,
-) -> (Result<Granted, Failure>, Option<Duration>) {
+) -> Attempt {
     let request = token_request(http, integration, form, timeout);
     let response = match request.send().await {
         Ok(response) => response,
         Err(e) => {
-            let reason = if e.is_timeout() {
-                "no answer in time"
+            let (reason, unanswered) = if e.is_timeout() {
+                ("no answer in time", true)
             } else if e.is_connect() {
-                "could not connect"
+                ("could not connect", false)
             } else {
-                "the connection failed"
+                ("the connection failed", true)
             };
-            return (Err(Failure::Transient(reason.to_string())), None);
+            return Attempt::failed(Failure::Transient(reason.to_string()), unanswered);
         }
     };
     let status = response.status();
@@ -97,9 +143,16 @@ async fn request_once(
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let body = match read_capped(response).await {
         Ok(body) => body,
-        Err(failure) => return (Err(failure), retry_after),
+        Err(failure) => {
+            let unanswered = matches!(failure, Failure::Transient(_));
+            return Attempt::failed(failure, unanswered);
+        }
     };
-    (parse(status, form_body, &body), retry_after)
+    Attempt {
+        result: parse(status, form_body, &body),
+        retry_after,
+        unanswered: false,
+    }
 }
 
 /// The POST of `form` with the client's authentication: the integration's custom headers
@@ -252,11 +305,13 @@ pub(crate) fn parse(status: StatusCode, form_body: bool, body: &[u8]) -> Result<
     let expires_in = match fields.expires_in {
         None => None,
         Some(NumberOrText::Number(n)) if n.is_finite() && n >= 0.0 => {
-            Some(Duration::from_secs(n as u64))
+            Some(Duration::from_secs_f64(n.min(MAX_LIFETIME.as_secs_f64())))
         }
-        Some(NumberOrText::Text(text)) if text.trim().parse::<u64>().is_ok() => {
-            text.trim().parse().ok().map(Duration::from_secs)
-        }
+        Some(NumberOrText::Text(text)) if text.trim().parse::<u64>().is_ok() => text
+            .trim()
+            .parse()
+            .ok()
+            .map(|n: u64| Duration::from_secs(n).min(MAX_LIFETIME)),
         Some(_) => {
             return Err(Failure::Refused(
                 "the token response's expires_in is not a number of seconds".to_string(),
@@ -352,6 +407,31 @@ mod tests {
                 .expires_in,
             Some(Duration::from_secs(60))
         );
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_capped_not_overflowed() {
+        for body in [
+            r#"{"access_token":"a","expires_in":1e300}"#,
+            r#"{"access_token":"a","expires_in":"18446744073709551615"}"#,
+        ] {
+            let granted = ok(body);
+            assert_eq!(granted.expires_in, Some(MAX_LIFETIME));
+            // And a set built from it has an expiry the clock can hold.
+            let set = crate::TokenSet::new("a").expires_in(granted.expires_in.unwrap());
+            assert!(set.expires_at().is_some());
+        }
+        assert!(
+            crate::TokenSet::new("a")
+                .expires_in(Duration::MAX)
+                .expires_at()
+                .is_none()
+        );
+        let debug = format!(
+            "{:?}",
+            ok(r#"{"access_token":"sekrit","refresh_token":"sekrit2"}"#)
+        );
+        assert!(!debug.contains("sekrit"), "{debug}");
     }
 
     #[test]

@@ -4,7 +4,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::crypt::EncryptionKey;
@@ -93,7 +92,7 @@ impl Inner {
     fn read(&self) -> Result<Records, StoreError> {
         match fs::read(&self.path) {
             Ok(bytes) => format::decode(&bytes, self.key.as_ref(), &self.path),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Records::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Records::default()),
             Err(e) => Err(self.io("reading")(e)),
         }
     }
@@ -118,12 +117,8 @@ impl Inner {
     }
 
     fn replace(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let temp = self.sibling(&format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        self.sweep_temporaries();
+        let temp = self.sibling(&format!(".tmp-{}", random_suffix()));
         let written = (|| {
             let mut file = private_file().create_new(true).open(&temp)?;
             file.write_all(bytes)?;
@@ -144,6 +139,42 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Removes what writers killed mid-write left behind (plain tokens, if not encrypted).
+    /// Called under the write lock: no other writer is between create and rename.
+    fn sweep_temporaries(&self) {
+        let Some(name) = self.path.file_name().and_then(|n| n.to_str()) else {
+            return;
+        };
+        let prefix = format!("{name}.tmp-");
+        let folder = match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => parent.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// 16 random hex digits: temporary names never collide, even across containers (where every
+/// process may be PID 1).
+fn random_suffix() -> String {
+    use aws_lc_rs::rand::SecureRandom as _;
+    let mut bytes = [0u8; 8];
+    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn private_file() -> OpenOptions {
     let mut options = OpenOptions::new();
     options.write(true);
@@ -162,7 +193,7 @@ fn open_lock(path: &Path) -> io::Result<File> {
 impl TokenStore for FileStore {
     fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>> {
         let key = key.clone();
-        Box::pin(self.blocking(move |inner| Ok(inner.read()?.remove(&key))))
+        Box::pin(self.blocking(move |inner| Ok(inner.read()?.by_key.remove(&key))))
     }
 
     fn save<'a>(
@@ -175,14 +206,15 @@ impl TokenStore for FileStore {
         let record = record.clone();
         Box::pin(self.blocking(move |inner| {
             inner.update(|records| {
-                let current = records.get(&key).map(|v| v.version);
+                let current = records.by_key.get(&key).map(|v| v.version);
                 if current != expected {
                     return Err(StoreError::Conflict {
                         integration: key.integration.clone(),
                     });
                 }
-                let version = Version::next(current);
-                records.insert(key, Versioned { record, version });
+                let version = Version::after(records.highest_version);
+                records.highest_version = version.get();
+                records.by_key.insert(key, Versioned { record, version });
                 Ok((version, true))
             })
         }))
@@ -192,14 +224,14 @@ impl TokenStore for FileStore {
         let key = key.clone();
         Box::pin(self.blocking(move |inner| {
             inner.update(|records| {
-                let removed = records.remove(&key).is_some();
+                let removed = records.by_key.remove(&key).is_some();
                 Ok((removed, removed))
             })
         }))
     }
 
     fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
-        Box::pin(self.blocking(|inner| Ok(inner.read()?.into_keys().collect())))
+        Box::pin(self.blocking(|inner| Ok(inner.read()?.by_key.into_keys().collect())))
     }
 
     fn lock_refresh<'a>(

@@ -18,12 +18,20 @@ use crate::tokens::{DeadToken, Subject, TokenKey, TokenRecord, TokenSet, UserId}
 
 const FORMAT: u32 = 1;
 
-pub(crate) type Records = HashMap<TokenKey, Versioned>;
+/// A token file's records, and the highest version it ever gave (so versions never repeat,
+/// even after a delete).
+#[derive(Default)]
+pub(crate) struct Records {
+    pub(crate) by_key: HashMap<TokenKey, Versioned>,
+    pub(crate) highest_version: u64,
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     format: u32,
+    #[serde(default)]
+    highest_version: u64,
     records: Vec<Record>,
 }
 
@@ -70,15 +78,30 @@ pub(crate) fn decode(
         path: path.to_path_buf(),
         reason,
     };
-    // serde_json's messages name positions and types, never the values they hold.
-    let file: File = serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))?;
+    // Only the kind and place of the error: serde_json's own message may quote a value.
+    let file: File = serde_json::from_slice(json).map_err(|e| {
+        corrupt(format!(
+            "{} at line {} column {}",
+            match e.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    "not JSON"
+                }
+                _ => "not a token file",
+            },
+            e.line(),
+            e.column()
+        ))
+    })?;
     if file.format != FORMAT {
         return Err(corrupt(format!(
             "format {} is not one this version reads ({FORMAT})",
             file.format
         )));
     }
-    let mut records = Records::with_capacity(file.records.len());
+    let mut records = Records {
+        by_key: HashMap::with_capacity(file.records.len()),
+        highest_version: file.highest_version,
+    };
     for record in file.records {
         let key = TokenKey {
             integration: record.integration,
@@ -111,7 +134,8 @@ pub(crate) fn decode(
             },
             version: Version::new(record.version),
         };
-        if records.insert(key, versioned).is_some() {
+        records.highest_version = records.highest_version.max(versioned.version.get());
+        if records.by_key.insert(key, versioned).is_some() {
             return Err(corrupt("a key appears twice".to_string()));
         }
     }
@@ -125,6 +149,7 @@ pub(crate) fn encode(
     path: &Path,
 ) -> Result<Vec<u8>, StoreError> {
     let mut list: Vec<Record> = records
+        .by_key
         .iter()
         .map(|(key, versioned)| {
             let tokens = &versioned.record.tokens;
@@ -152,6 +177,7 @@ pub(crate) fn encode(
     list.sort_by(|a, b| (&a.integration, &a.user).cmp(&(&b.integration, &b.user)));
     let json = serde_json::to_vec_pretty(&File {
         format: FORMAT,
+        highest_version: records.highest_version,
         records: list,
     })
     .map_err(|e| StoreError::Corrupt {

@@ -36,8 +36,10 @@ impl Version {
         self.0
     }
 
-    pub(crate) fn next(previous: Option<Version>) -> Version {
-        Version(previous.map_or(1, |v| v.0 + 1))
+    /// The version after the highest this store ever gave, so a record deleted and created
+    /// again never repeats a version a late writer may still hold.
+    pub(crate) fn after(highest: u64) -> Version {
+        Version(highest + 1)
     }
 }
 

@@ -140,6 +140,12 @@ pub enum TokenError {
         /// What went wrong, for a person.
         reason: String,
     },
+    /// The server rejected the token and there is no better one to try (it was refreshed
+    /// moments ago, or cannot be refreshed and has not expired): the 401 is the answer.
+    NotRenewed {
+        /// The integration.
+        integration: String,
+    },
     /// Anything else, as a sentence (the runtime has no token source, a custom source failed…).
     Other(String),
 }
@@ -170,6 +176,10 @@ impl fmt::Display for TokenError {
             } => write!(
                 f,
                 "the `{integration}` token could not be refreshed: {reason}"
+            ),
+            TokenError::NotRenewed { integration } => write!(
+                f,
+                "the server rejected the `{integration}` token and there is no newer one"
             ),
             TokenError::Other(message) => f.write_str(message),
         }

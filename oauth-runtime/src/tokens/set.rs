@@ -40,9 +40,10 @@ impl TokenSet {
         self
     }
 
-    /// Expiring `lifetime` from now.
-    pub fn expires_in(self, lifetime: Duration) -> Self {
-        self.with_expires_at(SystemTime::now() + lifetime)
+    /// Expiring `lifetime` from now (a lifetime past what the clock can hold: never).
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.expires_at = SystemTime::now().checked_add(lifetime);
+        self
     }
 
     /// With the scopes the server granted.

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use oauth_runtime::{InvokeError, Runtime, StaticTokens, TokenKey};
-use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{EchoContext, Engine, GetThingContext, OnceContext};

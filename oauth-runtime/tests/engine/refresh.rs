@@ -540,7 +540,11 @@ async fn a_failed_save_loses_no_token() {
 #[tokio::test]
 async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
     let provider = Provider::start().await;
-    let runtime = provider.runtime(MemoryStore::new());
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .refresh_backoff(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
     provider
         .seed(
             &runtime,
@@ -551,10 +555,17 @@ async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
             Some("sekrit-refresh-0"),
         )
         .await;
+    provider.fault(Fault::RetryAfter(429, "1".into()));
     provider.fault(Fault::Status(503));
-    provider.fault(Fault::RetryAfter(429, "0".into()));
     provider.fault(Fault::Status(500));
+    let started = std::time::Instant::now();
     let error = get_thing(&runtime, &provider).await.unwrap_err();
+    // Retry-After: 1 s, then the 500 ms backoff of the second retry.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         matches!(error, InvokeError::Token { .. }),
         "a passing failure is not a reauthorization: {error:?}"
@@ -568,6 +579,17 @@ async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.record.needs_reauthorization, None);
+    // During the backoff, calls take the failure's answer without asking again.
+    for _ in 0..10 {
+        let error = get_thing(&runtime, &provider).await.unwrap_err();
+        assert!(error.to_string().contains("500"), "{error}");
+    }
+    assert_eq!(
+        provider.token_requests(),
+        3,
+        "no token request during the backoff"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
     // Slow, then fine: the next call refreshes.
     provider.fault(Fault::Slow(std::time::Duration::from_millis(100)));
     assert_eq!(
@@ -679,4 +701,331 @@ impl TokenStore for Recording {
     fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
         self.inner.keys()
     }
+}
+
+/// A store in which "another process" writes between our refresh and our save: a dead mark
+/// (`dead`), or tokens of its own.
+#[derive(Clone)]
+pub(crate) struct Interfering {
+    inner: MemoryStore,
+    armed: Arc<AtomicBool>,
+    dead: bool,
+}
+
+impl TokenStore for Interfering {
+    fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>> {
+        self.inner.load(key)
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        record: &'a TokenRecord,
+        expected: Option<Version>,
+    ) -> StoreFuture<'a, Version> {
+        Box::pin(async move {
+            if self.armed.swap(false, Ordering::SeqCst) {
+                let current = self.inner.load(key).await?.unwrap();
+                let theirs = if self.dead {
+                    TokenRecord {
+                        tokens: current.record.tokens.clone(),
+                        needs_reauthorization: Some(DeadToken::RefreshTokenRejected),
+                    }
+                } else {
+                    TokenRecord::active(
+                        oauth_runtime::TokenSet::new("sekrit-theirs")
+                            .with_refresh_token("sekrit-refresh-theirs")
+                            .expires_in(std::time::Duration::from_secs(1800)),
+                    )
+                };
+                self.inner.save(key, &theirs, Some(current.version)).await?;
+            }
+            self.inner.save(key, record, expected).await
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, bool> {
+        self.inner.delete(key)
+    }
+
+    fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
+        self.inner.keys()
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_token_survives_a_dead_mark_written_meanwhile() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let armed = Arc::new(AtomicBool::new(false));
+    let store = Interfering {
+        inner: MemoryStore::new(),
+        armed: armed.clone(),
+        dead: true,
+    };
+    let runtime = provider.runtime(store.clone());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    armed.store(true, Ordering::SeqCst);
+    // Another process marked the old refresh token dead while ours was being redeemed: ours
+    // holds the only live refresh token and must not be dropped.
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    let stored = store.load(&crm()).await.unwrap().unwrap();
+    assert_eq!(stored.record.needs_reauthorization, None);
+    assert_eq!(
+        stored.record.tokens.refresh_token(),
+        Some("sekrit-refresh-1")
+    );
+}
+
+#[tokio::test]
+async fn newer_tokens_written_meanwhile_win_over_ours() {
+    let provider = Provider::start().await;
+    let armed = Arc::new(AtomicBool::new(false));
+    let store = Interfering {
+        inner: MemoryStore::new(),
+        armed: armed.clone(),
+        dead: false,
+    };
+    let runtime = provider.runtime(store.clone());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    provider.accept("sekrit-theirs");
+    armed.store(true, Ordering::SeqCst);
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-theirs"
+    );
+    let stored = store.load(&crm()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.record.tokens.refresh_token(),
+        Some("sekrit-refresh-theirs")
+    );
+}
+
+#[tokio::test]
+async fn a_401_on_an_unexpired_token_without_refresh_token_is_returned_and_kills_nothing() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(&runtime, &crm(), "sekrit-no-refresh", false, 1800, None)
+        .await;
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(error.attempts(), 1);
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.needs_reauthorization, None);
+    assert_eq!(provider.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_401_just_after_a_refresh_is_returned_without_another_refresh() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    // Now the API refuses the fresh token (say, a scope this call needs).
+    provider.state.reject_all.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        let error = get_thing(&runtime, &provider).await.unwrap_err();
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
+        assert_eq!(error.attempts(), 1);
+    }
+    assert_eq!(provider.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_answer_then_invalid_grant_does_not_kill_the_token() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    // The first attempt is granted (and rotates), but its answer comes too late; the retry
+    // with the old refresh token is then refused.
+    provider.fault(Fault::Hang(std::time::Duration::from_secs(2)));
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    assert!(matches!(error, InvokeError::Token { .. }), "{error:?}");
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.needs_reauthorization, None, "not marked dead");
+}
+
+#[tokio::test]
+async fn a_short_lived_token_is_not_refreshed_on_every_call() {
+    let provider = Provider::start().await;
+    provider.state.lifetime.store(20, Ordering::SeqCst);
+    let runtime = provider.runtime(MemoryStore::new());
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    for _ in 0..5 {
+        assert_eq!(
+            get_thing(&runtime, &provider).await.unwrap(),
+            "sekrit-access-1"
+        );
+    }
+    assert_eq!(
+        provider.token_requests(),
+        1,
+        "a 20 s token inside the 60 s margin is still used"
+    );
+}
+
+const STAMPEDE_CHILD_ENV: &str = "OAUTH_RUNTIME_STAMPEDE_CHILD";
+
+/// Run by `two_processes_sharing_one_file_store_refresh_once` as a child: 500 calls through a
+/// FileStore against the parent's provider. Without the variable, nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stampede_child_process() {
+    let Ok(spec) = std::env::var(STAMPEDE_CHILD_ENV) else {
+        return;
+    };
+    let (path, uri) = spec.split_once('|').unwrap();
+    let port = uri.rsplit(':').next().unwrap().to_string();
+    let runtime = Runtime::builder()
+        .store(FileStore::new(path))
+        .integration(
+            oauth_runtime::IntegrationConfig::new(
+                "crm",
+                &format!("{uri}/crm/token"),
+                "crm-client",
+                crate::support::CLIENT_SECRET,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..500 {
+        let runtime = runtime.clone();
+        let port = port.clone();
+        tasks.spawn(async move {
+            let context = GetThingContext {
+                port,
+                id: "7".into(),
+            };
+            Engine::new(runtime)
+                .get_thing(&context)
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sharing_one_file_store_refresh_once() {
+    let provider = Arc::new(Provider::start().await);
+    let dir = tempdir();
+    let path = dir.join("tokens.json");
+    let runtime = provider.runtime(FileStore::new(&path));
+    provider
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "refresh::stampede_child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            STAMPEDE_CHILD_ENV,
+            format!("{}|{}", path.display(), provider.server.uri()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tokens = stampede(&[runtime], &provider, 500).await;
+    let output = child.wait_with_output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(tokens.iter().all(|t| t == "sekrit-access-1"));
+    assert_eq!(
+        provider.token_requests(),
+        1,
+        "one refresh across both processes"
+    );
+    let api_calls = provider
+        .events()
+        .iter()
+        .filter(|e| e.starts_with("api "))
+        .count();
+    assert_eq!(api_calls, 1000, "both processes made their calls");
 }

@@ -55,7 +55,10 @@ async fn no_secret_reaches_logs_debug_or_display() {
         .token_header("X-Custom", "sekrit-custom-header")
         .unwrap();
     shown.push(format!("{integration:?}"));
-    let builder = provider.builder(store.clone()).integration(integration);
+    let builder = provider
+        .builder(store.clone())
+        .integration(integration)
+        .refresh_backoff(std::time::Duration::ZERO);
     shown.push(format!("{builder:?}"));
     let runtime = builder.build().unwrap();
     shown.push(format!("{runtime:?}"));

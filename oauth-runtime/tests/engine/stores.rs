@@ -60,6 +60,16 @@ async fn compare_and_swap(store: &dyn TokenStore) {
             .await,
         Err(StoreError::Conflict { .. })
     ));
+    // Created again after the delete: a version never given before, so a late writer holding
+    // the old one is still refused.
+    let v3 = store.save(&key, &record("again"), None).await.unwrap();
+    assert!(v3 > v2, "{v3:?} after {v2:?}");
+    for stale in [v1, v2] {
+        assert!(matches!(
+            store.save(&key, &record("late"), Some(stale)).await,
+            Err(StoreError::Conflict { .. })
+        ));
+    }
 }
 
 #[tokio::test]
@@ -243,4 +253,17 @@ async fn a_writer_killed_mid_write_leaves_a_whole_file() {
         last_version = loaded.version.get();
     }
     assert!(last_version > 1, "the child did write");
+    // What killed writers left behind is swept by the next write.
+    let current = store.load(&key).await.unwrap().unwrap();
+    let next = format!("{}:end", current.version.get() + 1);
+    store
+        .save(&key, &record(&next), Some(current.version))
+        .await
+        .unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oauth_runtime::{IntegrationConfig, Runtime, RuntimeBuilder, TokenKey, TokenSet, TokenStore};
+use oauth_runtime::{
+    IntegrationConfig, Runtime, RuntimeBuilder, TokenKey, TokenRecord, TokenSet, TokenStore,
+};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -18,6 +20,8 @@ pub(crate) enum Fault {
     RetryAfter(u16, String),
     InvalidGrant,
     Slow(Duration),
+    /// Grants as usual, but the answer arrives after this long (it may be lost to a timeout).
+    Hang(Duration),
 }
 
 #[derive(Default)]
@@ -29,6 +33,8 @@ pub(crate) struct State {
     pub(crate) rotate: AtomicBool,
     /// The API answers 401 to every token.
     pub(crate) reject_all: AtomicBool,
+    /// The lifetime of issued access tokens, in seconds (1800 when 0).
+    pub(crate) lifetime: std::sync::atomic::AtomicU64,
     faults: Mutex<VecDeque<Fault>>,
     pub(crate) events: Mutex<Vec<String>>,
     pub(crate) token_authorization: Mutex<Vec<String>>,
@@ -142,7 +148,13 @@ impl Provider {
         if accepted {
             self.accept(access);
         }
-        runtime.save_tokens(key, tokens).await.unwrap();
+        // Straight into the store, as tokens saved earlier or by another process.
+        let store = runtime.store().unwrap();
+        let expected = store.load(key).await.unwrap().map(|v| v.version);
+        store
+            .save(key, &TokenRecord::active(tokens), expected)
+            .await
+            .unwrap();
     }
 }
 
@@ -160,7 +172,12 @@ impl Respond for TokenEndpoint {
                 .unwrap()
                 .push(auth.to_str().unwrap_or_default().to_string());
         }
-        if let Some(fault) = state.faults.lock().unwrap().pop_front() {
+        let fault = state.faults.lock().unwrap().pop_front();
+        let hang = match fault {
+            Some(Fault::Hang(delay)) => Some(delay),
+            _ => None,
+        };
+        if let Some(fault) = fault.filter(|_| hang.is_none()) {
             return match fault {
                 Fault::Status(code) => {
                     ResponseTemplate::new(code).set_body_string("temporarily down")
@@ -170,6 +187,7 @@ impl Respond for TokenEndpoint {
                     .set_body_string("{}"),
                 Fault::InvalidGrant => invalid_grant(),
                 Fault::Slow(delay) => ResponseTemplate::new(503).set_delay(delay),
+                Fault::Hang(_) => unreachable!("handled below"),
             };
         }
         let form: Vec<(String, String)> =
@@ -193,14 +211,23 @@ impl Respond for TokenEndpoint {
         let access = format!("sekrit-access-{n}");
         state.accepted.lock().unwrap().insert(access.clone());
         // `expires_in` as a string and no `token_type`, as some providers send.
-        let mut body = serde_json::json!({ "access_token": access, "expires_in": "1800" });
+        let lifetime = match state.lifetime.load(Ordering::SeqCst) {
+            0 => 1800,
+            n => n,
+        };
+        let mut body =
+            serde_json::json!({ "access_token": access, "expires_in": lifetime.to_string() });
         if state.rotate.load(Ordering::SeqCst) {
             let next = format!("sekrit-refresh-{n}");
             live.remove(&refresh);
             live.insert(next.clone());
             body["refresh_token"] = next.into();
         }
-        ResponseTemplate::new(200).set_body_json(body)
+        let response = ResponseTemplate::new(200).set_body_json(body);
+        match hang {
+            Some(delay) => response.set_delay(delay),
+            None => response,
+        }
     }
 }
 

@@ -1,0 +1,118 @@
+//! Figures that criterion's one-after-the-other runs measure poorly, printed side by side:
+//! - a whole call to a loopback server, template vs by hand, interleaved in rounds so that drift
+//!   of the machine hits both alike (the median of the per-round ratios);
+//! - the latency of 1000 concurrent calls across a refresh (the token expired: one token
+//!   request, 20 ms at the endpoint, while 1000 callers wait) against 1000 concurrent calls on
+//!   a valid token.
+//!
+//! Run: `cargo bench -p oauth-runtime --bench figures`.
+
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{TOKEN, by_hand, client, context, server};
+
+const CALLS: usize = 1000;
+const ROUNDS: usize = 5;
+
+async fn round(expired: bool, port: u16) -> Vec<Duration> {
+    let lifetime = if expired {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(3600)
+    };
+    let bench = client(port, lifetime).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CALLS {
+        let bench = bench.clone();
+        tasks.spawn(async move {
+            let started = Instant::now();
+            let response = bench.get_ticket(&context()).send().await.unwrap();
+            assert!(response.status().is_success());
+            started.elapsed()
+        });
+    }
+    let mut latencies = Vec::with_capacity(CALLS);
+    while let Some(latency) = tasks.join_next().await {
+        latencies.push(latency.unwrap());
+    }
+    latencies.sort();
+    latencies
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Median per-call time of `calls` sequential calls, template and by hand, in `rounds` rounds.
+async fn interleaved(port: u16, rounds: usize, calls: usize) -> (Duration, Duration, f64) {
+    let bench = client(port, Duration::from_secs(3600)).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let context = context();
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut pair = [Duration::ZERO; 2];
+        // Alternate which side goes first.
+        for side in [round % 2, 1 - round % 2] {
+            let started = Instant::now();
+            for _ in 0..calls {
+                if side == 0 {
+                    let response = bench.get_ticket(&context).send().await.unwrap();
+                    std::hint::black_box(response.bytes());
+                } else {
+                    let response = http.execute(by_hand(&base, TOKEN, &context)).await.unwrap();
+                    assert!(response.status().is_success());
+                    std::hint::black_box(response.bytes().await.unwrap());
+                }
+            }
+            pair[side] = started.elapsed() / calls as u32;
+        }
+        ours.push(pair[0]);
+        theirs.push(pair[1]);
+        ratios.push(pair[0].as_secs_f64() / pair[1].as_secs_f64());
+    }
+    ours.sort();
+    theirs.sort();
+    ratios.sort_by(f64::total_cmp);
+    (ours[rounds / 2], theirs[rounds / 2], ratios[rounds / 2])
+}
+
+fn main() {
+    // `cargo test --benches` runs this binary with `--bench` absent: do one small round only.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = runtime.block_on(server());
+    let (rounds, calls) = if quick { (2, 20) } else { (30, 1000) };
+    let (ours, theirs, ratio) = runtime.block_on(interleaved(port, rounds, calls));
+    println!(
+        "one call to a loopback server, median of {rounds} interleaved rounds of {calls}: \
+         template {ours:.2?}, by hand {theirs:.2?}, ratio {ratio:.3}"
+    );
+    println!();
+    println!("{CALLS} concurrent calls to a loopback server, median of {ROUNDS} rounds each");
+    println!(
+        "{:<28} {:>10} {:>10} {:>10} {:>10}",
+        "", "p50", "p90", "p99", "max"
+    );
+    for (label, expired) in [("valid token", false), ("expired token (1 refresh)", true)] {
+        let mut rows = Vec::new();
+        for _ in 0..if quick { 1 } else { ROUNDS } {
+            let latencies = runtime.block_on(round(expired, port));
+            rows.push([0.5, 0.9, 0.99, 1.0].map(|p| percentile(&latencies, p)));
+        }
+        rows.sort_by_key(|r| r[0]);
+        let row = rows[rows.len() / 2];
+        println!(
+            "{label:<28} {:>10.2?} {:>10.2?} {:>10.2?} {:>10.2?}",
+            row[0], row[1], row[2], row[3]
+        );
+    }
+}
