@@ -56,6 +56,7 @@
 
 mod compose;
 mod error;
+mod handshake;
 mod oauth;
 mod refresh;
 mod request;
@@ -69,7 +70,12 @@ mod tokens;
 pub mod __private;
 
 pub use error::InvokeError;
-pub use oauth::{ClientAuth, IntegrationConfig, InvalidIntegration};
+pub use oauth::authorize::{
+    AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
+};
+pub use oauth::{
+    ClientAuth, DEFAULT_REDIRECT_URI, IntegrationConfig, InvalidIntegration, TokenType,
+};
 pub use oauth_macros::templates;
 pub use request::RequestBuilder;
 pub use response::Response;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::Instrument as _;
 
 use crate::oauth::IntegrationConfig;
+use crate::oauth::authorize::PendingAuthorizations;
 use crate::oauth::token_endpoint::{self, Failure, Granted};
 use crate::store::{StoreError, TokenStore, Versioned};
 use crate::tokens::{
@@ -34,17 +35,21 @@ pub(crate) struct RefreshPolicy {
     pub(crate) timeout: Duration,
     /// The longest `Retry-After` honoured.
     pub(crate) max_retry_wait: Duration,
+    /// How long a started authorization may take.
+    pub(crate) authorization_ttl: Duration,
     /// After a failed refresh, how long calls take its answer before anyone asks the token
     /// endpoint again, so a provider that is down is not hammered by every waiting call.
     pub(crate) backoff: Duration,
 }
 
 pub(crate) struct TokenManager {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     store: Arc<dyn TokenStore>,
-    integrations: HashMap<String, IntegrationConfig>,
-    policy: RefreshPolicy,
+    pub(crate) integrations: HashMap<String, IntegrationConfig>,
+    pub(crate) policy: RefreshPolicy,
     slots: Mutex<HashMap<TokenKey, Arc<Slot>>>,
+    /// Authorizations started and not finished (see `handshake`).
+    pub(crate) pending: PendingAuthorizations,
 }
 
 #[derive(Default)]
@@ -129,6 +134,7 @@ impl TokenManager {
             integrations,
             policy,
             slots: Mutex::new(HashMap::new()),
+            pending: PendingAuthorizations::default(),
         }
     }
 

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use crate::compose::Origins;
 use crate::oauth::IntegrationConfig;
+use crate::oauth::authorize::{
+    AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
+};
 use crate::refresh::{RefreshPolicy, TokenManager};
 use crate::store::TokenStore;
-use crate::tokens::{TokenError, TokenKey, TokenSet, TokenSource};
+use crate::tokens::{Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId};
 
 /// FDK's default timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -70,6 +73,7 @@ impl Runtime {
             refresh_jitter: DEFAULT_REFRESH_JITTER,
             refresh_lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
             refresh_backoff: DEFAULT_REFRESH_BACKOFF,
+            authorization_ttl: crate::oauth::authorize::DEFAULT_TTL,
         }
     }
 
@@ -82,6 +86,40 @@ impl Runtime {
     /// Deletes the tokens of `key` (uninstall, sign-out); true if there were any.
     pub async fn forget_tokens(&self, key: &TokenKey) -> Result<bool, TokenError> {
         self.manager()?.forget(key).await
+    }
+
+    /// Starts an authorization of `integration` for `subject` (the installation for an
+    /// `account` integration, a user for an `agent` one): the URL to send them to.
+    pub fn authorize(
+        &self,
+        integration: &str,
+        subject: Subject,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        self.inner
+            .manager
+            .as_deref()
+            .ok_or(AuthorizeError::NoStore)?
+            .authorize(integration, subject)
+    }
+
+    /// Completes an authorization from its callback to `integration`'s redirect URI (for an
+    /// `agent` integration, the signed-in `user`): checks the `state`, exchanges the code and
+    /// stores the tokens. The user's Cancel is [`CallbackOutcome::Denied`].
+    pub async fn complete_authorization(
+        &self,
+        integration: &str,
+        user: Option<&UserId>,
+        callback: &Callback,
+    ) -> Result<CallbackOutcome, CallbackError> {
+        match self.inner.manager.as_deref() {
+            Some(manager) => manager.complete(integration, user, callback).await,
+            None => Err(CallbackError::Exchange {
+                integration: integration.to_string(),
+                source: TokenError::new(
+                    "the runtime has no token store (see RuntimeBuilder::store)",
+                ),
+            }),
+        }
     }
 
     /// The token store, if the runtime was built with one.
@@ -114,6 +152,7 @@ pub struct RuntimeBuilder {
     refresh_jitter: Duration,
     refresh_lock_wait: Duration,
     refresh_backoff: Duration,
+    authorization_ttl: Duration,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -206,6 +245,13 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How long a user may take between [`Runtime::authorize`] and the callback (default 10
+    /// minutes); a later callback is refused.
+    pub fn authorization_ttl(mut self, ttl: Duration) -> Self {
+        self.authorization_ttl = ttl;
+        self
+    }
+
     /// The longest wait for another process's refresh of a shared token (default 60 s);
     /// after it this process refreshes itself. Keep it longer than a refresh can take.
     pub fn refresh_lock_wait(mut self, wait: Duration) -> Self {
@@ -227,6 +273,7 @@ impl RuntimeBuilder {
             timeout: self.timeout,
             max_retry_wait: self.max_retry_wait,
             backoff: self.refresh_backoff,
+            authorization_ttl: self.authorization_ttl,
         };
         let (tokens, manager) = match self.tokens {
             Tokens::None => (None, None),

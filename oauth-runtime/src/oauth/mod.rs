@@ -6,7 +6,22 @@ use std::fmt;
 use http::header::{HeaderName, HeaderValue};
 use secrecy::SecretString;
 
+pub(crate) mod authorize;
+mod pkce;
 pub(crate) mod token_endpoint;
+
+/// FDK's local redirect URL, so OAuth clients registered for FDK's local testing work as they are.
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:10001/auth/callback";
+
+/// Whose tokens an integration holds (`token_type` in `oauth_config.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenType {
+    /// One token for the installation, authorized by an admin.
+    #[default]
+    Account,
+    /// One token per end user, who authorizes before first use.
+    Agent,
+}
 
 /// How the client authenticates at the token endpoint when the integration sends no
 /// `customHeaders`.
@@ -31,6 +46,11 @@ pub struct IntegrationConfig {
     pub(crate) scopes: Vec<String>,
     pub(crate) token_headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) client_auth: ClientAuth,
+    pub(crate) authorize_url: Option<url::Url>,
+    pub(crate) redirect_uri: url::Url,
+    pub(crate) pkce: bool,
+    pub(crate) authorize_params: Vec<(String, String)>,
+    pub(crate) token_type: TokenType,
 }
 
 impl IntegrationConfig {
@@ -58,8 +78,73 @@ impl IntegrationConfig {
             scopes: Vec::new(),
             token_headers: Vec::new(),
             client_auth: ClientAuth::default(),
+            authorize_url: None,
+            redirect_uri: url::Url::parse(DEFAULT_REDIRECT_URI)
+                .map_err(|e| invalid(format!("the default redirect URI is not a URL ({e})")))?,
+            pkce: true,
+            authorize_params: Vec::new(),
+            token_type: TokenType::default(),
             name,
         })
+    }
+
+    /// Where users are sent to authorize (`authorize_url`): `https`, or `http` to loopback.
+    pub fn authorize_url(mut self, url: &str) -> Result<Self, InvalidIntegration> {
+        let parsed = self.endpoint(url, "authorize URL")?;
+        self.authorize_url = Some(parsed);
+        Ok(self)
+    }
+
+    /// Where the authorization server sends the user back (default
+    /// [`DEFAULT_REDIRECT_URI`]); the code exchange names the same URI.
+    pub fn redirect_uri(mut self, uri: &str) -> Result<Self, InvalidIntegration> {
+        self.redirect_uri = self.endpoint(uri, "redirect URI")?;
+        Ok(self)
+    }
+
+    /// PKCE (S256) on the authorization request; on unless the provider cannot take it.
+    pub fn pkce(mut self, enabled: bool) -> Self {
+        self.pkce = enabled;
+        self
+    }
+
+    /// An extra query parameter of the authorize URL (the integration's other `options`, such
+    /// as `access_type` or `prompt`). The parameters the runtime sets itself are refused.
+    pub fn authorize_param(mut self, key: &str, value: &str) -> Result<Self, InvalidIntegration> {
+        const OWN: [&str; 7] = [
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+        ];
+        if OWN.contains(&key) {
+            return Err(InvalidIntegration {
+                integration: self.name.clone(),
+                reason: format!("`{key}` is set by the runtime and cannot be an extra parameter"),
+            });
+        }
+        self.authorize_params
+            .push((key.to_string(), value.to_string()));
+        Ok(self)
+    }
+
+    /// Whose tokens the integration holds (default: the installation's).
+    pub fn token_type(mut self, token_type: TokenType) -> Self {
+        self.token_type = token_type;
+        self
+    }
+
+    fn endpoint(&self, url: &str, what: &str) -> Result<url::Url, InvalidIntegration> {
+        let invalid = |reason: String| InvalidIntegration {
+            integration: self.name.clone(),
+            reason: format!("the {what} {reason}"),
+        };
+        let parsed = url::Url::parse(url).map_err(|e| invalid(format!("is not a URL ({e})")))?;
+        check_endpoint(&parsed).map_err(invalid)?;
+        Ok(parsed)
     }
 
     /// The scopes the app asks for (`options.scope`). A stored token missing one of them
@@ -118,6 +203,13 @@ impl fmt::Debug for IntegrationConfig {
                     .collect::<Vec<_>>(),
             )
             .field("client_auth", &self.client_auth)
+            .field(
+                "authorize_url",
+                &self.authorize_url.as_ref().map(url::Url::as_str),
+            )
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("pkce", &self.pkce)
+            .field("token_type", &self.token_type)
             .finish()
     }
 }

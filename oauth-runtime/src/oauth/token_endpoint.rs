@@ -357,7 +357,7 @@ fn form_fields(body: &[u8]) -> Fields {
 
 /// An error code as a provider wrote it, kept to the characters error codes use, so a
 /// provider's text can never smuggle anything into our messages.
-fn clean(code: &str) -> String {
+pub(crate) fn clean(code: &str) -> String {
     code.chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         .take(64)

@@ -7,6 +7,7 @@
 )]
 pub struct Engine;
 
+mod handshake;
 mod hostile;
 mod limits;
 mod refresh;

@@ -38,6 +38,10 @@ pub(crate) struct State {
     faults: Mutex<VecDeque<Fault>>,
     pub(crate) events: Mutex<Vec<String>>,
     pub(crate) token_authorization: Mutex<Vec<String>>,
+    /// The forms of authorization-code exchanges, as received.
+    pub(crate) exchanges: Mutex<Vec<Vec<(String, String)>>>,
+    /// The PKCE challenge the next exchange must match, if any.
+    pub(crate) challenge: Mutex<Option<String>>,
 }
 
 pub(crate) struct Provider {
@@ -198,6 +202,32 @@ impl Respond for TokenEndpoint {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
+        if field("grant_type") == "authorization_code" {
+            state.exchanges.lock().unwrap().push(form.clone());
+            if field("code") != "good-code" {
+                return invalid_grant();
+            }
+            if let Some(challenge) = state.challenge.lock().unwrap().clone() {
+                let digest = aws_lc_rs::digest::digest(
+                    &aws_lc_rs::digest::SHA256,
+                    field("code_verifier").as_bytes(),
+                );
+                use base64::Engine as _;
+                let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+                if computed != challenge {
+                    return invalid_grant();
+                }
+            }
+            let n = state.issued.fetch_add(1, Ordering::SeqCst) + 1;
+            let access = format!("sekrit-access-{n}");
+            let refresh = format!("sekrit-refresh-{n}");
+            state.accepted.lock().unwrap().insert(access.clone());
+            state.live_refresh.lock().unwrap().insert(refresh.clone());
+            return ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": access, "refresh_token": refresh, "expires_in": 1800,
+                "token_type": "Bearer"
+            }));
+        }
         if field("grant_type") != "refresh_token" {
             return ResponseTemplate::new(400)
                 .set_body_json(serde_json::json!({"error": "unsupported_grant_type"}));

@@ -1,0 +1,147 @@
+//! The authorization-code grant on the [`TokenManager`]: start (authorize URL) and finish
+//! (callback → code exchange → stored tokens).
+
+use crate::oauth::authorize::{
+    AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
+};
+use crate::oauth::token_endpoint::{self, Failure};
+use crate::oauth::{IntegrationConfig, TokenType};
+use crate::refresh::TokenManager;
+use crate::tokens::{Subject, TokenError, TokenKey, TokenSet, UserId};
+
+impl TokenManager {
+    fn integration(&self, name: &str) -> Result<&IntegrationConfig, AuthorizeError> {
+        self.integrations
+            .get(name)
+            .ok_or_else(|| AuthorizeError::UnknownIntegration(name.to_string()))
+    }
+
+    pub(crate) fn authorize(
+        &self,
+        name: &str,
+        subject: Subject,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        let integration = self.integration(name)?;
+        let agent = integration.token_type == TokenType::Agent;
+        if agent != matches!(subject, Subject::User(_)) {
+            return Err(AuthorizeError::WrongSubject {
+                integration: name.to_string(),
+                agent,
+            });
+        }
+        let mut url = integration
+            .authorize_url
+            .clone()
+            .ok_or_else(|| AuthorizeError::NoAuthorizeUrl(name.to_string()))?;
+        let (state, challenge) = self.pending.begin(
+            name,
+            subject.clone(),
+            integration.redirect_uri.clone(),
+            integration.pkce,
+        )?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("client_id", &integration.client_id)
+                .append_pair("redirect_uri", integration.redirect_uri.as_str())
+                .append_pair("response_type", "code")
+                .append_pair("state", &state);
+            if !integration.scopes.is_empty() {
+                query.append_pair("scope", &integration.scopes.join(" "));
+            }
+            if let Some(challenge) = &challenge {
+                query
+                    .append_pair("code_challenge", challenge)
+                    .append_pair("code_challenge_method", "S256");
+            }
+            for (key, value) in &integration.authorize_params {
+                query.append_pair(key, value);
+            }
+        }
+        Ok(AuthorizationRequest {
+            url,
+            integration: name.to_string(),
+            subject,
+        })
+    }
+
+    pub(crate) async fn complete(
+        &self,
+        name: &str,
+        user: Option<&UserId>,
+        callback: &Callback,
+    ) -> Result<CallbackOutcome, CallbackError> {
+        let pending =
+            self.pending
+                .take(callback.state(), name, user, self.policy.authorization_ttl)?;
+        let integration = pending.integration.clone();
+        if let Some(error) = callback.error() {
+            return match error {
+                "access_denied" => Ok(CallbackOutcome::Denied {
+                    integration,
+                    subject: pending.subject,
+                }),
+                other => Err(CallbackError::Provider {
+                    integration,
+                    error: token_endpoint::clean(other),
+                }),
+            };
+        }
+        let code = callback.code().ok_or_else(|| CallbackError::NoCode {
+            integration: integration.clone(),
+        })?;
+        let exchange_error = |source| CallbackError::Exchange {
+            integration: integration.clone(),
+            source,
+        };
+        let config = self
+            .integrations
+            .get(name)
+            .ok_or_else(|| exchange_error(TokenError::new("the integration is not configured")))?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", pending.redirect_uri.as_str()),
+        ];
+        if let Some(verifier) = pending.verifier() {
+            form.push(("code_verifier", verifier));
+        }
+        let granted = token_endpoint::request(
+            &self.http,
+            config,
+            &form,
+            self.policy.timeout,
+            self.policy.max_retry_wait,
+        )
+        .await
+        .map_err(|failure| {
+            exchange_error(TokenError::Refresh {
+                integration: name.to_string(),
+                reason: match failure {
+                    Failure::GrantRejected => {
+                        "the authorization server refused the code (invalid_grant)".to_string()
+                    }
+                    Failure::Refused(reason) | Failure::Transient(reason) => reason,
+                },
+            })
+        })?;
+        let mut tokens = TokenSet::new(granted.access_token);
+        if let Some(refresh) = granted.refresh_token {
+            tokens = tokens.with_refresh_token(refresh);
+        }
+        if let Some(lifetime) = granted.expires_in {
+            tokens = tokens.expires_in(lifetime);
+        }
+        // RFC 6749 §5.1: without `scope`, the scopes granted are the ones asked for.
+        tokens = tokens.with_scopes(granted.scopes.unwrap_or_else(|| config.scopes.clone()));
+        let key = TokenKey {
+            integration: name.to_string(),
+            subject: pending.subject.clone(),
+        };
+        self.put(&key, tokens).await.map_err(exchange_error)?;
+        Ok(CallbackOutcome::Authorized {
+            integration,
+            subject: pending.subject,
+        })
+    }
+}

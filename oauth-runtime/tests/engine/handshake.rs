@@ -1,0 +1,454 @@
+//! The authorization-code grant: the authorize URL, every way a callback is refused (with no
+//! token request), Cancel, the code exchange with PKCE and custom headers, and three
+//! integrations side by side.
+
+use std::time::Duration;
+
+use oauth_runtime::{
+    AuthorizeError, Callback, CallbackError, CallbackOutcome, InvokeError, MemoryStore, Runtime,
+    Subject, TokenKey, TokenType, UserId,
+};
+
+use crate::support::Provider;
+use crate::{Engine, GetInvoiceContext, GetMessagesContext, GetThingContext};
+
+fn runtime(provider: &Provider, ttl: Duration) -> Runtime {
+    let with_urls = |name: &str, agent: bool| {
+        let config = provider
+            .integration(name)
+            .authorize_url(&format!(
+                "https://auth.example.com/{name}/authorize?tenant=acme"
+            ))
+            .unwrap()
+            .scopes([format!("{name}.read"), format!("{name}.write")])
+            .authorize_param("access_type", "offline")
+            .unwrap();
+        if agent {
+            config.token_type(TokenType::Agent)
+        } else {
+            config
+        }
+    };
+    Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(with_urls("crm", false))
+        .integration(with_urls("billing", false).pkce(false))
+        .integration(with_urls("chat", true))
+        .authorization_ttl(ttl)
+        .build()
+        .unwrap()
+}
+
+fn query(url: &url::Url) -> Vec<(String, String)> {
+    url.query_pairs().into_owned().collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn callback(state: &str, rest: &str) -> Callback {
+    Callback::from_query(&format!("state={state}&{rest}"))
+}
+
+#[tokio::test]
+async fn the_authorize_url_carries_what_the_provider_needs() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let url = request.url();
+    assert_eq!(url.host_str(), Some("auth.example.com"));
+    assert_eq!(url.path(), "/crm/authorize");
+    let pairs = query(url);
+    assert_eq!(
+        param(&pairs, "tenant"),
+        Some("acme"),
+        "the URL's own query is kept"
+    );
+    assert_eq!(param(&pairs, "client_id"), Some("crm-client"));
+    assert_eq!(
+        param(&pairs, "redirect_uri"),
+        Some("http://localhost:10001/auth/callback")
+    );
+    assert_eq!(param(&pairs, "response_type"), Some("code"));
+    assert_eq!(param(&pairs, "scope"), Some("crm.read crm.write"));
+    assert_eq!(param(&pairs, "access_type"), Some("offline"));
+    assert_eq!(param(&pairs, "code_challenge_method"), Some("S256"));
+    assert_eq!(param(&pairs, "code_challenge").map(str::len), Some(43));
+    let state = param(&pairs, "state").unwrap();
+    assert_eq!(state.len(), 43);
+    let again = runtime.authorize("crm", Subject::Installation).unwrap();
+    assert_ne!(
+        param(&query(again.url()), "state"),
+        Some(state),
+        "a new state each time"
+    );
+    assert!(!url.as_str().contains("sekrit"), "no secret in the URL");
+
+    let plain = runtime.authorize("billing", Subject::Installation).unwrap();
+    assert_eq!(
+        param(&query(plain.url()), "code_challenge"),
+        None,
+        "PKCE turned off"
+    );
+
+    assert!(matches!(
+        runtime.authorize("chat", Subject::Installation),
+        Err(AuthorizeError::WrongSubject { agent: true, .. })
+    ));
+    assert!(matches!(
+        runtime.authorize("crm", Subject::User(UserId::new("ana"))),
+        Err(AuthorizeError::WrongSubject { agent: false, .. })
+    ));
+    assert_eq!(
+        runtime
+            .authorize("nope", Subject::Installation)
+            .unwrap_err()
+            .to_string(),
+        "the runtime has no integration `nope` (see RuntimeBuilder::integration)"
+    );
+}
+
+#[tokio::test]
+async fn the_code_is_exchanged_with_the_verifier_and_the_same_redirect_uri() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let pairs = query(request.url());
+    *provider.state.challenge.lock().unwrap() = param(&pairs, "code_challenge").map(str::to_string);
+    let state = param(&pairs, "state").unwrap();
+    let outcome = runtime
+        .complete_authorization("crm", None, &callback(state, "code=good-code"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CallbackOutcome::Authorized {
+            integration: "crm".into(),
+            subject: Subject::Installation
+        }
+    );
+    let exchange = provider.state.exchanges.lock().unwrap()[0].clone();
+    let field = |k: &str| param(&exchange, k).map(str::to_string);
+    assert_eq!(field("grant_type").as_deref(), Some("authorization_code"));
+    assert_eq!(
+        field("redirect_uri").as_deref(),
+        Some("http://localhost:10001/auth/callback")
+    );
+    assert_eq!(field("code_verifier").map(|v| v.len()), Some(43));
+    // Client authentication: Basic, since the integration has no custom headers.
+    let auth = provider.state.token_authorization.lock().unwrap()[0].clone();
+    assert!(auth.starts_with("Basic "), "{auth}");
+
+    // The stored token is used, with the scopes asked for.
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&TokenKey::installation("crm"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.record.tokens.scopes().unwrap(),
+        ["crm.read", "crm.write"]
+    );
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "1".into(),
+    };
+    let response = Engine::new(runtime.clone())
+        .get_thing(&context)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // The same callback again: the state was single use.
+    let replay = runtime
+        .complete_authorization("crm", None, &callback(state, "code=good-code"))
+        .await
+        .unwrap_err();
+    assert!(matches!(replay, CallbackError::UnknownState), "{replay:?}");
+    assert_eq!(provider.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn refused_callbacks_make_no_token_request() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_millis(200));
+    let state_of = |integration: &str, subject: Subject| {
+        let request = runtime.authorize(integration, subject).unwrap();
+        param(&query(request.url()), "state").unwrap().to_string()
+    };
+
+    let error = runtime
+        .complete_authorization("crm", None, &Callback::from_query("code=good-code"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CallbackError::NoState), "{error:?}");
+
+    let error = runtime
+        .complete_authorization("crm", None, &callback("forged-state", "code=good-code"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CallbackError::UnknownState), "{error:?}");
+
+    // A state issued for billing never completes crm.
+    let billing = state_of("billing", Subject::Installation);
+    let error = runtime
+        .complete_authorization("crm", None, &callback(&billing, "code=good-code"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CallbackError::WrongIntegration { ref issued_for, .. } if issued_for == "billing"),
+        "{error:?}"
+    );
+    // …and it is spent: it cannot be replayed at the right place either.
+    let error = runtime
+        .complete_authorization("billing", None, &callback(&billing, "code=good-code"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CallbackError::UnknownState), "{error:?}");
+
+    // A user's state does not complete another user's authorization.
+    let ana = state_of("chat", Subject::User(UserId::new("ana")));
+    let error = runtime
+        .complete_authorization(
+            "chat",
+            Some(&UserId::new("bob")),
+            &callback(&ana, "code=good-code"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CallbackError::WrongSubject { .. }),
+        "{error:?}"
+    );
+
+    let late = state_of("crm", Subject::Installation);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let error = runtime
+        .complete_authorization("crm", None, &callback(&late, "code=good-code"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CallbackError::Expired { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "the authorization of `crm` took too long: start it again"
+    );
+
+    let no_code = state_of("crm", Subject::Installation);
+    let error = runtime
+        .complete_authorization("crm", None, &callback(&no_code, "x=1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CallbackError::NoCode { .. }), "{error:?}");
+
+    let provider_error = state_of("crm", Subject::Installation);
+    let error = runtime
+        .complete_authorization(
+            "crm",
+            None,
+            &callback(&provider_error, "error=server_error%0D%0A"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the authorization server refused to authorize `crm`: `server_error`"
+    );
+
+    assert_eq!(
+        provider.token_requests(),
+        0,
+        "no callback above reached the token endpoint"
+    );
+    assert!(runtime.store().unwrap().keys().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn cancel_leaves_the_app_unauthorized() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    let request = runtime
+        .authorize("chat", Subject::User(UserId::new("ana")))
+        .unwrap();
+    let state = param(&query(request.url()), "state").unwrap().to_string();
+    let outcome = runtime
+        .complete_authorization(
+            "chat",
+            Some(&UserId::new("ana")),
+            &callback(
+                &state,
+                "error=access_denied&error_description=The+user+cancelled",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CallbackOutcome::Denied {
+            integration: "chat".into(),
+            subject: Subject::User(UserId::new("ana"))
+        }
+    );
+    assert_eq!(provider.token_requests(), 0);
+    let context = GetMessagesContext {
+        port: provider.port(),
+    };
+    let error = Engine::new(runtime)
+        .get_messages(&context, &UserId::new("ana"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, InvokeError::ReauthorizationRequired { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn custom_token_headers_are_sent_verbatim_instead_of_client_authentication() {
+    let provider = Provider::start().await;
+    let freshid = provider
+        .integration("crm")
+        .authorize_url("https://acme.myfreshworks.com/org/oauth/v2/authorize")
+        .unwrap()
+        .token_header("Authorization", "Basic c2Vrcml0LWlkOnNla3JpdC1zZWNyZXQ=")
+        .unwrap();
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(freshid)
+        .build()
+        .unwrap();
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let state = param(&query(request.url()), "state").unwrap().to_string();
+    runtime
+        .complete_authorization("crm", None, &callback(&state, "code=good-code"))
+        .await
+        .unwrap();
+    assert_eq!(
+        provider
+            .state
+            .token_authorization
+            .lock()
+            .unwrap()
+            .as_slice(),
+        ["Basic c2Vrcml0LWlkOnNla3JpdC1zZWNyZXQ="]
+    );
+    let exchange = provider.state.exchanges.lock().unwrap()[0].clone();
+    assert_eq!(
+        param(&exchange, "client_secret"),
+        None,
+        "no second client authentication"
+    );
+}
+
+#[tokio::test]
+async fn three_integrations_keep_their_tokens_apart() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    let ana = UserId::new("ana");
+    let bob = UserId::new("bob");
+    for (integration, subject) in [
+        ("crm", Subject::Installation),
+        ("billing", Subject::Installation),
+        ("chat", Subject::User(ana.clone())),
+        ("chat", Subject::User(bob.clone())),
+    ] {
+        let user = match &subject {
+            Subject::User(user) => Some(user.clone()),
+            Subject::Installation => None,
+        };
+        let request = runtime.authorize(integration, subject).unwrap();
+        let state = param(&query(request.url()), "state").unwrap().to_string();
+        let outcome = runtime
+            .complete_authorization(
+                integration,
+                user.as_ref(),
+                &callback(&state, "code=good-code"),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcome, CallbackOutcome::Authorized { .. }));
+    }
+    let store = runtime.store().unwrap();
+    let mut tokens = Vec::new();
+    for key in [
+        TokenKey::installation("crm"),
+        TokenKey::installation("billing"),
+        TokenKey::user("chat", ana.clone()),
+        TokenKey::user("chat", bob.clone()),
+    ] {
+        let stored = store.load(&key).await.unwrap().unwrap();
+        tokens.push(stored.record.tokens.access_token().secret().to_string());
+    }
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 4, "each key has its own token");
+
+    // Each call sends its own integration's (and user's) token.
+    let engine = Engine::new(runtime.clone());
+    let port = provider.port();
+    engine
+        .get_thing(&GetThingContext {
+            port: port.clone(),
+            id: "1".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    engine
+        .get_invoice(&GetInvoiceContext { port: port.clone() })
+        .send()
+        .await
+        .unwrap();
+    let messages = GetMessagesContext { port };
+    engine.get_messages(&messages, &ana).send().await.unwrap();
+    engine.get_messages(&messages, &bob).send().await.unwrap();
+    let sent: Vec<String> = provider
+        .events()
+        .iter()
+        .filter_map(|e| {
+            e.strip_prefix("api ")
+                .map(|rest| rest.split(' ').next().unwrap().to_string())
+        })
+        .collect();
+    let expected: Vec<String> = {
+        let load = |key: TokenKey| {
+            let store = store.clone();
+            async move {
+                store
+                    .load(&key)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .record
+                    .tokens
+                    .access_token()
+                    .secret()
+                    .to_string()
+            }
+        };
+        vec![
+            load(TokenKey::installation("crm")).await,
+            load(TokenKey::installation("billing")).await,
+            load(TokenKey::user("chat", ana.clone())).await,
+            load(TokenKey::user("chat", bob.clone())).await,
+        ]
+    };
+    assert_eq!(sent, expected);
+
+    // Revoking one leaves the others.
+    assert!(
+        runtime
+            .forget_tokens(&TokenKey::user("chat", ana.clone()))
+            .await
+            .unwrap()
+    );
+    assert!(engine.get_messages(&messages, &ana).send().await.is_err());
+    assert!(engine.get_messages(&messages, &bob).send().await.is_ok());
+}
