@@ -57,6 +57,7 @@
 mod compose;
 mod error;
 mod handshake;
+pub mod loopback;
 mod oauth;
 mod refresh;
 mod request;

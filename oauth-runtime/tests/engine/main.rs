@@ -10,6 +10,7 @@ pub struct Engine;
 mod handshake;
 mod hostile;
 mod limits;
+mod loopback;
 mod refresh;
 mod retries;
 mod secrets;

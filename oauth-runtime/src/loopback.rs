@@ -1,0 +1,264 @@
+//! [`CallbackServer`]: a one-shot HTTP server on loopback that receives the authorization
+//! server's redirect, for command-line tools and local development.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::oauth::authorize::{Callback, CallbackOutcome};
+
+/// How long the browser waits for the page saying how the authorization ended.
+const PAGE_WAIT: Duration = Duration::from_secs(30);
+
+/// Receives one callback on a loopback redirect URI such as FDK's
+/// `http://localhost:10001/auth/callback`. It binds 127.0.0.1 only, answers other paths with
+/// 404, and its page loads nothing and sends no referrer.
+pub struct CallbackServer {
+    listener: TcpListener,
+    redirect_uri: url::Url,
+}
+
+impl fmt::Debug for CallbackServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackServer")
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .finish()
+    }
+}
+
+/// The callback server could not start, or no callback came.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CallbackServerError {
+    /// The redirect URI is not `http://` on a loopback host with a port.
+    NotLoopback(String),
+    /// The port could not be bound (another program uses it?).
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// No callback arrived in time.
+    TimedOut(Duration),
+}
+
+impl fmt::Display for CallbackServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallbackServerError::NotLoopback(uri) => write!(
+                f,
+                "the redirect URI `{uri}` is not plain http on localhost or 127.0.0.1 with a port"
+            ),
+            CallbackServerError::Bind { address, source } => write!(
+                f,
+                "cannot listen on {address} for the callback ({source}); is another program using the port?"
+            ),
+            CallbackServerError::TimedOut(wait) => write!(
+                f,
+                "no callback arrived within {wait:?}: the authorization was not completed"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CallbackServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallbackServerError::Bind { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The callback received; [`CallbackReply::finish`] tells the browser how it ended.
+pub struct CallbackReply {
+    page: oneshot::Sender<(StatusCode, String)>,
+}
+
+impl fmt::Debug for CallbackReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallbackReply")
+    }
+}
+
+impl CallbackReply {
+    /// Shows the browser a page for `outcome`: authorized, cancelled, or failed (`Err`, with
+    /// a message that holds no secret).
+    pub fn finish(self, outcome: Result<&CallbackOutcome, &str>) {
+        let (status, title, text) = match outcome {
+            Ok(CallbackOutcome::Authorized { integration, .. }) => (
+                StatusCode::OK,
+                "Authorized",
+                format!(
+                    "{} is authorized. You can close this window.",
+                    escape(integration)
+                ),
+            ),
+            Ok(CallbackOutcome::Denied { integration, .. }) => (
+                StatusCode::OK,
+                "Not authorized",
+                format!(
+                    "You cancelled: {} stays unauthorized. You can close this window.",
+                    escape(integration)
+                ),
+            ),
+            Err(message) => (
+                StatusCode::BAD_REQUEST,
+                "Authorization failed",
+                escape(message),
+            ),
+        };
+        let page = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+             <style>body{{font:16px system-ui,sans-serif;margin:4em auto;max-width:32em;color:#222}}\
+             h1{{font-size:1.4em}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>"
+        );
+        let _ = self.page.send((status, page));
+    }
+}
+
+impl CallbackServer {
+    /// Listens for `redirect_uri` (`http://localhost:PORT/PATH` or `http://127.0.0.1:…`;
+    /// port 0 picks a free one, see [`CallbackServer::redirect_uri`]).
+    pub async fn bind(redirect_uri: &url::Url) -> Result<Self, CallbackServerError> {
+        let not_loopback = || CallbackServerError::NotLoopback(redirect_uri.to_string());
+        let loopback = match redirect_uri.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            _ => false,
+        };
+        if redirect_uri.scheme() != "http" || !loopback {
+            return Err(not_loopback());
+        }
+        let port = redirect_uri.port().ok_or_else(not_loopback)?;
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| CallbackServerError::Bind { address, source })?;
+        let mut redirect_uri = redirect_uri.clone();
+        if port == 0
+            && let Ok(bound) = listener.local_addr()
+        {
+            let _ = redirect_uri.set_port(Some(bound.port()));
+        }
+        Ok(CallbackServer {
+            listener,
+            redirect_uri,
+        })
+    }
+
+    /// The redirect URI to register and to send, with the port actually bound.
+    pub fn redirect_uri(&self) -> &url::Url {
+        &self.redirect_uri
+    }
+
+    /// Waits for the callback (other requests get 404) for at most `wait`; then stops
+    /// listening. Reply to the browser with the returned [`CallbackReply`].
+    pub async fn receive(
+        self,
+        wait: Duration,
+    ) -> Result<(Callback, CallbackReply), CallbackServerError> {
+        let (arrived, callback) = oneshot::channel::<(Callback, CallbackReply)>();
+        let arrived: Arrived = Arc::new(Mutex::new(Some(arrived)));
+        let path: Arc<str> = Arc::from(self.redirect_uri.path());
+        let listener = self.listener;
+        let accepting = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let arrived = arrived.clone();
+                let path = path.clone();
+                let service = hyper::service::service_fn(move |request: Request<_>| {
+                    handle(request, path.clone(), arrived.clone())
+                });
+                tokio::spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(false)
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+        });
+        let received = tokio::time::timeout(wait, callback).await;
+        // One-shot: no more connections once the callback came (or the wait ended).
+        accepting.abort();
+        match received {
+            Ok(Ok(received)) => Ok(received),
+            _ => Err(CallbackServerError::TimedOut(wait)),
+        }
+    }
+}
+
+type Arrived = Arc<Mutex<Option<oneshot::Sender<(Callback, CallbackReply)>>>>;
+
+async fn handle(
+    request: Request<hyper::body::Incoming>,
+    path: Arc<str>,
+    arrived: Arrived,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let query = request.uri().query().unwrap_or("");
+    let is_callback = request.uri().path() == &*path
+        && (query.contains("state=") || query.contains("code=") || query.contains("error="));
+    let sender = if is_callback {
+        arrived
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    } else {
+        None
+    };
+    let Some(sender) = sender else {
+        return Ok(page(
+            StatusCode::NOT_FOUND,
+            "<!doctype html><title>Not found</title>".into(),
+        ));
+    };
+    let (reply, page_ready) = oneshot::channel();
+    let _ = sender.send((Callback::from_query(query), CallbackReply { page: reply }));
+    let (status, body) = match tokio::time::timeout(PAGE_WAIT, page_ready).await {
+        Ok(Ok(ready)) => ready,
+        _ => (
+            StatusCode::OK,
+            "<!doctype html><title>Received</title><p>Received. You can close this window.</p>"
+                .to_string(),
+        ),
+    };
+    Ok(page(status, body))
+}
+
+fn page(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The callback URL holds the code: no referrer may carry it anywhere, nothing is loaded.
+    headers.insert(
+        REFERRER_POLICY,
+        http::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        http::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    headers.insert(CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,134 @@
+//! The loopback callback server: one callback, a page that leaks nothing, 404 elsewhere,
+//! loopback only, a time limit.
+
+use std::time::Duration;
+
+use oauth_runtime::loopback::{CallbackServer, CallbackServerError};
+use oauth_runtime::{CallbackOutcome, MemoryStore, Runtime, Subject, TokenKey};
+
+use crate::support::Provider;
+
+#[tokio::test]
+async fn only_plain_http_on_loopback_with_a_port_is_served() {
+    for uri in [
+        "https://localhost:10001/auth/callback",
+        "http://example.com:10001/auth/callback",
+        "http://192.168.1.2:10001/auth/callback",
+        "http://localhost/auth/callback",
+    ] {
+        let error = CallbackServer::bind(&url::Url::parse(uri).unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, CallbackServerError::NotLoopback(_)),
+            "{uri}: {error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_callback_through_the_loopback_server_stores_the_token() {
+    let provider = Provider::start().await;
+    let server =
+        CallbackServer::bind(&url::Url::parse("http://localhost:0/auth/callback").unwrap())
+            .await
+            .unwrap();
+    let redirect = server.redirect_uri().clone();
+    assert_ne!(redirect.port(), Some(0));
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(
+            provider
+                .integration("crm")
+                .authorize_url("https://auth.example.com/authorize")
+                .unwrap()
+                .redirect_uri(redirect.as_str())
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let state = request
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // The "browser": first a stray request, then the redirect.
+    let browser = tokio::spawn({
+        let redirect = redirect.clone();
+        async move {
+            let http = reqwest::Client::new();
+            let mut favicon = redirect.clone();
+            favicon.set_path("/favicon.ico");
+            let stray = http.get(favicon).send().await.unwrap();
+            assert_eq!(stray.status(), 404);
+            let mut back = redirect.clone();
+            back.query_pairs_mut()
+                .append_pair("code", "good-code")
+                .append_pair("state", &state);
+            http.get(back).send().await.unwrap()
+        }
+    });
+    let (callback, reply) = server.receive(Duration::from_secs(10)).await.unwrap();
+    let outcome = runtime
+        .complete_authorization("crm", None, &callback)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CallbackOutcome::Authorized { .. }));
+    reply.finish(Ok(&outcome));
+    let page = browser.await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'"
+    );
+    let text = page.text().await.unwrap();
+    assert!(text.contains("crm is authorized"), "{text}");
+    assert!(
+        !text.contains("good-code"),
+        "the page does not echo the code"
+    );
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&TokenKey::installation("crm"))
+        .await
+        .unwrap();
+    assert!(stored.is_some());
+    // One-shot: nobody listens any more.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(reqwest::Client::new().get(redirect).send().await.is_err());
+}
+
+#[tokio::test]
+async fn no_callback_in_time_is_an_error() {
+    let server = CallbackServer::bind(&url::Url::parse("http://127.0.0.1:0/cb").unwrap())
+        .await
+        .unwrap();
+    let error = server
+        .receive(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CallbackServerError::TimedOut(_)));
+    assert_eq!(
+        error.to_string(),
+        "no callback arrived within 100ms: the authorization was not completed"
+    );
+}
+
+#[tokio::test]
+async fn a_busy_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let uri = url::Url::parse(&format!("http://localhost:{port}/auth/callback")).unwrap();
+    let error = CallbackServer::bind(&uri).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("is another program using the port?"),
+        "{error}"
+    );
+}
