@@ -103,6 +103,9 @@ pub enum InvokeError {
         subject: Subject,
         /// Why.
         reason: ReauthorizationReason,
+        /// Where to send them to authorize, for an `agent` integration whose runtime knows its
+        /// authorize URL (the REAUTHORIZE button of an FDK app).
+        authorize_url: Option<url::Url>,
     },
     /// The token store failed. No token was lost: refreshed tokens that could not be saved
     /// are kept and saved by the next call.
@@ -234,6 +237,7 @@ impl fmt::Display for InvokeError {
                 integration,
                 subject,
                 reason,
+                ..
             } => write!(
                 f,
                 "template `{template}`: {subject} must authorize `{integration}`{} ({reason})",
@@ -276,6 +280,7 @@ impl InvokeError {
                 integration,
                 subject,
                 reason,
+                authorize_url: None,
             },
             TokenError::Store(source) => InvokeError::TokenStore {
                 template,

@@ -39,7 +39,7 @@ impl TokenManager {
             integration.redirect_uri.clone(),
             integration.pkce,
         )?;
-        {
+        let url = {
             let mut query = url.query_pairs_mut();
             query
                 .append_pair("client_id", &integration.client_id)
@@ -57,12 +57,39 @@ impl TokenManager {
             for (key, value) in &integration.authorize_params {
                 query.append_pair(key, value);
             }
-        }
+            drop(query);
+            url
+        };
+        self.pending.set_url(&state, &url);
         Ok(AuthorizationRequest {
             url,
             integration: name.to_string(),
             subject,
         })
+    }
+
+    /// The URL a user sent back to authorize goes to: the live one issued for them before,
+    /// or a new one, so failing calls do not pile up authorizations.
+    pub(crate) fn authorize_url_for(&self, name: &str, subject: &Subject) -> Option<url::Url> {
+        if let Some(url) = self
+            .pending
+            .live_url(name, subject, self.policy.authorization_ttl / 2)
+        {
+            return Some(url);
+        }
+        self.authorize(name, subject.clone()).ok().map(|r| r.url)
+    }
+
+    /// Deletes every token of the installation, its own and its users' (uninstall).
+    pub(crate) async fn uninstall(&self) -> Result<usize, TokenError> {
+        let keys = self.store().keys().await?;
+        let mut deleted = 0;
+        for key in &keys {
+            if self.forget(key).await? {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
     }
 
     pub(crate) async fn complete(

@@ -252,7 +252,7 @@ impl RequestBuilder {
                 Some(token) => token,
                 None => source.access_token(&key).await,
             }
-            .map_err(|e| prepared.token_error(e))?;
+            .map_err(|e| prepared.token_error_for(&self.runtime, e))?;
             prepared.key = Some(key);
             prepared.set_token(token)?;
         }
@@ -298,6 +298,22 @@ impl Prepared {
 
     fn token_error(&self, error: TokenError) -> InvokeError {
         InvokeError::from_token(self.template.name, self.integration(), error)
+    }
+
+    /// A token error, with the URL to authorize at when the user must (agent integrations).
+    fn token_error_for(&self, runtime: &Runtime, error: TokenError) -> InvokeError {
+        let mut error = self.token_error(error);
+        if let InvokeError::ReauthorizationRequired {
+            integration,
+            subject: subject @ Subject::User(_),
+            authorize_url,
+            ..
+        } = &mut error
+            && let Some(manager) = runtime.inner.manager.as_deref()
+        {
+            *authorize_url = manager.authorize_url_for(integration, subject);
+        }
+        error
     }
 
     /// The request of one attempt; the `last` one takes the parts instead of copying them.
@@ -356,7 +372,7 @@ impl Prepared {
         match source.rejected(key, rejected).await {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
-            Err(error) => Err(self.token_error(error)),
+            Err(error) => Err(self.token_error_for(runtime, error)),
         }
     }
 }

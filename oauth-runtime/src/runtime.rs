@@ -122,6 +122,12 @@ impl Runtime {
         }
     }
 
+    /// Uninstall: deletes every token of the installation, its own and its users'. Returns
+    /// how many were deleted.
+    pub async fn uninstall(&self) -> Result<usize, TokenError> {
+        self.manager()?.uninstall().await
+    }
+
     /// The token store, if the runtime was built with one.
     pub fn store(&self) -> Option<&Arc<dyn TokenStore>> {
         self.inner.manager.as_ref().map(|m| m.store())

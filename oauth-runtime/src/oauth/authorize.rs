@@ -266,6 +266,8 @@ pub(crate) struct Pending {
     pub(crate) verifier: Option<SecretString>,
     pub(crate) redirect_uri: url::Url,
     started: Instant,
+    /// The URL the user was sent to.
+    url: Option<url::Url>,
 }
 
 /// The authorizations in flight, by `state`.
@@ -302,8 +304,34 @@ impl PendingAuthorizations {
             verifier,
             redirect_uri,
             started: Instant::now(),
+            url: None,
         });
         Ok((state, challenge))
+    }
+
+    pub(crate) fn set_url(&self, state: &str, url: &url::Url) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = pending.iter_mut().rev().find(|e| e.state == state) {
+            entry.url = Some(url.clone());
+        }
+    }
+
+    /// The URL of an authorization started for `integration` and `subject` that has at least
+    /// `left` to live.
+    pub(crate) fn live_url(
+        &self,
+        integration: &str,
+        subject: &Subject,
+        left: Duration,
+    ) -> Option<url::Url> {
+        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending
+            .iter()
+            .rev()
+            .find(|e| {
+                e.integration == integration && &e.subject == subject && e.started.elapsed() < left
+            })
+            .and_then(|e| e.url.clone())
     }
 
     /// Takes the authorization of `state` (single use), checking it is alive and bound to

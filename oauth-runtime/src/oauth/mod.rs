@@ -88,6 +88,47 @@ impl IntegrationConfig {
         })
     }
 
+    /// Like [`IntegrationConfig::new`], with the client's id and secret from the environment:
+    /// `OAUTH_<NAME>_CLIENT_ID` and `OAUTH_<NAME>_CLIENT_SECRET`, the integration's name in
+    /// upper case with `_` for anything but letters and digits (`freshservice` →
+    /// `OAUTH_FRESHSERVICE_CLIENT_ID`). Credentials stay out of the binary and the configs.
+    pub fn from_env(name: &str, token_url: &str) -> Result<Self, InvalidIntegration> {
+        Self::from_vars(name, token_url, |var| std::env::var(var).ok())
+    }
+
+    /// Like [`IntegrationConfig::from_env`], reading the variables with `lookup` (a secrets
+    /// manager, a test's map).
+    pub fn from_vars(
+        name: &str,
+        token_url: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, InvalidIntegration> {
+        let prefix: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let id_var = format!("OAUTH_{prefix}_CLIENT_ID");
+        let secret_var = format!("OAUTH_{prefix}_CLIENT_SECRET");
+        let read = |var: &str| lookup(var).filter(|v| !v.is_empty());
+        match (read(&id_var), read(&secret_var)) {
+            (Some(id), Some(secret)) => Self::new(name, token_url, id, secret),
+            (id, _) => Err(InvalidIntegration {
+                integration: name.to_string(),
+                reason: format!(
+                    "no client {}: set {} (looked in the environment)",
+                    if id.is_none() { "id" } else { "secret" },
+                    if id.is_none() { &id_var } else { &secret_var },
+                ),
+            }),
+        }
+    }
+
     /// Where users are sent to authorize (`authorize_url`): `https`, or `http` to loopback.
     pub fn authorize_url(mut self, url: &str) -> Result<Self, InvalidIntegration> {
         let parsed = self.endpoint(url, "authorize URL")?;

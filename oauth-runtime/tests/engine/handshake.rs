@@ -452,3 +452,135 @@ async fn three_integrations_keep_their_tokens_apart() {
     assert!(engine.get_messages(&messages, &ana).send().await.is_err());
     assert!(engine.get_messages(&messages, &bob).send().await.is_ok());
 }
+
+#[tokio::test]
+async fn a_user_without_a_token_gets_the_url_to_authorize() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    let context = GetMessagesContext {
+        port: provider.port(),
+    };
+    let engine = Engine::new(runtime.clone());
+    let mut urls = Vec::new();
+    for _ in 0..3 {
+        match engine
+            .get_messages(&context, &UserId::new("ana"))
+            .send()
+            .await
+            .unwrap_err()
+        {
+            InvokeError::ReauthorizationRequired {
+                authorize_url: Some(url),
+                reason: oauth_runtime::ReauthorizationReason::NotAuthorized,
+                ..
+            } => urls.push(url),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(urls[0].path(), "/chat/authorize");
+    assert_eq!(param(&query(&urls[0]), "client_id"), Some("chat-client"));
+    assert!(
+        urls.iter().all(|u| u == &urls[0]),
+        "failing calls reuse one authorization"
+    );
+    // Following it completes ana's authorization.
+    let state = param(&query(&urls[0]), "state").unwrap().to_string();
+    let outcome = runtime
+        .complete_authorization(
+            "chat",
+            Some(&UserId::new("ana")),
+            &callback(&state, "code=good-code"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CallbackOutcome::Authorized { .. }));
+    assert!(
+        engine
+            .get_messages(&context, &UserId::new("ana"))
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn uninstall_deletes_every_token_of_the_installation() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    for (integration, user) in [
+        ("crm", None),
+        ("billing", None),
+        ("chat", Some(UserId::new("ana"))),
+    ] {
+        let subject = user.clone().map_or(Subject::Installation, Subject::User);
+        let request = runtime.authorize(integration, subject).unwrap();
+        let state = param(&query(request.url()), "state").unwrap().to_string();
+        runtime
+            .complete_authorization(
+                integration,
+                user.as_ref(),
+                &callback(&state, "code=good-code"),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(runtime.uninstall().await.unwrap(), 3);
+    assert!(runtime.store().unwrap().keys().await.unwrap().is_empty());
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "1".into(),
+    };
+    let error = Engine::new(runtime)
+        .get_thing(&context)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        InvokeError::ReauthorizationRequired {
+            reason: oauth_runtime::ReauthorizationReason::NotAuthorized,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn credentials_come_from_the_environment_and_their_absence_says_where_it_looked() {
+    let vars = |id: Option<&'static str>, secret: Option<&'static str>| {
+        move |var: &str| match var {
+            "OAUTH_FRESH_SERVICE_CLIENT_ID" => id.map(str::to_string),
+            "OAUTH_FRESH_SERVICE_CLIENT_SECRET" => secret.map(str::to_string),
+            _ => None,
+        }
+    };
+    let url = "https://acme.myfreshworks.com/org/oauth/v2/token";
+    let config = oauth_runtime::IntegrationConfig::from_vars(
+        "fresh-service",
+        url,
+        vars(Some("id"), Some("sekrit")),
+    )
+    .unwrap();
+    assert!(!format!("{config:?}").contains("sekrit"));
+    let error =
+        oauth_runtime::IntegrationConfig::from_vars("fresh-service", url, vars(None, Some("s")))
+            .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "integration `fresh-service`: no client id: set OAUTH_FRESH_SERVICE_CLIENT_ID (looked in the environment)"
+    );
+    let error = oauth_runtime::IntegrationConfig::from_vars(
+        "fresh-service",
+        url,
+        vars(Some("i"), Some("")),
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("set OAUTH_FRESH_SERVICE_CLIENT_SECRET"),
+        "{error}"
+    );
+    let error = oauth_runtime::IntegrationConfig::new("x", "http://example.com/token", "i", "s")
+        .unwrap_err();
+    assert!(error.to_string().contains("must use https"), "{error}");
+}
