@@ -9,6 +9,7 @@ pub struct Engine;
 
 mod handshake;
 mod hostile;
+mod interop;
 mod limits;
 mod loopback;
 mod refresh;
