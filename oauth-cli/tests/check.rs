@@ -130,11 +130,13 @@ fn errors_in_several_files_are_all_reported() {
         [
             "error: unknown integration `githb`",
             " --> config/requests.json:1:142",
+            // The warning about the client secret written in the file.
+            " --> config/oauth_config.json:1:95",
             "error: `token_type` must be \"account\" or \"agent\", found a string",
             " --> config/oauth_config.json:1:234",
             "error: template `b` is declared in the manifest but not defined",
             " --> manifest.json:1:51",
-            "error: the configuration has 3 errors",
+            "error: the configuration has 3 errors and 1 warning",
         ]
     );
     assert!(stderr.contains("help: did you mean `github`?"));

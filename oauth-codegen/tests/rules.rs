@@ -84,7 +84,7 @@ fn help(diagnostic: &Diagnostic) -> &str {
 const MULTI_OAUTH: &str = r#"{ "integrations": {
   "freshservice": {
     "display_name": "Freshservice",
-    "client_id": "<%= oauth_iparams.client_id %>", "client_secret": "s",
+    "client_id": "<%= oauth_iparams.client_id %>", "client_secret": "",
     "authorize_url": "https://<%= oauth_iparams.domain %>/org/oauth/v2/authorize",
     "token_url": "https://<%= oauth_iparams.domain %>/org/oauth/v2/token",
     "options": { "scope": "freshservice.tickets.create", "customHeaders": { "Authorization": "Basic abc" }, "access_type": "offline" },
@@ -93,12 +93,12 @@ const MULTI_OAUTH: &str = r#"{ "integrations": {
       "domain": { "display_name": "Domain", "type": "text", "required": true },
       "client_id": { "display_name": "Client id", "type": "text", "required": true, "secure": true } } },
   "asana": {
-    "display_name": "Asana", "client_id": "a", "client_secret": "b",
+    "display_name": "Asana", "client_id": "a", "client_secret": "",
     "authorize_url": "https://app.asana.com/-/oauth_authorize", "token_url": "https://app.asana.com/-/oauth_token",
     "options": { "scope": ["default", "openid"] }, "token_type": "agent" } } }"#;
 
 const LEGACY_OAUTH: &str = r#"{
-  "client_id": "a", "client_secret": "b",
+  "client_id": "a", "client_secret": "",
   "authorize_url": "https://github.com/login/oauth/authorize",
   "token_url": "https://github.com/login/oauth/access_token",
   "options": { "scope": "repo" }, "token_type": "account" }"#;
@@ -842,7 +842,7 @@ fn oauth(text: &str) -> App<'_> {
 
 fn integration(name: &str, token_type: &str) -> String {
     format!(
-        r#""{name}": {{ "display_name": "{name}", "client_id": "a", "client_secret": "b",
+        r#""{name}": {{ "display_name": "{name}", "client_id": "a", "client_secret": "",
   "authorize_url": "https://x.com/a", "token_url": "https://x.com/t", "token_type": "{token_type}" }}"#
     )
 }
@@ -884,7 +884,7 @@ fn at_most_three_integrations_and_one_agent() {
 
 #[test]
 fn integration_keys_are_checked() {
-    let o = r#"{ "integrations": { "a": { "client_id": "a", "client_secret": "b",
+    let o = r#"{ "integrations": { "a": { "client_id": "a", "client_secret": "",
   "authorize_url": "https://x.com/a", "token_url": "https://x.com/t", "token_type": "user", "scopes": "x" } } }"#;
     let app = run(oauth(o));
     assert_eq!(
@@ -914,7 +914,7 @@ fn integration_keys_are_checked() {
 
 #[test]
 fn oauth_iparams_must_be_declared_and_used() {
-    let o = r#"{ "integrations": { "a": { "display_name": "A", "client_id": "a", "client_secret": "b",
+    let o = r#"{ "integrations": { "a": { "display_name": "A", "client_id": "a", "client_secret": "",
   "authorize_url": "https://<%= oauth_iparams.domian %>/a", "token_url": "https://x.com/t", "token_type": "account",
   "oauth_iparams": { "domain": { "display_name": "Domain", "type": "text", "required": true } } } } }"#;
     let app = run(oauth(o));
@@ -939,7 +939,7 @@ fn oauth_iparams_must_be_declared_and_used() {
 
 #[test]
 fn oauth_values_may_not_use_request_roots() {
-    let o = r#"{ "client_id": "<%= iparam.id %>", "client_secret": "b",
+    let o = r#"{ "client_id": "<%= iparam.id %>", "client_secret": "",
   "authorize_url": "https://x.com/a", "token_url": "https://x.com/t", "token_type": "account" }"#;
     expect_one(
         oauth(o),
@@ -951,7 +951,7 @@ fn oauth_values_may_not_use_request_roots() {
 
 #[test]
 fn oauth_iparam_fields() {
-    let o = r#"{ "client_id": "a", "client_secret": "b", "token_type": "account",
+    let o = r#"{ "client_id": "a", "client_secret": "", "token_type": "account",
   "authorize_url": "https://<%= oauth_iparams.d %>/a", "token_url": "https://x.com/t",
   "oauth_iparams": { "d": { "display_name": "D", "type": "number", "placeholder": "x" } } }"#;
     let app = run(oauth(o));
@@ -972,7 +972,7 @@ fn oauth_iparam_fields() {
 
 #[test]
 fn authorize_options_are_strings_and_runtime_parameters_are_not_overridden() {
-    let o = r#"{ "client_id": "a", "client_secret": "b", "token_type": "account",
+    let o = r#"{ "client_id": "a", "client_secret": "", "token_type": "account",
   "authorize_url": "https://x.com/a", "token_url": "https://x.com/t",
   "options": { "scope": "s", "redirect_uri": "https://x.com/cb", "javascript_origins": ["https://x.com"] } }"#;
     let app = run(oauth(o));
@@ -1089,7 +1089,7 @@ fn manifest_declarations_are_empty_objects() {
 #[test]
 fn every_error_in_every_file_is_reported_in_one_run() {
     let r = r#"{ "a": { "schema": { "method": "get", "host": "<%= iparams.d %>", "path": "x" }, "options": { "oauth": "nope", "maxAttempts": 9 } } }"#;
-    let o = r#"{ "integrations": { "b": { "display_name": "B", "client_id": "a", "client_secret": "b",
+    let o = r#"{ "integrations": { "b": { "display_name": "B", "client_id": "a", "client_secret": "",
   "authorize_url": "https://<%= oauth_iparams.x %>/a", "token_url": "https://x.com/t", "token_type": "agentt" } } }"#;
     let app = run(with_oauth(r, o));
     let errors: Vec<&str> = app
@@ -1110,4 +1110,27 @@ fn every_error_in_every_file_is_reported_in_one_run() {
             "`token_type` must be \"account\" or \"agent\", found a string",
         ]
     );
+}
+
+#[test]
+fn a_client_secret_written_in_the_file_is_a_warning_that_says_where_it_goes() {
+    let o = r#"{ "integrations": { "fresh-service": { "display_name": "F", "client_id": "a",
+      "client_secret": "s3cr3t", "authorize_url": "https://a.com/auth", "token_url": "https://a.com/token",
+      "token_type": "account" } } }"#;
+    let found = expect_one(
+        App {
+            oauth: Some(o),
+            ..requests("{}")
+        },
+        OAUTH,
+        "s3cr3t",
+        "warning: the client secret is written in the config file",
+    );
+    assert!(
+        help(&found).contains("`OAUTH_FRESH_SERVICE_CLIENT_SECRET`"),
+        "{}",
+        help(&found)
+    );
+    assert!(help(&found).contains("<%= oauth_iparams.client_secret %>"));
+    assert!(!found.message.contains("s3cr3t") && !help(&found).contains("s3cr3t"));
 }

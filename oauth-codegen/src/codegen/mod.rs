@@ -5,6 +5,7 @@
 
 mod docs;
 mod fields;
+mod integrations;
 mod values;
 
 use std::collections::HashSet;
@@ -16,9 +17,7 @@ use fields::{ContextField, IparamField, IparamKind, context_fields, iparam_field
 use values::{Values, ident};
 
 use crate::ident as names;
-use crate::model::{
-    AppConfig, AuthRef, Method, OAuthFormat, Protocol, QueryValue, Template, TokenType,
-};
+use crate::model::{AppConfig, AuthRef, Method, Protocol, QueryValue, Template, TokenType};
 use crate::placeholder::{Part, TemplateString};
 
 pub(crate) use docs::render_expr;
@@ -75,7 +74,7 @@ pub fn generate(app: &AppConfig, spec: &ClientSpec) -> TokenStream {
         )
     };
 
-    let integrations_item = integrations_enum(app, &client, vis);
+    let integrations_item = integrations::integrations_enum(app, &client, vis, rt);
 
     let mut seen_methods = HashSet::new();
     let mut context_items = Vec::new();
@@ -168,71 +167,8 @@ fn iparam_field_tokens(field: &IparamField, rt: &TokenStream) -> TokenStream {
     quote!(#doc pub #name: #ty,)
 }
 
-fn integrations_enum(
-    app: &AppConfig,
-    client: &proc_macro2::Ident,
-    vis: &TokenStream,
-) -> TokenStream {
-    let Some(oauth) = &app.oauth else {
-        return quote!();
-    };
-    let enum_ident = ident(&format!("{client}Integration"));
-    let mut seen = HashSet::new();
-    let entries: Vec<(proc_macro2::Ident, String, String)> = oauth
-        .integrations
-        .iter()
-        .map(|integration| {
-            let name = integration_key(integration.name.as_ref().map(|n| n.value.as_str()));
-            let whose = match integration.token_type.value {
-                TokenType::Account => "one token for the installation",
-                TokenType::Agent => "one token per end user",
-            };
-            let display = integration
-                .display_name
-                .as_ref()
-                .map_or(String::new(), |d| format!(" ({})", d.value));
-            (
-                ident(&names::upper_camel_case(&name)),
-                name.clone(),
-                format!("`{name}`{display}: {whose}."),
-            )
-        })
-        .filter(|(variant, _, _)| seen.insert(variant.to_string()))
-        .collect();
-    let variants = entries.iter().map(|(variant, _, text)| {
-        let doc = doc(text);
-        quote!(#doc #variant,)
-    });
-    let arms = entries
-        .iter()
-        .map(|(variant, name, _)| quote!(Self::#variant => #name,));
-    let all = entries.iter().map(|(variant, _, _)| quote!(Self::#variant));
-    let count = proc_macro2::Literal::usize_unsuffixed(entries.len());
-    let enum_doc = doc(match oauth.format {
-        OAuthFormat::Multi => "The OAuth integrations of `oauth_config.json`.",
-        OAuthFormat::Legacy => {
-            "The OAuth integration of the legacy `oauth_config.json`, named `oauth`."
-        }
-    });
-    quote! {
-        #enum_doc
-        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
-        #vis enum #enum_ident { #(#variants)* }
-
-        impl #enum_ident {
-            /// Every integration.
-            #vis const ALL: [Self; #count] = [#(#all),*];
-
-            /// The integration's name in `oauth_config.json`.
-            #vis const fn name(self) -> &'static str {
-                match self { #(#arms)* }
-            }
-        }
-    }
-}
-
 /// The name tokens are stored under: the integration's key, or `oauth` for the legacy format.
-fn integration_key(name: Option<&str>) -> String {
+pub(crate) fn integration_key(name: Option<&str>) -> String {
     name.unwrap_or("oauth").to_string()
 }
 

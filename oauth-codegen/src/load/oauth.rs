@@ -172,6 +172,34 @@ fn load_integration(
     let client_secret = url("client_secret");
     let authorize_url = url("authorize_url");
     let token_url = url("token_url");
+    if let Some(secret) = &client_secret
+        && secret.placeholders().next().is_none()
+        && !secret.parts.is_empty()
+    {
+        let variable = format!(
+            "OAUTH_{}_CLIENT_SECRET",
+            name.map_or("OAUTH".to_string(), |n| {
+                n.value
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() {
+                            c.to_ascii_uppercase()
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect()
+            })
+        );
+        diagnostics.push(
+            Diagnostic::warning(secret.span.clone(), "the client secret is written in the config file")
+                .with_help(format!(
+                    "it is never compiled in: the runtime reads it from the environment variable `{variable}`; \
+                     remove it from the file (and from version control), or ask for it at installation \
+                     with `<%= oauth_iparams.client_secret %>`"
+                )),
+        );
+    }
     let token_type = required(members, "token_type", &owner, &what, diagnostics)
         .and_then(|t| token_type(t, diagnostics));
     let mut integration_options = IntegrationOptions::default();

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 
 pub(crate) mod authorize;
 mod pkce;
+pub mod spec;
 pub(crate) mod token_endpoint;
 
 /// FDK's local redirect URL, so OAuth clients registered for FDK's local testing work as they are.
