@@ -1,11 +1,16 @@
 //! `oauth-templates`: check FDK request templates and OAuth configs, and expand them into the
 //! Rust client the macro generates.
 
+mod app;
+mod authorize;
 mod check;
 mod expand;
+mod invoke;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +51,101 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Authorize an integration: prints the address to open (and opens the browser), waits
+    /// for the authorization server to send the user back to a loopback callback, and stores
+    /// the tokens.
+    ///
+    /// The client secret comes from OAUTH_<INTEGRATION>_CLIENT_SECRET unless the integration
+    /// asks for it as an oauth_iparam. The token file is DIR/.oauth-templates/tokens.json
+    /// unless --store says otherwise; with OAUTH_TEMPLATES_STORE_KEY set (32 bytes in Base64)
+    /// it is encrypted.
+    Authorize {
+        /// The integration's name in oauth_config.json (`oauth` for the legacy format).
+        integration: String,
+        /// The app's folder (the one holding `config/`).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The token file.
+        #[arg(long, value_name = "FILE")]
+        store: Option<PathBuf>,
+        /// A value of the integration's oauth_iparams, as KEY=VALUE.
+        #[arg(long = "oauth-iparam", value_name = "KEY=VALUE")]
+        oauth_iparams: Vec<String>,
+        /// The user authorizing an agent integration.
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// The callback's port: http://localhost:PORT/auth/callback (FDK's local redirect URL).
+        #[arg(long, default_value_t = 10001)]
+        port: u16,
+        /// Print the address only; do not open a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// How long to wait for the callback, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Send one template, with its values from the command line; prints the status, the
+    /// headers (secrets redacted) and the body. Exits with 1 when the status is not 2xx.
+    Invoke {
+        /// The template's name in requests.json.
+        template: String,
+        /// The app's folder (the one holding `config/`).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The token file.
+        #[arg(long, value_name = "FILE")]
+        store: Option<PathBuf>,
+        /// A `context.KEY` value, as KEY=VALUE.
+        #[arg(long, value_name = "KEY=VALUE")]
+        context: Vec<String>,
+        /// An installation value, as KEY=VALUE (`iparam.KEY`; `app_settings.a.b=…` whole).
+        #[arg(long = "iparam", value_name = "KEY=VALUE")]
+        iparams: Vec<String>,
+        /// A value of the integration's oauth_iparams (to refresh its token), as KEY=VALUE.
+        #[arg(long = "oauth-iparam", value_name = "KEY=VALUE")]
+        oauth_iparams: Vec<String>,
+        /// The user whose token an agent integration's template sends.
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// The body: JSON text, or @FILE.
+        #[arg(long, value_name = "JSON|@FILE")]
+        body: Option<String>,
+    },
+    /// What the token file holds (never a secret), or delete tokens from it.
+    Tokens {
+        #[command(subcommand)]
+        action: TokensAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensAction {
+    /// Every stored token: integration, subject, expiry, whether it can be refreshed, state.
+    List {
+        /// The app's folder (the one holding `config/`).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The token file.
+        #[arg(long, value_name = "FILE")]
+        store: Option<PathBuf>,
+    },
+    /// Delete an integration's tokens (all of its users', or one's with --user), or --all.
+    Revoke {
+        /// The integration.
+        integration: Option<String>,
+        /// Only this user's token.
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// Every token in the file.
+        #[arg(long)]
+        all: bool,
+        /// The app's folder (the one holding `config/`).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The token file.
+        #[arg(long, value_name = "FILE")]
+        store: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,5 +163,59 @@ fn main() -> ExitCode {
             output: output.as_deref(),
             check,
         }),
+        Command::Authorize {
+            integration,
+            dir,
+            store,
+            oauth_iparams,
+            user,
+            port,
+            no_browser,
+            timeout,
+        } => authorize::run(authorize::Authorize {
+            dir: &dir,
+            integration: &integration,
+            store: store.as_deref(),
+            oauth_iparams: &oauth_iparams,
+            user: user.as_deref(),
+            port,
+            no_browser,
+            timeout: Duration::from_secs(timeout),
+        }),
+        Command::Invoke {
+            template,
+            dir,
+            store,
+            context,
+            iparams,
+            oauth_iparams,
+            user,
+            body,
+        } => invoke::run(invoke::Invoke {
+            dir: &dir,
+            template: &template,
+            store: store.as_deref(),
+            context: &context,
+            iparams: &iparams,
+            oauth_iparams: &oauth_iparams,
+            user: user.as_deref(),
+            body: body.as_deref(),
+        }),
+        Command::Tokens { action } => match action {
+            TokensAction::List { dir, store } => tokens::list(&dir, store.as_deref()),
+            TokensAction::Revoke {
+                integration,
+                user,
+                all,
+                dir,
+                store,
+            } => tokens::revoke(
+                &dir,
+                store.as_deref(),
+                integration.as_deref(),
+                user.as_deref(),
+                all,
+            ),
+        },
     }
 }

@@ -54,7 +54,7 @@ pub use app::{
     ReadError, check,
 };
 pub use attribute::expand_attribute;
-pub use codegen::{ClientSpec, generate};
+pub use codegen::{ClientSpec, generate, render_expr};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, render};
 #[cfg(feature = "pretty")]
 pub use format::format_generated;

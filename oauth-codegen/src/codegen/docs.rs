@@ -3,8 +3,9 @@
 use crate::model::{AuthRef, Protocol, QueryValue, Template, TokenType};
 use crate::placeholder::{Expr, Literal, Part, TemplateString, Term};
 
-/// A placeholder expression as it was written, normalised (`encode(iparam.key + ':X')`).
-pub(crate) fn render_expr(expr: &Expr) -> String {
+/// A placeholder expression as it was written, normalised (`encode(iparam.key + ':X')`): the
+/// label a refused value is reported under.
+pub fn render_expr(expr: &Expr) -> String {
     let mut text = render_terms(&expr.terms);
     if let Some(default) = &expr.default {
         text.push_str(" || ");

@@ -20,7 +20,7 @@ use crate::ident as names;
 use crate::model::{AppConfig, AuthRef, Method, Protocol, QueryValue, Template, TokenType};
 use crate::placeholder::{Part, TemplateString};
 
-pub(crate) use docs::render_expr;
+pub use docs::render_expr;
 
 /// What the generated client is called and where it points.
 #[derive(Debug, Clone)]

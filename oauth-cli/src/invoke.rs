@@ -1,0 +1,317 @@
+//! `oauth-templates invoke TEMPLATE`: sends one template, its values given on the command line,
+//! through the same runtime functions the generated code calls.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use oauth_codegen::model::{AuthRef, Method, Protocol, QueryValue, Template};
+use oauth_codegen::placeholder::{Expr, Part, TemplateString, Term};
+use oauth_codegen::render_expr;
+use oauth_runtime::__private::{Compose, MethodKind, TemplateInfo};
+use oauth_runtime::{InvokeError, Runtime, UserId};
+
+use crate::app::{self, Failed, fail};
+
+pub(crate) struct Invoke<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) template: &'a str,
+    pub(crate) store: Option<&'a Path>,
+    pub(crate) context: &'a [String],
+    pub(crate) iparams: &'a [String],
+    pub(crate) oauth_iparams: &'a [String],
+    pub(crate) user: Option<&'a str>,
+    pub(crate) body: Option<&'a str>,
+}
+
+pub(crate) fn run(args: Invoke<'_>) -> ExitCode {
+    match invoke(&args) {
+        Ok(code) => code,
+        Err(Failed) => ExitCode::FAILURE,
+    }
+}
+
+/// The values placeholders are filled with: `context.x`, `iparam.x` and the platform's.
+struct Values {
+    by_path: HashMap<String, String>,
+}
+
+impl Values {
+    fn get(&self, path: &str) -> Option<&str> {
+        self.by_path.get(path).map(String::as_str)
+    }
+
+    /// The text of `expr`; `Err(path)` when a value it needs was not given.
+    fn expr(&self, expr: &Expr) -> Result<String, String> {
+        match (self.concat(&expr.terms), &expr.default) {
+            (Ok(text), Some(default)) if text.is_empty() => Ok(default.value.text().to_string()),
+            (Err(_), Some(default)) => Ok(default.value.text().to_string()),
+            (result, _) => result,
+        }
+    }
+
+    fn concat(&self, terms: &[Term]) -> Result<String, String> {
+        let mut out = String::new();
+        for term in terms {
+            match term {
+                Term::Literal(literal) => out.push_str(literal.value.text()),
+                Term::Encode { terms, .. } => {
+                    out.push_str(&oauth_runtime::__private::base64(&self.concat(terms)?));
+                }
+                Term::Path(path) => {
+                    let dotted = path.dotted();
+                    out.push_str(self.get(&dotted).ok_or(dotted)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn text(&self, text: &TemplateString) -> Result<String, String> {
+        let mut out = String::new();
+        for part in &text.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Placeholder(p) => out.push_str(&self.expr(&p.expr)?),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
+    let app = app::load(args.dir)?;
+    let Some(template) = app.templates.iter().find(|t| t.name.value == args.template) else {
+        return fail(format!(
+            "no template `{}` in config/requests.json (there are: {})",
+            args.template,
+            app.templates
+                .iter()
+                .map(|t| t.name.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let mut by_path = HashMap::new();
+    for (key, value) in app::pairs(args.context, "--context")? {
+        by_path.insert(format!("context.{key}"), value);
+    }
+    for (key, value) in app::pairs(args.iparams, "--iparam")? {
+        // `domain` is `iparam.domain`; `app_settings.a.b` and the like are given whole.
+        let path = if key.contains('.') {
+            key
+        } else {
+            format!("iparam.{key}")
+        };
+        by_path.insert(path, value);
+    }
+    let values = Values { by_path };
+
+    let integration = template
+        .options
+        .auth
+        .as_ref()
+        .map(|auth| match &auth.value {
+            AuthRef::Integration(name) => name.clone(),
+            AuthRef::Legacy => "oauth".to_string(),
+        });
+    let mut builder = Runtime::builder().store(app::store(args.dir, args.store)?);
+    let mut agent = false;
+    if let Some(name) = &integration {
+        let spec = app::spec(app::integration(&app, name)?);
+        agent = spec.agent;
+        let oauth_iparams = app::pairs(args.oauth_iparams, "--oauth-iparam")?;
+        let lookup = |k: &str| {
+            oauth_iparams
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        match spec.configure(&lookup, &|var| std::env::var(var).ok()) {
+            Ok(config) => builder = builder.integration(config),
+            Err(error) => {
+                eprintln!("note: the token will be used as stored, not refreshed: {error}")
+            }
+        }
+    }
+    let runtime = builder.build().or_else(fail)?;
+    let user = match (agent, args.user) {
+        (true, Some(user)) => Some(UserId::new(user)),
+        (true, None) => return fail("the template sends a user's token: pass --user ID"),
+        (false, _) => None,
+    };
+    let mut request = compose(&runtime, template, &values, user.as_ref())?;
+    if let Some(body) = args.body {
+        let text = match body.strip_prefix('@') {
+            Some(file) => {
+                std::fs::read_to_string(file).or_else(|e| fail(format!("{file}: {e}")))?
+            }
+            None => body.to_string(),
+        };
+        request = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(json) => request.json(&json),
+            Err(_) => request.body(text),
+        };
+    }
+    app::block_on(async {
+        match request.send().await {
+            Ok(response) => {
+                print_response(response.status(), response.headers(), &response.text());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(InvokeError::Status {
+                status,
+                headers,
+                body,
+                ..
+            }) => {
+                print_response(status, &headers, &String::from_utf8_lossy(&body));
+                Ok(ExitCode::FAILURE)
+            }
+            Err(error) => {
+                if let InvokeError::ReauthorizationRequired { integration, .. } = &error {
+                    eprintln!("help: run `oauth-templates authorize {integration}`");
+                }
+                fail(error)
+            }
+        }
+    })?
+}
+
+/// The request, composed as the generated method would compose it.
+fn compose(
+    runtime: &Runtime,
+    template: &Template,
+    values: &Values,
+    user: Option<&UserId>,
+) -> Result<oauth_runtime::RequestBuilder, Failed> {
+    let attempts = template
+        .options
+        .max_attempts
+        .as_ref()
+        .map_or(1, |m| m.value);
+    let info: &'static TemplateInfo = Box::leak(Box::new(TemplateInfo {
+        name: leak(&template.name.value),
+        method: match template.schema.method.value {
+            Method::Get => MethodKind::Get,
+            Method::Post => MethodKind::Post,
+            Method::Put => MethodKind::Put,
+            Method::Patch => MethodKind::Patch,
+            Method::Delete => MethodKind::Delete,
+        },
+        https: template.schema.protocol == Protocol::Https,
+        integration: template
+            .options
+            .auth
+            .as_ref()
+            .map(|auth| match &auth.value {
+                AuthRef::Integration(name) => leak(name),
+                AuthRef::Legacy => "oauth",
+            }),
+        max_attempts: attempts,
+        retry_delay_ms: template
+            .options
+            .retry_delay_ms
+            .as_ref()
+            .map_or(if attempts > 1 { 1000 } else { 0 }, |r| r.value),
+        query_keys: Box::leak(
+            template
+                .schema
+                .query
+                .iter()
+                .map(|q| leak(&q.name.value))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        ),
+    }));
+    let mut request = Compose::new(runtime, info);
+    if let Some(user) = user {
+        request.user(user);
+    }
+    for part in &template.schema.host.parts {
+        match part {
+            Part::Text(text) => request.host_text(text),
+            Part::Placeholder(p) => {
+                let value = values.expr(&p.expr).map_err(missing)?;
+                request.host_value(leak(&render_expr(&p.expr)), &value);
+            }
+        }
+    }
+    if let Some(path) = &template.schema.path {
+        for (index, part) in path.parts.iter().enumerate() {
+            match part {
+                Part::Text(text) => request.path_text(text),
+                Part::Placeholder(p) => {
+                    let label = leak(&render_expr(&p.expr));
+                    let value = values.expr(&p.expr).map_err(missing)?;
+                    if index == 0 {
+                        request.path_prefix_value(label, &value);
+                    } else {
+                        request.path_value(label, &value);
+                    }
+                }
+            }
+        }
+    }
+    for param in &template.schema.query {
+        let value = match &param.value {
+            QueryValue::Text(text) => values.text(text).map_err(missing)?,
+            QueryValue::Number(n) => n.value.clone(),
+            QueryValue::Bool(b) => b.value.to_string(),
+        };
+        request.query(&param.name.value, &value);
+    }
+    for header in &template.schema.headers {
+        let name = leak(&header.name.value.to_ascii_lowercase());
+        let label = leak(&format!("header {}", header.name.value));
+        let parts = &header.value.parts;
+        let token_at = parts
+            .iter()
+            .position(|part| matches!(part, Part::Placeholder(p) if p.expr.is_access_token()));
+        match token_at {
+            Some(at) => {
+                let text = |parts: &[Part]| {
+                    values.text(&TemplateString::from_parts(
+                        parts.to_vec(),
+                        header.value.span.clone(),
+                    ))
+                };
+                let prefix = text(parts.get(..at).unwrap_or_default()).map_err(missing)?;
+                let suffix = text(parts.get(at + 1..).unwrap_or_default()).map_err(missing)?;
+                request.token_header(label, name, &prefix, &suffix);
+            }
+            None => {
+                let value = values.text(&header.value).map_err(missing)?;
+                request.header(label, name, &value);
+            }
+        }
+    }
+    Ok(request.finish())
+}
+
+/// A value the template needs was not given.
+fn missing(path: String) -> Failed {
+    eprintln!("error: `{path}` has no value: pass it with --context or --iparam");
+    Failed
+}
+
+fn print_response(status: http::StatusCode, headers: &http::HeaderMap, body: &str) {
+    println!("{status}");
+    for (name, value) in headers {
+        let secret = ["auth", "token", "cookie", "key", "secret", "session"]
+            .iter()
+            .any(|word| name.as_str().contains(word));
+        let shown = if secret {
+            "[REDACTED]".to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        println!("{name}: {shown}");
+    }
+    println!();
+    println!("{body}");
+}
+
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_string().into_boxed_str())
+}

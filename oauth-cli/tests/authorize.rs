@@ -1,0 +1,318 @@
+//! `authorize`, `invoke` and `tokens` against a fake provider: the CLI prints the address, the
+//! "browser" follows it back to the loopback callback, the tokens land in the app's token file
+//! (shown by `tokens list` without a secret), `invoke` sends them, Cancel leaves the app
+//! unauthorized.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CLIENT_SECRET: &str = "sekrit-client-secret";
+
+/// An app whose `crm` integration talks to `provider`.
+fn app(name: &str, provider: &MockServer) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("oauth-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    let port = provider.address().port();
+    std::fs::write(
+        dir.join("config/requests.json"),
+        format!(
+            r#"{{ "getThing": {{ "schema": {{ "method": "GET", "protocol": "http",
+                "host": "127.0.0.1:{port}", "path": "/things/<%= context.id %>",
+                "headers": {{ "Authorization": "Bearer <%= access_token %>" }} }},
+                "options": {{ "oauth": "crm" }} }} }}"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config/oauth_config.json"),
+        format!(
+            r#"{{ "integrations": {{ "crm": {{ "display_name": "CRM",
+                "client_id": "crm-client", "client_secret": "",
+                "authorize_url": "http://127.0.0.1:{port}/authorize?tenant=<%= oauth_iparams.tenant %>",
+                "token_url": "http://127.0.0.1:{port}/token",
+                "options": {{ "scope": "things.read" }}, "token_type": "account",
+                "oauth_iparams": {{ "tenant": {{ "display_name": "Tenant", "type": "text", "required": true }} }} }} }} }}"#
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+async fn provider() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "sekrit-access", "refresh_token": "sekrit-refresh", "expires_in": 1800
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/things/7"))
+        .and(header("authorization", "Bearer sekrit-access"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("set-cookie", "session=sekrit-cookie")
+                .set_body_json(serde_json::json!({ "id": 7 })),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn cli(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oauth-templates"));
+    command
+        .current_dir(dir)
+        .env("OAUTH_CRM_CLIENT_SECRET", CLIENT_SECRET)
+        .env_remove("OAUTH_TEMPLATES_STORE_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `authorize crm`, answers the printed address with `answer(state)` as the browser
+/// would, and returns the exit code, the CLI's output and the page the browser got.
+async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> (i32, String, String) {
+    let mut child = cli(dir)
+        .args([
+            "authorize",
+            "crm",
+            "--no-browser",
+            "--port",
+            "0",
+            "--oauth-iparam",
+            "tenant=acme",
+        ])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let (address, callback) = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the CLI printed the address");
+        printed.push(line.clone());
+        if let Some(waiting) =
+            line.strip_prefix("Waiting for the authorization server to send you back to ")
+        {
+            let address = printed
+                .iter()
+                .find_map(|l| l.trim().strip_prefix("http://"))
+                .unwrap();
+            break (
+                format!("http://{address}"),
+                waiting.trim_end_matches(" …").to_string(),
+            );
+        }
+    };
+    let address = url::Url::parse(&address).unwrap();
+    let state = address
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let page = reqwest::get(format!("{callback}?{}", answer(&state)))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    while let Ok(Some(line)) = lines.next_line().await {
+        printed.push(line);
+    }
+    let all = format!(
+        "{}\n{}",
+        printed.join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap(), all, page)
+}
+
+#[tokio::test]
+async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_them() {
+    let provider = provider().await;
+    let dir = app("authorize", &provider);
+    let (code, output, page) = authorize(&dir, |state| format!("code=good&state={state}")).await;
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("Open this address to authorize `crm`:"),
+        "{output}"
+    );
+    assert!(
+        output.contains("tenant=acme"),
+        "oauth_iparams are substituted: {output}"
+    );
+    assert!(output.contains("code_challenge_method=S256"), "{output}");
+    assert!(
+        output.contains("authorized: the tokens of `crm` are stored in"),
+        "{output}"
+    );
+    assert!(page.contains("crm is authorized"), "{page}");
+    assert!(!output.contains("sekrit"), "no secret printed: {output}");
+    // The exchange was authenticated with the secret from the environment.
+    let token_requests: Vec<_> = provider
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/token")
+        .collect();
+    assert_eq!(token_requests.len(), 1);
+    let body = String::from_utf8_lossy(&token_requests[0].body).into_owned();
+    assert!(
+        body.contains("grant_type=authorization_code") && body.contains("code_verifier="),
+        "{body}"
+    );
+    assert!(
+        token_requests[0].headers["authorization"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    );
+
+    let file = std::fs::read_to_string(dir.join(".oauth-templates/tokens.json")).unwrap();
+    assert!(
+        file.contains("sekrit-refresh"),
+        "the token file holds the tokens"
+    );
+
+    let list = cli(&dir).args(["tokens", "list"]).output().await.unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        list.contains("crm") && list.contains("installation") && list.contains("active"),
+        "{list}"
+    );
+    assert!(list.contains("expires in"), "{list}");
+    assert!(!list.contains("sekrit"), "{list}");
+
+    let invoke = cli(&dir)
+        .args([
+            "invoke",
+            "getThing",
+            "--context",
+            "id=7",
+            "--oauth-iparam",
+            "tenant=acme",
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&invoke.stdout).into_owned();
+    assert!(
+        invoke.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&invoke.stderr)
+    );
+    assert!(stdout.starts_with("200 OK\n"), "{stdout}");
+    assert!(stdout.contains("set-cookie: [REDACTED]"), "{stdout}");
+    assert!(stdout.trim_end().ends_with(r#"{"id":7}"#), "{stdout}");
+    assert!(!stdout.contains("sekrit"), "{stdout}");
+
+    let missing = cli(&dir)
+        .args(["invoke", "getThing"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("`context.id` has no value: pass it with --context"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    let revoke = cli(&dir)
+        .args(["tokens", "revoke", "crm"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&revoke.stdout)
+            .contains("deleted the tokens of `crm` for installation")
+    );
+    let after = cli(&dir)
+        .args(["invoke", "getThing", "--context", "id=7"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&after.stderr).into_owned();
+    assert_eq!(after.status.code(), Some(1));
+    assert!(
+        stderr.contains("help: run `oauth-templates authorize crm`"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn cancel_leaves_the_app_unauthorized() {
+    let provider = provider().await;
+    let dir = app("cancel", &provider);
+    let (code, output, page) =
+        authorize(&dir, |state| format!("error=access_denied&state={state}")).await;
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("not authorized: the authorization of `crm` was cancelled"),
+        "{output}"
+    );
+    assert!(page.contains("You cancelled"), "{page}");
+    assert!(!dir.join(".oauth-templates/tokens.json").exists());
+    assert!(
+        provider.received_requests().await.unwrap().is_empty(),
+        "no token request"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_client_secret_names_the_variable() {
+    let provider = provider().await;
+    let dir = app("secret", &provider);
+    let output = cli(&dir)
+        .env_remove("OAUTH_CRM_CLIENT_SECRET")
+        .args([
+            "authorize",
+            "crm",
+            "--no-browser",
+            "--oauth-iparam",
+            "tenant=acme",
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("set OAUTH_CRM_CLIENT_SECRET"), "{stderr}");
+    let output = cli(&dir)
+        .args(["authorize", "crm", "--no-browser"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stderr.contains("needs `oauth_iparams.tenant`, which has no value"),
+        "{stderr}"
+    );
+    let output = cli(&dir)
+        .args(["authorize", "nope", "--no-browser"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("no integration `nope` in oauth_config.json (there are: crm)")
+    );
+}
