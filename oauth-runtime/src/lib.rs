@@ -54,6 +54,8 @@
 // boxing would save.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod compose;
 mod error;
 mod handshake;

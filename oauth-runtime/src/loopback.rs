@@ -95,36 +95,41 @@ impl CallbackReply {
     /// Shows the browser a page for `outcome`: authorized, cancelled, or failed (`Err`, with
     /// a message that holds no secret).
     pub fn finish(self, outcome: Result<&CallbackOutcome, &str>) {
-        let (status, title, text) = match outcome {
-            Ok(CallbackOutcome::Authorized { integration, .. }) => (
-                StatusCode::OK,
-                "Authorized",
-                format!(
-                    "{} is authorized. You can close this window.",
-                    escape(integration)
-                ),
-            ),
-            Ok(CallbackOutcome::Denied { integration, .. }) => (
-                StatusCode::OK,
-                "Not authorized",
-                format!(
-                    "You cancelled: {} stays unauthorized. You can close this window.",
-                    escape(integration)
-                ),
-            ),
-            Err(message) => (
-                StatusCode::BAD_REQUEST,
-                "Authorization failed",
-                escape(message),
-            ),
-        };
-        let page = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-             <style>body{{font:16px system-ui,sans-serif;margin:4em auto;max-width:32em;color:#222}}\
-             h1{{font-size:1.4em}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>"
-        );
-        let _ = self.page.send((status, page));
+        let _ = self.page.send(outcome_page(outcome));
     }
+}
+
+/// The page that ends an authorization in the browser, and its status.
+pub(crate) fn outcome_page(outcome: Result<&CallbackOutcome, &str>) -> (StatusCode, String) {
+    let (status, title, text) = match outcome {
+        Ok(CallbackOutcome::Authorized { integration, .. }) => (
+            StatusCode::OK,
+            "Authorized",
+            format!(
+                "{} is authorized. You can close this window.",
+                escape(integration)
+            ),
+        ),
+        Ok(CallbackOutcome::Denied { integration, .. }) => (
+            StatusCode::OK,
+            "Not authorized",
+            format!(
+                "You cancelled: {} stays unauthorized. You can close this window.",
+                escape(integration)
+            ),
+        ),
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            "Authorization failed",
+            escape(message),
+        ),
+    };
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font:16px system-ui,sans-serif;margin:4em auto;max-width:32em;color:#222}}\
+         h1{{font-size:1.4em}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>"
+    );
+    (status, page)
 }
 
 impl CallbackServer {
@@ -238,7 +243,13 @@ async fn handle(
 fn page(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
+    page_headers(response.headers_mut());
+    response
+}
+
+/// What every page of ours carries: no referrer (the callback URL holds the code), nothing
+/// loaded, nothing cached.
+pub(crate) fn page_headers(headers: &mut http::HeaderMap) {
     headers.insert(
         CONTENT_TYPE,
         http::HeaderValue::from_static("text/html; charset=utf-8"),
@@ -253,7 +264,6 @@ fn page(status: StatusCode, body: String) -> Response<Full<Bytes>> {
         http::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
     );
     headers.insert(CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
-    response
 }
 
 fn escape(text: &str) -> String {

@@ -7,6 +7,8 @@
 )]
 pub struct Engine;
 
+#[cfg(feature = "axum")]
+mod axum_routes;
 mod handshake;
 mod hostile;
 mod interop;

@@ -1,0 +1,83 @@
+//! The axum routes (feature `axum`): authorize redirects to the provider, the callback stores
+//! the tokens; a forged state or an unknown integration is refused.
+
+use oauth_runtime::{MemoryStore, Runtime, TokenKey};
+
+use crate::support::Provider;
+
+#[tokio::test]
+async fn a_server_app_installs_at_account_level_through_its_routes() {
+    let provider = Provider::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(
+            provider
+                .integration("crm")
+                .authorize_url("https://auth.example.com/authorize")
+                .unwrap()
+                .redirect_uri(&format!("{base}/oauth/crm/callback"))
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let app = oauth_runtime::axum::routes(runtime.clone(), "/oauth");
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let redirect = http
+        .get(format!("{base}/oauth/crm/authorize"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 302);
+    let location = url::Url::parse(redirect.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(location.host_str(), Some("auth.example.com"));
+    let pairs: Vec<(String, String)> = location.query_pairs().into_owned().collect();
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        get("redirect_uri"),
+        Some(format!("{base}/oauth/crm/callback"))
+    );
+    let state = get("state").unwrap();
+
+    let forged = http
+        .get(format!(
+            "{base}/oauth/crm/callback?code=good-code&state=forged"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    assert!(forged.text().await.unwrap().contains("refused"));
+    assert_eq!(provider.token_requests(), 0);
+
+    let done = http
+        .get(format!(
+            "{base}/oauth/crm/callback?code=good-code&state={state}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert_eq!(done.headers()["referrer-policy"], "no-referrer");
+    assert!(done.text().await.unwrap().contains("crm is authorized"));
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&TokenKey::installation("crm"))
+        .await
+        .unwrap();
+    assert!(stored.is_some());
+
+    let unknown = http
+        .get(format!("{base}/oauth/nope/authorize"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
