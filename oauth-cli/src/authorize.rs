@@ -93,7 +93,7 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
             .await
         {
             Ok(outcome @ CallbackOutcome::Authorized { .. }) => {
-                reply.finish(Ok(&outcome));
+                reply.finish(Ok(&outcome)).await;
                 println!(
                     "authorized: the tokens of `{}` are stored in {}",
                     args.integration,
@@ -102,14 +102,16 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
                 Ok(())
             }
             Ok(outcome) => {
-                reply.finish(Ok(&outcome));
+                reply.finish(Ok(&outcome)).await;
                 fail(format!(
                     "not authorized: the authorization of `{}` was cancelled",
                     args.integration
                 ))
             }
             Err(error) => {
-                reply.finish(Err("the authorization could not be completed"));
+                reply
+                    .finish(Err("the authorization could not be completed"))
+                    .await;
                 fail(error)
             }
         }

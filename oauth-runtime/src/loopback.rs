@@ -83,6 +83,7 @@ impl std::error::Error for CallbackServerError {
 /// The callback received; [`CallbackReply::finish`] tells the browser how it ended.
 pub struct CallbackReply {
     page: oneshot::Sender<(StatusCode, String)>,
+    written: Option<oneshot::Receiver<()>>,
 }
 
 impl fmt::Debug for CallbackReply {
@@ -93,9 +94,13 @@ impl fmt::Debug for CallbackReply {
 
 impl CallbackReply {
     /// Shows the browser a page for `outcome`: authorized, cancelled, or failed (`Err`, with
-    /// a message that holds no secret).
-    pub fn finish(self, outcome: Result<&CallbackOutcome, &str>) {
+    /// a message that holds no secret), and waits until it is sent (a few seconds at most), so
+    /// a program may exit right after.
+    pub async fn finish(self, outcome: Result<&CallbackOutcome, &str>) {
         let _ = self.page.send(outcome_page(outcome));
+        if let Some(written) = self.written {
+            let _ = tokio::time::timeout(PAGE_WAIT, written).await;
+        }
     }
 }
 
@@ -175,14 +180,19 @@ impl CallbackServer {
     ) -> Result<(Callback, CallbackReply), CallbackServerError> {
         let (arrived, callback) = oneshot::channel::<(Callback, CallbackReply)>();
         let arrived: Arrived = Arc::new(Mutex::new(Some(arrived)));
+        let (written, page_written) = oneshot::channel::<()>();
+        let written = Arc::new(Mutex::new(Some(written)));
         let path: Arc<str> = Arc::from(self.redirect_uri.path());
         let listener = self.listener;
         let accepting = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let arrived = arrived.clone();
                 let path = path.clone();
+                let written = written.clone();
+                let served_callback = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let flag = served_callback.clone();
                 let service = hyper::service::service_fn(move |request: Request<_>| {
-                    handle(request, path.clone(), arrived.clone())
+                    handle(request, path.clone(), arrived.clone(), flag.clone())
                 });
                 tokio::spawn(async move {
                     let io = hyper_util::rt::TokioIo::new(stream);
@@ -190,6 +200,15 @@ impl CallbackServer {
                         .keep_alive(false)
                         .serve_connection(io, service)
                         .await;
+                    // The callback's page is out: whoever waits on `finish` may go.
+                    if served_callback.load(std::sync::atomic::Ordering::SeqCst)
+                        && let Some(written) = written
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .take()
+                    {
+                        let _ = written.send(());
+                    }
                 });
             }
         });
@@ -197,7 +216,10 @@ impl CallbackServer {
         // One-shot: no more connections once the callback came (or the wait ended).
         accepting.abort();
         match received {
-            Ok(Ok(received)) => Ok(received),
+            Ok(Ok((callback, mut reply))) => {
+                reply.written = Some(page_written);
+                Ok((callback, reply))
+            }
             _ => Err(CallbackServerError::TimedOut(wait)),
         }
     }
@@ -209,6 +231,7 @@ async fn handle(
     request: Request<hyper::body::Incoming>,
     path: Arc<str>,
     arrived: Arrived,
+    served_callback: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let query = request.uri().query().unwrap_or("");
     let is_callback = request.uri().path() == &*path
@@ -227,8 +250,15 @@ async fn handle(
             "<!doctype html><title>Not found</title>".into(),
         ));
     };
+    served_callback.store(true, std::sync::atomic::Ordering::SeqCst);
     let (reply, page_ready) = oneshot::channel();
-    let _ = sender.send((Callback::from_query(query), CallbackReply { page: reply }));
+    let _ = sender.send((
+        Callback::from_query(query),
+        CallbackReply {
+            page: reply,
+            written: None,
+        },
+    ));
     let (status, body) = match tokio::time::timeout(PAGE_WAIT, page_ready).await {
         Ok(Ok(ready)) => ready,
         _ => (

@@ -77,7 +77,7 @@ async fn a_callback_through_the_loopback_server_stores_the_token() {
         .await
         .unwrap();
     assert!(matches!(outcome, CallbackOutcome::Authorized { .. }));
-    reply.finish(Ok(&outcome));
+    reply.finish(Ok(&outcome)).await;
     let page = browser.await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
