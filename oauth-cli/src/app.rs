@@ -122,6 +122,7 @@ pub(crate) fn spec(integration: &Integration) -> &'static IntegrationSpec {
             integration
                 .custom_headers
                 .iter()
+                .filter(|h| !h.is_literal_credential())
                 .map(|h| (leak_str(&h.name.value), value(&h.value)))
                 .collect(),
         ),

@@ -99,6 +99,16 @@ pub struct Header {
     pub value: TemplateString,
 }
 
+impl Header {
+    /// An `Authorization` header written as text (`customHeaders` of FreshID apps hold
+    /// `Basic base64(id:secret)`): a credential, never compiled in. The runtime authenticates
+    /// with the client's credentials instead (`client_secret_basic`, the same header).
+    pub fn is_literal_credential(&self) -> bool {
+        self.name.value.eq_ignore_ascii_case("authorization")
+            && self.value.placeholders().next().is_none()
+    }
+}
+
 /// A query parameter of a template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryParam {

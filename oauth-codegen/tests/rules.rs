@@ -87,7 +87,7 @@ const MULTI_OAUTH: &str = r#"{ "integrations": {
     "client_id": "<%= oauth_iparams.client_id %>", "client_secret": "",
     "authorize_url": "https://<%= oauth_iparams.domain %>/org/oauth/v2/authorize",
     "token_url": "https://<%= oauth_iparams.domain %>/org/oauth/v2/token",
-    "options": { "scope": "freshservice.tickets.create", "customHeaders": { "Authorization": "Basic abc" }, "access_type": "offline" },
+    "options": { "scope": "freshservice.tickets.create", "customHeaders": { "Authorization": "Basic <%= encode(oauth_iparams.client_id) %>" }, "access_type": "offline" },
     "token_type": "account",
     "oauth_iparams": {
       "domain": { "display_name": "Domain", "type": "text", "required": true },
@@ -1133,4 +1133,26 @@ fn a_client_secret_written_in_the_file_is_a_warning_that_says_where_it_goes() {
     );
     assert!(help(&found).contains("<%= oauth_iparams.client_secret %>"));
     assert!(!found.message.contains("s3cr3t") && !help(&found).contains("s3cr3t"));
+}
+
+#[test]
+fn a_literal_authorization_custom_header_is_a_credential_warning() {
+    let o = r#"{ "integrations": { "freshservice": { "display_name": "F", "client_id": "a",
+      "client_secret": "", "authorize_url": "https://a.com/auth", "token_url": "https://a.com/token",
+      "options": { "customHeaders": { "Authorization": "Basic c2VjcmV0", "X-Region": "eu" } },
+      "token_type": "account" } } }"#;
+    let found = expect_one(
+        App {
+            oauth: Some(o),
+            ..requests("{}")
+        },
+        OAUTH,
+        "Basic c2VjcmV0",
+        "warning: a credential is written in the config file",
+    );
+    assert!(
+        help(&found).contains("never compiled in"),
+        "{}",
+        help(&found)
+    );
 }

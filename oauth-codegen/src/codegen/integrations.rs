@@ -106,11 +106,15 @@ fn spec_tokens(integration: &Integration, name: &str, s: &TokenStream) -> TokenS
         quote!(::core::option::Option::None)
     };
     let scopes = integration.scopes.iter().map(|s| s.value.as_str());
-    let headers = integration.custom_headers.iter().map(|header| {
-        let name = header.name.value.as_str();
-        let value = value_tokens(&header.value, s);
-        quote!((#name, #value))
-    });
+    let headers = integration
+        .custom_headers
+        .iter()
+        .filter(|header| !header.is_literal_credential())
+        .map(|header| {
+            let name = header.name.value.as_str();
+            let value = value_tokens(&header.value, s);
+            quote!((#name, #value))
+        });
     let params = integration.extra_params.iter().map(|(key, value)| {
         let key = key.value.as_str();
         let value = value_tokens(value, s);

@@ -269,6 +269,12 @@ fn load_options(
             "scope" => out.scopes = scopes(&member.value, diagnostics),
             "customHeaders" => {
                 out.custom_headers = super::requests::headers(&member.value, "`customHeaders`", diagnostics);
+                for header in out.custom_headers.iter().filter(|h| h.is_literal_credential()) {
+                    diagnostics.push(
+                        Diagnostic::warning(header.value.span.clone(), "a credential is written in the config file")
+                            .with_help("it is never compiled in: on token requests the runtime sends `Authorization: Basic` built from the client id and the client secret it is given (the header FreshID expects); remove it from the file (and from version control)"),
+                    );
+                }
             }
             "redirect_uri" | "redirect_url" | "response_type" | "client_id" | "state" | "code_challenge"
             | "code_challenge_method" => diagnostics.push(
