@@ -1,13 +1,10 @@
-//! The quickstart. Today it only says what it will do: the embedded provider, the handshake and
-//! the typed client it needs are built in later issues (see README.md).
+//! The quickstart: an FDK-style Freshservice app's whole lifecycle, offline, on the embedded
+//! provider. The code is in `examples/src/quickstart.rs`; its configuration in
+//! `examples/quickstart/config/`.
+//!
+//! Run: `cargo run --example quickstart`.
 
-fn main() {
-    println!("oauth-templates quickstart: not available yet.");
-    println!("It will start an embedded OAuth provider, run the handshake, create a ticket with a");
-    println!(
-        "typed generated method, refresh an expired token and show reauthorization, all offline."
-    );
-    println!(
-        "What works today: `cargo run -p oauth-cli -- check --dir DIR` validates an FDK app's config."
-    );
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    oauth_examples::quickstart::run(&mut std::io::stdout()).await
 }

@@ -1,1 +1,4 @@
-//! Runnable example apps; see the `examples` targets of this package.
+//! Runnable example apps, each with its own `config/` folder; the `examples` targets of this
+//! package run them, and the tests check what they print.
+
+pub mod quickstart;

@@ -1,4 +1,233 @@
-//! An embedded OAuth provider and API emulator (FreshID-like), for the quickstart, the examples
-//! and users' own tests.
+//! An embedded OAuth provider and API emulator, FreshID-like, for the quickstart, the examples
+//! and your own tests: everything offline, on a loopback port.
 //!
-//! Not written yet: it arrives with the quickstart issue.
+//! - `GET /org/oauth/v2/authorize`: a consent page with account selection, the scopes asked
+//!   for (those granted before marked so), Agree and Cancel; or, in auto-consent mode, an
+//!   immediate redirect as if the first account had agreed.
+//! - `POST /org/oauth/v2/token`: client authentication by HTTP Basic, the authorization-code
+//!   grant (single-use codes, the same redirect URI, PKCE S256) and the refresh-token grant
+//!   (optional rotation); access tokens live 30 minutes and refresh tokens 365 days unless set
+//!   otherwise; faults on demand.
+//! - A small Freshservice-like API: `POST /api/v2/tickets` (scope
+//!   `freshservice.tickets.create`), `GET /api/v2/tickets/{id}` and `GET /api/v2/tickets`
+//!   (`freshservice.tickets.view`); 401 for an unknown or expired token, 403 for a missing scope.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let provider = oauth_mock::Provider::builder()
+//!     .client("my-client", "my-secret", "My app")
+//!     .auto_consent(true)
+//!     .start()
+//!     .await?;
+//! println!("authorize at {}/org/oauth/v2/authorize", provider.url());
+//! # Ok(())
+//! # }
+//! ```
+
+// Handlers return a response as their error: it is built once per request, on the way out.
+#![allow(clippy::result_large_err)]
+
+mod api;
+mod authorize;
+mod page;
+mod state;
+mod token;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use state::Fault;
+use state::{Client, Data, Settings, State};
+
+/// A running provider; it stops when dropped.
+pub struct Provider {
+    address: SocketAddr,
+    state: Arc<State>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provider")
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Configures a [`Provider`].
+pub struct ProviderBuilder {
+    settings: Settings,
+    data: Data,
+    port: u16,
+}
+
+impl fmt::Debug for ProviderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderBuilder")
+            .field("clients", &self.data.clients.keys().collect::<Vec<_>>())
+            .field("accounts", &self.data.accounts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Provider {
+    /// A provider with one client (`client` / `secret`), two accounts, FreshID's token
+    /// lifetimes and no rotation, started on a free loopback port.
+    pub async fn start() -> std::io::Result<Provider> {
+        Self::builder()
+            .client("client", "secret", "Test app")
+            .start()
+            .await
+    }
+
+    /// Configures a provider.
+    pub fn builder() -> ProviderBuilder {
+        ProviderBuilder {
+            settings: Settings {
+                access_lifetime: Duration::from_secs(30 * 60),
+                refresh_lifetime: Duration::from_secs(365 * 24 * 3600),
+                rotate: false,
+                auto_consent: false,
+            },
+            data: Data {
+                accounts: vec![
+                    "acme.myfreshworks.com".to_string(),
+                    "globex.myfreshworks.com".to_string(),
+                ],
+                ..Data::default()
+            },
+            port: 0,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// `127.0.0.1:PORT`: the host to give where an app asks for its Freshworks domain.
+    pub fn host(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// The token endpoint answers `fault` to its next request (faults queue up).
+    pub fn fault(&self, fault: Fault) {
+        self.state.data().faults.push_back(fault);
+    }
+
+    /// Every access token issued so far is expired from now on (the API answers 401).
+    pub fn expire_access_tokens(&self) {
+        let now = std::time::Instant::now();
+        for grant in self.state.data().access.values_mut() {
+            grant.expires = now;
+        }
+    }
+
+    /// Every refresh token is revoked (a refresh gets `invalid_grant`), as when the user
+    /// revokes the app's access.
+    pub fn revoke_refresh_tokens(&self) {
+        self.state.data().refresh.clear();
+    }
+
+    /// Whether refresh tokens rotate from now on.
+    pub fn rotate_refresh_tokens(&self, rotate: bool) {
+        self.state.settings().rotate = rotate;
+    }
+
+    /// How many requests reached the token endpoint.
+    pub fn token_requests(&self) -> usize {
+        self.state.data().token_requests
+    }
+
+    /// The tickets created so far, as the API returns them.
+    pub fn tickets(&self) -> Vec<serde_json::Value> {
+        self.state
+            .data()
+            .tickets
+            .iter()
+            .map(api::ticket_json)
+            .collect()
+    }
+}
+
+impl ProviderBuilder {
+    /// Registers a client: its id, its secret, and the name the consent page shows.
+    pub fn client(mut self, id: &str, secret: &str, name: &str) -> Self {
+        self.data.clients.insert(
+            id.to_string(),
+            Client {
+                secret: secret.to_string(),
+                name: name.to_string(),
+            },
+        );
+        self
+    }
+
+    /// The accounts the consent page offers (default: `acme.myfreshworks.com` and
+    /// `globex.myfreshworks.com`).
+    pub fn accounts<I: IntoIterator<Item = S>, S: Into<String>>(mut self, accounts: I) -> Self {
+        self.data.accounts = accounts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Access tokens live this long (default 30 minutes).
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.settings.access_lifetime = lifetime;
+        self
+    }
+
+    /// Refresh tokens live this long (default 365 days).
+    pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.settings.refresh_lifetime = lifetime;
+        self
+    }
+
+    /// Whether a refresh returns a new refresh token and kills the old one (default no).
+    pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
+        self.settings.rotate = rotate;
+        self
+    }
+
+    /// Skip the consent page: authorizing redirects at once, as if the first account agreed.
+    pub fn auto_consent(mut self, auto: bool) -> Self {
+        self.settings.auto_consent = auto;
+        self
+    }
+
+    /// Listen on this loopback port (default: a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Starts the provider on 127.0.0.1.
+    pub async fn start(self) -> std::io::Result<Provider> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
+        let address = listener.local_addr()?;
+        let state = Arc::new(State {
+            settings: Mutex::new(self.settings),
+            data: Mutex::new(self.data),
+        });
+        let app = axum::Router::new()
+            .merge(authorize::routes())
+            .merge(token::routes())
+            .merge(api::routes())
+            .with_state(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Provider {
+            address,
+            state,
+            server,
+        })
+    }
+}
