@@ -82,7 +82,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     )?;
     // The admin's browser: the provider consents at once (auto-consent) and redirects to the
     // loopback callback.
-    let browser = tokio::spawn(follow(request.url().clone()));
+    let browser = tokio::spawn(crate::support::browse(request.url().clone()));
     let (received, reply) = callback.receive(Duration::from_secs(30)).await?;
     let outcome = runtime
         .complete_authorization("freshservice", None, &received)
@@ -188,18 +188,6 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         out,
         "Done: authorize, call, refresh, reauthorize — all offline."
     )?;
-    Ok(())
-}
-
-/// Follows redirects as a browser would, until the loopback callback has answered.
-async fn follow(start: url::Url) -> Result<(), Box<dyn Error + Send + Sync>> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(5))
-        .build()?;
-    let page = http.get(start).send().await?;
-    if !page.status().is_success() {
-        return Err(format!("the callback page answered {}", page.status()).into());
-    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub(crate) fn routes() -> axum::Router<Arc<State>> {
     axum::Router::new()
         .route("/api/v2/tickets", get(list).post(create))
         .route("/api/v2/tickets/{id}", get(show))
+        .route("/api/1.0/workspaces", get(workspaces))
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response {
@@ -25,12 +26,25 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
 
 /// The account of a valid bearer token holding `scope`, or the 401 / 403 to answer.
 fn authorize(state: &State, headers: &HeaderMap, scope: &str) -> Result<String, Response> {
-    let token = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let data = state.data();
+    if let Some(key) = authorization.strip_prefix("Basic ").and_then(api_key) {
+        return match data.api_keys.get(&key) {
+            Some(account) => Ok(account.clone()),
+            None => Err(json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({ "code": "invalid_credentials", "message": "You have to be logged in to perform this action." }),
+            )),
+        };
+    }
+    // Token types are case-insensitive (RFC 6750 examples write `Bearer`, FDK apps `bearer`).
+    let token = authorization
+        .split_once(' ')
+        .filter(|(kind, _)| kind.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token);
     let Some(grant) = data
         .access
         .get(token)
@@ -48,6 +62,29 @@ fn authorize(state: &State, headers: &HeaderMap, scope: &str) -> Result<String, 
         ));
     }
     Ok(grant.account.clone())
+}
+
+/// The key of `Basic base64(key:X)`.
+fn api_key(encoded: &str) -> Option<String> {
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':').map(|(key, _)| key.to_string())
+}
+
+async fn workspaces(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Response {
+    match authorize(&state, &headers, "default") {
+        Ok(account) => json(
+            StatusCode::OK,
+            serde_json::json!({ "data": [
+                { "gid": "1201", "name": account, "resource_type": "workspace" },
+                { "gid": "1202", "name": "Personal projects", "resource_type": "workspace" }
+            ] }),
+        ),
+        Err(response) => response,
+    }
 }
 
 pub(crate) fn ticket_json(ticket: &Ticket) -> serde_json::Value {

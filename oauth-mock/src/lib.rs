@@ -11,6 +11,8 @@
 //! - A small Freshservice-like API: `POST /api/v2/tickets` (scope
 //!   `freshservice.tickets.create`), `GET /api/v2/tickets/{id}` and `GET /api/v2/tickets`
 //!   (`freshservice.tickets.view`); 401 for an unknown or expired token, 403 for a missing scope.
+//!   Freshdesk-style API keys (`Basic base64(key:X)`) work too, see [`ProviderBuilder::api_key`].
+//! - An Asana-like `GET /api/1.0/workspaces` (scope `default`).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -199,6 +201,15 @@ impl ProviderBuilder {
     /// Skip the consent page: authorizing redirects at once, as if the first account agreed.
     pub fn auto_consent(mut self, auto: bool) -> Self {
         self.settings.auto_consent = auto;
+        self
+    }
+
+    /// An API key for `account`, accepted by the tickets API as Freshdesk takes it:
+    /// `Authorization: Basic base64(KEY:X)`, with every ticket scope.
+    pub fn api_key(mut self, key: &str, account: &str) -> Self {
+        self.data
+            .api_keys
+            .insert(key.to_string(), account.to_string());
         self
     }
 

@@ -75,6 +75,8 @@ pub(crate) struct Data {
     pub(crate) tickets: Vec<Ticket>,
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) token_requests: usize,
+    /// Freshdesk-style API keys (sent as `Basic base64(key:X)`), by key: their account.
+    pub(crate) api_keys: HashMap<String, String>,
 }
 
 pub(crate) struct State {

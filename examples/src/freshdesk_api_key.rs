@@ -1,0 +1,52 @@
+//! A Freshdesk app without OAuth (the API of platform document 004): the API key is a `secure`
+//! installation parameter, sent as `Basic <%= encode(iparam.api_key + ':X') %>`; it is held as a
+//! secret, redacted in `Debug`.
+//!
+//! Run: `cargo run --example freshdesk_api_key`.
+
+use std::io::Write;
+
+use oauth_mock::Provider;
+use oauth_runtime::Runtime;
+
+use crate::support::Result;
+
+/// The client of `examples/freshdesk_api_key/config`.
+#[oauth_runtime::templates(
+    requests = "freshdesk_api_key/config/requests.json",
+    iparams = "freshdesk_api_key/config/iparams.json"
+)]
+pub struct Freshdesk;
+
+/// Creates a ticket with the API key, then lists the tickets.
+pub async fn run(out: &mut dyn Write) -> Result<()> {
+    let provider = Provider::builder()
+        .api_key("fd-api-key-0123", "acme.freshdesk.com")
+        .start()
+        .await?;
+    let iparams = FreshdeskIparams {
+        domain: provider.host(),
+        api_key: "fd-api-key-0123".to_string().into(),
+    };
+    writeln!(out, "installation values: {iparams:?}")?;
+    let freshdesk = Freshdesk::new(Runtime::builder().build()?, iparams);
+    let created = freshdesk
+        .create_ticket()
+        .json(&serde_json::json!({ "subject": "Refund", "description": "Order 1234", "email": "bo@example.com" }))
+        .send()
+        .await?;
+    let ticket: serde_json::Value = created.json()?;
+    writeln!(
+        out,
+        "{}: ticket #{}",
+        created.status(),
+        ticket["ticket"]["id"]
+    )?;
+    let list: serde_json::Value = freshdesk.list_tickets().send().await?.json()?;
+    writeln!(
+        out,
+        "the account has {} ticket(s)",
+        list["tickets"].as_array().map_or(0, Vec::len)
+    )?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Every example runs offline against the embedded provider and prints what it did.
+
+async fn output<F, Fut>(run: F) -> String
+where
+    F: FnOnce(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = (Vec<u8>, Result<(), String>)>,
+{
+    let (out, result) = run(Vec::new()).await;
+    let text = String::from_utf8(out).unwrap();
+    assert!(result.is_ok(), "{result:?}\n{text}");
+    text
+}
+
+fn assert_lines(text: &str, lines: &[&str]) {
+    let mut at = 0;
+    for line in lines {
+        let found = text[at..]
+            .find(line)
+            .unwrap_or_else(|| panic!("missing, or out of order: {line}\n{text}"));
+        at += found + line.len();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshservice_tickets_keeps_its_tokens_in_a_file() {
+    let folder = std::env::temp_dir().join(format!("examples-tickets-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let text = output(|mut out| async {
+        let result = oauth_examples::freshservice_tickets::run(&mut out, &folder)
+            .await
+            .map_err(|e| e.to_string());
+        (out, result)
+    })
+    .await;
+    assert_lines(
+        &text,
+        &[
+            "authorized; the tokens are in",
+            "created ticket #1: Laptop will not start",
+            "created ticket #2: New hire: accounts",
+            "token requests so far: 1 (the second runtime used the stored token)",
+        ],
+    );
+    let file = std::fs::read_to_string(folder.join("tokens.json")).unwrap();
+    assert!(file.contains("\"integration\": \"freshservice\""), "{file}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asana_workspaces_go_through_options_oauth() {
+    let text = output(|mut out| async {
+        let result = oauth_examples::asana_workspaces::run(&mut out)
+            .await
+            .map_err(|e| e.to_string());
+        (out, result)
+    })
+    .await;
+    assert_lines(
+        &text,
+        &[
+            "authorized `asana` for the installation",
+            "workspace 1201: acme.myfreshworks.com",
+            "workspace 1202: Personal projects",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_sends_its_api_key_encoded_and_never_shows_it() {
+    let text = output(|mut out| async {
+        let result = oauth_examples::freshdesk_api_key::run(&mut out)
+            .await
+            .map_err(|e| e.to_string());
+        (out, result)
+    })
+    .await;
+    assert_lines(
+        &text,
+        &[
+            "api_key: SecretBox<str>([REDACTED])",
+            "201 Created: ticket #1",
+            "the account has 1 ticket(s)",
+        ],
+    );
+    assert!(!text.contains("fd-api-key-0123"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_oauth_keeps_three_integrations_apart() {
+    let text = output(|mut out| async {
+        let result = oauth_examples::multi_oauth::run(&mut out)
+            .await
+            .map_err(|e| e.to_string());
+        (out, result)
+    })
+    .await;
+    assert_lines(
+        &text,
+        &[
+            "authorized `freshservice` for the installation",
+            "authorized `asana` for the installation",
+            "authorized `agent_freshservice` for user `ana`",
+            "freshservice (account): create_ticket 201 Created",
+            "asana (account): 2 workspaces",
+            "agent_freshservice (ana's token): 1 tickets",
+            "bob must authorize first, at http://127.0.0.1:",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_axum_server_installs_at_account_level() {
+    let text = output(|mut out| async {
+        let result = oauth_examples::axum_server::run(&mut out)
+            .await
+            .map_err(|e| e.to_string());
+        (out, result)
+    })
+    .await;
+    assert_lines(
+        &text,
+        &[
+            "server listening at http://127.0.0.1:",
+            "the admin installed the app: freshservice is authorized",
+            "POST /tickets answered: 201 Created",
+        ],
+    );
+}
