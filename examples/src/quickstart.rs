@@ -47,11 +47,17 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         .await?;
     writeln!(out, "   provider at {}", provider.url())?;
 
-    // The installation: what an admin enters when installing the app (oauth_iparams), and the
-    // client secret, which comes from the runtime (here, not the environment), never the config.
-    let oauth_iparams = |name: &str| (name == "freshworks_org_domain").then(|| provider.host());
-    let credentials =
-        |var: &str| (var == "OAUTH_FRESHSERVICE_CLIENT_SECRET").then(|| CLIENT_SECRET.to_string());
+    // The installation: what the admin enters when installing the app (`oauth_iparams`: the
+    // organisation's domain and the OAuth client's credentials). The token requests carry
+    // FreshID's custom header, `Authorization: Basic base64(id:secret)`, built from them; none
+    // of it is in the config file or the binary.
+    let oauth_iparams = |name: &str| match name {
+        "freshworks_org_domain" => Some(provider.host()),
+        "client_id" => Some(CLIENT_ID.to_string()),
+        "client_secret" => Some(CLIENT_SECRET.to_string()),
+        _ => None,
+    };
+    let no_environment = |_: &str| None;
     // FDK's local redirect URL when the port is free, else any free port.
     let callback =
         match CallbackServer::bind(&url::Url::parse(oauth_runtime::DEFAULT_REDIRECT_URI)?).await {
@@ -63,7 +69,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     let redirect = callback.redirect_uri().clone();
     let integration = FreshserviceIntegration::Freshservice
         .spec()
-        .configure(&oauth_iparams, &credentials)?
+        .configure(&oauth_iparams, &no_environment)?
         .redirect_uri(callback.redirect_uri().as_str())?;
     let runtime = Runtime::builder()
         .store(MemoryStore::new())
@@ -94,7 +100,8 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     match outcome? {
         CallbackOutcome::Authorized { .. } => writeln!(
             out,
-            "   the provider redirected to {redirect} with a code; it was exchanged for tokens (PKCE checked) and they are stored"
+            "   the provider redirected to {redirect} with a code; it was exchanged for tokens (PKCE checked) and they are stored\n   \
+             the token request carried FreshID's custom header `Authorization: Basic …`, built from the installation's oauth_iparams"
         )?,
         other => return Err(format!("not authorized: {other:?}").into()),
     }
