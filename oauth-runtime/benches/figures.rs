@@ -5,7 +5,11 @@
 //!   request, 20 ms at the endpoint, while 1000 callers wait) against 1000 concurrent calls on
 //!   a valid token.
 //!
-//! Run: `cargo bench -p oauth-runtime --bench figures`.
+//! - with `--features postgres` and `OAUTH_TEST_POSTGRES` set (`scripts/start-postgres` prints
+//!   it), token reads per second through `PostgresStore` against `MemoryStore`, 64 readers.
+//!
+//! Run: `cargo bench -p oauth-runtime --bench figures` (add `--features postgres` and
+//! `OAUTH_TEST_POSTGRES=$(scripts/start-postgres)` for the stores).
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +42,38 @@ async fn round(expired: bool, port: u16) -> Vec<Duration> {
     }
     latencies.sort();
     latencies
+}
+
+/// Token reads per second by 64 concurrent readers of `store` for `duration`.
+async fn reads_per_second(
+    store: std::sync::Arc<dyn oauth_runtime::TokenStore>,
+    duration: Duration,
+) -> f64 {
+    use oauth_runtime::{TokenKey, TokenRecord, TokenSet};
+    let key = TokenKey::installation("crm");
+    let _ = store.delete(&key).await;
+    store
+        .save(
+            &key,
+            &TokenRecord::active(TokenSet::new("token").with_refresh_token("refresh")),
+            None,
+        )
+        .await
+        .unwrap();
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = Instant::now() + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (store, reads, key) = (store.clone(), reads.clone(), key.clone());
+        tasks.spawn(async move {
+            while Instant::now() < stop {
+                store.load(&key).await.unwrap();
+                reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    reads.load(std::sync::atomic::Ordering::Relaxed) as f64 / duration.as_secs_f64()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -97,6 +133,30 @@ fn main() {
          template {ours:.2?}, by hand {theirs:.2?}, ratio {ratio:.3}"
     );
     println!();
+    #[cfg(feature = "postgres")]
+    if let Ok(url) = std::env::var("OAUTH_TEST_POSTGRES") {
+        let duration = if quick {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(3)
+        };
+        let (memory, postgres) = runtime.block_on(async {
+            let memory = reads_per_second(
+                std::sync::Arc::new(oauth_runtime::MemoryStore::new()),
+                duration,
+            )
+            .await;
+            let store = oauth_runtime::store::PostgresStore::connect(&url)
+                .await
+                .unwrap();
+            let postgres = reads_per_second(std::sync::Arc::new(store), duration).await;
+            (memory, postgres)
+        });
+        println!(
+            "token reads per second, 64 concurrent readers: MemoryStore {memory:.0}, PostgresStore {postgres:.0} (one connection, pipelined)"
+        );
+        println!();
+    }
     println!("{CALLS} concurrent calls to a loopback server, median of {ROUNDS} rounds each");
     println!(
         "{:<28} {:>10} {:>10} {:>10} {:>10}",

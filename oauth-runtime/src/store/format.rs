@@ -103,43 +103,115 @@ pub(crate) fn decode(
         highest_version: file.highest_version,
     };
     for record in file.records {
-        let key = TokenKey {
-            integration: record.integration,
-            subject: match record.user {
-                Some(user) => Subject::User(UserId::new(user)),
-                None => Subject::Installation,
-            },
-        };
-        let needs_reauthorization = match record.needs_reauthorization.as_deref() {
-            None => None,
-            Some(text) => Some(
-                DeadToken::parse(text)
-                    .ok_or_else(|| corrupt(format!("unknown token state `{text}`")))?,
-            ),
-        };
-        let mut tokens = TokenSet::new(record.access_token);
-        if let Some(refresh) = record.refresh_token {
-            tokens = tokens.with_refresh_token(refresh);
-        }
-        if let Some(seconds) = record.expires_at {
-            tokens = tokens.with_expires_at(UNIX_EPOCH + Duration::from_secs(seconds));
-        }
-        if let Some(scopes) = record.scopes {
-            tokens = tokens.with_scopes(scopes);
-        }
-        let versioned = Versioned {
-            record: TokenRecord {
-                tokens,
-                needs_reauthorization,
-            },
-            version: Version::new(record.version),
-        };
+        let (key, versioned) = from_record(record).map_err(corrupt)?;
         records.highest_version = records.highest_version.max(versioned.version.get());
         if records.by_key.insert(key, versioned).is_some() {
             return Err(corrupt("a key appears twice".to_string()));
         }
     }
     Ok(records)
+}
+
+/// A stored record back as its key and versioned tokens; `Err` says what is wrong.
+fn from_record(record: Record) -> Result<(TokenKey, Versioned), String> {
+    let key = TokenKey {
+        integration: record.integration,
+        subject: match record.user {
+            Some(user) => Subject::User(UserId::new(user)),
+            None => Subject::Installation,
+        },
+    };
+    let needs_reauthorization = match record.needs_reauthorization.as_deref() {
+        None => None,
+        Some(text) => {
+            Some(DeadToken::parse(text).ok_or_else(|| format!("unknown token state `{text}`"))?)
+        }
+    };
+    let mut tokens = TokenSet::new(record.access_token);
+    if let Some(refresh) = record.refresh_token {
+        tokens = tokens.with_refresh_token(refresh);
+    }
+    if let Some(seconds) = record.expires_at {
+        tokens = tokens.with_expires_at(UNIX_EPOCH + Duration::from_secs(seconds));
+    }
+    if let Some(scopes) = record.scopes {
+        tokens = tokens.with_scopes(scopes);
+    }
+    Ok((
+        key,
+        Versioned {
+            record: TokenRecord {
+                tokens,
+                needs_reauthorization,
+            },
+            version: Version::new(record.version),
+        },
+    ))
+}
+
+fn to_record(key: &TokenKey, versioned: &Versioned) -> Record {
+    let tokens = &versioned.record.tokens;
+    Record {
+        integration: key.integration.clone(),
+        user: match &key.subject {
+            Subject::Installation => None,
+            Subject::User(user) => Some(user.as_str().to_string()),
+        },
+        version: versioned.version.get(),
+        access_token: tokens.access_token().secret().to_string(),
+        refresh_token: tokens.refresh_token().map(str::to_string),
+        expires_at: tokens
+            .expires_at()
+            .map(|at| at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()),
+        scopes: tokens.scopes().map(<[String]>::to_vec),
+        needs_reauthorization: versioned
+            .record
+            .needs_reauthorization
+            .map(|d| d.as_str().to_string()),
+    }
+}
+
+/// One record alone (a database row's content), sealed when `key` is given.
+#[cfg(feature = "postgres")]
+pub(crate) fn encode_one(
+    key: &TokenKey,
+    versioned: &Versioned,
+    encryption: Option<&EncryptionKey>,
+) -> Result<Vec<u8>, &'static str> {
+    let json =
+        serde_json::to_vec(&to_record(key, versioned)).map_err(|_| "could not be serialized")?;
+    match encryption {
+        Some(encryption) => encryption.seal(&json),
+        None => Ok(json),
+    }
+}
+
+/// What [`encode_one`] wrote.
+#[cfg(feature = "postgres")]
+pub(crate) fn decode_one(
+    bytes: &[u8],
+    encryption: Option<&EncryptionKey>,
+) -> Result<Versioned, String> {
+    let plain;
+    let json = match (bytes.strip_prefix(MAGIC), encryption) {
+        (Some(sealed), Some(key)) => {
+            plain = key.open(sealed).map_err(str::to_string)?;
+            plain.as_slice()
+        }
+        (Some(_), None) => return Err("is encrypted: give the store its key".to_string()),
+        (None, Some(_)) => {
+            return Err("is not encrypted, but the store was given a key".to_string());
+        }
+        (None, None) => bytes,
+    };
+    let record: Record = serde_json::from_slice(json).map_err(|e| {
+        format!(
+            "not a token record at line {} column {}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    from_record(record).map(|(_, versioned)| versioned)
 }
 
 /// Writes a token file's bytes.
@@ -151,27 +223,7 @@ pub(crate) fn encode(
     let mut list: Vec<Record> = records
         .by_key
         .iter()
-        .map(|(key, versioned)| {
-            let tokens = &versioned.record.tokens;
-            Record {
-                integration: key.integration.clone(),
-                user: match &key.subject {
-                    Subject::Installation => None,
-                    Subject::User(user) => Some(user.as_str().to_string()),
-                },
-                version: versioned.version.get(),
-                access_token: tokens.access_token().secret().to_string(),
-                refresh_token: tokens.refresh_token().map(str::to_string),
-                expires_at: tokens
-                    .expires_at()
-                    .map(|at| at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()),
-                scopes: tokens.scopes().map(<[String]>::to_vec),
-                needs_reauthorization: versioned
-                    .record
-                    .needs_reauthorization
-                    .map(|d| d.as_str().to_string()),
-            }
-        })
+        .map(|(key, versioned)| to_record(key, versioned))
         .collect();
     // A stable order keeps the file diffable and its writes reproducible.
     list.sort_by(|a, b| (&a.integration, &a.user).cmp(&(&b.integration, &b.user)));

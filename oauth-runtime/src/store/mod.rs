@@ -16,10 +16,14 @@ mod crypt;
 mod file;
 mod format;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 pub use crypt::{EncryptionKey, InvalidKey};
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 
 /// The version of a stored record: it changes on every save.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

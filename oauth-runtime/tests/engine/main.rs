@@ -14,6 +14,8 @@ mod hostile;
 mod interop;
 mod limits;
 mod loopback;
+#[cfg(feature = "postgres")]
+mod postgres_store;
 mod refresh;
 mod retries;
 mod secrets;

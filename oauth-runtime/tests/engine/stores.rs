@@ -17,7 +17,7 @@ fn record(access: &str) -> TokenRecord {
     )
 }
 
-async fn compare_and_swap(store: &dyn TokenStore) {
+pub(crate) async fn compare_and_swap(store: &dyn TokenStore) {
     let key = TokenKey::installation("crm");
     let user = TokenKey::user("chat", UserId::new("ana"));
     assert!(store.load(&key).await.unwrap().is_none());

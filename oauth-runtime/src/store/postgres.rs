@@ -1,0 +1,379 @@
+//! [`PostgresStore`] (feature `postgres`): tokens shared by many replicas of a service.
+//!
+//! Schema (created by [`PostgresStore::connect`], idempotently, under an advisory lock so
+//! replicas starting together do not race):
+//!
+//! ```sql
+//! CREATE TABLE IF NOT EXISTS oauth_tokens (
+//!     integration text NOT NULL,
+//!     subject     text NOT NULL,          -- 'installation', or 'user:' || the user's id
+//!     version     bigint NOT NULL,        -- from oauth_token_versions: never repeats
+//!     record      bytea NOT NULL,         -- the tokens, AES-256-GCM sealed with a key
+//!     updated_at  timestamptz NOT NULL DEFAULT now(),
+//!     PRIMARY KEY (integration, subject));
+//! CREATE SEQUENCE IF NOT EXISTS oauth_token_versions;
+//! ```
+//!
+//! Saves are compare-and-swap on `version`. A refresh holds a session-level advisory lock
+//! (`pg_try_advisory_lock`) on its key, polled up to the runtime's `refresh_lock_wait`; a
+//! replica that dies loses its session and so its lock, and a replica that stalls past the wait
+//! is fenced by the version check. Use one `PostgresStore` per process: the lock belongs to its
+//! database session.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::RwLock;
+use tokio_postgres::{Client, NoTls};
+
+use super::crypt::EncryptionKey;
+use super::format::{decode_one, encode_one};
+use super::{RefreshLock, StoreError, StoreFuture, TokenStore, Version, Versioned};
+use crate::tokens::{Subject, TokenKey, TokenRecord, UserId};
+
+const MIGRATION: &str = "
+    BEGIN;
+    SELECT pg_advisory_xact_lock(7243110017);
+    CREATE TABLE IF NOT EXISTS oauth_tokens (
+        integration text NOT NULL,
+        subject     text NOT NULL,
+        version     bigint NOT NULL,
+        record      bytea NOT NULL,
+        updated_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (integration, subject));
+    CREATE SEQUENCE IF NOT EXISTS oauth_token_versions;
+    COMMIT;";
+
+/// How often a waiting refresh asks for another replica's lock again.
+const LOCK_POLL: Duration = Duration::from_millis(20);
+
+/// Tokens in PostgreSQL, shared by every replica connected to the same database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    client: RwLock<Arc<Client>>,
+    key: Option<EncryptionKey>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may hold a password: not shown.
+        f.debug_struct("PostgresStore")
+            .field("encrypted", &self.inner.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(error: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+/// The session is gone (the server shut it, or the connection broke): worth a new one.
+fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    error.is_closed()
+        || error.code().is_some_and(|code| {
+            let code = code.code();
+            code.starts_with("57P") || code.starts_with("08")
+        })
+}
+
+fn subject_text(subject: &Subject) -> String {
+    match subject {
+        Subject::Installation => "installation".to_string(),
+        Subject::User(user) => format!("user:{}", user.as_str()),
+    }
+}
+
+fn subject_of(text: &str) -> Subject {
+    match text.strip_prefix("user:") {
+        Some(user) => Subject::User(UserId::new(user)),
+        None => Subject::Installation,
+    }
+}
+
+async fn open(url: &str) -> Result<Client, StoreError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(backend)?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(error = %error, "the PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`, without TLS: use it on a private
+    /// network) and creates the table if it is missing. Tokens are stored in clear.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, None).await
+    }
+
+    /// Like [`PostgresStore::connect`], with tokens sealed with `key` at rest.
+    pub async fn connect_encrypted(url: &str, key: EncryptionKey) -> Result<Self, StoreError> {
+        Self::connect_with(url, Some(key)).await
+    }
+
+    async fn connect_with(url: &str, key: Option<EncryptionKey>) -> Result<Self, StoreError> {
+        let client = open(url).await?;
+        client.batch_execute(MIGRATION).await.map_err(backend)?;
+        Ok(PostgresStore {
+            inner: Arc::new(Inner {
+                url: url.to_string(),
+                client: RwLock::new(Arc::new(client)),
+                key,
+            }),
+        })
+    }
+
+    /// The connection, opened again if it was lost.
+    async fn client(&self) -> Result<Arc<Client>, StoreError> {
+        let current = self.inner.client.read().await.clone();
+        if !current.is_closed() {
+            return Ok(current);
+        }
+        let mut slot = self.inner.client.write().await;
+        if slot.is_closed() {
+            *slot = Arc::new(open(&self.inner.url).await?);
+        }
+        Ok(slot.clone())
+    }
+
+    fn decode(&self, key: &TokenKey, version: i64, bytes: &[u8]) -> Result<Versioned, StoreError> {
+        let mut versioned =
+            decode_one(bytes, self.inner.key.as_ref()).map_err(|reason| StoreError::Corrupt {
+                path: format!(
+                    "oauth_tokens ({}, {})",
+                    key.integration,
+                    subject_text(&key.subject)
+                )
+                .into(),
+                reason,
+            })?;
+        versioned.version = Version::new(u64::try_from(version).unwrap_or_default());
+        Ok(versioned)
+    }
+
+    /// Runs `query` once more on a fresh connection if the first one was lost: every query
+    /// here is safe to repeat (reads, and writes fenced by their version check).
+    async fn retrying<T, F, Fut>(&self, query: F) -> Result<T, StoreError>
+    where
+        F: Fn(Arc<Client>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let client = self.client().await?;
+        match query(client.clone()).await {
+            Err(error) if client.is_closed() || connection_lost(&error) => {
+                tracing::warn!(error = %error, "the PostgreSQL connection was lost; trying once more");
+                query(self.reconnect(&client).await?).await.map_err(backend)
+            }
+            result => result.map_err(backend),
+        }
+    }
+
+    /// A new connection in place of `dead` (unless another task replaced it already).
+    async fn reconnect(&self, dead: &Arc<Client>) -> Result<Arc<Client>, StoreError> {
+        let mut slot = self.inner.client.write().await;
+        if Arc::ptr_eq(&slot, dead) || slot.is_closed() {
+            *slot = Arc::new(open(&self.inner.url).await?);
+        }
+        Ok(slot.clone())
+    }
+}
+
+impl TokenStore for PostgresStore {
+    fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>> {
+        Box::pin(async move {
+            let subject = subject_text(&key.subject);
+            let row = self
+                .retrying(|client| {
+                    let subject = subject.clone();
+                    async move {
+                        client
+                            .query_opt(
+                                "SELECT version, record FROM oauth_tokens WHERE integration = $1 AND subject = $2",
+                                &[&key.integration, &subject],
+                            )
+                            .await
+                    }
+                })
+                .await?;
+            match row {
+                Some(row) => {
+                    let version: i64 = row.try_get(0).map_err(backend)?;
+                    let record: Vec<u8> = row.try_get(1).map_err(backend)?;
+                    Ok(Some(self.decode(key, version, &record)?))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        record: &'a TokenRecord,
+        expected: Option<Version>,
+    ) -> StoreFuture<'a, Version> {
+        Box::pin(async move {
+            let subject = subject_text(&key.subject);
+            let versioned = Versioned {
+                record: record.clone(),
+                version: expected.unwrap_or(Version::new(0)),
+            };
+            let bytes = encode_one(key, &versioned, self.inner.key.as_ref()).map_err(|reason| {
+                StoreError::Corrupt {
+                    path: "oauth_tokens".into(),
+                    reason: reason.to_string(),
+                }
+            })?;
+            let expected = expected.map(|v| i64::try_from(v.get()).unwrap_or(i64::MAX));
+            let row = self
+                .retrying(|client| {
+                    let (subject, bytes) = (subject.clone(), bytes.clone());
+                    async move {
+                        match expected {
+                            None => {
+                                client
+                                    .query_opt(
+                                        "INSERT INTO oauth_tokens (integration, subject, version, record)
+                                         VALUES ($1, $2, nextval('oauth_token_versions'), $3)
+                                         ON CONFLICT DO NOTHING RETURNING version",
+                                        &[&key.integration, &subject, &bytes],
+                                    )
+                                    .await
+                            }
+                            Some(expected) => {
+                                client
+                                    .query_opt(
+                                        "UPDATE oauth_tokens
+                                         SET version = nextval('oauth_token_versions'), record = $3, updated_at = now()
+                                         WHERE integration = $1 AND subject = $2 AND version = $4
+                                         RETURNING version",
+                                        &[&key.integration, &subject, &bytes, &expected],
+                                    )
+                                    .await
+                            }
+                        }
+                    }
+                })
+                .await?;
+            match row {
+                Some(row) => {
+                    let version: i64 = row.try_get(0).map_err(backend)?;
+                    Ok(Version::new(u64::try_from(version).unwrap_or_default()))
+                }
+                None => Err(StoreError::Conflict {
+                    integration: key.integration.clone(),
+                }),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let subject = subject_text(&key.subject);
+            let deleted = self
+                .retrying(|client| {
+                    let subject = subject.clone();
+                    async move {
+                        client
+                            .execute(
+                                "DELETE FROM oauth_tokens WHERE integration = $1 AND subject = $2",
+                                &[&key.integration, &subject],
+                            )
+                            .await
+                    }
+                })
+                .await?;
+            Ok(deleted > 0)
+        })
+    }
+
+    fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
+        Box::pin(async move {
+            let rows = self
+                .retrying(|client| async move {
+                    client
+                        .query("SELECT integration, subject FROM oauth_tokens", &[])
+                        .await
+                })
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let integration: String = row.try_get(0).map_err(backend)?;
+                    let subject: String = row.try_get(1).map_err(backend)?;
+                    Ok(TokenKey {
+                        integration,
+                        subject: subject_of(&subject),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn lock_refresh<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        wait: Duration,
+    ) -> StoreFuture<'a, RefreshLock> {
+        Box::pin(async move {
+            let id = lock_id(key);
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                let client = self.client().await?;
+                let row = client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&id])
+                    .await
+                    .map_err(backend)?;
+                let taken: bool = row.try_get(0).map_err(backend)?;
+                if taken {
+                    return Ok(RefreshLock::held(AdvisoryLock { client, id }));
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    tracing::warn!(
+                        integration = %key.integration,
+                        "another replica still holds the refresh lock after the wait; refreshing without it"
+                    );
+                    return Ok(RefreshLock::none());
+                }
+                tokio::time::sleep(LOCK_POLL).await;
+            }
+        })
+    }
+}
+
+/// The advisory lock of a key, held by this store's session; released when dropped (or when
+/// the session ends, if this process dies).
+struct AdvisoryLock {
+    client: Arc<Client>,
+    id: i64,
+}
+
+impl Drop for AdvisoryLock {
+    fn drop(&mut self) {
+        let (client, id) = (self.client.clone(), self.id);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = client
+                    .execute("SELECT pg_advisory_unlock($1)", &[&id])
+                    .await;
+            });
+        }
+    }
+}
+
+/// A stable 64-bit number for a key (FNV-1a), the advisory lock's id.
+fn lock_id(key: &TokenKey) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let subject = subject_text(&key.subject);
+    for byte in key.integration.bytes().chain([0]).chain(subject.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}

@@ -1,0 +1,310 @@
+//! PostgresStore (feature `postgres`) against a real PostgreSQL server on loopback, started by
+//! `scripts/start-postgres` (which `scripts/test` runs; its URL is in `OAUTH_TEST_POSTGRES`).
+//! Replicas are runtimes with their own store, hence their own database session.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use oauth_runtime::store::{EncryptionKey, PostgresStore, StoreError};
+use oauth_runtime::{Runtime, TokenKey, TokenRecord, TokenSet, TokenStore};
+
+use crate::support::Provider;
+use crate::{Engine, GetThingContext};
+
+/// A database of its own for one test, on the server `scripts/start-postgres` started.
+async fn database(replica_names: &[&str]) -> Vec<String> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let server = std::env::var("OAUTH_TEST_POSTGRES").expect(
+        "OAUTH_TEST_POSTGRES is not set: run `scripts/start-postgres` and export the URL it \
+         prints (scripts/test does both)",
+    );
+    let (admin, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+        .await
+        .expect("the PostgreSQL server of scripts/start-postgres runs");
+    tokio::spawn(connection);
+    let name = format!(
+        "t_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    // One statement each: a multi-statement batch runs as one transaction.
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin.batch_execute(&statement).await.unwrap();
+    }
+    let base = server.rsplit_once('/').unwrap().0.to_string();
+    replica_names
+        .iter()
+        .map(|replica| format!("{base}/{name}?application_name={replica}"))
+        .collect()
+}
+
+fn crm() -> TokenKey {
+    TokenKey::installation("crm")
+}
+
+async fn stampede(runtimes: &[Runtime], provider: &Arc<Provider>, calls: usize) -> Vec<String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..calls {
+        let runtime = runtimes[i % runtimes.len()].clone();
+        let port = provider.port();
+        tasks.spawn(async move {
+            let context = GetThingContext {
+                port,
+                id: "1".into(),
+            };
+            let response = Engine::new(runtime)
+                .get_thing(&context)
+                .send()
+                .await
+                .unwrap();
+            response.json::<serde_json::Value>().unwrap()["token"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        });
+    }
+    let mut tokens = Vec::new();
+    while let Some(token) = tasks.join_next().await {
+        tokens.push(token.unwrap());
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn postgres_store_compares_and_swaps_and_never_repeats_versions() {
+    let url = database(&["cas"]).await.remove(0);
+    let store = PostgresStore::connect(&url).await.unwrap();
+    crate::stores::compare_and_swap(&store).await;
+    assert!(
+        !format!("{store:?}").contains("postgres://"),
+        "the URL is not shown"
+    );
+}
+
+#[tokio::test]
+async fn encrypted_rows_hold_no_token_in_clear() {
+    let urls = database(&["sealed", "reader"]).await;
+    let key = || EncryptionKey::from_bytes(&[9; 32]);
+    let store = PostgresStore::connect_encrypted(&urls[0], key())
+        .await
+        .unwrap();
+    let record =
+        TokenRecord::active(TokenSet::new("sekrit-at-rest").with_refresh_token("sekrit-r"));
+    store.save(&crm(), &record, None).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&urls[1], tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one("SELECT record FROM oauth_tokens", &[])
+        .await
+        .unwrap();
+    let bytes: Vec<u8> = row.get(0);
+    assert!(!bytes.windows(6).any(|w| w == b"sekrit"));
+    let again = PostgresStore::connect_encrypted(&urls[1], key())
+        .await
+        .unwrap();
+    let loaded = again.load(&crm()).await.unwrap().unwrap();
+    assert_eq!(
+        loaded.record.tokens.access_token().secret(),
+        "sekrit-at-rest"
+    );
+    let plain = PostgresStore::connect(&urls[1]).await.unwrap();
+    assert!(matches!(
+        plain.load(&crm()).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+async fn replicas_refresh_once(count: usize) {
+    let provider = Arc::new(Provider::start().await);
+    let names: Vec<String> = (0..count).map(|i| format!("replica-{i}")).collect();
+    let urls = database(&names.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let mut runtimes = Vec::new();
+    for url in &urls {
+        runtimes.push(provider.runtime(PostgresStore::connect(url).await.unwrap()));
+    }
+    provider
+        .seed(
+            &runtimes[0],
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let tokens = stampede(&runtimes, &provider, 500).await;
+    assert_eq!(tokens.len(), 500);
+    assert!(
+        tokens.iter().all(|t| t == "sekrit-access-1"),
+        "all use the one new token"
+    );
+    assert_eq!(
+        provider.token_requests(),
+        1,
+        "{count} replicas, one refresh"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_refresh_once() {
+    replicas_refresh_once(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_replicas_refresh_once() {
+    replicas_refresh_once(8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_dies_holding_the_lock_blocks_nobody() {
+    let provider = Arc::new(Provider::start().await);
+    let names = ["dying", "b", "c", "d", "admin"];
+    let urls = database(&names).await;
+    let dying = PostgresStore::connect(&urls[0]).await.unwrap();
+    let mut runtimes = Vec::new();
+    for url in &urls[1..4] {
+        let store = PostgresStore::connect(url).await.unwrap();
+        runtimes.push(
+            provider
+                .builder(store)
+                .refresh_lock_wait(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+        );
+    }
+    provider
+        .seed(
+            &runtimes[0],
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    // The dying replica takes the refresh lock, then its session is killed mid-refresh.
+    let held = dying
+        .lock_refresh(&crm(), Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(format!("{held:?}").contains("held: true"));
+    let (admin, connection) = tokio_postgres::connect(&urls[4], tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let killer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dying'",
+                &[],
+            )
+            .await
+            .unwrap();
+    });
+    let started = Instant::now();
+    let tokens = stampede(&runtimes, &provider, 60).await;
+    killer.await.unwrap();
+    assert!(tokens.iter().all(|t| t == "sekrit-access-1"));
+    assert_eq!(
+        provider.token_requests(),
+        1,
+        "one refresh after the dead replica's lock went away"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "recovered within the bound: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "waited for the lock: {:?}",
+        started.elapsed()
+    );
+    drop(held);
+    let stored = runtimes[0]
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.record.tokens.access_token().secret(),
+        "sekrit-access-1",
+        "no token lost"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_replica_adopts_the_newer_token() {
+    let provider = Provider::start().await;
+    let urls = database(&["stale", "fresh"]).await;
+    let stale = provider.runtime(PostgresStore::connect(&urls[0]).await.unwrap());
+    let fresh = PostgresStore::connect(&urls[1]).await.unwrap();
+    provider
+        .seed(
+            &stale,
+            &crm(),
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    let before = fresh.load(&crm()).await.unwrap().unwrap();
+    let newer = TokenRecord::active(
+        TokenSet::new("sekrit-newer")
+            .with_refresh_token("sekrit-refresh-newer")
+            .expires_in(Duration::from_secs(1800)),
+    );
+    fresh
+        .save(&crm(), &newer, Some(before.version))
+        .await
+        .unwrap();
+    assert!(matches!(
+        fresh
+            .save(&crm(), &before.record, Some(before.version))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    provider.accept("sekrit-newer");
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "1".into(),
+    };
+    let response = Engine::new(stale).get_thing(&context).send().await.unwrap();
+    assert_eq!(
+        response.json::<serde_json::Value>().unwrap()["token"],
+        "sekrit-newer"
+    );
+    assert_eq!(provider.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_opened_again() {
+    let urls = database(&["flaky", "killer"]).await;
+    let store = PostgresStore::connect(&urls[0]).await.unwrap();
+    let record = TokenRecord::active(TokenSet::new("sekrit-kept"));
+    store.save(&crm(), &record, None).await.unwrap();
+    let (admin, connection) = tokio_postgres::connect(&urls[1], tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'flaky'",
+            &[],
+        )
+        .await
+        .unwrap();
+    // The session is gone: the read is tried again on a new connection.
+    let loaded = store.load(&crm()).await.unwrap().unwrap();
+    assert_eq!(loaded.record.tokens.access_token().secret(), "sekrit-kept");
+}
