@@ -128,16 +128,7 @@ async fn replicas_refresh_once(count: usize) {
     for url in &urls {
         runtimes.push(provider.runtime(PostgresStore::connect(url).await.unwrap()));
     }
-    provider
-        .seed(
-            &runtimes[0],
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtimes[0]).await;
     let tokens = stampede(&runtimes, &provider, 500).await;
     assert_eq!(tokens.len(), 500);
     assert!(
@@ -178,16 +169,7 @@ async fn a_replica_that_dies_holding_the_lock_blocks_nobody() {
                 .unwrap(),
         );
     }
-    provider
-        .seed(
-            &runtimes[0],
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtimes[0]).await;
     // The dying replica takes the refresh lock, then its session is killed mid-refresh.
     let held = dying
         .lock_refresh(&crm(), Duration::from_secs(1))
@@ -248,16 +230,7 @@ async fn a_stale_replica_adopts_the_newer_token() {
     let urls = database(&["stale", "fresh"]).await;
     let stale = provider.runtime(PostgresStore::connect(&urls[0]).await.unwrap());
     let fresh = PostgresStore::connect(&urls[1]).await.unwrap();
-    provider
-        .seed(
-            &stale,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&stale).await;
     let before = fresh.load(&crm()).await.unwrap().unwrap();
     let newer = TokenRecord::active(
         TokenSet::new("sekrit-newer")

@@ -50,16 +50,7 @@ async fn stampede(runtimes: &[Runtime], provider: &Arc<Provider>, calls: usize) 
 async fn a_thousand_calls_on_an_expired_token_make_one_token_request() {
     let provider = Arc::new(Provider::start().await);
     let runtime = provider.runtime(MemoryStore::new());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     let tokens = stampede(&[runtime], &provider, 1000).await;
     assert_eq!(tokens.len(), 1000);
     assert!(
@@ -76,16 +67,7 @@ async fn two_runtimes_sharing_one_file_store_refresh_once() {
     let path = dir.join("tokens.json");
     let first = provider.runtime(FileStore::new(&path));
     let second = provider.runtime(FileStore::new(&path));
-    provider
-        .seed(
-            &first,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&first).await;
     let tokens = stampede(&[first, second], &provider, 1000).await;
     assert_eq!(tokens.len(), 1000);
     assert!(tokens.iter().all(|t| t == "sekrit-access-1"));
@@ -449,16 +431,7 @@ async fn a_rotated_refresh_token_is_saved_before_the_new_access_token_is_used() 
         fail: Arc::new(AtomicBool::new(false)),
     };
     let runtime = provider.runtime(store.clone());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     assert_eq!(
         get_thing(&runtime, &provider).await.unwrap(),
         "sekrit-access-1"
@@ -499,16 +472,7 @@ async fn a_failed_save_loses_no_token() {
         fail: fail.clone(),
     };
     let runtime = provider.runtime(store.clone());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     fail.store(true, Ordering::SeqCst);
     let error = get_thing(&runtime, &provider).await.unwrap_err();
     assert!(matches!(error, InvokeError::TokenStore { .. }), "{error:?}");
@@ -545,16 +509,7 @@ async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
         .refresh_backoff(std::time::Duration::from_millis(300))
         .build()
         .unwrap();
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     provider.fault(Fault::RetryAfter(429, "1".into()));
     provider.fault(Fault::Status(503));
     provider.fault(Fault::Status(500));
@@ -604,16 +559,7 @@ async fn a_stale_writer_adopts_the_newer_token() {
     let dir = tempdir();
     let store = FileStore::new(dir.join("tokens.json"));
     let runtime = provider.runtime(store.clone());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     let before = store.load(&crm()).await.unwrap().unwrap();
     // Another replica refreshed meanwhile.
     let newer = TokenRecord::active(
@@ -764,16 +710,7 @@ async fn a_rotated_token_survives_a_dead_mark_written_meanwhile() {
         dead: true,
     };
     let runtime = provider.runtime(store.clone());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     armed.store(true, Ordering::SeqCst);
     // Another process marked the old refresh token dead while ours was being redeemed: ours
     // holds the only live refresh token and must not be dropped.
@@ -799,16 +736,7 @@ async fn newer_tokens_written_meanwhile_win_over_ours() {
         dead: false,
     };
     let runtime = provider.runtime(store.clone());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     provider.accept("sekrit-theirs");
     armed.store(true, Ordering::SeqCst);
     assert_eq!(
@@ -847,16 +775,7 @@ async fn a_401_on_an_unexpired_token_without_refresh_token_is_returned_and_kills
 async fn a_401_just_after_a_refresh_is_returned_without_another_refresh() {
     let provider = Provider::start().await;
     let runtime = provider.runtime(MemoryStore::new());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     assert_eq!(
         get_thing(&runtime, &provider).await.unwrap(),
         "sekrit-access-1"
@@ -880,16 +799,7 @@ async fn a_lost_answer_then_invalid_grant_does_not_kill_the_token() {
         .timeout(std::time::Duration::from_millis(300))
         .build()
         .unwrap();
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     // The first attempt is granted (and rotates), but its answer comes too late; the retry
     // with the old refresh token is then refused.
     provider.fault(Fault::Hang(std::time::Duration::from_secs(2)));
@@ -910,16 +820,7 @@ async fn a_short_lived_token_is_not_refreshed_on_every_call() {
     let provider = Provider::start().await;
     provider.state.lifetime.store(20, Ordering::SeqCst);
     let runtime = provider.runtime(MemoryStore::new());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     for _ in 0..5 {
         assert_eq!(
             get_thing(&runtime, &provider).await.unwrap(),
@@ -984,16 +885,7 @@ async fn two_processes_sharing_one_file_store_refresh_once() {
     let dir = tempdir();
     let path = dir.join("tokens.json");
     let runtime = provider.runtime(FileStore::new(&path));
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    provider.seed_expired(&runtime).await;
     let child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "refresh::stampede_child_process",

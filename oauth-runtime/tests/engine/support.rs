@@ -127,6 +127,21 @@ impl Provider {
         self.state.events.lock().unwrap().clone()
     }
 
+    /// The usual start: the installation's `crm` token expired a minute ago, refreshable with
+    /// `sekrit-refresh-0`.
+    pub(crate) async fn seed_expired(&self, runtime: &Runtime) {
+        let key = TokenKey::installation("crm");
+        self.seed(
+            runtime,
+            &key,
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        )
+        .await;
+    }
+
     /// Stores tokens for `key`: `access` (accepted by the API if `accepted`) expiring in
     /// `expires_in` seconds (negative: already expired), refreshable with `refresh`.
     pub(crate) async fn seed(
