@@ -89,7 +89,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     // The admin's browser: the provider consents at once (auto-consent) and redirects to the
     // loopback callback.
     let browser = tokio::spawn(crate::support::browse(request.url().clone()));
-    let (received, reply) = callback.receive(Duration::from_secs(30)).await?;
+    let (received, reply) = callback.receive(&request, Duration::from_secs(30)).await?;
     let outcome = runtime
         .complete_authorization("freshservice", None, &received)
         .await;

@@ -30,7 +30,7 @@ pub async fn authorize(
     };
     let request = runtime.authorize(integration, subject)?;
     let browser = tokio::spawn(browse(request.url().clone()));
-    let (callback, reply) = server.receive(Duration::from_secs(30)).await?;
+    let (callback, reply) = server.receive(&request, Duration::from_secs(30)).await?;
     let outcome = runtime
         .complete_authorization(integration, user.as_ref(), &callback)
         .await;
@@ -39,18 +39,48 @@ pub async fn authorize(
     Ok(outcome?)
 }
 
-/// The user's browser: follows redirects until a page answers.
+/// The user's browser: follows redirects, keeping cookies, until a page answers.
 pub async fn browse(start: url::Url) -> std::result::Result<String, String> {
     let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())?;
-    let page = http.get(start).send().await.map_err(|e| e.to_string())?;
-    let status = page.status();
-    let text = page.text().await.map_err(|e| e.to_string())?;
-    if status.is_success() {
-        Ok(text)
-    } else {
-        Err(format!("the page answered {status}"))
+    let mut cookies: Vec<(String, String)> = Vec::new();
+    let mut url = start;
+    for _ in 0..8 {
+        let cookie = cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut request = http.get(url.clone());
+        if !cookie.is_empty() {
+            request = request.header("cookie", cookie);
+        }
+        let page = request.send().await.map_err(|e| e.to_string())?;
+        for value in page.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap_or("").split(';').next().unwrap_or("");
+            if let Some((name, value)) = pair.split_once('=') {
+                cookies.retain(|(k, _)| k != name);
+                cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+        let status = page.status();
+        if status.is_redirection() {
+            let location = page
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .ok_or("a redirect without a location")?;
+            url = url.join(location).map_err(|e| e.to_string())?;
+            continue;
+        }
+        let text = page.text().await.map_err(|e| e.to_string())?;
+        return if status.is_success() {
+            Ok(text)
+        } else {
+            Err(format!("the page answered {status}"))
+        };
     }
+    Err("too many redirects".to_string())
 }

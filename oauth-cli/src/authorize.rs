@@ -82,7 +82,7 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
             open_browser(request.url().as_str());
         }
         println!("Waiting for the authorization server to send you back to {redirect} …");
-        let (callback, reply) = server.receive(args.timeout).await.or_else(fail)?;
+        let (callback, reply) = server.receive(&request, args.timeout).await.or_else(fail)?;
         let user = request.subject().clone();
         let user = match &user {
             Subject::User(user) => Some(user),

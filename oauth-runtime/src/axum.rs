@@ -6,6 +6,11 @@
 //! Each integration's redirect URI must be its callback route (`https://app.example.com/oauth/
 //! freshservice/callback`), set with [`IntegrationConfig::redirect_uri`](crate::IntegrationConfig::redirect_uri).
 //! Put the authorize route behind your own admin authentication.
+//!
+//! The authorize route binds the authorization to the browser that asked for it: it sets an
+//! HttpOnly, SameSite=Lax cookie holding a hash of the `state`, and the callback refuses a
+//! `state` that the cookie does not match (a link with someone else's state, forwarded to an
+//! admin, completes nothing).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -29,12 +34,40 @@ pub fn routes(runtime: Runtime, prefix: &str) -> axum::Router {
         .with_state(runtime)
 }
 
+/// The cookie binding an authorization of `integration` to the browser.
+fn cookie_name(integration: &str) -> String {
+    let safe: String = integration
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("oauth_state_{safe}")
+}
+
+fn state_hash(state: &str) -> String {
+    use base64::Engine as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, state.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
 async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<String>) -> Response {
     match runtime.authorize(&integration, Subject::Installation) {
         Ok(request) => {
             let mut response = StatusCode::FOUND.into_response();
             if let Ok(location) = HeaderValue::from_str(request.url().as_str()) {
                 response.headers_mut().insert(header::LOCATION, location);
+            }
+            let secure = request
+                .url()
+                .query_pairs()
+                .any(|(k, v)| k == "redirect_uri" && v.starts_with("https:"));
+            let cookie = format!(
+                "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600{}",
+                cookie_name(&integration),
+                state_hash(&request.state),
+                if secure { "; Secure" } else { "" }
+            );
+            if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
             page_headers(response.headers_mut());
             response
@@ -52,9 +85,36 @@ async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<Strin
 async fn callback(
     State(runtime): State<Runtime>,
     Path(integration): Path<String>,
+    headers: axum::http::HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let callback = Callback::from_query(query.as_deref().unwrap_or(""));
+    let name = cookie_name(&integration);
+    let bound = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string());
+    let matches = match (bound, callback.state()) {
+        (Some(bound), Some(state)) => aws_lc_rs::constant_time::verify_slices_are_equal(
+            bound.as_bytes(),
+            state_hash(state).as_bytes(),
+        )
+        .is_ok(),
+        _ => false,
+    };
+    if !matches {
+        return page(
+            StatusCode::BAD_REQUEST,
+            outcome_page(Err(
+                "this callback does not come from the browser that started the authorization: refused",
+            ))
+            .1,
+        );
+    }
     let outcome = runtime
         .complete_authorization(&integration, None, &callback)
         .await;
@@ -65,7 +125,11 @@ async fn callback(
             outcome_page(Err(&error.to_string()))
         }
     };
-    page(status, body)
+    let mut response = page(status, body);
+    if let Ok(expired) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")) {
+        response.headers_mut().insert(header::SET_COOKIE, expired);
+    }
+    response
 }
 
 fn page(status: StatusCode, body: String) -> Response {

@@ -63,6 +63,7 @@ impl TokenManager {
         self.pending.set_url(&state, &url);
         Ok(AuthorizationRequest {
             url,
+            state,
             integration: name.to_string(),
             subject,
         })

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -14,16 +14,19 @@ use http_body_util::Full;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::oauth::authorize::{Callback, CallbackOutcome};
+use crate::oauth::authorize::{AuthorizationRequest, Callback, CallbackOutcome};
 
-/// How long the browser waits for the page saying how the authorization ended.
-const PAGE_WAIT: Duration = Duration::from_secs(30);
+/// How long the browser waits for the page saying how the authorization ended: longer than a
+/// code exchange can take (three attempts of 15 s and their waits).
+const PAGE_WAIT: Duration = Duration::from_secs(120);
+/// How long a connection may take to send its request's headers.
+const HEADER_WAIT: Duration = Duration::from_secs(10);
 
 /// Receives one callback on a loopback redirect URI such as FDK's
 /// `http://localhost:10001/auth/callback`. It binds 127.0.0.1 only, answers other paths with
 /// 404, and its page loads nothing and sends no referrer.
 pub struct CallbackServer {
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     redirect_uri: url::Url,
 }
 
@@ -142,27 +145,44 @@ impl CallbackServer {
     /// port 0 picks a free one, see [`CallbackServer::redirect_uri`]).
     pub async fn bind(redirect_uri: &url::Url) -> Result<Self, CallbackServerError> {
         let not_loopback = || CallbackServerError::NotLoopback(redirect_uri.to_string());
-        let loopback = match redirect_uri.host() {
-            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            _ => false,
+        // `localhost` may resolve to either family: both are bound, so no other program can
+        // take the one the browser picks.
+        let (first, second) = match redirect_uri.host() {
+            Some(url::Host::Domain(name)) if name.eq_ignore_ascii_case("localhost") => (
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            ),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => (IpAddr::V4(ip), None),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => (IpAddr::V6(ip), None),
+            _ => return Err(not_loopback()),
         };
-        if redirect_uri.scheme() != "http" || !loopback {
+        if redirect_uri.scheme() != "http" {
             return Err(not_loopback());
         }
         let port = redirect_uri.port().ok_or_else(not_loopback)?;
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|source| CallbackServerError::Bind { address, source })?;
-        let mut redirect_uri = redirect_uri.clone();
-        if port == 0
-            && let Ok(bound) = listener.local_addr()
-        {
-            let _ = redirect_uri.set_port(Some(bound.port()));
+        let bind = |ip: IpAddr, port: u16| async move {
+            let address = SocketAddr::new(ip, port);
+            TcpListener::bind(address)
+                .await
+                .map_err(|source| CallbackServerError::Bind { address, source })
+        };
+        let listener = bind(first, port).await?;
+        let port = listener.local_addr().map_or(port, |a| a.port());
+        let mut listeners = vec![listener];
+        if let Some(second) = second {
+            match bind(second, port).await {
+                Ok(listener) => listeners.push(listener),
+                // No IPv6 on this machine: nobody can listen there either.
+                Err(CallbackServerError::Bind { source, .. })
+                    if source.kind() == std::io::ErrorKind::AddrNotAvailable
+                        || source.raw_os_error() == Some(97) => {}
+                Err(error) => return Err(error),
+            }
         }
+        let mut redirect_uri = redirect_uri.clone();
+        let _ = redirect_uri.set_port(Some(port));
         Ok(CallbackServer {
-            listener,
+            listeners,
             redirect_uri,
         })
     }
@@ -172,49 +192,70 @@ impl CallbackServer {
         &self.redirect_uri
     }
 
-    /// Waits for the callback (other requests get 404) for at most `wait`; then stops
-    /// listening. Reply to the browser with the returned [`CallbackReply`].
+    /// Waits at most `wait` for the callback of `request`: a request to the redirect path whose
+    /// `Host` is this server and whose `state` is the request's (compared in constant time).
+    /// Anything else gets 404 and the server keeps waiting, so no other program can spend the
+    /// callback. Reply to the browser with the returned [`CallbackReply`].
     pub async fn receive(
         self,
+        request: &AuthorizationRequest,
         wait: Duration,
     ) -> Result<(Callback, CallbackReply), CallbackServerError> {
         let (arrived, callback) = oneshot::channel::<(Callback, CallbackReply)>();
-        let arrived: Arrived = Arc::new(Mutex::new(Some(arrived)));
+        let port = self.redirect_uri.port().unwrap_or_default();
+        let expected = Arc::new(Expected {
+            path: self.redirect_uri.path().to_string(),
+            hosts: [
+                format!("localhost:{port}"),
+                format!("127.0.0.1:{port}"),
+                format!("[::1]:{port}"),
+                self.redirect_uri
+                    .host_str()
+                    .map_or(String::new(), |h| format!("{h}:{port}")),
+            ],
+            request: request.clone(),
+            arrived: Mutex::new(Some(arrived)),
+        });
         let (written, page_written) = oneshot::channel::<()>();
         let written = Arc::new(Mutex::new(Some(written)));
-        let path: Arc<str> = Arc::from(self.redirect_uri.path());
-        let listener = self.listener;
-        let accepting = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let arrived = arrived.clone();
-                let path = path.clone();
-                let written = written.clone();
-                let served_callback = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let flag = served_callback.clone();
-                let service = hyper::service::service_fn(move |request: Request<_>| {
-                    handle(request, path.clone(), arrived.clone(), flag.clone())
-                });
-                tokio::spawn(async move {
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(false)
-                        .serve_connection(io, service)
-                        .await;
-                    // The callback's page is out: whoever waits on `finish` may go.
-                    if served_callback.load(std::sync::atomic::Ordering::SeqCst)
-                        && let Some(written) = written
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .take()
-                    {
-                        let _ = written.send(());
-                    }
-                });
-            }
-        });
+        let mut accepting = Vec::new();
+        for listener in self.listeners {
+            let (expected, written) = (expected.clone(), written.clone());
+            accepting.push(tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let expected = expected.clone();
+                    let written = written.clone();
+                    let served_callback = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    let flag = served_callback.clone();
+                    let service = hyper::service::service_fn(move |request: Request<_>| {
+                        handle(request, expected.clone(), flag.clone())
+                    });
+                    tokio::spawn(async move {
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .timer(hyper_util::rt::TokioTimer::new())
+                            .header_read_timeout(HEADER_WAIT)
+                            .keep_alive(false)
+                            .serve_connection(io, service)
+                            .await;
+                        // The callback's page is out: whoever waits on `finish` may go.
+                        if served_callback.load(std::sync::atomic::Ordering::SeqCst)
+                            && let Some(written) = written
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .take()
+                        {
+                            let _ = written.send(());
+                        }
+                    });
+                }
+            }));
+        }
         let received = tokio::time::timeout(wait, callback).await;
         // One-shot: no more connections once the callback came (or the wait ended).
-        accepting.abort();
+        for task in accepting {
+            task.abort();
+        }
         match received {
             Ok(Ok((callback, mut reply))) => {
                 reply.written = Some(page_written);
@@ -225,19 +266,40 @@ impl CallbackServer {
     }
 }
 
-type Arrived = Arc<Mutex<Option<oneshot::Sender<(Callback, CallbackReply)>>>>;
+/// What the one callback looks like.
+struct Expected {
+    path: String,
+    hosts: [String; 4],
+    request: AuthorizationRequest,
+    arrived: Mutex<Option<oneshot::Sender<(Callback, CallbackReply)>>>,
+}
+
+impl Expected {
+    fn matches(&self, request: &Request<hyper::body::Incoming>) -> bool {
+        let host = request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let state = request.uri().query().and_then(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(key, _)| key == "state")
+                .map(|(_, value)| value.into_owned())
+        });
+        request.uri().path() == self.path
+            && self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            && state.is_some_and(|state| self.request.has_state(&state))
+    }
+}
 
 async fn handle(
     request: Request<hyper::body::Incoming>,
-    path: Arc<str>,
-    arrived: Arrived,
+    expected: Arc<Expected>,
     served_callback: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let query = request.uri().query().unwrap_or("");
-    let is_callback = request.uri().path() == &*path
-        && (query.contains("state=") || query.contains("code=") || query.contains("error="));
-    let sender = if is_callback {
-        arrived
+    let sender = if expected.matches(&request) {
+        expected
+            .arrived
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
@@ -252,6 +314,7 @@ async fn handle(
     };
     served_callback.store(true, std::sync::atomic::Ordering::SeqCst);
     let (reply, page_ready) = oneshot::channel();
+    let query = request.uri().query().unwrap_or("");
     let _ = sender.send((
         Callback::from_query(query),
         CallbackReply {

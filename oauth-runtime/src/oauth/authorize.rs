@@ -18,12 +18,25 @@ pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
 const MAX_PENDING: usize = 1024;
 
 /// Where to send the user to authorize an integration. Its URL carries the `state` and the
-/// PKCE challenge, which are not secret; the verifier stays in the runtime.
-#[derive(Debug, Clone)]
+/// PKCE challenge; the verifier stays in the runtime. `Debug` leaves the URL's query out.
+#[derive(Clone)]
 pub struct AuthorizationRequest {
     pub(crate) url: url::Url,
+    pub(crate) state: String,
     pub(crate) integration: String,
     pub(crate) subject: Subject,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.url.clone();
+        shown.set_query(None);
+        f.debug_struct("AuthorizationRequest")
+            .field("url", &shown.as_str())
+            .field("integration", &self.integration)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthorizationRequest {
@@ -40,6 +53,12 @@ impl AuthorizationRequest {
     /// Whose tokens it will give.
     pub fn subject(&self) -> &Subject {
         &self.subject
+    }
+
+    /// Whether `state` is this request's, compared in constant time.
+    pub(crate) fn has_state(&self, state: &str) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.state.as_bytes(), state.as_bytes())
+            .is_ok()
     }
 }
 

@@ -14,6 +14,17 @@ pub(crate) mod token_endpoint;
 /// FDK's local redirect URL, so OAuth clients registered for FDK's local testing work as they are.
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:10001/auth/callback";
 
+/// The authorize URL's parameters the runtime sets itself.
+const RUNTIME_PARAMS: [&str; 7] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
 /// Whose tokens an integration holds (`token_type` in `oauth_config.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TokenType {
@@ -133,6 +144,15 @@ impl IntegrationConfig {
     /// Where users are sent to authorize (`authorize_url`): `https`, or `http` to loopback.
     pub fn authorize_url(mut self, url: &str) -> Result<Self, InvalidIntegration> {
         let parsed = self.endpoint(url, "authorize URL")?;
+        if let Some((key, _)) = parsed
+            .query_pairs()
+            .find(|(key, _)| RUNTIME_PARAMS.contains(&key.as_ref()))
+        {
+            return Err(InvalidIntegration {
+                integration: self.name.clone(),
+                reason: format!("the authorize URL sets `{key}`, which the runtime sets itself"),
+            });
+        }
         self.authorize_url = Some(parsed);
         Ok(self)
     }
@@ -153,16 +173,7 @@ impl IntegrationConfig {
     /// An extra query parameter of the authorize URL (the integration's other `options`, such
     /// as `access_type` or `prompt`). The parameters the runtime sets itself are refused.
     pub fn authorize_param(mut self, key: &str, value: &str) -> Result<Self, InvalidIntegration> {
-        const OWN: [&str; 7] = [
-            "client_id",
-            "redirect_uri",
-            "response_type",
-            "scope",
-            "state",
-            "code_challenge",
-            "code_challenge_method",
-        ];
-        if OWN.contains(&key) {
+        if RUNTIME_PARAMS.contains(&key) {
             return Err(InvalidIntegration {
                 integration: self.name.clone(),
                 reason: format!("`{key}` is set by the runtime and cannot be an extra parameter"),

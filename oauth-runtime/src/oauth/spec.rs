@@ -78,14 +78,14 @@ impl IntegrationSpec {
         };
         let url = |value: &SpecValue, what: &str| {
             let url = text(value, what)?;
-            // A substituted value must not reshape the URL: no `/ ? # @ \` or spaces in it.
+            // A substituted value must not reshape the URL: host-name characters and a port
+            // only (no `/ ? # @ & = % ;`, no `..`), wherever it lands.
             for name in iparams_of(value) {
                 if let Some(v) = oauth_iparams(name)
-                    && v.chars().any(|c| {
-                        matches!(c, '/' | '?' | '#' | '@' | '\\')
-                            || c.is_whitespace()
-                            || c.is_control()
-                    })
+                    && (v.contains("..")
+                        || !v.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | ':')
+                        }))
                 {
                     return Err(invalid(format!(
                         "`oauth_iparams.{name}` is not a valid part of the {what}"
@@ -284,7 +284,17 @@ mod tests {
             error.to_string(),
             "integration `freshservice`: the token URL needs `oauth_iparams.org`, which has no value"
         );
-        for hostile in ["evil.com/x?", "evil.com#", "user@evil.com", "a b"] {
+        for hostile in [
+            "evil.com/x?",
+            "evil.com#",
+            "user@evil.com",
+            "a b",
+            "acme&redirect_uri=https://evil",
+            "acme;x",
+            "%2e%2e",
+            "..",
+            "acme..evil",
+        ] {
             let pairs: &'static [(&'static str, &'static str)] =
                 Box::leak(vec![("org", hostile), ("id", "i"), ("secret", "s")].into_boxed_slice());
             let error = SPEC.configure(&iparams(pairs), &env).unwrap_err();

@@ -35,6 +35,15 @@ async fn a_server_app_installs_at_account_level_through_its_routes() {
         .await
         .unwrap();
     assert_eq!(redirect.status(), 302);
+    let cookie = redirect.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_string();
     let location = url::Url::parse(redirect.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(location.host_str(), Some("auth.example.com"));
     let pairs: Vec<(String, String)> = location.query_pairs().into_owned().collect();
@@ -49,17 +58,35 @@ async fn a_server_app_installs_at_account_level_through_its_routes() {
         .get(format!(
             "{base}/oauth/crm/callback?code=good-code&state=forged"
         ))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), 400);
     assert!(forged.text().await.unwrap().contains("refused"));
+    // The right state from another browser (no cookie): refused, and the state is not spent.
+    let elsewhere = http
+        .get(format!(
+            "{base}/oauth/crm/callback?code=good-code&state={state}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 400);
+    assert!(
+        elsewhere
+            .text()
+            .await
+            .unwrap()
+            .contains("does not come from the browser")
+    );
     assert_eq!(provider.token_requests(), 0);
 
     let done = http
         .get(format!(
             "{base}/oauth/crm/callback?code=good-code&state={state}"
         ))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();

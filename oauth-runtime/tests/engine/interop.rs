@@ -148,7 +148,10 @@ async fn the_whole_lifecycle_against_a_real_oauth_server() {
     // Authorize: the browser goes through the server's login and consent to our callback.
     let request = runtime.authorize("crm", Subject::Installation).unwrap();
     let browser = tokio::spawn(browse(request.url().clone(), redirect_uri.clone()));
-    let (received, reply) = callback.receive(Duration::from_secs(20)).await.unwrap();
+    let (received, reply) = callback
+        .receive(&request, Duration::from_secs(20))
+        .await
+        .unwrap();
     let outcome = runtime.complete_authorization("crm", None, &received).await;
     reply.finish(outcome.as_ref().map_err(|_| "failed")).await;
     assert_eq!(

@@ -71,7 +71,10 @@ async fn a_callback_through_the_loopback_server_stores_the_token() {
             http.get(back).send().await.unwrap()
         }
     });
-    let (callback, reply) = server.receive(Duration::from_secs(10)).await.unwrap();
+    let (callback, reply) = server
+        .receive(&request, Duration::from_secs(10))
+        .await
+        .unwrap();
     let outcome = runtime
         .complete_authorization("crm", None, &callback)
         .await
@@ -103,13 +106,37 @@ async fn a_callback_through_the_loopback_server_stores_the_token() {
     assert!(reqwest::Client::new().get(redirect).send().await.is_err());
 }
 
+/// A runtime whose `crm` integration redirects to `redirect`, and an authorization started.
+fn started(redirect: &url::Url) -> (Runtime, oauth_runtime::AuthorizationRequest) {
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(
+            oauth_runtime::IntegrationConfig::new(
+                "crm",
+                "https://auth.example.com/token",
+                "id",
+                "s",
+            )
+            .unwrap()
+            .authorize_url("https://auth.example.com/authorize")
+            .unwrap()
+            .redirect_uri(redirect.as_str())
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    (runtime, request)
+}
+
 #[tokio::test]
 async fn no_callback_in_time_is_an_error() {
     let server = CallbackServer::bind(&url::Url::parse("http://127.0.0.1:0/cb").unwrap())
         .await
         .unwrap();
+    let (_runtime, request) = started(server.redirect_uri());
     let error = server
-        .receive(Duration::from_millis(100))
+        .receive(&request, Duration::from_millis(100))
         .await
         .unwrap_err();
     assert!(matches!(error, CallbackServerError::TimedOut(_)));
@@ -117,6 +144,57 @@ async fn no_callback_in_time_is_an_error() {
         error.to_string(),
         "no callback arrived within 100ms: the authorization was not completed"
     );
+}
+
+#[tokio::test]
+async fn forged_callbacks_cannot_spend_the_real_one() {
+    let server =
+        CallbackServer::bind(&url::Url::parse("http://localhost:0/auth/callback").unwrap())
+            .await
+            .unwrap();
+    let redirect = server.redirect_uri().clone();
+    let (_runtime, request) = started(&redirect);
+    let state = request
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let port = redirect.port().unwrap();
+    let waiting =
+        tokio::spawn(async move { server.receive(&request, Duration::from_secs(10)).await });
+    let http = reqwest::Client::new();
+    for (url, host) in [
+        (
+            format!("http://127.0.0.1:{port}/auth/callback?code=x&state=forged"),
+            None,
+        ),
+        (
+            format!("http://127.0.0.1:{port}/auth/callback?code=x&xstate={state}"),
+            None,
+        ),
+        (
+            format!("http://127.0.0.1:{port}/elsewhere?code=x&state={state}"),
+            None,
+        ),
+        // DNS rebinding: the right state, but the browser thinks it talks to another site.
+        (
+            format!("http://127.0.0.1:{port}/auth/callback?code=x&state={state}"),
+            Some("evil.example:80"),
+        ),
+    ] {
+        let mut forged = http.get(&url);
+        if let Some(host) = host {
+            forged = forged.header("host", host);
+        }
+        assert_eq!(forged.send().await.unwrap().status(), 404, "{url} {host:?}");
+    }
+    let real = tokio::spawn(reqwest::get(format!("{redirect}?code=good&state={state}")));
+    let (callback, reply) = waiting.await.unwrap().unwrap();
+    reply.finish(Err("checked")).await;
+    assert_eq!(real.await.unwrap().unwrap().status(), 400);
+    assert!(format!("{callback:?}").contains("[REDACTED]"));
 }
 
 #[tokio::test]
