@@ -4,7 +4,7 @@
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
-use crate::oauth::token_endpoint::{self, Failure};
+use crate::oauth::token_endpoint::{self, Failure, Resend};
 use crate::oauth::{IntegrationConfig, TokenType};
 use crate::refresh::TokenManager;
 use crate::tokens::{Subject, TokenError, TokenKey, TokenSet, UserId};
@@ -38,6 +38,7 @@ impl TokenManager {
             subject.clone(),
             integration.redirect_uri.clone(),
             integration.pkce,
+            self.policy.authorization_ttl,
         )?;
         let url = {
             let mut query = url.query_pairs_mut();
@@ -140,6 +141,7 @@ impl TokenManager {
             &form,
             self.policy.timeout,
             self.policy.max_retry_wait,
+            Resend::Never,
         )
         .await
         .map_err(|failure| {

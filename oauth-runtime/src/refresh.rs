@@ -15,7 +15,7 @@ use tracing::Instrument as _;
 
 use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::PendingAuthorizations;
-use crate::oauth::token_endpoint::{self, Failure, Granted};
+use crate::oauth::token_endpoint::{self, Failure, Granted, Resend};
 use crate::store::{StoreError, TokenStore, Versioned};
 use crate::tokens::{
     AccessToken, DeadToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey,
@@ -389,6 +389,7 @@ impl TokenManager {
             &form,
             self.policy.timeout,
             self.policy.max_retry_wait,
+            Resend::Allowed,
         )
         .await;
         match granted {

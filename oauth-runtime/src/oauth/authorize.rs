@@ -303,6 +303,7 @@ impl PendingAuthorizations {
         subject: Subject,
         redirect_uri: url::Url,
         pkce: bool,
+        ttl: Duration,
     ) -> Result<(String, Option<String>), AuthorizeError> {
         let state = random_token().ok_or(AuthorizeError::Random)?;
         let (verifier, challenge) = match pkce {
@@ -313,6 +314,11 @@ impl PendingAuthorizations {
             false => (None, None),
         };
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        // Expired ones go first, then this subject's earlier one (a new authorization
+        // replaces it); only then, past the cap, the oldest.
+        pending.retain(|p| {
+            p.started.elapsed() <= ttl && !(p.integration == integration && p.subject == subject)
+        });
         if pending.len() >= MAX_PENDING {
             pending.remove(0);
         }

@@ -53,6 +53,17 @@ pub(crate) enum Failure {
     Transient(String),
 }
 
+/// Whether a request whose answer was lost may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resend {
+    /// Yes: a refresh (an `invalid_grant` after a lost answer is then not taken as proof that
+    /// the token is dead).
+    Allowed,
+    /// No: a code exchange (codes are single use; a server that sees one twice may revoke the
+    /// tokens it issued, RFC 6749 §4.1.2). Only attempts that never connected are retried.
+    Never,
+}
+
 /// Posts `form` (plus client authentication) to the token endpoint, retrying passing failures.
 pub(crate) async fn request(
     http: &reqwest::Client,
@@ -60,6 +71,7 @@ pub(crate) async fn request(
     form: &[(&str, &str)],
     timeout: Duration,
     max_wait: Duration,
+    resend: Resend,
 ) -> Result<Granted, Failure> {
     let mut attempt = 1;
     let mut delay = FIRST_DELAY;
@@ -79,6 +91,9 @@ pub(crate) async fn request(
             )),
             other => other,
         };
+        if unanswered && resend == Resend::Never {
+            return result;
+        }
         maybe_redeemed |= unanswered;
         match result {
             Err(Failure::Transient(reason)) if attempt < ATTEMPTS => {

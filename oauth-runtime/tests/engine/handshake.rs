@@ -584,3 +584,44 @@ fn credentials_come_from_the_environment_and_their_absence_says_where_it_looked(
         .unwrap_err();
     assert!(error.to_string().contains("must use https"), "{error}");
 }
+
+#[tokio::test]
+async fn a_code_whose_exchange_got_no_answer_is_not_sent_again() {
+    let provider = Provider::start().await;
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(
+            provider
+                .integration("crm")
+                .authorize_url("https://auth.example.com/authorize")
+                .unwrap(),
+        )
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let state = param(&query(request.url()), "state").unwrap().to_string();
+    provider.fault(crate::support::Fault::Hang(Duration::from_secs(2)));
+    let error = runtime
+        .complete_authorization("crm", None, &callback(&state, "code=good-code"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CallbackError::Exchange { .. }), "{error:?}");
+    assert_eq!(
+        provider.token_requests(),
+        1,
+        "a code is single use: never sent twice"
+    );
+}
+
+#[test]
+fn an_authorize_url_may_not_set_what_the_runtime_sets() {
+    let error = oauth_runtime::IntegrationConfig::new("x", "https://a.com/token", "i", "s")
+        .unwrap()
+        .authorize_url("https://a.com/authorize?redirect_uri=https://evil.example/cb")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "integration `x`: the authorize URL sets `redirect_uri`, which the runtime sets itself"
+    );
+}

@@ -238,10 +238,14 @@ impl Respond for TokenEndpoint {
             let refresh = format!("sekrit-refresh-{n}");
             state.accepted.lock().unwrap().insert(access.clone());
             state.live_refresh.lock().unwrap().insert(refresh.clone());
-            return ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            let granted = ResponseTemplate::new(200).set_body_json(serde_json::json!({
                 "access_token": access, "refresh_token": refresh, "expires_in": 1800,
                 "token_type": "Bearer"
             }));
+            return match hang {
+                Some(delay) => granted.set_delay(delay),
+                None => granted,
+            };
         }
         if field("grant_type") != "refresh_token" {
             return ResponseTemplate::new(400)
