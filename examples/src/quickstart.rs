@@ -42,6 +42,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     let provider = Provider::builder()
         .client(CLIENT_ID, CLIENT_SECRET, "Quickstart helpdesk")
         .access_token_lifetime(TOKEN_LIFETIME)
+        .require_pkce(true)
         .auto_consent(true)
         .start()
         .await?;
@@ -101,7 +102,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         CallbackOutcome::Authorized { .. } => writeln!(
             out,
             "   the provider redirected to {redirect} with a code; it was exchanged for tokens (PKCE checked) and they are stored\n   \
-             the token request carried FreshID's custom header `Authorization: Basic …`, built from the installation's oauth_iparams"
+             the token request authenticated with FreshID's custom header `Authorization: Basic …`, built from the installation's oauth_iparams"
         )?,
         other => return Err(format!("not authorized: {other:?}").into()),
     }

@@ -10,7 +10,7 @@ async fn the_quickstart_runs_the_whole_lifecycle() {
         "1. Starting the embedded FreshID-like provider",
         "2. Authorizing the app for the account",
         "it was exchanged for tokens (PKCE checked) and they are stored",
-        "the token request carried FreshID's custom header `Authorization: Basic …`",
+        "the token request authenticated with FreshID's custom header `Authorization: Basic …`",
         "3. Creating a ticket with the typed method `create_ticket`.",
         "the API answered 201 Created: ticket #1, \"Printer on fire\"",
         "4. Waiting for the access token to expire",

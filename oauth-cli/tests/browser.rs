@@ -218,7 +218,13 @@ async fn consent_in_a_real_browser_authorizes_and_cancel_does_not() {
     let (code, stderr) = finish(cli).await;
     assert_eq!(code, 0, "{stderr}");
     let stored = std::fs::read_to_string(dir.join(".oauth-templates/tokens.json")).unwrap();
-    assert!(stored.contains("\"freshservice\""), "{stored}");
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let token = stored["records"][0]["access_token"].as_str().unwrap();
+    assert_eq!(
+        provider.account_of(token).as_deref(),
+        Some("globex.myfreshworks.com"),
+        "the token is for the account picked in the browser"
+    );
     assert_eq!(provider.token_requests(), 1);
 
     // Cancel: the CLI reports the app unauthorized.

@@ -16,6 +16,17 @@ pub(crate) fn routes() -> axum::Router<Arc<State>> {
     axum::Router::new().route("/org/oauth/v2/authorize", get(show).post(decide))
 }
 
+/// What the consent form carries from the authorization request.
+const REQUEST_PARAMS: [&str; 7] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
 /// The parameters of an authorization request.
 struct Request {
     client_id: String,
@@ -43,10 +54,17 @@ fn parse(state: &State, pairs: &[(String, String)]) -> Result<Request, Response>
     let Some(redirect_uri) = field(pairs, "redirect_uri") else {
         return bad("redirect_uri is missing");
     };
+    // A test provider redirects only to this machine: never an open redirect elsewhere.
+    if !is_loopback(redirect_uri) {
+        return bad("the redirect URI must be on loopback (localhost, 127.0.0.1 or [::1])");
+    }
     if field(pairs, "response_type") != Some("code") {
         return bad("only response_type=code is supported");
     }
     let challenge = field(pairs, "code_challenge").map(str::to_string);
+    if challenge.is_none() && state.settings().require_pkce {
+        return bad("PKCE is required: send a code_challenge");
+    }
     if challenge.is_some() && field(pairs, "code_challenge_method") != Some("S256") {
         return bad("only the S256 code challenge method is supported");
     }
@@ -62,6 +80,21 @@ fn parse(state: &State, pairs: &[(String, String)]) -> Result<Request, Response>
             .collect(),
         challenge,
     })
+}
+
+fn is_loopback(uri: &str) -> bool {
+    let Some(rest) = uri
+        .strip_prefix("http://")
+        .or_else(|| uri.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    !authority.contains('@') && matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 fn pairs(text: &[u8]) -> Vec<(String, String)> {
@@ -93,8 +126,11 @@ async fn show(Shared(state): Shared<Arc<State>>, RawQuery(query): RawQuery) -> R
             .unwrap_or_default();
         (name, data.accounts.clone(), granted)
     };
+    // Only the authorization request's own parameters are carried: a `decision` or an
+    // `account` slipped into the URL must not answer for the user.
     let hidden: String = pairs
         .iter()
+        .filter(|(k, _)| REQUEST_PARAMS.contains(&k.as_str()))
         .map(|(k, v)| {
             format!(
                 "<input type=\"hidden\" name=\"{}\" value=\"{}\">",

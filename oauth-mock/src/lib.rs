@@ -98,6 +98,7 @@ impl Provider {
                 refresh_lifetime: Duration::from_secs(365 * 24 * 3600),
                 rotate: false,
                 auto_consent: false,
+                require_pkce: false,
             },
             data: Data {
                 accounts: vec![
@@ -142,6 +143,15 @@ impl Provider {
     /// Whether refresh tokens rotate from now on.
     pub fn rotate_refresh_tokens(&self, rotate: bool) {
         self.state.settings().rotate = rotate;
+    }
+
+    /// The account an access token was issued for, if it is one of this provider's.
+    pub fn account_of(&self, access_token: &str) -> Option<String> {
+        self.state
+            .data()
+            .access
+            .get(access_token)
+            .map(|grant| grant.account.clone())
     }
 
     /// How many requests reached the token endpoint.
@@ -210,6 +220,13 @@ impl ProviderBuilder {
         self.data
             .api_keys
             .insert(key.to_string(), account.to_string());
+        self
+    }
+
+    /// Refuse authorization requests without a PKCE challenge (default: PKCE is checked when
+    /// sent, as FreshID does).
+    pub fn require_pkce(mut self, require: bool) -> Self {
+        self.settings.require_pkce = require;
         self
     }
 

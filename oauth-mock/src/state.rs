@@ -61,6 +61,7 @@ pub(crate) struct Settings {
     pub(crate) refresh_lifetime: Duration,
     pub(crate) rotate: bool,
     pub(crate) auto_consent: bool,
+    pub(crate) require_pkce: bool,
 }
 
 #[derive(Default)]

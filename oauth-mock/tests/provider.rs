@@ -340,3 +340,84 @@ async fn the_tickets_api_wants_a_live_token_with_the_right_scope() {
     assert_eq!(expired.status(), 401);
     assert_eq!(provider.tickets().len(), 1);
 }
+
+#[tokio::test]
+async fn the_consent_form_carries_only_the_request_and_redirects_only_to_loopback() {
+    let provider = Provider::builder()
+        .client("client", "secret", "Test app")
+        .require_pkce(true)
+        .start()
+        .await
+        .unwrap();
+    // Parameters slipped into the URL do not answer for the user.
+    let sneaky = format!(
+        "{}&decision=agree&account=globex.myfreshworks.com",
+        authorize_url(&provider, "s")
+    );
+    let html = http()
+        .get(sneaky)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("name=\"decision\" value=\"agree\"><"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("type=\"hidden\" name=\"decision\""),
+        "{html}"
+    );
+    assert!(!html.contains("type=\"hidden\" name=\"account\""), "{html}");
+
+    for redirect in [
+        "https://evil.example/cb",
+        "http://localhost.evil.example/cb",
+        "http://user@127.0.0.1.evil/cb",
+    ] {
+        let url = format!(
+            "{}/org/oauth/v2/authorize?client_id=client&redirect_uri={}&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            provider.url(),
+            urlencode(redirect)
+        );
+        assert_eq!(
+            http().get(url).send().await.unwrap().status(),
+            400,
+            "{redirect}"
+        );
+    }
+    let without_pkce = format!(
+        "{}/org/oauth/v2/authorize?client_id=client&redirect_uri={}&response_type=code",
+        provider.url(),
+        urlencode(REDIRECT)
+    );
+    assert_eq!(
+        http().get(without_pkce).send().await.unwrap().status(),
+        400,
+        "PKCE required"
+    );
+}
+
+#[tokio::test]
+async fn a_code_needs_the_same_redirect_uri() {
+    let provider = Provider::start().await.unwrap();
+    let back = decide(&provider, "s", "globex.myfreshworks.com", "agree").await;
+    let code = param(&back, "code").unwrap();
+    let body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", "http://localhost:10001/other"),
+        ("code_verifier", VERIFIER),
+    ]);
+    let response = post(
+        &provider,
+        "/org/oauth/v2/token",
+        Some(&basic("client", "secret")),
+        body,
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(json(response).await["error"], "invalid_grant");
+}
