@@ -85,6 +85,22 @@ pub(crate) fn integration<'a>(app: &'a AppConfig, name: &str) -> Result<&'a Inte
     }
 }
 
+/// The `oauth_iparams` lookup of a command: `--oauth-iparam K=V`, else the environment
+/// variable `OAUTH_IPARAM_<K>` (upper case), so a client secret asked for as an oauth_iparam
+/// need not appear on the command line.
+pub(crate) fn oauth_iparams(
+    args: &[String],
+) -> Result<impl Fn(&str) -> Option<String> + use<>, Failed> {
+    let given = pairs(args, "--oauth-iparam")?;
+    Ok(move |name: &str| {
+        given
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(format!("OAUTH_IPARAM_{}", name.to_ascii_uppercase())).ok())
+    })
+}
+
 /// `K=V` arguments as pairs.
 pub(crate) fn pairs(args: &[String], flag: &str) -> Result<Vec<(String, String)>, Failed> {
     args.iter()

@@ -31,13 +31,7 @@ pub(crate) fn run(args: Authorize<'_>) -> ExitCode {
 fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
     let app = app::load(args.dir)?;
     let integration = app::integration(&app, args.integration)?;
-    let oauth_iparams = app::pairs(args.oauth_iparams, "--oauth-iparam")?;
-    let lookup = |name: &str| {
-        oauth_iparams
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let lookup = app::oauth_iparams(args.oauth_iparams)?;
     let env = |var: &str| std::env::var(var).ok();
     let config = app::spec(integration)
         .configure(&lookup, &env)

@@ -41,11 +41,14 @@ impl Values {
         self.by_path.get(path).map(String::as_str)
     }
 
-    /// The text of `expr`; `Err(path)` when a value it needs was not given.
+    /// The text of `expr`; `Err(path)` when a value it needs was not given. As in the
+    /// generated code, the `||` default stands in for a single absent or empty value; inside a
+    /// concatenation every value is required.
     fn expr(&self, expr: &Expr) -> Result<String, String> {
+        let single = matches!(expr.terms.as_slice(), [Term::Path(_)]);
         match (self.concat(&expr.terms), &expr.default) {
             (Ok(text), Some(default)) if text.is_empty() => Ok(default.value.text().to_string()),
-            (Err(_), Some(default)) => Ok(default.value.text().to_string()),
+            (Err(_), Some(default)) if single => Ok(default.value.text().to_string()),
             (result, _) => result,
         }
     }
@@ -98,6 +101,7 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
     }
     for (key, value) in app::pairs(args.iparams, "--iparam")? {
         // `domain` is `iparam.domain`; `app_settings.a.b` and the like are given whole.
+        let value = typed_iparam(&app, &key, value)?;
         let path = if key.contains('.') {
             key
         } else {
@@ -120,13 +124,7 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
     if let Some(name) = &integration {
         let spec = app::spec(app::integration(&app, name)?);
         agent = spec.agent;
-        let oauth_iparams = app::pairs(args.oauth_iparams, "--oauth-iparam")?;
-        let lookup = |k: &str| {
-            oauth_iparams
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-        };
+        let lookup = app::oauth_iparams(args.oauth_iparams)?;
         match spec.configure(&lookup, &|var| std::env::var(var).ok()) {
             Ok(config) => builder = builder.integration(config),
             Err(error) => {
@@ -287,6 +285,35 @@ fn compose(
         }
     }
     Ok(request.finish())
+}
+
+/// An iparam's text as the generated code sends it: numbers through `f64` (`1.50` → `1.5`),
+/// checkboxes as `true`/`false`, per `iparams.json` when the app has one.
+fn typed_iparam(
+    app: &oauth_codegen::model::AppConfig,
+    name: &str,
+    value: String,
+) -> Result<String, Failed> {
+    use oauth_codegen::model::IparamType;
+    let declared = app
+        .iparams
+        .as_ref()
+        .and_then(|i| i.params.iter().find(|p| p.name.value == name));
+    match declared.map(|p| &p.kind) {
+        Some(IparamType::Number) => match value.trim().parse::<f64>() {
+            Ok(number) => Ok(number.to_string()),
+            Err(_) => fail(format!(
+                "--iparam {name} is a number in iparams.json, not `{value}`"
+            )),
+        },
+        Some(IparamType::Checkbox) => match value.trim() {
+            "true" | "false" => Ok(value.trim().to_string()),
+            _ => fail(format!(
+                "--iparam {name} is a checkbox in iparams.json: true or false"
+            )),
+        },
+        _ => Ok(value),
+    }
 }
 
 /// A value the template needs was not given.

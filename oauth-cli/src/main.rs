@@ -68,7 +68,8 @@ enum Command {
         /// The token file.
         #[arg(long, value_name = "FILE")]
         store: Option<PathBuf>,
-        /// A value of the integration's oauth_iparams, as KEY=VALUE.
+        /// A value of the integration's oauth_iparams, as KEY=VALUE (or in the environment as
+        /// OAUTH_IPARAM_<KEY>, better for secrets).
         #[arg(long = "oauth-iparam", value_name = "KEY=VALUE")]
         oauth_iparams: Vec<String>,
         /// The user authorizing an agent integration.
@@ -129,7 +130,8 @@ enum TokensAction {
         #[arg(long, value_name = "FILE")]
         store: Option<PathBuf>,
     },
-    /// Delete an integration's tokens (all of its users', or one's with --user), or --all.
+    /// Delete an integration's tokens (all of its users', or one's with --user), or --all,
+    /// from the token file; the provider is not told.
     Revoke {
         /// The integration.
         integration: Option<String>,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use wiremock::matchers::{header, method, path};
@@ -173,16 +174,38 @@ async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_the
         .filter(|r| r.url.path() == "/token")
         .collect();
     assert_eq!(token_requests.len(), 1);
-    let body = String::from_utf8_lossy(&token_requests[0].body).into_owned();
-    assert!(
-        body.contains("grant_type=authorization_code") && body.contains("code_verifier="),
-        "{body}"
+    let form: Vec<(String, String)> = form_urlencoded::parse(&token_requests[0].body)
+        .into_owned()
+        .collect();
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(field("grant_type"), Some("authorization_code"));
+    assert_eq!(
+        field("code"),
+        Some("good"),
+        "the code the browser brought back"
     );
-    assert!(
-        token_requests[0].headers["authorization"]
-            .to_str()
-            .unwrap()
-            .starts_with("Basic ")
+    assert_eq!(field("code_verifier").map(str::len), Some(43));
+    let printed_redirect = output
+        .lines()
+        .find_map(|l| l.strip_prefix("Waiting for the authorization server to send you back to "))
+        .unwrap()
+        .trim_end_matches(" …");
+    assert_eq!(
+        field("redirect_uri"),
+        Some(printed_redirect),
+        "the bound callback"
+    );
+    let basic = token_requests[0].headers["authorization"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.strip_prefix("Basic ").unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        format!("crm-client:{CLIENT_SECRET}"),
+        "authenticated with the secret from the environment"
     );
 
     let file = std::fs::read_to_string(dir.join(".oauth-templates/tokens.json")).unwrap();
@@ -200,18 +223,18 @@ async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_the
     assert!(list.contains("expires in"), "{list}");
     assert!(!list.contains("sekrit"), "{list}");
 
+    // The oauth_iparam from the environment this time.
     let invoke = cli(&dir)
-        .args([
-            "invoke",
-            "getThing",
-            "--context",
-            "id=7",
-            "--oauth-iparam",
-            "tenant=acme",
-        ])
+        .env("OAUTH_IPARAM_TENANT", "acme")
+        .args(["invoke", "getThing", "--context", "id=7"])
         .output()
         .await
         .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&invoke.stderr).contains("will be used as stored"),
+        "the integration was configured from the environment: {}",
+        String::from_utf8_lossy(&invoke.stderr)
+    );
     let stdout = String::from_utf8_lossy(&invoke.stdout).into_owned();
     assert!(
         invoke.status.success(),
