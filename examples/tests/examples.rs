@@ -1,14 +1,14 @@
 //! Every example runs offline against the embedded provider and prints what it did.
 
-async fn output<F, Fut>(run: F) -> String
-where
-    F: FnOnce(Vec<u8>) -> Fut,
-    Fut: std::future::Future<Output = (Vec<u8>, Result<(), String>)>,
-{
-    let (out, result) = run(Vec::new()).await;
-    let text = String::from_utf8(out).unwrap();
-    assert!(result.is_ok(), "{result:?}\n{text}");
-    text
+/// Runs an example, asserts it succeeded, and returns what it printed.
+macro_rules! printed {
+    ($run:path $(, $arg:expr)*) => {{
+        let mut out = Vec::new();
+        let result = $run(&mut out $(, $arg)*).await;
+        let text = String::from_utf8(out).unwrap();
+        assert!(result.is_ok(), "{result:?}\n{text}");
+        text
+    }};
 }
 
 fn assert_lines(text: &str, lines: &[&str]) {
@@ -25,13 +25,7 @@ fn assert_lines(text: &str, lines: &[&str]) {
 async fn freshservice_tickets_keeps_its_tokens_in_a_file() {
     let folder = std::env::temp_dir().join(format!("examples-tickets-{}", std::process::id()));
     std::fs::create_dir_all(&folder).unwrap();
-    let text = output(|mut out| async {
-        let result = oauth_examples::freshservice_tickets::run(&mut out, &folder)
-            .await
-            .map_err(|e| e.to_string());
-        (out, result)
-    })
-    .await;
+    let text = printed!(oauth_examples::freshservice_tickets::run, &folder);
     assert_lines(
         &text,
         &[
@@ -47,13 +41,7 @@ async fn freshservice_tickets_keeps_its_tokens_in_a_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asana_workspaces_go_through_options_oauth() {
-    let text = output(|mut out| async {
-        let result = oauth_examples::asana_workspaces::run(&mut out)
-            .await
-            .map_err(|e| e.to_string());
-        (out, result)
-    })
-    .await;
+    let text = printed!(oauth_examples::asana_workspaces::run);
     assert_lines(
         &text,
         &[
@@ -66,13 +54,7 @@ async fn asana_workspaces_go_through_options_oauth() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn freshdesk_sends_its_api_key_encoded_and_never_shows_it() {
-    let text = output(|mut out| async {
-        let result = oauth_examples::freshdesk_api_key::run(&mut out)
-            .await
-            .map_err(|e| e.to_string());
-        (out, result)
-    })
-    .await;
+    let text = printed!(oauth_examples::freshdesk_api_key::run);
     assert_lines(
         &text,
         &[
@@ -86,13 +68,7 @@ async fn freshdesk_sends_its_api_key_encoded_and_never_shows_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_oauth_keeps_three_integrations_apart() {
-    let text = output(|mut out| async {
-        let result = oauth_examples::multi_oauth::run(&mut out)
-            .await
-            .map_err(|e| e.to_string());
-        (out, result)
-    })
-    .await;
+    let text = printed!(oauth_examples::multi_oauth::run);
     assert_lines(
         &text,
         &[
@@ -109,13 +85,7 @@ async fn multi_oauth_keeps_three_integrations_apart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_axum_server_installs_at_account_level() {
-    let text = output(|mut out| async {
-        let result = oauth_examples::axum_server::run(&mut out)
-            .await
-            .map_err(|e| e.to_string());
-        (out, result)
-    })
-    .await;
+    let text = printed!(oauth_examples::axum_server::run);
     assert_lines(
         &text,
         &[
