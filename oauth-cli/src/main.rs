@@ -55,7 +55,7 @@ enum Command {
     /// for the authorization server to send the user back to a loopback callback, and stores
     /// the tokens.
     ///
-    /// The client secret comes from OAUTH_<INTEGRATION>_CLIENT_SECRET unless the integration
+    /// The client secret comes from OAUTH_{INTEGRATION}_CLIENT_SECRET unless the integration
     /// asks for it as an oauth_iparam. The token file is DIR/.oauth-templates/tokens.json
     /// unless --store says otherwise; with OAUTH_TEMPLATES_STORE_KEY set (32 bytes in Base64)
     /// it is encrypted.
@@ -69,7 +69,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         store: Option<PathBuf>,
         /// A value of the integration's oauth_iparams, as KEY=VALUE (or in the environment as
-        /// OAUTH_IPARAM_<KEY>, better for secrets).
+        /// OAUTH_IPARAM_{KEY}, better for secrets).
         #[arg(long = "oauth-iparam", value_name = "KEY=VALUE")]
         oauth_iparams: Vec<String>,
         /// The user authorizing an agent integration.
