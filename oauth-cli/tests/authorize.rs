@@ -339,3 +339,32 @@ async fn a_missing_client_secret_names_the_variable() {
             .contains("no integration `nope` in oauth_config.json (there are: crm)")
     );
 }
+
+#[tokio::test]
+async fn malformed_arguments_are_explained() {
+    let provider = provider().await;
+    let dir = app("arguments", &provider);
+    let output = cli(&dir)
+        .args(["invoke", "getThing", "--context", "id"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stderr.contains("--context takes KEY=VALUE, not `id`"),
+        "{stderr}"
+    );
+    let output = cli(&dir).args(["invoke", "nope"]).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stderr.contains("no template `nope` in config/requests.json (there are: getThing)"),
+        "{stderr}"
+    );
+    let output = cli(&dir).args(["tokens", "revoke"]).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("name the integration whose tokens to delete, or pass --all")
+    );
+}

@@ -144,6 +144,10 @@ impl TokenManager {
 
     fn slot(&self, key: &TokenKey) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        // Every call comes here: the key is cloned only the first time it is seen.
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
         slots.entry(key.clone()).or_default().clone()
     }
 

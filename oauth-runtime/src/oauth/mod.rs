@@ -300,3 +300,50 @@ impl fmt::Display for InvalidIntegration {
 }
 
 impl std::error::Error for InvalidIntegration {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> IntegrationConfig {
+        IntegrationConfig::new("crm", "https://a.com/token", "id", "secret").unwrap()
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_reason() {
+        let error = config().token_header("Bad Header", "x").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "integration `crm`: the custom header `Bad Header` is not a header name"
+        );
+        let error = config()
+            .token_header("Authorization", "Basic a\r\nX-Evil: 1")
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("not one line of text"),
+            "{error}"
+        );
+        let error = config()
+            .redirect_uri("http://app.example.com/cb")
+            .unwrap_err();
+        assert!(error.to_string().contains("must use https"), "{error}");
+        let error = config().authorize_param("state", "x").unwrap_err();
+        assert!(
+            error.to_string().contains("`state` is set by the runtime"),
+            "{error}"
+        );
+        let error = IntegrationConfig::new("crm", "not a url", "id", "s").unwrap_err();
+        assert!(
+            error.to_string().contains("the token URL is not a URL"),
+            "{error}"
+        );
+        let debug = format!(
+            "{:?}",
+            config()
+                .token_header("Authorization", "Basic c2VjcmV0")
+                .unwrap()
+        );
+        assert!(debug.contains("[REDACTED]"), "{debug}");
+        assert!(!debug.contains("c2VjcmV0"), "{debug}");
+    }
+}

@@ -50,6 +50,11 @@ fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The `state` an authorize URL carries.
+fn state(url: &url::Url) -> String {
+    param(&query(url), "state").unwrap().to_string()
+}
+
 fn callback(state: &str, rest: &str) -> Callback {
     Callback::from_query(&format!("state={state}&{rest}"))
 }
@@ -181,7 +186,7 @@ async fn refused_callbacks_make_no_token_request() {
     let runtime = runtime(&provider, Duration::from_millis(200));
     let state_of = |integration: &str, subject: Subject| {
         let request = runtime.authorize(integration, subject).unwrap();
-        param(&query(request.url()), "state").unwrap().to_string()
+        state(request.url())
     };
 
     let error = runtime
@@ -276,7 +281,7 @@ async fn cancel_leaves_the_app_unauthorized() {
     let request = runtime
         .authorize("chat", Subject::User(UserId::new("ana")))
         .unwrap();
-    let state = param(&query(request.url()), "state").unwrap().to_string();
+    let state = state(request.url());
     let outcome = runtime
         .complete_authorization(
             "chat",
@@ -325,7 +330,7 @@ async fn custom_token_headers_are_sent_verbatim_instead_of_client_authentication
         .build()
         .unwrap();
     let request = runtime.authorize("crm", Subject::Installation).unwrap();
-    let state = param(&query(request.url()), "state").unwrap().to_string();
+    let state = state(request.url());
     runtime
         .complete_authorization("crm", None, &callback(&state, "code=good-code"))
         .await
@@ -364,7 +369,7 @@ async fn three_integrations_keep_their_tokens_apart() {
             Subject::Installation => None,
         };
         let request = runtime.authorize(integration, subject).unwrap();
-        let state = param(&query(request.url()), "state").unwrap().to_string();
+        let state = state(request.url());
         let outcome = runtime
             .complete_authorization(
                 integration,
@@ -484,7 +489,7 @@ async fn a_user_without_a_token_gets_the_url_to_authorize() {
         "failing calls reuse one authorization"
     );
     // Following it completes ana's authorization.
-    let state = param(&query(&urls[0]), "state").unwrap().to_string();
+    let state = state(&urls[0]);
     let outcome = runtime
         .complete_authorization(
             "chat",
@@ -514,7 +519,7 @@ async fn uninstall_deletes_every_token_of_the_installation() {
     ] {
         let subject = user.clone().map_or(Subject::Installation, Subject::User);
         let request = runtime.authorize(integration, subject).unwrap();
-        let state = param(&query(request.url()), "state").unwrap().to_string();
+        let state = state(request.url());
         runtime
             .complete_authorization(
                 integration,
@@ -600,7 +605,7 @@ async fn a_code_whose_exchange_got_no_answer_is_not_sent_again() {
         .build()
         .unwrap();
     let request = runtime.authorize("crm", Subject::Installation).unwrap();
-    let state = param(&query(request.url()), "state").unwrap().to_string();
+    let state = state(request.url());
     provider.fault(crate::support::Fault::Hang(Duration::from_secs(2)));
     let error = runtime
         .complete_authorization("crm", None, &callback(&state, "code=good-code"))
