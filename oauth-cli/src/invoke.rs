@@ -276,7 +276,7 @@ fn compose(
                 };
                 let prefix = text(parts.get(..at).unwrap_or_default()).map_err(missing)?;
                 let suffix = text(parts.get(at + 1..).unwrap_or_default()).map_err(missing)?;
-                request.token_header(label, name, &prefix, &suffix);
+                request.token_header(label, name, prefix, suffix);
             }
             None => {
                 let value = values.text(&header.value).map_err(missing)?;

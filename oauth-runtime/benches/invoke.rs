@@ -41,6 +41,10 @@ fn bench(c: &mut Criterion) {
         b.to_async(&runtime)
             .iter(|| async { black_box(bench.get_ticket(black_box(&context)).build().await) })
     });
+    build.bench_function("compose_only", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(bench.get_ticket(black_box(&context))) })
+    });
     build.finish();
 
     let http = reqwest::Client::builder()

@@ -165,7 +165,7 @@ impl TokenManager {
         // RFC 6749 §5.1: without `scope`, the scopes granted are the ones asked for.
         tokens = tokens.with_scopes(granted.scopes.unwrap_or_else(|| config.scopes.clone()));
         let key = TokenKey {
-            integration: name.to_string(),
+            integration: name.to_string().into(),
             subject: pending.subject.clone(),
         };
         self.put(&key, tokens).await.map_err(exchange_error)?;

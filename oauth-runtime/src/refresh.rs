@@ -185,7 +185,7 @@ impl TokenManager {
 
     fn missing_scopes(&self, key: &TokenKey, tokens: &TokenSet) -> Vec<String> {
         self.integrations
-            .get(&key.integration)
+            .get(key.integration.as_ref())
             .map(|integration| tokens.missing_scopes(&integration.scopes))
             .unwrap_or_default()
     }
@@ -274,7 +274,7 @@ impl TokenManager {
         }
         if just_refreshed {
             return Err(TokenError::NotRenewed {
-                integration: key.integration.clone(),
+                integration: key.integration.to_string(),
             });
         }
         self.obtain(key, &slot, Some(rejected)).await
@@ -300,7 +300,7 @@ impl TokenManager {
                 return self.checked(key, &current.record.tokens);
             }
             return Err(TokenError::Refresh {
-                integration: key.integration.clone(),
+                integration: key.integration.to_string(),
                 reason,
             });
         }
@@ -367,7 +367,7 @@ impl TokenManager {
                 // A 401 on an unexpired token without a refresh token may be about the call
                 // (a scope it lacks): return it, and leave the token as it is.
                 return Err(TokenError::NotRenewed {
-                    integration: key.integration.clone(),
+                    integration: key.integration.to_string(),
                 });
             }
             record_outcome("no_refresh_token");
@@ -375,10 +375,10 @@ impl TokenManager {
                 .mark_dead(key, slot, current, DeadToken::NoRefreshToken)
                 .await;
         };
-        let Some(integration) = self.integrations.get(&key.integration) else {
+        let Some(integration) = self.integrations.get(key.integration.as_ref()) else {
             record_outcome("not_configured");
             return Err(TokenError::Refresh {
-                integration: key.integration.clone(),
+                integration: key.integration.to_string(),
                 reason: "the runtime has no IntegrationConfig for it, so it cannot refresh"
                     .to_string(),
             });
@@ -416,7 +416,7 @@ impl TokenManager {
                     return self.checked(key, tokens);
                 }
                 Err(TokenError::Refresh {
-                    integration: key.integration.clone(),
+                    integration: key.integration.to_string(),
                     reason,
                 })
             }
@@ -481,7 +481,7 @@ impl TokenManager {
             }
         }
         Err(TokenError::Store(StoreError::Conflict {
-            integration: key.integration.clone(),
+            integration: key.integration.to_string(),
         }))
     }
 
@@ -597,7 +597,7 @@ fn renewed(old: &TokenSet, granted: Granted) -> TokenSet {
 
 fn reauthorize(key: &TokenKey, reason: ReauthorizationReason) -> TokenError {
     TokenError::ReauthorizationRequired {
-        integration: key.integration.clone(),
+        integration: key.integration.to_string(),
         subject: key.subject.clone(),
         reason,
     }

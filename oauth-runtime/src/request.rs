@@ -1,6 +1,7 @@
 //! [`RequestBuilder`]: what a generated method returns; the body and extras are added here,
 //! then [`RequestBuilder::send`] sends it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -8,11 +9,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use tracing::Instrument as _;
 
-use crate::compose::TemplateInfo;
+use crate::compose::{TemplateInfo, TokenHeader, TokenHeaders};
 use crate::error::InvokeError;
 use crate::response::Response;
 use crate::retry::{retryable_status, wait_before_retry};
@@ -23,7 +24,7 @@ use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
 pub(crate) struct Composed {
     pub(crate) url: url::Url,
     pub(crate) headers: HeaderMap,
-    pub(crate) token_headers: Vec<(HeaderName, String, String)>,
+    pub(crate) token_headers: TokenHeaders,
     pub(crate) subject: Subject,
 }
 
@@ -244,7 +245,7 @@ impl RequestBuilder {
         };
         if !prepared.token_headers.is_empty() {
             let key = TokenKey {
-                integration: prepared.integration().to_string(),
+                integration: Cow::Borrowed(prepared.integration()),
                 subject: composed.subject,
             };
             let source = token_source(&self.runtime, template)?;
@@ -283,7 +284,7 @@ struct Prepared {
     template: &'static TemplateInfo,
     key: Option<TokenKey>,
     token: Option<AccessToken>,
-    token_headers: Vec<(HeaderName, String, String)>,
+    token_headers: TokenHeaders,
     /// Taken by the last attempt.
     url: Option<url::Url>,
     headers: HeaderMap,
@@ -340,7 +341,12 @@ impl Prepared {
 
     /// Writes the token into its headers.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
-        for (name, prefix, suffix) in &self.token_headers {
+        for TokenHeader {
+            name,
+            prefix,
+            suffix,
+        } in self.token_headers.iter()
+        {
             let secret = token.secret();
             let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
             text.push_str(prefix);

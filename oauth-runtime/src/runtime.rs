@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::compose::Origins;
+use crate::compose::Bases;
 use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
@@ -43,7 +43,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) max_retry_wait: Duration,
     pub(crate) tokens: Option<Arc<dyn TokenSource>>,
     pub(crate) manager: Option<Arc<TokenManager>>,
-    pub(crate) origins: Origins,
+    pub(crate) bases: Bases,
 }
 
 impl fmt::Debug for Runtime {
@@ -303,7 +303,7 @@ impl RuntimeBuilder {
                 max_retry_wait: self.max_retry_wait,
                 tokens,
                 manager,
-                origins: Origins::default(),
+                bases: Bases::default(),
             }),
         })
     }

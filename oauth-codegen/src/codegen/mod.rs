@@ -389,6 +389,22 @@ fn string_value(text: &TemplateString, values: &mut Values<'_>) -> TokenStream {
     }
 }
 
+/// The text around the access token in a header: a `&'static str` when it is literal (the
+/// usual `Bearer `), else an owned `String`, as `Compose::token_header` keeps it.
+fn token_text(text: &TemplateString, values: &mut Values<'_>) -> TokenStream {
+    let mut literal = String::new();
+    for part in &text.parts {
+        match part {
+            Part::Text(t) => literal.push_str(t),
+            Part::Placeholder(_) => {
+                let value = string_value(text, values);
+                return quote!(::std::string::String::from(#value));
+            }
+        }
+    }
+    quote!(#literal)
+}
+
 fn compose_header(
     name: &str,
     value: &TemplateString,
@@ -412,8 +428,8 @@ fn compose_header(
                 value.parts.get(at + 1..).unwrap_or_default().to_vec(),
                 value.span.clone(),
             );
-            let prefix = string_value(&before, values);
-            let suffix = string_value(&after, values);
+            let prefix = token_text(&before, values);
+            let suffix = token_text(&after, values);
             statements.append(&mut values.lets);
             statements.push(quote!(__request.token_header(#label, #header, #prefix, #suffix);));
         }

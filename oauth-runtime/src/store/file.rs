@@ -209,7 +209,7 @@ impl TokenStore for FileStore {
                 let current = records.by_key.get(&key).map(|v| v.version);
                 if current != expected {
                     return Err(StoreError::Conflict {
-                        integration: key.integration.clone(),
+                        integration: key.integration.to_string(),
                     });
                 }
                 let version = Version::after(records.highest_version);

@@ -115,7 +115,7 @@ pub(crate) fn decode(
 /// A stored record back as its key and versioned tokens; `Err` says what is wrong.
 fn from_record(record: Record) -> Result<(TokenKey, Versioned), String> {
     let key = TokenKey {
-        integration: record.integration,
+        integration: record.integration.into(),
         subject: match record.user {
             Some(user) => Subject::User(UserId::new(user)),
             None => Subject::Installation,
@@ -152,7 +152,7 @@ fn from_record(record: Record) -> Result<(TokenKey, Versioned), String> {
 fn to_record(key: &TokenKey, versioned: &Versioned) -> Record {
     let tokens = &versioned.record.tokens;
     Record {
-        integration: key.integration.clone(),
+        integration: key.integration.to_string(),
         user: match &key.subject {
             Subject::Installation => None,
             Subject::User(user) => Some(user.as_str().to_string()),

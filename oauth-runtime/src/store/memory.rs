@@ -72,7 +72,7 @@ impl TokenStore for MemoryStore {
             Ok(version)
         } else {
             Err(StoreError::Conflict {
-                integration: key.integration.clone(),
+                integration: key.integration.to_string(),
             })
         };
         Box::pin(std::future::ready(result))

@@ -268,7 +268,7 @@ impl TokenStore for PostgresStore {
                     Ok(Version::new(u64::try_from(version).unwrap_or_default()))
                 }
                 None => Err(StoreError::Conflict {
-                    integration: key.integration.clone(),
+                    integration: key.integration.to_string(),
                 }),
             }
         })
@@ -308,7 +308,7 @@ impl TokenStore for PostgresStore {
                     let integration: String = row.try_get(0).map_err(backend)?;
                     let subject: String = row.try_get(1).map_err(backend)?;
                     Ok(TokenKey {
-                        integration,
+                        integration: integration.into(),
                         subject: subject_of(&subject),
                     })
                 })

@@ -1,6 +1,7 @@
 //! Where access tokens come from. The generated code only names an integration and a subject;
 //! a [`TokenSource`] turns that into a token at send time.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -71,14 +72,14 @@ impl fmt::Display for Subject {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TokenKey {
     /// The integration's name in `oauth_config.json` (`oauth` for the legacy format).
-    pub integration: String,
+    pub integration: Cow<'static, str>,
     /// Whose token.
     pub subject: Subject,
 }
 
 impl TokenKey {
     /// The key of an `account` integration's token.
-    pub fn installation(integration: impl Into<String>) -> Self {
+    pub fn installation(integration: impl Into<Cow<'static, str>>) -> Self {
         TokenKey {
             integration: integration.into(),
             subject: Subject::Installation,
@@ -86,7 +87,7 @@ impl TokenKey {
     }
 
     /// The key of one user's token of an `agent` integration.
-    pub fn user(integration: impl Into<String>, user: UserId) -> Self {
+    pub fn user(integration: impl Into<Cow<'static, str>>, user: UserId) -> Self {
         TokenKey {
             integration: integration.into(),
             subject: Subject::User(user),
@@ -308,7 +309,7 @@ impl TokenSource for StaticTokens {
                 .get(key)
                 .cloned()
                 .ok_or_else(|| TokenError::ReauthorizationRequired {
-                    integration: key.integration.clone(),
+                    integration: key.integration.to_string(),
                     subject: key.subject.clone(),
                     reason: ReauthorizationReason::NotAuthorized,
                 });

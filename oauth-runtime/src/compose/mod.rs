@@ -2,13 +2,25 @@
 //! straight into the URL and headers, each encoded for where it lands, so a value can never
 //! change the request's shape.
 
+use std::borrow::Cow;
+use std::cell::Cell;
+
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 
 use crate::error::InvokeError;
 use crate::request::RequestBuilder;
 use crate::runtime::Runtime;
 use crate::tokens::{Subject, UserId};
+
+mod bases;
+mod encode;
+
+pub(crate) use bases::Bases;
+use bases::Segments;
+use encode::{
+    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, is_header_text, split_port,
+};
 
 /// An HTTP method a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,33 +79,6 @@ pub struct TemplateInfo {
     pub query_keys: &'static [&'static str],
 }
 
-/// A whole path segment: everything but unreserved characters is percent-encoded, `/` included.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-/// A path prefix: like a segment, but `/` separates segments.
-const PATH_PREFIX: &AsciiSet = &SEGMENT.remove(b'/');
-/// Literal path text from the template: only what a URL path cannot hold.
-const PATH_TEXT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
-/// Literal query text from the template.
-const QUERY_TEXT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'\'');
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Host,
@@ -102,24 +87,68 @@ enum Part {
     Query,
 }
 
+/// A header that carries the access token: `prefix`, the token, `suffix`.
+pub(crate) struct TokenHeader {
+    pub(crate) name: HeaderName,
+    pub(crate) prefix: Cow<'static, str>,
+    pub(crate) suffix: Cow<'static, str>,
+}
+
+/// The token headers of a request: nearly always one, kept without an allocation.
+#[derive(Default)]
+pub(crate) struct TokenHeaders {
+    first: Option<TokenHeader>,
+    more: Vec<TokenHeader>,
+}
+
+impl TokenHeaders {
+    fn push(&mut self, header: TokenHeader) {
+        match self.first {
+            None => self.first = Some(header),
+            Some(_) => self.more.push(header),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
+        self.first.iter().chain(&self.more)
+    }
+}
+
+thread_local! {
+    /// The text buffer of the last request composed on this thread, reused by the next one.
+    static URL_BUFFER: Cell<String> = const { Cell::new(String::new()) };
+}
+
 /// A request being composed by a generated method. Errors are kept and returned by `send`.
 pub struct Compose {
     runtime: Runtime,
     template: &'static TemplateInfo,
+    /// The URL's text: the origin, then the path and query, already encoded.
     url: String,
     host_start: usize,
     host_end: usize,
+    /// Where the query starts (at its `?`), once it has.
+    query_start: Option<usize>,
+    /// The path appended segment by segment to a parsed base, while it can be.
+    segments: Segments,
+    /// The URL, parsed once the path is complete (at the first query pair or at the end).
+    parsed: Option<url::Url>,
     part: Part,
     headers: HeaderMap,
-    token_headers: Vec<(HeaderName, String, String)>,
+    token_headers: TokenHeaders,
     subject: Subject,
-    error: Option<InvokeError>,
+    error: Option<Box<InvokeError>>,
 }
 
 impl Compose {
     /// Starts a request for `template`.
     pub fn new(runtime: &Runtime, template: &'static TemplateInfo) -> Self {
-        let mut url = String::with_capacity(96);
+        let mut url = URL_BUFFER.take();
+        url.clear();
         url.push_str(if template.https {
             "https://"
         } else {
@@ -132,9 +161,12 @@ impl Compose {
             url,
             host_start,
             host_end: host_start,
+            query_start: None,
+            segments: Segments::Pending,
+            parsed: None,
             part: Part::Host,
             headers: HeaderMap::new(),
-            token_headers: Vec::new(),
+            token_headers: TokenHeaders::default(),
             subject: Subject::Installation,
             error: None,
         }
@@ -147,11 +179,11 @@ impl Compose {
 
     fn fail(&mut self, placeholder: &'static str, reason: &'static str) {
         if self.error.is_none() {
-            self.error = Some(InvokeError::InvalidValue {
+            self.error = Some(Box::new(InvokeError::InvalidValue {
                 template: self.template.name,
                 placeholder,
                 reason,
-            });
+            }));
         }
     }
 
@@ -159,10 +191,10 @@ impl Compose {
     pub fn require<'v>(&mut self, placeholder: &'static str, value: Option<&'v str>) -> &'v str {
         value.unwrap_or_else(|| {
             if self.error.is_none() {
-                self.error = Some(InvokeError::MissingIparam {
+                self.error = Some(Box::new(InvokeError::MissingIparam {
                     template: self.template.name,
                     placeholder,
-                });
+                }));
             }
             ""
         })
@@ -192,6 +224,10 @@ impl Compose {
     }
 
     fn enter_path(&mut self) {
+        if self.parsed.is_some() {
+            // The URL was parsed at the first query pair: the path must come before it.
+            self.fail("path", "is composed after the query's pairs");
+        }
         if self.part == Part::Host {
             self.part = Part::Path;
         }
@@ -210,17 +246,28 @@ impl Compose {
                 _ => match rest.split_once('?') {
                     Some((path, query)) => {
                         self.url.extend(utf8_percent_encode(path, PATH_TEXT));
-                        self.url.push('?');
-                        self.part = Part::Query;
+                        self.segments.text(path);
+                        if !matches!(self.segments, Segments::Pending) {
+                            // A query in the path: the text is parsed as a whole.
+                            self.segments = Segments::Whole;
+                        }
+                        self.start_query();
                         rest = query;
                     }
                     None => {
                         self.url.extend(utf8_percent_encode(rest, PATH_TEXT));
+                        self.segments.text(rest);
                         return;
                     }
                 },
             }
         }
+    }
+
+    fn start_query(&mut self) {
+        self.query_start = Some(self.url.len());
+        self.url.push('?');
+        self.part = Part::Query;
     }
 
     /// A value inside the path: one segment (its `/` are encoded), or a query value after `?`.
@@ -234,9 +281,43 @@ impl Compose {
                 if is_dot_segment(value) {
                     return self.fail(placeholder, "is `.` or `..`, which would change the path");
                 }
+                self.append_segment(value);
                 self.url.extend(utf8_percent_encode(value, SEGMENT));
             }
         }
+    }
+
+    /// Appends a path value to the parsed URL when it fills a whole segment; the first one
+    /// parses the base, the text composed before it.
+    fn append_segment(&mut self, value: &str) {
+        if !matches!(self.segments, Segments::Pending) {
+            return self.segments.value(value);
+        }
+        let base = self.url.strip_suffix('/').filter(|base| base.len() >= self.host_end);
+        let (Some(base), true, None) = (base, bases::is_plain_value(value), &self.error) else {
+            self.segments = Segments::Whole;
+            return;
+        };
+        match self.parse_base(base) {
+            Ok(url) => {
+                self.segments = Segments::Appending { url, open: true };
+                self.segments.value(value);
+            }
+            Err(error) => {
+                self.error = Some(Box::new(error));
+                self.segments = Segments::Whole;
+            }
+        }
+    }
+
+    /// `text` (the origin and maybe the start of the path), parsed once per runtime: the host
+    /// is checked then.
+    fn parse_base(&self, text: &str) -> Result<url::Url, InvokeError> {
+        self.runtime.inner.bases.get_or_parse(text, || {
+            self.check_host()?;
+            url::Url::parse(text)
+                .map_err(|_| invalid_host(self.template.name, "does not make a valid URL"))
+        })
     }
 
     /// A value at the very start of the path: a path prefix such as `/org/project`.
@@ -254,25 +335,12 @@ impl Compose {
         self.url.extend(utf8_percent_encode(value, PATH_PREFIX));
     }
 
-    /// One `key=value` pair of the template's `query`, form-encoded.
+    /// One `key=value` pair of the template's `query`, form-encoded. The path is complete
+    /// from here on: the pairs are written into the parsed URL.
     pub fn query(&mut self, key: &str, value: &str) {
-        self.enter_path();
-        match self.part {
-            Part::Query => {
-                if !self.url.ends_with('?') && !self.url.ends_with('&') {
-                    self.url.push('&');
-                }
-            }
-            _ => {
-                self.url.push('?');
-                self.part = Part::Query;
-            }
+        if let Some(url) = self.parsed_url() {
+            url.query_pairs_mut().append_pair(key, value);
         }
-        self.url
-            .extend(form_urlencoded::byte_serialize(key.as_bytes()));
-        self.url.push('=');
-        self.url
-            .extend(form_urlencoded::byte_serialize(value.as_bytes()));
     }
 
     /// A header (its lower-case name was checked when the crate was compiled); the value must
@@ -297,20 +365,24 @@ impl Compose {
         &mut self,
         placeholder: &'static str,
         name: &'static str,
-        prefix: &str,
-        suffix: &str,
+        prefix: impl Into<Cow<'static, str>>,
+        suffix: impl Into<Cow<'static, str>>,
     ) {
         let Some(name) = self.header_name(placeholder, name) else {
             return;
         };
-        if HeaderValue::from_str(prefix).is_err() || HeaderValue::from_str(suffix).is_err() {
+        let (prefix, suffix) = (prefix.into(), suffix.into());
+        if !is_header_text(&prefix) || !is_header_text(&suffix) {
             return self.fail(
                 placeholder,
                 "contains a line break or another control character",
             );
         }
-        self.token_headers
-            .push((name, prefix.to_string(), suffix.to_string()));
+        self.token_headers.push(TokenHeader {
+            name,
+            prefix,
+            suffix,
+        });
     }
 
     fn header_name(&mut self, placeholder: &'static str, name: &'static str) -> Option<HeaderName> {
@@ -323,44 +395,72 @@ impl Compose {
 
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
-        if self.url.len() == self.host_end {
-            self.url.push('/');
-        }
         let parts = match self.error.take() {
-            Some(error) => Err(error),
-            None => self.check_url().map(|url| crate::request::Composed {
+            Some(error) => Err(*error),
+            None => match self.parsed.take() {
+                Some(url) => Ok(url),
+                None => self.parse_url(),
+            }
+            .map(|url| crate::request::Composed {
                 url,
                 headers: self.headers,
                 token_headers: self.token_headers,
                 subject: self.subject,
             }),
         };
+        // A buffer grown by an unusually long URL is let go rather than kept by the thread.
+        if self.url.capacity() <= 2048 {
+            URL_BUFFER.set(std::mem::take(&mut self.url));
+        }
         RequestBuilder::new(self.runtime, self.template, parts)
     }
 
-    fn check_url(&self) -> Result<url::Url, InvokeError> {
+    /// The URL, parsed from the text composed so far the first time it is asked for; `None`
+    /// once the request has an error.
+    fn parsed_url(&mut self) -> Option<&mut url::Url> {
+        if self.parsed.is_none() && self.error.is_none() {
+            match self.parse_url() {
+                Ok(url) => self.parsed = Some(url),
+                Err(error) => self.error = Some(Box::new(error)),
+            }
+        }
+        self.parsed.as_mut()
+    }
+
+    fn parse_url(&mut self) -> Result<url::Url, InvokeError> {
+        if self.url.len() == self.host_end {
+            self.url.push('/');
+        }
         let template = self.template.name;
-        let path_end = self.url.find('?').unwrap_or(self.url.len());
+        let path_end = self.query_start.unwrap_or(self.url.len());
         let path = self.url.get(self.host_end..path_end).unwrap_or("");
-        if path.split('/').any(is_dot_segment) {
+        // A dot segment needs a `.` (or `%2e`): most paths have neither and skip the split.
+        if path.bytes().any(|b| b == b'.' || b == b'%') && path.split('/').any(is_dot_segment) {
             return Err(InvokeError::InvalidValue {
                 template,
                 placeholder: "path",
                 reason: "makes a `.` or `..` path segment",
             });
         }
-        // The origin is parsed once per runtime (a host from iparams is fixed per
-        // installation); the path and query are set on a copy of it.
-        let origin = self.url.get(..self.host_end).unwrap_or("");
-        let mut url = self.runtime.inner.origins.get_or_parse(origin, || {
-            self.check_host()?;
-            let mut root = String::with_capacity(origin.len() + 1);
-            root.push_str(origin);
-            root.push('/');
-            url::Url::parse(&root).map_err(|_| invalid_host(template, "does not make a valid URL"))
-        })?;
-        url.set_path(path);
-        url.set_query(self.url.get(path_end + 1..));
+        let segments = std::mem::replace(&mut self.segments, Segments::Whole);
+        let fixed = matches!(segments, Segments::Pending);
+        if let Some(url) = segments.finish() {
+            return Ok(url);
+        }
+        // A path without values is fixed: parsed once, like a base. Any other is set on a
+        // copy of the parsed origin.
+        let (base, path) = if fixed {
+            (self.url.get(..path_end).unwrap_or(""), None)
+        } else {
+            (self.url.get(..self.host_end).unwrap_or(""), Some(path))
+        };
+        let mut url = self.parse_base(base)?;
+        if let Some(path) = path {
+            url.set_path(path);
+        }
+        if let Some(query) = self.url.get(path_end + 1..) {
+            url.set_query(Some(query));
+        }
         Ok(url)
     }
 
@@ -410,60 +510,3 @@ fn invalid_host(template: &'static str, reason: &'static str) -> InvokeError {
     }
 }
 
-/// Parsed origins (`https://host:port/`) by their text: parsing a host name (IDNA included)
-/// costs more than the rest of a request, and a client sends to few hosts.
-#[derive(Default)]
-pub(crate) struct Origins {
-    parsed: std::sync::RwLock<std::collections::HashMap<Box<str>, url::Url>>,
-}
-
-impl Origins {
-    /// Beyond this many origins new ones are parsed each time, so memory stays bounded.
-    const MAX: usize = 256;
-
-    fn get_or_parse(
-        &self,
-        origin: &str,
-        parse: impl FnOnce() -> Result<url::Url, InvokeError>,
-    ) -> Result<url::Url, InvokeError> {
-        let read = self
-            .parsed
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(url) = read.get(origin) {
-            return Ok(url.clone());
-        }
-        drop(read);
-        let url = parse()?;
-        let mut write = self
-            .parsed
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if write.len() < Self::MAX {
-            write.insert(origin.into(), url.clone());
-        }
-        Ok(url)
-    }
-}
-
-/// `.` and `..`, also percent-encoded: URL parsers resolve them, so they would change the path.
-fn is_dot_segment(segment: &str) -> bool {
-    // Short-circuits on length: most segments are longer than six bytes.
-    segment.len() <= 6
-        && [".", "..", "%2e", "%2e%2e", ".%2e", "%2e."]
-            .iter()
-            .any(|dot| segment.eq_ignore_ascii_case(dot))
-}
-
-fn split_port(host: &str) -> (&str, Option<&str>) {
-    if host.starts_with('[') {
-        return match host.find("]:") {
-            Some(i) => (host.get(..=i).unwrap_or(host), host.get(i + 2..)),
-            None => (host, None),
-        };
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') => (name, Some(port)),
-        _ => (host, None),
-    }
-}

@@ -1,0 +1,142 @@
+//! Parsing what is fixed once: the URL's base (the origin and the template's literal path up
+//! to its first value) is parsed the first time a runtime sees it; each request clones it and
+//! appends its values as whole path segments, so only the values are parsed per call.
+
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
+use crate::error::InvokeError;
+
+/// Parsed URL bases by their text (`https://host:port`, `https://host/api/v2/tickets`).
+/// Parsing a host name (IDNA included) costs more than the rest of a request, and a client
+/// sends to few hosts and templates.
+#[derive(Default)]
+pub(crate) struct Bases {
+    parsed: RwLock<HashMap<Box<str>, url::Url>>,
+}
+
+impl Bases {
+    /// Beyond this many bases new ones are parsed each time, so memory stays bounded.
+    const MAX: usize = 256;
+
+    /// A copy of the parsed `text`; `parse` checks and parses it the first time.
+    pub(super) fn get_or_parse(
+        &self,
+        text: &str,
+        parse: impl FnOnce() -> Result<url::Url, InvokeError>,
+    ) -> Result<url::Url, InvokeError> {
+        let read = self.parsed.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(url) = read.get(text) {
+            return Ok(url.clone());
+        }
+        drop(read);
+        let url = parse()?;
+        let mut write = self.parsed.write().unwrap_or_else(PoisonError::into_inner);
+        if write.len() < Self::MAX {
+            write.insert(text.into(), url.clone());
+        }
+        Ok(url)
+    }
+}
+
+/// The path as whole segments appended to a parsed base, while the template allows it. The
+/// result is the URL that parsing the whole composed text gives (a property test holds them
+/// equal); it only skips parsing the fixed part again.
+pub(super) enum Segments {
+    /// No value yet: the text composed so far is the base.
+    Pending,
+    /// The parsed base and the segments after it; `open` when the text ended with `/`, so
+    /// the next value starts a segment.
+    Appending { url: url::Url, open: bool },
+    /// The path is parsed as a whole at the end: a value shares its segment with other text,
+    /// or text after the base needs encoding.
+    Whole,
+}
+
+impl Segments {
+    /// Literal path text after the base: its segments are appended as they are.
+    pub(super) fn text(&mut self, text: &str) {
+        let Segments::Appending { url, open } = self else {
+            return;
+        };
+        let mut pieces = text.split('/');
+        let mut appended = true;
+        // The text before its first `/` continues the current segment.
+        if let Some(first) = pieces.next().filter(|first| !first.is_empty()) {
+            appended = *open && push_literal(url, first);
+            *open = false;
+        }
+        for piece in pieces {
+            if !appended || *open {
+                // An empty segment (`//`) is left to the whole parse.
+                appended = false;
+                break;
+            }
+            *open = piece.is_empty();
+            appended = piece.is_empty() || push_literal(url, piece);
+        }
+        if !appended {
+            *self = Segments::Whole;
+        }
+    }
+
+    /// A value that fills a whole segment once it is encoded: appended when it needs no
+    /// encoding at all (ids, numbers, names), else the path is parsed as a whole.
+    pub(super) fn value(&mut self, value: &str) {
+        match self {
+            Segments::Appending { url, open: open @ true } if is_plain_value(value) => {
+                push(url, value);
+                *open = false;
+            }
+            _ => *self = Segments::Whole,
+        }
+    }
+
+    /// The URL with its path complete; `None` when the path is to be parsed as a whole.
+    pub(super) fn finish(self) -> Option<url::Url> {
+        match self {
+            Segments::Appending { mut url, open } => {
+                if open {
+                    // A trailing `/`.
+                    push(&mut url, "");
+                }
+                Some(url)
+            }
+            Segments::Pending | Segments::Whole => None,
+        }
+    }
+}
+
+/// A value that the path encodes to itself: unreserved characters only, and not a dot segment.
+pub(super) fn is_plain_value(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value != "."
+        && value != ".."
+}
+
+/// Appends a literal segment if neither our encoding nor the URL parser would change it.
+fn push_literal(url: &mut url::Url, segment: &str) -> bool {
+    let plain = segment.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*'
+                    | b'+' | b',' | b';' | b'=' | b':' | b'@'
+            )
+    }) && segment != "."
+        && segment != "..";
+    if plain {
+        push(url, segment);
+    }
+    plain
+}
+
+fn push(url: &mut url::Url, segment: &str) {
+    // Bases are http(s) URLs, which always have path segments.
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.push(segment);
+    }
+}
