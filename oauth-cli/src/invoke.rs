@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use oauth_codegen::model::{AuthRef, Method, Protocol, QueryValue, Template};
 use oauth_codegen::placeholder::{Expr, Part, TemplateString, Term};
 use oauth_codegen::render_expr;
-use oauth_runtime::__private::{Compose, MethodKind, TemplateInfo};
+use oauth_runtime::__private::{Compose, HeaderName, MethodKind, TemplateInfo};
 use oauth_runtime::{InvokeError, Runtime, UserId};
 
 use crate::app::{self, Failed, fail};
@@ -260,7 +260,14 @@ fn compose(
         request.query(&param.name.value, &value);
     }
     for header in &template.schema.headers {
-        let name = leak(&header.name.value.to_ascii_lowercase());
+        // The checker refused invalid names when the app was loaded.
+        let Ok(name) = HeaderName::from_bytes(header.name.value.to_ascii_lowercase().as_bytes())
+        else {
+            return fail(format!(
+                "`{}` is not a valid header name",
+                header.name.value
+            ));
+        };
         let label = leak(&format!("header {}", header.name.value));
         let parts = &header.value.parts;
         let token_at = parts

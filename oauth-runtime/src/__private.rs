@@ -1,6 +1,7 @@
 //! Names that generated code uses. Not a public API: it changes with the macro.
 
 pub use crate::compose::{Compose, MethodKind, TemplateInfo};
+pub use http::HeaderName;
 pub use secrecy::SecretString;
 
 /// Concatenates the terms of a placeholder (`a + ':' + b`).

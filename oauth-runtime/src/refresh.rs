@@ -47,6 +47,10 @@ pub(crate) struct TokenManager {
     store: Arc<dyn TokenStore>,
     pub(crate) integrations: HashMap<String, IntegrationConfig>,
     pub(crate) policy: RefreshPolicy,
+    /// The installation's token of each integration: found without hashing or locking, as
+    /// every call of an `account` integration's template asks for one.
+    installation_slots: Vec<(String, Arc<Slot>)>,
+    /// Users' tokens (`agent` integrations), and keys of integrations not configured.
     slots: Mutex<HashMap<TokenKey, Arc<Slot>>>,
     /// Authorizations started and not finished (see `handshake`).
     pub(crate) pending: PendingAuthorizations,
@@ -128,11 +132,16 @@ impl TokenManager {
         integrations: HashMap<String, IntegrationConfig>,
         policy: RefreshPolicy,
     ) -> Self {
+        let installation_slots = integrations
+            .keys()
+            .map(|name| (name.clone(), Arc::default()))
+            .collect();
         TokenManager {
             http,
             store,
             integrations,
             policy,
+            installation_slots,
             slots: Mutex::new(HashMap::new()),
             pending: PendingAuthorizations::default(),
         }
@@ -142,7 +151,19 @@ impl TokenManager {
         &self.store
     }
 
+    fn installation_slot(&self, key: &TokenKey) -> Option<&Arc<Slot>> {
+        if key.subject != Subject::Installation {
+            return None;
+        }
+        self.installation_slots
+            .iter()
+            .find_map(|(name, slot)| (*name == key.integration).then_some(slot))
+    }
+
     fn slot(&self, key: &TokenKey) -> Arc<Slot> {
+        if let Some(slot) = self.installation_slot(key) {
+            return slot.clone();
+        }
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         // Every call comes here: the key is cloned only the first time it is seen.
         if let Some(slot) = slots.get(key) {
@@ -564,7 +585,10 @@ impl TokenSource for TokenManager {
     }
 
     fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
-        self.fresh(key, &self.slot(key))
+        match self.installation_slot(key) {
+            Some(slot) => self.fresh(key, slot),
+            None => self.fresh(key, &self.slot(key)),
+        }
     }
 
     fn can_renew(&self) -> bool {

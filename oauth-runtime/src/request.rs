@@ -5,8 +5,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -20,99 +18,110 @@ use crate::retry::{retryable_status, wait_before_retry};
 use crate::runtime::Runtime;
 use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
 
-/// A request composed from a template, before the token is added.
-pub(crate) struct Composed {
-    pub(crate) url: url::Url,
+/// Everything a request is made of. Boxed: builder calls and awaits move one pointer.
+pub(crate) struct Draft {
+    pub(crate) runtime: Runtime,
+    pub(crate) template: &'static TemplateInfo,
+    /// The first thing that went wrong while composing; returned by `send`.
+    pub(crate) error: Option<Box<InvokeError>>,
+    /// Set once composed (unless there is an error); taken by the last attempt.
+    pub(crate) url: Option<url::Url>,
     pub(crate) headers: HeaderMap,
     pub(crate) token_headers: TokenHeaders,
     pub(crate) subject: Subject,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) json: bool,
+    pub(crate) extra_query: Vec<(String, String)>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Draft {
+    pub(crate) fn new(runtime: Runtime, template: &'static TemplateInfo) -> Box<Self> {
+        Box::new(Draft {
+            runtime,
+            template,
+            error: None,
+            url: None,
+            headers: HeaderMap::new(),
+            token_headers: TokenHeaders::default(),
+            subject: Subject::Installation,
+            body: None,
+            json: false,
+            extra_query: Vec::new(),
+            timeout: None,
+        })
+    }
+
+    /// Keeps `error` unless an earlier one is kept already.
+    pub(crate) fn fail(&mut self, error: InvokeError) {
+        if self.error.is_none() {
+            self.error = Some(Box::new(error));
+        }
+    }
 }
 
 /// A request ready to be sent: add a body, query parameters or a timeout, then `send()`.
 #[must_use = "a request does nothing until it is sent with `.send().await`"]
-pub struct RequestBuilder {
-    runtime: Runtime,
-    template: &'static TemplateInfo,
-    composed: Result<Composed, InvokeError>,
-    body: Option<Bytes>,
-    json: bool,
-    extra_query: Vec<(String, String)>,
-    timeout: Option<Duration>,
-}
+pub struct RequestBuilder(pub(crate) Box<Draft>);
 
 impl fmt::Debug for RequestBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Header values and the body may hold secrets: show only the shape.
+        let draft = &self.0;
         f.debug_struct("RequestBuilder")
-            .field("template", &self.template.name)
-            .field("method", &self.template.method)
-            .field("ok", &self.composed.is_ok())
-            .field("body_bytes", &self.body.as_ref().map(Bytes::len))
-            .field("timeout", &self.timeout)
+            .field("template", &draft.template.name)
+            .field("method", &draft.template.method)
+            .field("ok", &draft.error.is_none())
+            .field("body_bytes", &draft.body.as_ref().map(Bytes::len))
+            .field("timeout", &draft.timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl RequestBuilder {
-    pub(crate) fn new(
-        runtime: Runtime,
-        template: &'static TemplateInfo,
-        composed: Result<Composed, InvokeError>,
-    ) -> Self {
-        RequestBuilder {
-            runtime,
-            template,
-            composed,
-            body: None,
-            json: false,
-            extra_query: Vec::new(),
-            timeout: None,
-        }
+    pub(crate) fn new(draft: Box<Draft>) -> Self {
+        RequestBuilder(draft)
     }
 
     /// Sends `value` as a JSON body (`Content-Type: application/json` unless the template sets one).
     pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
+        let draft = &mut self.0;
         match serde_json::to_vec(value) {
             Ok(body) => {
-                self.body = Some(Bytes::from(body));
-                self.json = true;
+                draft.body = Some(Bytes::from(body));
+                draft.json = true;
             }
-            Err(source) => {
-                if self.composed.is_ok() {
-                    self.composed = Err(InvokeError::Body {
-                        template: self.template.name,
-                        source,
-                    });
-                }
-            }
+            Err(source) => draft.fail(InvokeError::Body {
+                template: draft.template.name,
+                source,
+            }),
         }
         self
     }
 
     /// Sends `body` as is.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = Some(body.into());
-        self.json = false;
+        self.0.body = Some(body.into());
+        self.0.json = false;
         self
     }
 
     /// Adds a query parameter. A key the template's `query` already sets keeps the template's value.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.extra_query.push((key.into(), value.into()));
+        self.0.extra_query.push((key.into(), value.into()));
         self
     }
 
     /// The timeout of this call (instead of the runtime's).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.0.timeout = Some(timeout);
         self
     }
 
     /// The request as the first attempt sends it, token included: to inspect it, or to
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
-        let mut prepared = self.prepare().await?;
-        Ok(prepared.request(true))
+        self.prepare().await?.request(true)
     }
 
     /// Sends the request: `options.maxAttempts` attempts on connection errors, timeouts, 429
@@ -122,8 +131,8 @@ impl RequestBuilder {
     pub async fn send(self) -> Result<Response, InvokeError> {
         let span = tracing::info_span!(
             "oauth_runtime.invoke",
-            template = self.template.name,
-            method = self.template.method.as_str(),
+            template = self.0.template.name,
+            method = self.0.template.method.as_str(),
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -147,8 +156,8 @@ impl RequestBuilder {
     }
 
     async fn send_attempts(self) -> Result<Response, InvokeError> {
-        let template = self.template;
-        let runtime = self.runtime.clone();
+        let template = self.0.template;
+        let runtime = self.0.runtime.clone();
         let inner = &runtime.inner;
         let mut prepared = self.prepare().await?;
         let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
@@ -158,7 +167,7 @@ impl RequestBuilder {
         loop {
             attempts += 1;
             let last = retries_left == 0 && (replayed || prepared.token.is_none());
-            let request = prepared.request(last);
+            let request = prepared.request(last)?;
             let response = match inner.http.execute(request).await {
                 Ok(response) => response,
                 Err(error) if retries_left > 0 => {
@@ -214,46 +223,49 @@ impl RequestBuilder {
 
     /// Everything but the token is fixed from here on.
     async fn prepare(self) -> Result<Prepared, InvokeError> {
-        let template = self.template;
-        let mut composed = self.composed?;
+        let mut draft = self.0;
+        if let Some(error) = draft.error.take() {
+            return Err(*error);
+        }
+        let template = draft.template;
         let template_keys = template.query_keys;
-        if self
-            .extra_query
-            .iter()
-            .any(|(k, _)| !template_keys.contains(&k.as_str()))
+        if let Some(url) = draft.url.as_mut()
+            && draft
+                .extra_query
+                .iter()
+                .any(|(k, _)| !template_keys.contains(&k.as_str()))
         {
-            let extra = self
+            let extra = draft
                 .extra_query
                 .iter()
                 .filter(|(k, _)| !template_keys.contains(&k.as_str()));
-            composed.url.query_pairs_mut().extend_pairs(extra);
+            url.query_pairs_mut().extend_pairs(extra);
         }
-        if self.json && !composed.headers.contains_key(CONTENT_TYPE) {
-            composed
+        if draft.json && !draft.headers.contains_key(CONTENT_TYPE) {
+            draft
                 .headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
+        let timeout = draft.timeout.unwrap_or(draft.runtime.inner.timeout);
+        let subject = std::mem::replace(&mut draft.subject, Subject::Installation);
         let mut prepared = Prepared {
-            template,
+            draft,
             key: None,
             token: None,
-            token_headers: composed.token_headers,
-            url: Some(composed.url),
-            headers: composed.headers,
-            body: self.body,
-            timeout: self.timeout.unwrap_or(self.runtime.inner.timeout),
+            timeout,
         };
-        if !prepared.token_headers.is_empty() {
+        if !prepared.draft.token_headers.is_empty() {
             let key = TokenKey {
                 integration: Cow::Borrowed(prepared.integration()),
-                subject: composed.subject,
+                subject,
             };
-            let source = token_source(&self.runtime, template)?;
+            let runtime = &prepared.draft.runtime;
+            let source = token_source(runtime, template)?;
             let token = match source.ready_token(&key) {
                 Some(token) => token,
                 None => source.access_token(&key).await,
             }
-            .map_err(|e| prepared.token_error_for(&self.runtime, e))?;
+            .map_err(|e| prepared.token_error_for(e))?;
             prepared.key = Some(key);
             prepared.set_token(token)?;
         }
@@ -261,11 +273,11 @@ impl RequestBuilder {
     }
 }
 
-fn token_source(
-    runtime: &Runtime,
+fn token_source<'r>(
+    runtime: &'r Runtime,
     template: &'static TemplateInfo,
-) -> Result<Arc<dyn TokenSource>, InvokeError> {
-    runtime.inner.tokens.clone().ok_or_else(|| {
+) -> Result<&'r dyn TokenSource, InvokeError> {
+    runtime.inner.tokens.as_deref().ok_or_else(|| {
         InvokeError::from_token(
             template.name,
             template.integration.unwrap_or(LEGACY_INTEGRATION),
@@ -281,28 +293,26 @@ const LEGACY_INTEGRATION: &str = "oauth";
 
 /// A request ready to go out, as many times as its attempts need.
 struct Prepared {
-    template: &'static TemplateInfo,
+    draft: Box<Draft>,
     key: Option<TokenKey>,
     token: Option<AccessToken>,
-    token_headers: TokenHeaders,
-    /// Taken by the last attempt.
-    url: Option<url::Url>,
-    headers: HeaderMap,
-    body: Option<Bytes>,
     timeout: Duration,
 }
 
 impl Prepared {
     fn integration(&self) -> &'static str {
-        self.template.integration.unwrap_or(LEGACY_INTEGRATION)
+        self.draft
+            .template
+            .integration
+            .unwrap_or(LEGACY_INTEGRATION)
     }
 
     fn token_error(&self, error: TokenError) -> InvokeError {
-        InvokeError::from_token(self.template.name, self.integration(), error)
+        InvokeError::from_token(self.draft.template.name, self.integration(), error)
     }
 
     /// A token error, with the URL to authorize at when the user must (agent integrations).
-    fn token_error_for(&self, runtime: &Runtime, error: TokenError) -> InvokeError {
+    fn token_error_for(&self, error: TokenError) -> InvokeError {
         let mut error = self.token_error(error);
         if let InvokeError::ReauthorizationRequired {
             integration,
@@ -310,7 +320,7 @@ impl Prepared {
             authorize_url,
             ..
         } = &mut error
-            && let Some(manager) = runtime.inner.manager.as_deref()
+            && let Some(manager) = self.draft.runtime.inner.manager.as_deref()
         {
             *authorize_url = manager.authorize_url_for(integration, subject);
         }
@@ -318,47 +328,65 @@ impl Prepared {
     }
 
     /// The request of one attempt; the `last` one takes the parts instead of copying them.
-    fn request(&mut self, last: bool) -> reqwest::Request {
-        let method = self.template.method.to_reqwest();
+    fn request(&mut self, last: bool) -> Result<reqwest::Request, InvokeError> {
+        let draft = &mut self.draft;
         let url = if last {
-            self.url.take()
+            draft.url.take()
         } else {
-            self.url.clone()
+            draft.url.clone()
         };
-        // Each attempt but the last leaves the URL in place.
-        let url = url.unwrap_or_else(|| unreachable!("no attempt follows the last"));
-        let mut request = reqwest::Request::new(method, url);
+        // A composed request has its URL until the last attempt takes it.
+        let url = url.ok_or_else(|| InvokeError::InvalidValue {
+            template: draft.template.name,
+            placeholder: "path",
+            reason: "left no URL to send to",
+        })?;
+        let mut request = reqwest::Request::new(draft.template.method.to_reqwest(), url);
         if last {
-            *request.headers_mut() = std::mem::take(&mut self.headers);
-            *request.body_mut() = self.body.take().map(reqwest::Body::from);
+            *request.headers_mut() = std::mem::take(&mut draft.headers);
+            *request.body_mut() = draft.body.take().map(reqwest::Body::from);
         } else {
-            *request.headers_mut() = self.headers.clone();
-            *request.body_mut() = self.body.clone().map(reqwest::Body::from);
+            *request.headers_mut() = draft.headers.clone();
+            *request.body_mut() = draft.body.clone().map(reqwest::Body::from);
         }
         *request.timeout_mut() = Some(self.timeout);
-        request
+        Ok(request)
     }
 
     /// Writes the token into its headers.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
+        let Draft {
+            token_headers,
+            headers,
+            ..
+        } = &mut *self.draft;
+        let mut valid = true;
         for TokenHeader {
             name,
             prefix,
             suffix,
-        } in self.token_headers.iter()
+        } in token_headers.iter()
         {
             let secret = token.secret();
             let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
             text.push_str(prefix);
             text.push_str(secret);
             text.push_str(suffix);
-            let mut value = HeaderValue::from_maybe_shared(Bytes::from(text)).map_err(|_| {
-                self.token_error(TokenError::new(
-                    "the access token is not a valid header value",
-                ))
-            })?;
-            value.set_sensitive(true);
-            self.headers.insert(name.clone(), value);
+            match HeaderValue::from_maybe_shared(Bytes::from(text)) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    headers.insert(name.clone(), value);
+                }
+                Err(_) => {
+                    valid = false;
+                    break;
+                }
+            }
+        }
+        if !valid {
+            return Err(self.token_error(TokenError::new(
+                "the access token is not a valid header value",
+            )));
         }
         self.token = Some(token);
         Ok(())
@@ -371,14 +399,14 @@ impl Prepared {
         runtime: &Runtime,
         rejected: &AccessToken,
     ) -> Result<bool, InvokeError> {
-        let source = token_source(runtime, self.template)?;
+        let source = token_source(runtime, self.draft.template)?;
         let Some(key) = &self.key else {
             return Ok(false);
         };
         match source.rejected(key, rejected).await {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
-            Err(error) => Err(self.token_error_for(runtime, error)),
+            Err(error) => Err(self.token_error_for(error)),
         }
     }
 }

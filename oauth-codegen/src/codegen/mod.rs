@@ -393,16 +393,25 @@ fn string_value(text: &TemplateString, values: &mut Values<'_>) -> TokenStream {
 /// usual `Bearer `), else an owned `String`, as `Compose::token_header` keeps it.
 fn token_text(text: &TemplateString, values: &mut Values<'_>) -> TokenStream {
     let mut literal = String::new();
+    let mut placeholders = false;
+    let mut parts = Vec::new();
     for part in &text.parts {
         match part {
-            Part::Text(t) => literal.push_str(t),
-            Part::Placeholder(_) => {
-                let value = string_value(text, values);
-                return quote!(::std::string::String::from(#value));
+            Part::Text(t) => {
+                literal.push_str(t);
+                parts.push(quote!(#t));
+            }
+            Part::Placeholder(p) => {
+                placeholders = true;
+                parts.push(values.expr(&p.expr));
             }
         }
     }
-    quote!(#literal)
+    match parts.as_slice() {
+        _ if !placeholders => quote!(#literal),
+        [single] => quote!(::std::string::String::from(#single)),
+        _ => quote!(__p::concat(&[#(#parts),*])),
+    }
 }
 
 fn compose_header(
@@ -412,7 +421,8 @@ fn compose_header(
     statements: &mut Vec<TokenStream>,
 ) {
     let lower = name.to_ascii_lowercase();
-    let header = quote!(#lower);
+    // A constant: the name was checked when the configs were read, so this cannot fail.
+    let header = quote!(const { __p::HeaderName::from_static(#lower) });
     let label = format!("header {name}");
     let token_at = value.parts.iter().position(|part| match part {
         Part::Placeholder(p) => p.expr.is_access_token(),

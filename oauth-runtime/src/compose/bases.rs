@@ -2,22 +2,44 @@
 //! to its first value) is parsed the first time a runtime sees it; each request clones it and
 //! appends its values as whole path segments, so only the values are parsed per call.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::InvokeError;
 
-/// Parsed URL bases by their text (`https://host:port`, `https://host/api/v2/tickets`).
-/// Parsing a host name (IDNA included) costs more than the rest of a request, and a client
-/// sends to few hosts and templates.
-#[derive(Default)]
+/// The parsed URL bases (`https://host:port`, `https://host/api/v2/tickets`) of one runtime,
+/// by their text. Parsing a host name (IDNA included) costs more than the rest of a request,
+/// and a client sends to few hosts and templates. Each thread keeps its own copies, so a
+/// lookup takes no lock.
 pub(crate) struct Bases {
-    parsed: RwLock<HashMap<Box<str>, url::Url>>,
+    /// Tells this runtime's bases from another's: they are checked against its settings.
+    runtime: u64,
+}
+
+impl Default for Bases {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Bases {
+            runtime: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+type ParsedBases = HashMap<Box<str>, url::Url, BuildHasherDefault<TextHasher>>;
+
+thread_local! {
+    /// This thread's parsed bases, by runtime, the most recently used runtime last.
+    static PARSED: RefCell<Vec<(u64, ParsedBases)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Bases {
-    /// Beyond this many bases new ones are parsed each time, so memory stays bounded.
+    /// Beyond this many bases per runtime and thread new ones are parsed each time, so memory
+    /// stays bounded.
     const MAX: usize = 256;
+    /// Runtimes whose bases a thread keeps; the least recently used is forgotten first.
+    const RUNTIMES: usize = 8;
 
     /// A copy of the parsed `text`; `parse` checks and parses it the first time.
     pub(super) fn get_or_parse(
@@ -25,17 +47,61 @@ impl Bases {
         text: &str,
         parse: impl FnOnce() -> Result<url::Url, InvokeError>,
     ) -> Result<url::Url, InvokeError> {
-        let read = self.parsed.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(url) = read.get(text) {
-            return Ok(url.clone());
+        let cached = PARSED.with_borrow(|runtimes| {
+            let (_, parsed) = runtimes.iter().rev().find(|(id, _)| *id == self.runtime)?;
+            parsed.get(text).cloned()
+        });
+        if let Some(url) = cached {
+            return Ok(url);
         }
-        drop(read);
         let url = parse()?;
-        let mut write = self.parsed.write().unwrap_or_else(PoisonError::into_inner);
-        if write.len() < Self::MAX {
-            write.insert(text.into(), url.clone());
-        }
+        PARSED.with_borrow_mut(|runtimes| {
+            let at = match runtimes.iter().position(|(id, _)| *id == self.runtime) {
+                Some(at) => at,
+                None => {
+                    if runtimes.len() == Self::RUNTIMES {
+                        runtimes.remove(0);
+                    }
+                    runtimes.push((self.runtime, ParsedBases::default()));
+                    runtimes.len() - 1
+                }
+            };
+            // The most recently used runtime goes last.
+            let entry = runtimes.remove(at);
+            runtimes.push(entry);
+            if let Some((_, parsed)) = runtimes.last_mut()
+                && parsed.len() < Self::MAX
+            {
+                parsed.insert(text.into(), url.clone());
+            }
+        });
         Ok(url)
+    }
+}
+
+/// A fast hash of short texts, eight bytes at a time (the multiply-rotate of rustc's FxHash).
+/// It does not resist chosen collisions, which is harmless here: a map never holds more than
+/// [`Bases::MAX`] entries, and they come from the app's own templates and iparams.
+#[derive(Default)]
+struct TextHasher(u64);
+
+impl Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        let mut word = [0u8; 8];
+        let rest = chunks.remainder();
+        word[..rest.len()].copy_from_slice(rest);
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -84,7 +150,10 @@ impl Segments {
     /// encoding at all (ids, numbers, names), else the path is parsed as a whole.
     pub(super) fn value(&mut self, value: &str) {
         match self {
-            Segments::Appending { url, open: open @ true } if is_plain_value(value) => {
+            Segments::Appending {
+                url,
+                open: open @ true,
+            } if is_plain_value(value) => {
                 push(url, value);
                 *open = false;
             }
@@ -123,8 +192,22 @@ fn push_literal(url: &mut url::Url, segment: &str) -> bool {
         b.is_ascii_alphanumeric()
             || matches!(
                 b,
-                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*'
-                    | b'+' | b',' | b';' | b'=' | b':' | b'@'
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
             )
     }) && segment != "."
         && segment != "..";

@@ -5,11 +5,11 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
 
 use crate::error::InvokeError;
-use crate::request::RequestBuilder;
+use crate::request::{Draft, RequestBuilder};
 use crate::runtime::Runtime;
 use crate::tokens::{Subject, UserId};
 
@@ -125,8 +125,8 @@ thread_local! {
 
 /// A request being composed by a generated method. Errors are kept and returned by `send`.
 pub struct Compose {
-    runtime: Runtime,
-    template: &'static TemplateInfo,
+    /// The request, filled in place.
+    draft: Box<Draft>,
     /// The URL's text: the origin, then the path and query, already encoded.
     url: String,
     host_start: usize,
@@ -138,10 +138,6 @@ pub struct Compose {
     /// The URL, parsed once the path is complete (at the first query pair or at the end).
     parsed: Option<url::Url>,
     part: Part,
-    headers: HeaderMap,
-    token_headers: TokenHeaders,
-    subject: Subject,
-    error: Option<Box<InvokeError>>,
 }
 
 impl Compose {
@@ -156,8 +152,7 @@ impl Compose {
         });
         let host_start = url.len();
         Compose {
-            runtime: runtime.clone(),
-            template,
+            draft: Draft::new(runtime.clone(), template),
             url,
             host_start,
             host_end: host_start,
@@ -165,37 +160,31 @@ impl Compose {
             segments: Segments::Pending,
             parsed: None,
             part: Part::Host,
-            headers: HeaderMap::new(),
-            token_headers: TokenHeaders::default(),
-            subject: Subject::Installation,
-            error: None,
         }
     }
 
     /// The end user whose token an `agent` integration's template sends.
     pub fn user(&mut self, user: &UserId) {
-        self.subject = Subject::User(user.clone());
+        self.draft.subject = Subject::User(user.clone());
     }
 
     fn fail(&mut self, placeholder: &'static str, reason: &'static str) {
-        if self.error.is_none() {
-            self.error = Some(Box::new(InvokeError::InvalidValue {
-                template: self.template.name,
-                placeholder,
-                reason,
-            }));
-        }
+        let template = self.draft.template.name;
+        self.draft.fail(InvokeError::InvalidValue {
+            template,
+            placeholder,
+            reason,
+        });
     }
 
     /// The value of an optional installation parameter, or an error if it has none.
     pub fn require<'v>(&mut self, placeholder: &'static str, value: Option<&'v str>) -> &'v str {
         value.unwrap_or_else(|| {
-            if self.error.is_none() {
-                self.error = Some(Box::new(InvokeError::MissingIparam {
-                    template: self.template.name,
-                    placeholder,
-                }));
-            }
+            let template = self.draft.template.name;
+            self.draft.fail(InvokeError::MissingIparam {
+                template,
+                placeholder,
+            });
             ""
         })
     }
@@ -293,8 +282,12 @@ impl Compose {
         if !matches!(self.segments, Segments::Pending) {
             return self.segments.value(value);
         }
-        let base = self.url.strip_suffix('/').filter(|base| base.len() >= self.host_end);
-        let (Some(base), true, None) = (base, bases::is_plain_value(value), &self.error) else {
+        let base = self
+            .url
+            .strip_suffix('/')
+            .filter(|base| base.len() >= self.host_end);
+        let (Some(base), true, None) = (base, bases::is_plain_value(value), &self.draft.error)
+        else {
             self.segments = Segments::Whole;
             return;
         };
@@ -304,7 +297,7 @@ impl Compose {
                 self.segments.value(value);
             }
             Err(error) => {
-                self.error = Some(Box::new(error));
+                self.draft.fail(error);
                 self.segments = Segments::Whole;
             }
         }
@@ -313,10 +306,10 @@ impl Compose {
     /// `text` (the origin and maybe the start of the path), parsed once per runtime: the host
     /// is checked then.
     fn parse_base(&self, text: &str) -> Result<url::Url, InvokeError> {
-        self.runtime.inner.bases.get_or_parse(text, || {
+        self.draft.runtime.inner.bases.get_or_parse(text, || {
             self.check_host()?;
             url::Url::parse(text)
-                .map_err(|_| invalid_host(self.template.name, "does not make a valid URL"))
+                .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         })
     }
 
@@ -343,15 +336,11 @@ impl Compose {
         }
     }
 
-    /// A header (its lower-case name was checked when the crate was compiled); the value must
-    /// be one line.
-    pub fn header(&mut self, placeholder: &'static str, name: &'static str, value: &str) {
-        let Some(name) = self.header_name(placeholder, name) else {
-            return;
-        };
+    /// A header (its name a constant of the generated code); the value must be one line.
+    pub fn header(&mut self, placeholder: &'static str, name: HeaderName, value: &str) {
         match HeaderValue::from_str(value) {
             Ok(value) => {
-                self.headers.append(name, value);
+                self.draft.headers.append(name, value);
             }
             Err(_) => self.fail(
                 placeholder,
@@ -364,13 +353,10 @@ impl Compose {
     pub fn token_header(
         &mut self,
         placeholder: &'static str,
-        name: &'static str,
+        name: HeaderName,
         prefix: impl Into<Cow<'static, str>>,
         suffix: impl Into<Cow<'static, str>>,
     ) {
-        let Some(name) = self.header_name(placeholder, name) else {
-            return;
-        };
         let (prefix, suffix) = (prefix.into(), suffix.into());
         if !is_header_text(&prefix) || !is_header_text(&suffix) {
             return self.fail(
@@ -378,50 +364,38 @@ impl Compose {
                 "contains a line break or another control character",
             );
         }
-        self.token_headers.push(TokenHeader {
+        self.draft.token_headers.push(TokenHeader {
             name,
             prefix,
             suffix,
         });
     }
 
-    fn header_name(&mut self, placeholder: &'static str, name: &'static str) -> Option<HeaderName> {
-        let parsed = HeaderName::from_bytes(name.as_bytes()).ok();
-        if parsed.is_none() {
-            self.fail(placeholder, "has a header name that is not valid");
-        }
-        parsed
-    }
-
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
-        let parts = match self.error.take() {
-            Some(error) => Err(*error),
-            None => match self.parsed.take() {
-                Some(url) => Ok(url),
-                None => self.parse_url(),
+        if self.draft.error.is_none() {
+            match self.parsed.take() {
+                Some(url) => self.draft.url = Some(url),
+                None => match self.parse_url() {
+                    Ok(url) => self.draft.url = Some(url),
+                    Err(error) => self.draft.fail(error),
+                },
             }
-            .map(|url| crate::request::Composed {
-                url,
-                headers: self.headers,
-                token_headers: self.token_headers,
-                subject: self.subject,
-            }),
-        };
+        }
         // A buffer grown by an unusually long URL is let go rather than kept by the thread.
         if self.url.capacity() <= 2048 {
             URL_BUFFER.set(std::mem::take(&mut self.url));
         }
-        RequestBuilder::new(self.runtime, self.template, parts)
+        RequestBuilder::new(self.draft)
     }
 
     /// The URL, parsed from the text composed so far the first time it is asked for; `None`
     /// once the request has an error.
     fn parsed_url(&mut self) -> Option<&mut url::Url> {
-        if self.parsed.is_none() && self.error.is_none() {
+        if self.parsed.is_none() && self.draft.error.is_none() {
             match self.parse_url() {
                 Ok(url) => self.parsed = Some(url),
-                Err(error) => self.error = Some(Box::new(error)),
+                Err(error) => self.draft.fail(error),
             }
         }
         self.parsed.as_mut()
@@ -431,7 +405,7 @@ impl Compose {
         if self.url.len() == self.host_end {
             self.url.push('/');
         }
-        let template = self.template.name;
+        let template = self.draft.template.name;
         let path_end = self.query_start.unwrap_or(self.url.len());
         let path = self.url.get(self.host_end..path_end).unwrap_or("");
         // A dot segment needs a `.` (or `%2e`): most paths have neither and skip the split.
@@ -467,7 +441,7 @@ impl Compose {
     /// The host, after substitution: a host name (or a loopback address) and a valid port,
     /// reached over https unless it is loopback or the runtime allows plain http.
     fn check_host(&self) -> Result<(), InvokeError> {
-        let template = self.template.name;
+        let template = self.draft.template.name;
         let invalid = |reason| invalid_host(template, reason);
         let host = self.url.get(self.host_start..self.host_end).unwrap_or("");
         let (name, port) = split_port(host);
@@ -492,7 +466,8 @@ impl Compose {
         if name.is_empty() || name.starts_with('.') || name.contains("..") {
             return Err(invalid("is not a valid host name"));
         }
-        if !self.template.https && !loopback && !self.runtime.inner.allow_insecure_http {
+        let draft = &self.draft;
+        if !draft.template.https && !loopback && !draft.runtime.inner.allow_insecure_http {
             return Err(InvokeError::InsecureHttp {
                 template,
                 host: host.to_string(),
@@ -510,3 +485,5 @@ fn invalid_host(template: &'static str, reason: &'static str) -> InvokeError {
     }
 }
 
+#[cfg(test)]
+mod tests;

@@ -101,6 +101,8 @@ async fn values_are_encoded_where_they_land_and_the_token_is_injected() {
         "{head}"
     );
     assert!(head.contains("\r\nx-note: hi\r\n"), "{head}");
+    // text around the token may hold values too
+    assert!(head.contains("\r\nx-signed-token: hi:tok-1\r\n"), "{head}");
     assert!(
         head.contains("\r\ncontent-type: application/json\r\n"),
         "{head}"

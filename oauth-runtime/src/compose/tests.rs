@@ -1,0 +1,122 @@
+//! The path appended segment by segment to a parsed base must be the URL that parsing the
+//! whole composed text gives.
+
+use proptest::prelude::*;
+
+use std::sync::LazyLock;
+
+use super::{Compose, MethodKind, Segments, TemplateInfo};
+use crate::runtime::Runtime;
+
+static RUNTIME: LazyLock<Runtime> =
+    LazyLock::new(|| Runtime::builder().build().expect("a runtime"));
+
+static TEMPLATE: TemplateInfo = TemplateInfo {
+    name: "t",
+    method: MethodKind::Get,
+    https: true,
+    integration: None,
+    max_attempts: 1,
+    retry_delay_ms: 0,
+    query_keys: &["k"],
+};
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Value(String),
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        "[a-zA-Z0-9/._~!$&'()*+,;=:@%? -]{0,8}".prop_map(Piece::Text),
+        "[a-z0-9/._~%-]{0,6}".prop_map(Piece::Value),
+        any::<String>().prop_map(Piece::Value),
+    ]
+}
+
+/// Composes `pieces` after a first `/`, then `query` if any: the URL sent, the one parsing the
+/// composed text as a whole gives, and whether segments were appended to a parsed base
+/// (`None` when the request has an error).
+fn both(pieces: &[Piece], query: Option<&str>) -> Option<(url::Url, url::Url, bool)> {
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    compose.host_text("api.example.com");
+    compose.path_text("/");
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => compose.path_text(text),
+            Piece::Value(value) => compose.path_value("context.v", value),
+        }
+    }
+    let appended = matches!(compose.segments, Segments::Appending { .. });
+    let mut whole = url::Url::parse(&compose.url).ok();
+    if let Some(value) = query {
+        compose.query("k", value);
+        if let Some(url) = whole.as_mut() {
+            url.query_pairs_mut().append_pair("k", value);
+        }
+    }
+    let sent = compose.finish().0.url?;
+    Some((sent, whole?, appended))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn appending_segments_gives_the_url_of_the_whole_text(
+        pieces in proptest::collection::vec(piece(), 0..6),
+        query in proptest::option::of(any::<String>()),
+    ) {
+        if let Some((sent, whole, _)) = both(&pieces, query.as_deref()) {
+            prop_assert_eq!(sent.as_str(), whole.as_str());
+        }
+    }
+}
+
+#[test]
+fn plain_values_are_appended_and_others_parsed_with_the_whole_path() {
+    let cases: &[(&[Piece], &str, bool)] = &[
+        (
+            &[
+                Piece::Text("api/v2/tickets/".into()),
+                Piece::Value("12345".into()),
+            ],
+            "https://api.example.com/api/v2/tickets/12345",
+            true,
+        ),
+        (
+            &[
+                Piece::Text("t/".into()),
+                Piece::Value("a b/c".into()),
+                Piece::Text("/x".into()),
+            ],
+            "https://api.example.com/t/a%20b%2Fc/x",
+            false,
+        ),
+        (
+            &[
+                Piece::Text("t/".into()),
+                Piece::Value("1".into()),
+                Piece::Text("/".into()),
+            ],
+            "https://api.example.com/t/1/",
+            true,
+        ),
+        (
+            &[
+                Piece::Text("t/T-".into()),
+                Piece::Value("1".into()),
+                Piece::Text("?a=b".into()),
+            ],
+            "https://api.example.com/t/T-1?a=b",
+            false,
+        ),
+    ];
+    for (pieces, expected, appends) in cases {
+        let (sent, whole, appended) = both(pieces, None).expect("no error");
+        assert_eq!(sent.as_str(), *expected);
+        assert_eq!(whole.as_str(), *expected);
+        assert_eq!(appended, *appends, "{expected}");
+    }
+}
