@@ -45,6 +45,7 @@ async fn round(expired: bool, port: u16) -> Vec<Duration> {
 }
 
 /// Token reads per second by 64 concurrent readers of `store` for `duration`.
+#[cfg(feature = "postgres")]
 async fn reads_per_second(
     store: std::sync::Arc<dyn oauth_runtime::TokenStore>,
     duration: Duration,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
-use common::{TOKEN, by_hand, client, context, server};
+use common::{TOKEN, by_hand, client, client_with_token, context, server};
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -41,9 +41,10 @@ fn bench(c: &mut Criterion) {
         b.to_async(&runtime)
             .iter(|| async { black_box(bench.get_ticket(black_box(&context)).build().await) })
     });
-    build.bench_function("compose_only", |b| {
+    let in_hand = client_with_token(port);
+    build.bench_function("template_token_in_hand", |b| {
         b.to_async(&runtime)
-            .iter(|| async { black_box(bench.get_ticket(black_box(&context))) })
+            .iter(|| async { black_box(in_hand.get_ticket(black_box(&context)).build().await) })
     });
     build.finish();
 

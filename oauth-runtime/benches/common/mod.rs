@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use oauth_runtime::{IntegrationConfig, MemoryStore, Runtime, TokenKey, TokenSet};
+use oauth_runtime::{IntegrationConfig, MemoryStore, Runtime, StaticTokens, TokenKey, TokenSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -107,6 +107,21 @@ pub async fn client(port: u16, expires_in: Duration) -> Bench {
                 .with_expires_at(std::time::SystemTime::now() + expires_in),
         )
         .await
+        .unwrap();
+    Bench::new(
+        runtime,
+        BenchIparams {
+            host: format!("127.0.0.1:{port}"),
+        },
+    )
+}
+
+/// A client whose token is given as it is (`StaticTokens`): the token in hand, as the
+/// hand-built request has it.
+pub fn client_with_token(port: u16) -> Bench {
+    let runtime = Runtime::builder()
+        .tokens(StaticTokens::new().with(TokenKey::installation("crm"), TOKEN))
+        .build()
         .unwrap();
     Bench::new(
         runtime,

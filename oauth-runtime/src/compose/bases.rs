@@ -30,7 +30,7 @@ impl Default for Bases {
 type ParsedBases = HashMap<Box<str>, url::Url, BuildHasherDefault<TextHasher>>;
 
 thread_local! {
-    /// This thread's parsed bases, by runtime, the most recently used runtime last.
+    /// This thread's parsed bases, by runtime; the runtime that last parsed one goes last.
     static PARSED: RefCell<Vec<(u64, ParsedBases)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -38,7 +38,8 @@ impl Bases {
     /// Beyond this many bases per runtime and thread new ones are parsed each time, so memory
     /// stays bounded.
     const MAX: usize = 256;
-    /// Runtimes whose bases a thread keeps; the least recently used is forgotten first.
+    /// Runtimes whose bases a thread keeps; the one that parsed a base longest ago is
+    /// forgotten first.
     const RUNTIMES: usize = 8;
 
     /// A copy of the parsed `text`; `parse` checks and parses it the first time.
@@ -66,7 +67,7 @@ impl Bases {
                     runtimes.len() - 1
                 }
             };
-            // The most recently used runtime goes last.
+            // The runtime that parsed last goes last.
             let entry = runtimes.remove(at);
             runtimes.push(entry);
             if let Some((_, parsed)) = runtimes.last_mut()

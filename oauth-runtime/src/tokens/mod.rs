@@ -302,17 +302,25 @@ impl fmt::Debug for StaticTokens {
     }
 }
 
+impl StaticTokens {
+    fn token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
+        self.tokens
+            .get(key)
+            .cloned()
+            .ok_or_else(|| TokenError::ReauthorizationRequired {
+                integration: key.integration.to_string(),
+                subject: key.subject.clone(),
+                reason: ReauthorizationReason::NotAuthorized,
+            })
+    }
+}
+
 impl TokenSource for StaticTokens {
     fn access_token<'a>(&'a self, key: &'a TokenKey) -> TokenFuture<'a> {
-        let token =
-            self.tokens
-                .get(key)
-                .cloned()
-                .ok_or_else(|| TokenError::ReauthorizationRequired {
-                    integration: key.integration.to_string(),
-                    subject: key.subject.clone(),
-                    reason: ReauthorizationReason::NotAuthorized,
-                });
-        Box::pin(std::future::ready(token))
+        Box::pin(std::future::ready(self.token(key)))
+    }
+
+    fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
+        Some(self.token(key))
     }
 }
