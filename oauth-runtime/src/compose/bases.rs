@@ -2,11 +2,13 @@
 //! to its first value) is parsed the first time a runtime sees it; each request clones it and
 //! appends its values as whole path segments, so only the values are parsed per call.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::encode::{LITERAL_SEGMENT, encode, is_dot_segment};
 use crate::error::InvokeError;
 
 /// The parsed URL bases (`https://host:port`, `https://host/api/v2/tickets`) of one runtime,
@@ -147,14 +149,14 @@ impl Segments {
         }
     }
 
-    /// A value that fills a whole segment once it is encoded: appended when it needs no
-    /// encoding at all (ids, numbers, names), else the path is parsed as a whole.
-    pub(super) fn value(&mut self, value: &str) {
+    /// A value that fills a whole segment once it is encoded: appended when it is `plain`
+    /// (nothing in it to encode), else the path is parsed as a whole.
+    pub(super) fn value(&mut self, value: &str, plain: bool) {
         match self {
             Segments::Appending {
                 url,
                 open: open @ true,
-            } if is_plain_value(value) => {
+            } if plain => {
                 push(url, value);
                 *open = false;
             }
@@ -177,41 +179,10 @@ impl Segments {
     }
 }
 
-/// A value that the path encodes to itself: unreserved characters only, and not a dot segment.
-pub(super) fn is_plain_value(value: &str) -> bool {
-    !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-        && value != "."
-        && value != ".."
-}
-
 /// Appends a literal segment if neither our encoding nor the URL parser would change it.
 fn push_literal(url: &mut url::Url, segment: &str) -> bool {
-    let plain = segment.bytes().all(|b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-                    | b':'
-                    | b'@'
-            )
-    }) && segment != "."
-        && segment != "..";
+    let plain =
+        matches!(encode(segment, LITERAL_SEGMENT), Cow::Borrowed(_)) && !is_dot_segment(segment);
     if plain {
         push(url, segment);
     }

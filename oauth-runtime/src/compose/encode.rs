@@ -1,6 +1,8 @@
 //! How each part of a request is encoded, and the checks on values.
 
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC};
+use std::borrow::Cow;
+
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// A whole path segment: everything but unreserved characters is percent-encoded, `/` included.
 pub(super) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -8,6 +10,22 @@ pub(super) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
+/// What a literal segment holds to be appended as it is: neither [`PATH_TEXT`] nor the URL
+/// parser changes these characters (unreserved, sub-delimiters, `:` and `@`).
+pub(super) const LITERAL_SEGMENT: &AsciiSet = &SEGMENT
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 /// A path prefix: like a segment, but `/` separates segments.
 pub(super) const PATH_PREFIX: &AsciiSet = &SEGMENT.remove(b'/');
 /// Literal path text from the template: only what a URL path cannot hold.
@@ -28,6 +46,11 @@ pub(super) const QUERY_TEXT: &AsciiSet = &CONTROLS
     .add(b'<')
     .add(b'>')
     .add(b'\'');
+
+/// `text` encoded with `set`: borrowed when there was nothing to encode.
+pub(super) fn encode<'t>(text: &'t str, set: &'static AsciiSet) -> Cow<'t, str> {
+    utf8_percent_encode(text, set).into()
+}
 
 /// Text a header value can hold: no line break or other control character (tabs allowed).
 pub(super) fn is_header_text(text: &str) -> bool {

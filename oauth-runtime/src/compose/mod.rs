@@ -19,7 +19,7 @@ mod encode;
 pub(crate) use bases::Bases;
 use bases::Segments;
 use encode::{
-    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, is_header_text, split_port,
+    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encode, is_dot_segment, is_header_text, split_port,
 };
 
 /// An HTTP method a template may use.
@@ -270,31 +270,33 @@ impl Compose {
                 if is_dot_segment(value) {
                     return self.fail(placeholder, "is `.` or `..`, which would change the path");
                 }
-                self.append_segment(value);
-                self.url.extend(utf8_percent_encode(value, SEGMENT));
+                let encoded = encode(value, SEGMENT);
+                // Nothing to encode (ids, numbers, names): the value can be appended as it is.
+                let plain = !value.is_empty() && matches!(encoded, Cow::Borrowed(_));
+                self.append_segment(value, plain);
+                self.url.push_str(&encoded);
             }
         }
     }
 
     /// Appends a path value to the parsed URL when it fills a whole segment; the first one
     /// parses the base, the text composed before it.
-    fn append_segment(&mut self, value: &str) {
+    fn append_segment(&mut self, value: &str, plain: bool) {
         if !matches!(self.segments, Segments::Pending) {
-            return self.segments.value(value);
+            return self.segments.value(value, plain);
         }
         let base = self
             .url
             .strip_suffix('/')
             .filter(|base| base.len() >= self.host_end);
-        let (Some(base), true, None) = (base, bases::is_plain_value(value), &self.draft.error)
-        else {
+        let (Some(base), true, None) = (base, plain, &self.draft.error) else {
             self.segments = Segments::Whole;
             return;
         };
         match self.parse_base(base) {
             Ok(url) => {
                 self.segments = Segments::Appending { url, open: true };
-                self.segments.value(value);
+                self.segments.value(value, plain);
             }
             Err(error) => {
                 self.draft.fail(error);

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use std::sync::LazyLock;
 
 use super::{Compose, MethodKind, Segments, TemplateInfo};
+use crate::error::InvokeError;
 use crate::runtime::Runtime;
 
 static RUNTIME: LazyLock<Runtime> =
@@ -118,5 +119,63 @@ fn plain_values_are_appended_and_others_parsed_with_the_whole_path() {
         assert_eq!(sent.as_str(), *expected);
         assert_eq!(whole.as_str(), *expected);
         assert_eq!(appended, *appends, "{expected}");
+    }
+}
+
+static PLAIN_HTTP: TemplateInfo = TemplateInfo {
+    https: false,
+    ..TEMPLATE
+};
+
+/// `http://{host}/t/{value}` composed on `runtime`: the URL, or the error.
+fn http_request(runtime: &Runtime, host: &str, value: Option<&str>) -> Result<String, InvokeError> {
+    let mut compose = Compose::new(runtime, &PLAIN_HTTP);
+    compose.host_value("iparam.host", host);
+    compose.path_text("/t/");
+    if let Some(value) = value {
+        compose.path_value("context.v", value);
+    }
+    let draft = compose.finish().0;
+    match (draft.url, draft.error) {
+        (_, Some(error)) => Err(*error),
+        (url, None) => Ok(url.expect("a URL when there is no error").to_string()),
+    }
+}
+
+#[test]
+fn plain_http_is_refused_unless_loopback_or_allowed_whatever_another_runtime_cached() {
+    let allowing = Runtime::builder()
+        .allow_insecure_http(true)
+        .build()
+        .expect("a runtime");
+    for value in [Some("1"), None] {
+        // The allowing runtime parses and caches the base first, on this same thread.
+        let expected = if value.is_some() {
+            "http://api.example.com/t/1"
+        } else {
+            "http://api.example.com/t/"
+        };
+        let allowed = http_request(&allowing, "api.example.com", value);
+        assert_eq!(allowed.as_deref().ok(), Some(expected), "{allowed:?}");
+        let refused = http_request(&RUNTIME, "api.example.com", value);
+        assert!(
+            matches!(refused, Err(InvokeError::InsecureHttp { .. })),
+            "{refused:?}"
+        );
+        assert!(http_request(&RUNTIME, "127.0.0.1:8080", value).is_ok());
+        assert!(http_request(&RUNTIME, "localhost", value).is_ok());
+    }
+    for host in ["10.0.0.1", "127.0.0.1:0", "127.0.0.1:99999", "a..b"] {
+        let refused = http_request(&allowing, host, Some("1"));
+        assert!(
+            matches!(
+                refused,
+                Err(InvokeError::InvalidValue {
+                    placeholder: "host",
+                    ..
+                })
+            ),
+            "{host}: {refused:?}"
+        );
     }
 }
