@@ -33,10 +33,9 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
     let integration = app::integration(&app, args.integration)?;
     let lookup = app::oauth_iparams(args.oauth_iparams)?;
     let env = |var: &str| std::env::var(var).ok();
-    let config = app::spec(integration)
-        .configure(&lookup, &env)
-        .or_else(fail)?;
-    let agent = app::spec(integration).agent;
+    let spec = app::spec(integration);
+    let agent = spec.agent;
+    let config = spec.configure(&lookup, &env).or_else(fail)?;
     let subject = match (agent, args.user) {
         (true, Some(user)) => Subject::User(UserId::new(user)),
         (false, None) => Subject::Installation,

@@ -189,7 +189,7 @@ fn compose(
         .as_ref()
         .map_or(1, |m| m.value);
     let info: &'static TemplateInfo = Box::leak(Box::new(TemplateInfo {
-        name: leak(&template.name.value),
+        name: app::leak_str(&template.name.value),
         method: match template.schema.method.value {
             Method::Get => MethodKind::Get,
             Method::Post => MethodKind::Post,
@@ -203,7 +203,7 @@ fn compose(
             .auth
             .as_ref()
             .map(|auth| match &auth.value {
-                AuthRef::Integration(name) => leak(name),
+                AuthRef::Integration(name) => app::leak_str(name),
                 AuthRef::Legacy => "oauth",
             }),
         max_attempts: attempts,
@@ -217,7 +217,7 @@ fn compose(
                 .schema
                 .query
                 .iter()
-                .map(|q| leak(&q.name.value))
+                .map(|q| app::leak_str(&q.name.value))
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
         ),
@@ -231,7 +231,7 @@ fn compose(
             Part::Text(text) => request.host_text(text),
             Part::Placeholder(p) => {
                 let value = values.expr(&p.expr).map_err(missing)?;
-                request.host_value(leak(&render_expr(&p.expr)), &value);
+                request.host_value(app::leak_str(&render_expr(&p.expr)), &value);
             }
         }
     }
@@ -240,7 +240,7 @@ fn compose(
             match part {
                 Part::Text(text) => request.path_text(text),
                 Part::Placeholder(p) => {
-                    let label = leak(&render_expr(&p.expr));
+                    let label = app::leak_str(&render_expr(&p.expr));
                     let value = values.expr(&p.expr).map_err(missing)?;
                     if index == 0 {
                         request.path_prefix_value(label, &value);
@@ -268,7 +268,7 @@ fn compose(
                 header.name.value
             ));
         };
-        let label = leak(&format!("header {}", header.name.value));
+        let label = app::leak_str(&format!("header {}", header.name.value));
         let parts = &header.value.parts;
         let token_at = parts
             .iter()
@@ -344,8 +344,4 @@ fn print_response(status: http::StatusCode, headers: &http::HeaderMap, body: &st
     }
     println!();
     println!("{body}");
-}
-
-fn leak(text: &str) -> &'static str {
-    Box::leak(text.to_string().into_boxed_str())
 }

@@ -113,15 +113,22 @@ async fn token_endpoint(
         }
         Some("refresh_token") => {
             let presented = field("refresh_token").unwrap_or("").to_string();
-            let grant = state.data().refresh.get(&presented).cloned();
-            match grant {
-                Some(grant) if grant.client_id == client_id && grant.expires > Instant::now() => {
-                    let rotate = state.settings().rotate;
-                    if rotate {
-                        state.data().refresh.remove(&presented);
-                    }
-                    issue(&state, &client_id, grant.account, grant.scopes, rotate)
+            let rotate = state.settings().rotate;
+            // Looked up and, when rotating, redeemed under one lock: of two concurrent uses
+            // of a rotating token, only one succeeds.
+            let grant = {
+                let mut data = state.data();
+                let grant = data.refresh.get(&presented).cloned();
+                let usable = grant
+                    .as_ref()
+                    .is_some_and(|g| g.client_id == client_id && g.expires > Instant::now());
+                if usable && rotate {
+                    data.refresh.remove(&presented);
                 }
+                grant.filter(|_| usable)
+            };
+            match grant {
+                Some(grant) => issue(&state, &client_id, grant.account, grant.scopes, rotate),
                 _ => error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",

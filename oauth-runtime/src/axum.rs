@@ -19,6 +19,7 @@ use axum::routing::get;
 
 use crate::loopback::{outcome_page, page_headers};
 use crate::oauth::authorize::{AuthorizeError, Callback};
+use crate::oauth::pkce;
 use crate::{Runtime, Subject};
 
 /// The authorize and callback routes of every integration of `runtime`, under `prefix`
@@ -43,12 +44,6 @@ fn cookie_name(integration: &str) -> String {
     format!("oauth_state_{safe}")
 }
 
-fn state_hash(state: &str) -> String {
-    use base64::Engine as _;
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, state.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
-}
-
 async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<String>) -> Response {
     match runtime.authorize(&integration, Subject::Installation) {
         Ok(request) => {
@@ -63,7 +58,7 @@ async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<Strin
             let cookie = format!(
                 "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600{}",
                 cookie_name(&integration),
-                state_hash(&request.state),
+                pkce::challenge(&request.state),
                 if secure { "; Secure" } else { "" }
             );
             if let Ok(cookie) = HeaderValue::from_str(&cookie) {
@@ -101,7 +96,7 @@ async fn callback(
     let matches = match (bound, callback.state()) {
         (Some(bound), Some(state)) => aws_lc_rs::constant_time::verify_slices_are_equal(
             bound.as_bytes(),
-            state_hash(state).as_bytes(),
+            pkce::challenge(state).as_bytes(),
         )
         .is_ok(),
         _ => false,

@@ -111,7 +111,7 @@ enum Obtained {
 
 /// A 401 this soon after this process refreshed the token is not answered with another refresh.
 const RECENT: Duration = Duration::from_secs(30);
-/// Saves that meet a newer dead mark before giving up.
+/// Saves that meet a newer record (a dead mark, another writer) before giving up.
 const MAX_CONFLICTS: usize = 3;
 
 fn is_expired(tokens: &TokenSet) -> bool {
@@ -160,12 +160,12 @@ impl TokenManager {
             .find_map(|(name, slot)| (*name == key.integration).then_some(slot))
     }
 
+    /// The slot of `key`, made the first time the key is seen.
     fn slot(&self, key: &TokenKey) -> Arc<Slot> {
         if let Some(slot) = self.installation_slot(key) {
             return slot.clone();
         }
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        // Every call comes here: the key is cloned only the first time it is seen.
         if let Some(slot) = slots.get(key) {
             return slot.clone();
         }
@@ -557,17 +557,20 @@ impl TokenManager {
         let slot = self.slot(key);
         let _busy = slot.busy.lock().await;
         let record = TokenRecord::active(tokens);
-        loop {
+        for _ in 0..MAX_CONFLICTS {
             let expected = self.store.load(key).await?.map(|v| v.version);
             match self.store.save(key, &record, expected).await {
                 Ok(version) => {
                     self.remember_as(key, &slot, Versioned { record, version }, Obtained::Granted);
                     return Ok(());
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => {}
                 Err(error) => return Err(error.into()),
             }
         }
+        Err(TokenError::Store(StoreError::Conflict {
+            integration: key.integration.to_string(),
+        }))
     }
 
     /// Deletes the tokens of `key`; true if there were any.
@@ -587,7 +590,14 @@ impl TokenSource for TokenManager {
     fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
         match self.installation_slot(key) {
             Some(slot) => self.fresh(key, slot),
-            None => self.fresh(key, &self.slot(key)),
+            None => {
+                // Only read: a key never seen has nothing cached, and `access_token` makes
+                // its slot.
+                let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+                let slot = slots.get(key).cloned()?;
+                drop(slots);
+                self.fresh(key, &slot)
+            }
         }
     }
 

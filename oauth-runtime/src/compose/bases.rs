@@ -2,13 +2,12 @@
 //! to its first value) is parsed the first time a runtime sees it; each request clones it and
 //! appends its values as whole path segments, so only the values are parsed per call.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::encode::{LITERAL_SEGMENT, encode, is_dot_segment};
+use super::encode::{LITERAL_SEGMENT, is_dot_segment, is_unencoded};
 use crate::error::InvokeError;
 
 /// The parsed URL bases (`https://host:port`, `https://host/api/v2/tickets`) of one runtime,
@@ -181,8 +180,7 @@ impl Segments {
 
 /// Appends a literal segment if neither our encoding nor the URL parser would change it.
 fn push_literal(url: &mut url::Url, segment: &str) -> bool {
-    let plain =
-        matches!(encode(segment, LITERAL_SEGMENT), Cow::Borrowed(_)) && !is_dot_segment(segment);
+    let plain = is_unencoded(segment, LITERAL_SEGMENT) && !is_dot_segment(segment);
     if plain {
         push(url, segment);
     }

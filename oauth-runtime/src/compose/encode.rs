@@ -1,7 +1,5 @@
 //! How each part of a request is encoded, and the checks on values.
 
-use std::borrow::Cow;
-
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// A whole path segment: everything but unreserved characters is percent-encoded, `/` included.
@@ -47,9 +45,11 @@ pub(super) const QUERY_TEXT: &AsciiSet = &CONTROLS
     .add(b'>')
     .add(b'\'');
 
-/// `text` encoded with `set`: borrowed when there was nothing to encode.
-pub(super) fn encode<'t>(text: &'t str, set: &'static AsciiSet) -> Cow<'t, str> {
-    utf8_percent_encode(text, set).into()
+/// Whether `set` leaves `text` as it is: its first unencoded run is all of it.
+pub(super) fn is_unencoded(text: &str, set: &'static AsciiSet) -> bool {
+    utf8_percent_encode(text, set)
+        .next()
+        .is_some_and(|run| run.len() == text.len())
 }
 
 /// Text a header value can hold: no line break or other control character (tabs allowed).

@@ -19,7 +19,7 @@ mod encode;
 pub(crate) use bases::Bases;
 use bases::Segments;
 use encode::{
-    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encode, is_dot_segment, is_header_text, split_port,
+    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, is_header_text, split_port,
 };
 
 /// An HTTP method a template may use.
@@ -270,24 +270,25 @@ impl Compose {
                 if is_dot_segment(value) {
                     return self.fail(placeholder, "is `.` or `..`, which would change the path");
                 }
-                let encoded = encode(value, SEGMENT);
-                // Nothing to encode (ids, numbers, names): the value can be appended as it is.
-                let plain = !value.is_empty() && matches!(encoded, Cow::Borrowed(_));
-                self.append_segment(value, plain);
-                self.url.push_str(&encoded);
+                let start = self.url.len();
+                self.url.extend(utf8_percent_encode(value, SEGMENT));
+                // Nothing was encoded (ids, numbers, names): the value can be appended as it is.
+                let plain = !value.is_empty() && self.url.len() - start == value.len();
+                self.append_segment(start, value, plain);
             }
         }
     }
 
-    /// Appends a path value to the parsed URL when it fills a whole segment; the first one
-    /// parses the base, the text composed before it.
-    fn append_segment(&mut self, value: &str, plain: bool) {
+    /// Appends a path value (its text starts at `start`) to the parsed URL when it fills a
+    /// whole segment; the first one parses the base, the text composed before it.
+    fn append_segment(&mut self, start: usize, value: &str, plain: bool) {
         if !matches!(self.segments, Segments::Pending) {
             return self.segments.value(value, plain);
         }
         let base = self
             .url
-            .strip_suffix('/')
+            .get(..start)
+            .and_then(|text| text.strip_suffix('/'))
             .filter(|base| base.len() >= self.host_end);
         let (Some(base), true, None) = (base, plain, &self.draft.error) else {
             self.segments = Segments::Whole;

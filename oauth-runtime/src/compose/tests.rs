@@ -113,6 +113,12 @@ fn plain_values_are_appended_and_others_parsed_with_the_whole_path() {
             "https://api.example.com/t/T-1?a=b",
             false,
         ),
+        (
+            // One character that encodes to a whole run of its own is still encoded.
+            &[Piece::Text("t/".into()), Piece::Value("&".into())],
+            "https://api.example.com/t/%26",
+            false,
+        ),
     ];
     for (pieces, expected, appends) in cases {
         let (sent, whole, appended) = both(pieces, None).expect("no error");

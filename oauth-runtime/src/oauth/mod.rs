@@ -7,7 +7,7 @@ use http::header::{HeaderName, HeaderValue};
 use secrecy::SecretString;
 
 pub(crate) mod authorize;
-mod pkce;
+pub(crate) mod pkce;
 pub mod spec;
 pub(crate) mod token_endpoint;
 

@@ -13,9 +13,10 @@ pub(crate) fn random_token() -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// `BASE64URL(SHA256(verifier))`, the S256 code challenge.
-pub(crate) fn challenge(verifier: &str) -> String {
-    let hash = digest::digest(&digest::SHA256, verifier.as_bytes());
+/// `BASE64URL(SHA256(text))`: the S256 code challenge of a verifier (and the hash of a `state`
+/// that the axum routes keep in a cookie).
+pub(crate) fn challenge(text: &str) -> String {
+    let hash = digest::digest(&digest::SHA256, text.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash.as_ref())
 }
 

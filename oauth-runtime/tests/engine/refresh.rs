@@ -699,6 +699,58 @@ impl TokenStore for Interfering {
     }
 }
 
+/// A store where every save meets a newer record.
+#[derive(Clone)]
+pub(crate) struct AlwaysConflicts(MemoryStore);
+
+impl TokenStore for AlwaysConflicts {
+    fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>> {
+        self.0.load(key)
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        _record: &'a TokenRecord,
+        _expected: Option<Version>,
+    ) -> StoreFuture<'a, Version> {
+        Box::pin(async move {
+            Err(StoreError::Conflict {
+                integration: key.integration.to_string(),
+            })
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, bool> {
+        self.0.delete(key)
+    }
+
+    fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
+        self.0.keys()
+    }
+}
+
+#[tokio::test]
+async fn saving_granted_tokens_gives_up_on_a_store_that_always_conflicts() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(AlwaysConflicts(MemoryStore::new()));
+    let saved = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        runtime.save_tokens(&crm(), oauth_runtime::TokenSet::new("sekrit-granted")),
+    )
+    .await
+    .expect("gives up instead of trying forever");
+    assert!(
+        matches!(
+            saved,
+            Err(oauth_runtime::TokenError::Store(
+                StoreError::Conflict { .. }
+            ))
+        ),
+        "{saved:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_rotated_token_survives_a_dead_mark_written_meanwhile() {
     let provider = Provider::start().await;
