@@ -11,7 +11,7 @@ use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use tracing::Instrument as _;
 
-use crate::compose::{TemplateInfo, TokenHeader, TokenHeaders};
+use crate::compose::{TemplateInfo, TokenHeaders};
 use crate::error::InvokeError;
 use crate::response::Response;
 use crate::retry::{retryable_status, wait_before_retry};
@@ -37,19 +37,23 @@ pub(crate) struct Draft {
 
 impl Draft {
     pub(crate) fn new(runtime: Runtime, template: &'static TemplateInfo) -> Box<Self> {
-        Box::new(Draft {
-            runtime,
-            template,
-            error: None,
-            url: None,
-            headers: HeaderMap::new(),
-            token_headers: TokenHeaders::default(),
-            subject: Subject::Installation,
-            body: None,
-            json: false,
-            extra_query: Vec::new(),
-            timeout: None,
-        })
+        // Allocated first, then written: built in place rather than on the stack and copied.
+        Box::write(
+            Box::new_uninit(),
+            Draft {
+                runtime,
+                template,
+                error: None,
+                url: None,
+                headers: HeaderMap::new(),
+                token_headers: TokenHeaders::default(),
+                subject: Subject::Installation,
+                body: None,
+                json: false,
+                extra_query: Vec::new(),
+                timeout: None,
+            },
+        )
     }
 
     /// Keeps `error` unless an earlier one is kept already.
@@ -121,7 +125,12 @@ impl RequestBuilder {
     /// The request as the first attempt sends it, token included: to inspect it, or to
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
-        self.prepare().await?.request(true)
+        let mut prepared = match self.start()? {
+            Preparing::Ready(prepared) => prepared,
+            // Boxed, so the future of a request whose token is at hand stays small.
+            Preparing::AwaitingToken(prepared) => Box::pin(prepared.fetch_token()).await?,
+        };
+        prepared.request(true)
     }
 
     /// Sends the request: `options.maxAttempts` attempts on connection errors, timeouts, 429
@@ -223,6 +232,14 @@ impl RequestBuilder {
 
     /// Everything but the token is fixed from here on.
     async fn prepare(self) -> Result<Prepared, InvokeError> {
+        match self.start()? {
+            Preparing::Ready(prepared) => Ok(prepared),
+            Preparing::AwaitingToken(prepared) => prepared.fetch_token().await,
+        }
+    }
+
+    /// Fixes the request; it is ready unless its token must be awaited.
+    fn start(self) -> Result<Preparing, InvokeError> {
         let mut draft = self.0;
         if let Some(error) = draft.error.take() {
             return Err(*error);
@@ -254,23 +271,30 @@ impl RequestBuilder {
             token: None,
             timeout,
         };
-        if !prepared.draft.token_headers.is_empty() {
-            let key = TokenKey {
-                integration: Cow::Borrowed(prepared.integration()),
-                subject,
-            };
-            let runtime = &prepared.draft.runtime;
-            let source = token_source(runtime, template)?;
-            let token = match source.ready_token(&key) {
-                Some(token) => token,
-                None => source.access_token(&key).await,
-            }
-            .map_err(|e| prepared.token_error_for(e))?;
-            prepared.key = Some(key);
-            prepared.set_token(token)?;
+        if prepared.draft.token_headers.is_empty() {
+            return Ok(Preparing::Ready(prepared));
         }
-        Ok(prepared)
+        let key = TokenKey {
+            integration: Cow::Borrowed(prepared.integration()),
+            subject,
+        };
+        let ready = token_source(&prepared.draft.runtime, template)?.ready_token(&key);
+        prepared.key = Some(key);
+        match ready {
+            Some(token) => {
+                let token = token.map_err(|e| prepared.token_error_for(e))?;
+                prepared.set_token(token)?;
+                Ok(Preparing::Ready(prepared))
+            }
+            None => Ok(Preparing::AwaitingToken(prepared)),
+        }
     }
+}
+
+/// A request fixed but for its token, which may have to be awaited.
+enum Preparing {
+    Ready(Prepared),
+    AwaitingToken(Prepared),
 }
 
 fn token_source<'r>(
@@ -300,6 +324,21 @@ struct Prepared {
 }
 
 impl Prepared {
+    /// Awaits the token of its key from the token source (a refresh, a store read).
+    async fn fetch_token(mut self) -> Result<Prepared, InvokeError> {
+        let runtime = self.draft.runtime.clone();
+        let source = token_source(&runtime, self.draft.template)?;
+        let Some(key) = &self.key else {
+            return Ok(self);
+        };
+        let token = source
+            .access_token(key)
+            .await
+            .map_err(|e| self.token_error_for(e))?;
+        self.set_token(token)?;
+        Ok(self)
+    }
+
     fn integration(&self) -> &'static str {
         self.draft
             .template
@@ -358,16 +397,14 @@ impl Prepared {
         let Draft {
             token_headers,
             headers,
+            template,
             ..
         } = &mut *self.draft;
-        let mut valid = true;
-        for TokenHeader {
-            name,
-            prefix,
-            suffix,
-        } in token_headers.iter()
-        {
-            let secret = token.secret();
+        let secret = token.secret();
+        // The header that could not be made, and whether the template's text is at fault.
+        let mut invalid = None;
+        for header in token_headers.iter() {
+            let (prefix, suffix) = (&header.prefix, &header.suffix);
             let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
             text.push_str(prefix);
             text.push_str(secret);
@@ -375,18 +412,28 @@ impl Prepared {
             match HeaderValue::from_maybe_shared(Bytes::from(text)) {
                 Ok(mut value) => {
                     value.set_sensitive(true);
-                    headers.insert(name.clone(), value);
+                    headers.insert(header.name.clone(), value);
                 }
                 Err(_) => {
-                    valid = false;
+                    invalid = Some((header.placeholder, !header.text_is_valid()));
                     break;
                 }
             }
         }
-        if !valid {
-            return Err(self.token_error(TokenError::new(
-                "the access token is not a valid header value",
-            )));
+        match invalid {
+            Some((placeholder, true)) => {
+                return Err(InvokeError::InvalidValue {
+                    template: template.name,
+                    placeholder,
+                    reason: "contains a line break or another control character",
+                });
+            }
+            Some((_, false)) => {
+                return Err(self.token_error(TokenError::new(
+                    "the access token is not a valid header value",
+                )));
+            }
+            None => {}
         }
         self.token = Some(token);
         Ok(())

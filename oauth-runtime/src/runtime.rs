@@ -5,7 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::compose::Bases;
 use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
@@ -43,7 +42,6 @@ pub(crate) struct RuntimeInner {
     pub(crate) max_retry_wait: Duration,
     pub(crate) tokens: Option<Arc<dyn TokenSource>>,
     pub(crate) manager: Option<Arc<TokenManager>>,
-    pub(crate) bases: Bases,
 }
 
 impl fmt::Debug for Runtime {
@@ -303,7 +301,6 @@ impl RuntimeBuilder {
                 max_retry_wait: self.max_retry_wait,
                 tokens,
                 manager,
-                bases: Bases::default(),
             }),
         })
     }

@@ -79,16 +79,34 @@ pub fn generate(app: &AppConfig, spec: &ClientSpec) -> TokenStream {
     let mut seen_methods = HashSet::new();
     let mut context_items = Vec::new();
     let mut methods = Vec::new();
+    let mut fixed_urls = 0;
     for template in &app.templates {
         let method_name = names::snake_case(&template.name.value);
         if !seen_methods.insert(method_name.clone()) {
             continue;
         }
-        let (context_item, method) =
-            template_tokens(app, template, spec, &client, &iparams, &method_name);
-        context_items.push(context_item);
-        methods.push(method);
+        let generated = template_tokens(
+            app,
+            template,
+            spec,
+            &client,
+            &iparams,
+            &method_name,
+            fixed_urls,
+        );
+        fixed_urls += usize::from(generated.uses_fixed_url);
+        context_items.push(generated.context_item);
+        methods.push(generated.method);
     }
+    let (urls_field, urls_init) = if fixed_urls == 0 {
+        (quote!(), quote!())
+    } else {
+        let n = proc_macro2::Literal::usize_unsuffixed(fixed_urls);
+        (
+            quote!(__urls: #rt::__private::FixedUrls<#n>,),
+            quote!(__urls: ::core::default::Default::default(),),
+        )
+    };
 
     let client_doc = doc(&format!(
         "Client for the request templates of `{}`.",
@@ -103,6 +121,7 @@ pub fn generate(app: &AppConfig, spec: &ClientSpec) -> TokenStream {
         #vis struct #client {
             __runtime: #rt::Runtime,
             #iparams_field
+            #urls_field
         }
 
         #iparams_item
@@ -112,7 +131,7 @@ pub fn generate(app: &AppConfig, spec: &ClientSpec) -> TokenStream {
         impl #client {
             /// A client for one installation of the app.
             #vis fn new(runtime: #rt::Runtime #new_params) -> Self {
-                Self { __runtime: runtime, #new_init }
+                Self { __runtime: runtime, #new_init #urls_init }
             }
 
             #(#methods)*
@@ -172,6 +191,16 @@ pub(crate) fn integration_key(name: Option<&str>) -> String {
     name.unwrap_or("oauth").to_string()
 }
 
+/// What one template adds to the client.
+struct TemplateTokens {
+    /// Its context struct, if it has values given at the call.
+    context_item: TokenStream,
+    method: TokenStream,
+    /// Whether the method keeps its URL's fixed start in the client's `__urls`.
+    uses_fixed_url: bool,
+}
+
+/// The tokens of `template`; its URL's fixed start, if it has one, is `__urls[fixed_index]`.
 fn template_tokens(
     app: &AppConfig,
     template: &Template,
@@ -179,7 +208,8 @@ fn template_tokens(
     client: &proc_macro2::Ident,
     iparams: &[IparamField],
     method_name: &str,
-) -> (TokenStream, TokenStream) {
+    fixed_index: usize,
+) -> TemplateTokens {
     let rt = &spec.runtime;
     let vis = &spec.vis;
     let method = ident(method_name);
@@ -232,11 +262,23 @@ fn template_tokens(
         .map(|i| i.token_type.value);
 
     let mut values = Values::new(&context, iparams);
-    let mut statements = Vec::new();
-    compose_host(&template.schema.host, &mut values, &mut statements);
+    let mut url = UrlStatements::default();
+    compose_host(&template.schema.host, &mut values, &mut url);
     if let Some(path) = &template.schema.path {
-        compose_path(path, &mut values, &mut statements);
+        compose_path(path, &mut values, &mut url);
     }
+    let uses_fixed_url = !url.fixed.is_empty();
+    let mut statements = Vec::new();
+    if uses_fixed_url {
+        let index = proc_macro2::Literal::usize_unsuffixed(fixed_index);
+        let fixed = url.fixed;
+        statements.push(quote! {
+            __request.fixed(&self.__urls[#index], |__request| {
+                #(#fixed)*
+            });
+        });
+    }
+    statements.extend(url.rest);
     for param in &template.schema.query {
         let key = &param.name.value;
         let value = match &param.value {
@@ -329,7 +371,30 @@ fn template_tokens(
             __request.finish()
         }
     };
-    (context_item, method_item)
+    TemplateTokens {
+        context_item,
+        method: method_item,
+        uses_fixed_url,
+    }
+}
+
+/// The statements that compose a URL's host and path: first those of its fixed start (text
+/// and installation parameters, the same at each call of a client), then the rest.
+#[derive(Default)]
+struct UrlStatements {
+    fixed: Vec<TokenStream>,
+    rest: Vec<TokenStream>,
+}
+
+impl UrlStatements {
+    /// Adds the statements of one part; the fixed start ends at the first that is not.
+    fn push(&mut self, fixed: bool, statements: &mut Vec<TokenStream>) {
+        if fixed && self.rest.is_empty() {
+            self.fixed.append(statements);
+        } else {
+            self.rest.append(statements);
+        }
+    }
 }
 
 fn dedup_context(fields: Vec<ContextField>) -> Vec<ContextField> {
@@ -340,33 +405,40 @@ fn dedup_context(fields: Vec<ContextField>) -> Vec<ContextField> {
         .collect()
 }
 
-fn compose_host(host: &TemplateString, values: &mut Values<'_>, statements: &mut Vec<TokenStream>) {
+fn compose_host(host: &TemplateString, values: &mut Values<'_>, url: &mut UrlStatements) {
+    // A fixed start includes the whole host, or it is of no use: nothing is parsed before.
+    let fixed = host.parts.iter().all(|part| match part {
+        Part::Text(_) => true,
+        Part::Placeholder(p) => values.is_fixed(&p.expr),
+    });
     for part in &host.parts {
         match part {
-            Part::Text(text) => statements.push(quote!(__request.host_text(#text);)),
+            Part::Text(text) => url.push(fixed, &mut vec![quote!(__request.host_text(#text);)]),
             Part::Placeholder(p) => {
                 let label = render_expr(&p.expr);
                 let value = values.expr(&p.expr);
-                statements.append(&mut values.lets);
-                statements.push(quote!(__request.host_value(#label, #value);));
+                values
+                    .lets
+                    .push(quote!(__request.host_value(#label, #value);));
+                url.push(fixed, &mut values.lets);
             }
         }
     }
 }
 
-fn compose_path(path: &TemplateString, values: &mut Values<'_>, statements: &mut Vec<TokenStream>) {
+fn compose_path(path: &TemplateString, values: &mut Values<'_>, url: &mut UrlStatements) {
     for (index, part) in path.parts.iter().enumerate() {
         match part {
-            Part::Text(text) => statements.push(quote!(__request.path_text(#text);)),
+            Part::Text(text) => url.push(true, &mut vec![quote!(__request.path_text(#text);)]),
             Part::Placeholder(p) => {
                 let label = render_expr(&p.expr);
                 let value = values.expr(&p.expr);
-                statements.append(&mut values.lets);
-                statements.push(if index == 0 {
+                values.lets.push(if index == 0 {
                     quote!(__request.path_prefix_value(#label, #value);)
                 } else {
                     quote!(__request.path_value(#label, #value);)
                 });
+                url.push(values.is_fixed(&p.expr), &mut values.lets);
             }
         }
     }

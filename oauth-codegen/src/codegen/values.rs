@@ -46,6 +46,19 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// Whether `expr` has the same value at each call of a client: it reads no context.
+    pub(crate) fn is_fixed(&self, expr: &Expr) -> bool {
+        self.terms_are_fixed(&expr.terms)
+    }
+
+    fn terms_are_fixed(&self, terms: &[Term]) -> bool {
+        terms.iter().all(|term| match term {
+            Term::Literal(_) => true,
+            Term::Encode { terms, .. } => self.terms_are_fixed(terms),
+            Term::Path(path) => self.iparam_field(path).is_some(),
+        })
+    }
+
     fn concat(&mut self, terms: &[Term]) -> TokenStream {
         let parts: Vec<TokenStream> = terms.iter().map(|t| self.term(t)).collect();
         match parts.as_slice() {

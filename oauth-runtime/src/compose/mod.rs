@@ -13,14 +13,15 @@ use crate::request::{Draft, RequestBuilder};
 use crate::runtime::Runtime;
 use crate::tokens::{Subject, UserId};
 
-mod bases;
 mod encode;
+mod fixed;
+mod segments;
 
-pub(crate) use bases::Bases;
-use bases::Segments;
 use encode::{
     PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, is_header_text, split_port,
 };
+pub use fixed::{FixedUrl, FixedUrls};
+use segments::Segments;
 
 /// An HTTP method a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +90,19 @@ enum Part {
 
 /// A header that carries the access token: `prefix`, the token, `suffix`.
 pub(crate) struct TokenHeader {
+    /// Its label in errors (`header Authorization`).
+    pub(crate) placeholder: &'static str,
     pub(crate) name: HeaderName,
     pub(crate) prefix: Cow<'static, str>,
     pub(crate) suffix: Cow<'static, str>,
+}
+
+impl TokenHeader {
+    /// Whether the text around the token can be in a header. Checked once the header is
+    /// made, which checks it all, and only to tell whose fault it is when that fails.
+    pub(crate) fn text_is_valid(&self) -> bool {
+        is_header_text(&self.prefix) && is_header_text(&self.suffix)
+    }
 }
 
 /// The token headers of a request: nearly always one, kept without an allocation.
@@ -124,7 +135,7 @@ thread_local! {
 }
 
 /// A request being composed by a generated method. Errors are kept and returned by `send`.
-pub struct Compose {
+pub struct Compose<'c> {
     /// The request, filled in place.
     draft: Box<Draft>,
     /// The URL's text: the origin, then the path and query, already encoded.
@@ -138,9 +149,11 @@ pub struct Compose {
     /// The URL, parsed once the path is complete (at the first query pair or at the end).
     parsed: Option<url::Url>,
     part: Part,
+    /// The client's fixed start of this template's URL, and the length of its text.
+    fixed: Option<(&'c FixedUrl, usize)>,
 }
 
-impl Compose {
+impl<'c> Compose<'c> {
     /// Starts a request for `template`.
     pub fn new(runtime: &Runtime, template: &'static TemplateInfo) -> Self {
         let mut url = URL_BUFFER.take();
@@ -160,7 +173,41 @@ impl Compose {
             segments: Segments::Pending,
             parsed: None,
             part: Part::Host,
+            fixed: None,
         }
+    }
+
+    /// The start of the URL that the client always sends the same (literal text and
+    /// installation parameters, composed by `compose`): composed and checked at the first
+    /// call, copied from `fixed` at the next ones. It comes first.
+    pub fn fixed(&mut self, fixed: &'c FixedUrl, compose: impl FnOnce(&mut Self)) {
+        match fixed.composed() {
+            Some(composed) => {
+                self.url.clear();
+                self.url.push_str(&composed.text);
+                self.host_start = composed.host_start;
+                self.host_end = composed.host_end;
+                self.query_start = composed.query_start;
+                self.part = composed.part;
+                self.segments = composed.segments.clone();
+            }
+            None => {
+                compose(self);
+                // A start that fails (a missing iparam) is composed, and fails, at each call.
+                if self.draft.error.is_some() {
+                    return;
+                }
+                fixed.keep(fixed::Composed {
+                    text: self.url.as_str().into(),
+                    host_start: self.host_start,
+                    host_end: self.host_end,
+                    query_start: self.query_start,
+                    part: self.part,
+                    segments: self.segments.clone(),
+                });
+            }
+        }
+        self.fixed = Some((fixed, self.url.len()));
     }
 
     /// The end user whose token an `agent` integration's template sends.
@@ -306,14 +353,18 @@ impl Compose {
         }
     }
 
-    /// `text` (the origin and maybe the start of the path), parsed once per runtime: the host
-    /// is checked then.
+    /// `text` (the start of the composed text: the origin and maybe some of the path) parsed,
+    /// its host checked; once per client when it lies within the URL's fixed start.
     fn parse_base(&self, text: &str) -> Result<url::Url, InvokeError> {
-        self.draft.runtime.inner.bases.get_or_parse(text, || {
+        let parse = || {
             self.check_host()?;
             url::Url::parse(text)
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
-        })
+        };
+        match self.fixed {
+            Some((fixed, fixed_len)) if text.len() <= fixed_len => fixed.parsed(text.len(), parse),
+            _ => parse(),
+        }
     }
 
     /// A value at the very start of the path: a path prefix such as `/org/project`.
@@ -352,7 +403,8 @@ impl Compose {
         }
     }
 
-    /// A header carrying the access token between `prefix` and `suffix` (`Bearer `, ``).
+    /// A header carrying the access token between `prefix` and `suffix` (`Bearer `, ``);
+    /// the header is checked with the token in it.
     pub fn token_header(
         &mut self,
         placeholder: &'static str,
@@ -360,17 +412,11 @@ impl Compose {
         prefix: impl Into<Cow<'static, str>>,
         suffix: impl Into<Cow<'static, str>>,
     ) {
-        let (prefix, suffix) = (prefix.into(), suffix.into());
-        if !is_header_text(&prefix) || !is_header_text(&suffix) {
-            return self.fail(
-                placeholder,
-                "contains a line break or another control character",
-            );
-        }
         self.draft.token_headers.push(TokenHeader {
+            placeholder,
             name,
-            prefix,
-            suffix,
+            prefix: prefix.into(),
+            suffix: suffix.into(),
         });
     }
 
@@ -405,9 +451,6 @@ impl Compose {
     }
 
     fn parse_url(&mut self) -> Result<url::Url, InvokeError> {
-        if self.url.len() == self.host_end {
-            self.url.push('/');
-        }
         let template = self.draft.template.name;
         let path_end = self.query_start.unwrap_or(self.url.len());
         let path = self.url.get(self.host_end..path_end).unwrap_or("");

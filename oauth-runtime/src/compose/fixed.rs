@@ -1,0 +1,98 @@
+//! The start of a template's URL that one client always sends the same: its literal text and
+//! installation parameters, up to the first value given at the call. The first call composes
+//! and checks it; later calls copy it, and the URLs parsed from it (the origin, the base before
+//! the first value), instead of composing and parsing again. Parsing a host name (IDNA
+//! included) costs more than the rest of a request.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
+
+use super::Part;
+use super::segments::Segments;
+use crate::error::InvokeError;
+
+/// The fixed URL start of each template of a generated client, shared by its clones.
+pub struct FixedUrls<const N: usize>(Arc<[FixedUrl; N]>);
+
+impl<const N: usize> Default for FixedUrls<N> {
+    fn default() -> Self {
+        FixedUrls(Arc::new(std::array::from_fn(|_| FixedUrl::default())))
+    }
+}
+
+impl<const N: usize> Clone for FixedUrls<N> {
+    fn clone(&self) -> Self {
+        FixedUrls(Arc::clone(&self.0))
+    }
+}
+
+impl<const N: usize> Deref for FixedUrls<N> {
+    type Target = [FixedUrl; N];
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<const N: usize> fmt::Debug for FixedUrls<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URLs carry installation parameters: show how many are kept, not what they are.
+        let composed = self.0.iter().filter(|u| u.composed.get().is_some()).count();
+        f.debug_struct("FixedUrls")
+            .field("templates", &N)
+            .field("composed", &composed)
+            .finish()
+    }
+}
+
+/// One template's fixed URL start, once composed.
+#[derive(Default)]
+pub struct FixedUrl {
+    composed: OnceLock<Composed>,
+    /// URLs parsed from the start of the composed text, by the length of the text parsed: a
+    /// template asks for at most two (the origin, and the base or its whole fixed path).
+    parsed: [OnceLock<(usize, url::Url)>; 2],
+}
+
+/// The state of the composition at the end of the fixed start.
+pub(super) struct Composed {
+    pub(super) text: Box<str>,
+    pub(super) host_start: usize,
+    pub(super) host_end: usize,
+    pub(super) query_start: Option<usize>,
+    pub(super) part: Part,
+    pub(super) segments: Segments,
+}
+
+impl FixedUrl {
+    pub(super) fn composed(&self) -> Option<&Composed> {
+        self.composed.get()
+    }
+
+    /// Keeps the first composition; the same start composed by a concurrent call is the same.
+    pub(super) fn keep(&self, composed: Composed) {
+        let _ = self.composed.set(composed);
+    }
+
+    /// The URL parsed from the first `len` bytes of the composed text; `parse` makes it (and
+    /// checks its host) the first time.
+    pub(super) fn parsed(
+        &self,
+        len: usize,
+        parse: impl FnOnce() -> Result<url::Url, InvokeError>,
+    ) -> Result<url::Url, InvokeError> {
+        for slot in &self.parsed {
+            match slot.get() {
+                Some((parsed_len, url)) if *parsed_len == len => return Ok(url.clone()),
+                Some(_) => {}
+                None => {
+                    let url = parse()?;
+                    let _ = slot.set((len, url.clone()));
+                    return Ok(url);
+                }
+            }
+        }
+        parse()
+    }
+}
