@@ -57,9 +57,9 @@ impl Draft {
     }
 
     /// Keeps `error` unless an earlier one is kept already.
-    pub(crate) fn fail(&mut self, error: InvokeError) {
+    pub(crate) fn fail(&mut self, error: impl Into<Box<InvokeError>>) {
         if self.error.is_none() {
-            self.error = Some(Box::new(error));
+            self.error = Some(error.into());
         }
     }
 }
@@ -125,12 +125,12 @@ impl RequestBuilder {
     /// The request as the first attempt sends it, token included: to inspect it, or to
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
-        let mut prepared = match self.start()? {
-            Preparing::Ready(prepared) => prepared,
-            // Boxed, so the future of a request whose token is at hand stays small.
-            Preparing::AwaitingToken(prepared) => Box::pin(prepared.fetch_token()).await?,
+        // Only the boxed wait is kept across the await: the future stays small.
+        let awaiting = match self.start()? {
+            Preparing::Ready(mut prepared) => return prepared.request(true),
+            Preparing::AwaitingToken(prepared) => Box::pin(prepared.fetch_token()),
         };
-        prepared.request(true)
+        awaiting.await?.request(true)
     }
 
     /// Sends the request: `options.maxAttempts` attempts on connection errors, timeouts, 429

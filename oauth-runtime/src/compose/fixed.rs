@@ -80,8 +80,8 @@ impl FixedUrl {
     pub(super) fn parsed(
         &self,
         len: usize,
-        parse: impl FnOnce() -> Result<url::Url, InvokeError>,
-    ) -> Result<url::Url, InvokeError> {
+        parse: impl FnOnce() -> Result<url::Url, Box<InvokeError>>,
+    ) -> Result<url::Url, Box<InvokeError>> {
         for slot in &self.parsed {
             match slot.get() {
                 Some((parsed_len, url)) if *parsed_len == len => return Ok(url.clone()),

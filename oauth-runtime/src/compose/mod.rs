@@ -146,8 +146,6 @@ pub struct Compose<'c> {
     query_start: Option<usize>,
     /// The path appended segment by segment to a parsed base, while it can be.
     segments: Segments,
-    /// The URL, parsed once the path is complete (at the first query pair or at the end).
-    parsed: Option<url::Url>,
     part: Part,
     /// The client's fixed start of this template's URL, and the length of its text.
     fixed: Option<(&'c FixedUrl, usize)>,
@@ -171,7 +169,6 @@ impl<'c> Compose<'c> {
             host_end: host_start,
             query_start: None,
             segments: Segments::Pending,
-            parsed: None,
             part: Part::Host,
             fixed: None,
         }
@@ -260,7 +257,7 @@ impl<'c> Compose<'c> {
     }
 
     fn enter_path(&mut self) {
-        if self.parsed.is_some() {
+        if self.draft.url.is_some() {
             // The URL was parsed at the first query pair: the path must come before it.
             self.fail("path", "is composed after the query's pairs");
         }
@@ -355,9 +352,10 @@ impl<'c> Compose<'c> {
 
     /// `text` (the start of the composed text: the origin and maybe some of the path) parsed,
     /// its host checked; once per client when it lies within the URL's fixed start.
-    fn parse_base(&self, text: &str) -> Result<url::Url, InvokeError> {
+    fn parse_base(&self, text: &str) -> Result<url::Url, Box<InvokeError>> {
         let parse = || {
             self.check_host()?;
+            self.check_dot_segments(text.get(self.host_end..).unwrap_or(""))?;
             url::Url::parse(text)
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         };
@@ -422,15 +420,7 @@ impl<'c> Compose<'c> {
 
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
-        if self.draft.error.is_none() {
-            match self.parsed.take() {
-                Some(url) => self.draft.url = Some(url),
-                None => match self.parse_url() {
-                    Ok(url) => self.draft.url = Some(url),
-                    Err(error) => self.draft.fail(error),
-                },
-            }
-        }
+        self.parsed_url();
         // A buffer grown by an unusually long URL is let go rather than kept by the thread.
         if self.url.capacity() <= 2048 {
             URL_BUFFER.set(std::mem::take(&mut self.url));
@@ -438,35 +428,28 @@ impl<'c> Compose<'c> {
         RequestBuilder::new(self.draft)
     }
 
-    /// The URL, parsed from the text composed so far the first time it is asked for; `None`
-    /// once the request has an error.
+    /// The draft's URL, parsed from the text composed so far the first time it is asked for
+    /// (at the first query pair, or at the end); `None` once the request has an error.
     fn parsed_url(&mut self) -> Option<&mut url::Url> {
-        if self.parsed.is_none() && self.draft.error.is_none() {
+        if self.draft.url.is_none() && self.draft.error.is_none() {
             match self.parse_url() {
-                Ok(url) => self.parsed = Some(url),
+                Ok(url) => self.draft.url = Some(url),
                 Err(error) => self.draft.fail(error),
             }
         }
-        self.parsed.as_mut()
+        self.draft.url.as_mut()
     }
 
-    fn parse_url(&mut self) -> Result<url::Url, InvokeError> {
-        let template = self.draft.template.name;
-        let path_end = self.query_start.unwrap_or(self.url.len());
-        let path = self.url.get(self.host_end..path_end).unwrap_or("");
-        // A dot segment needs a `.` (or `%2e`): most paths have neither and skip the split.
-        if path.bytes().any(|b| b == b'.' || b == b'%') && path.split('/').any(is_dot_segment) {
-            return Err(InvokeError::InvalidValue {
-                template,
-                placeholder: "path",
-                reason: "makes a `.` or `..` path segment",
-            });
-        }
+    fn parse_url(&mut self) -> Result<url::Url, Box<InvokeError>> {
         let segments = std::mem::replace(&mut self.segments, Segments::Whole);
         let fixed = matches!(segments, Segments::Pending);
+        // Appended segments are never dot segments, and the base was checked when parsed.
         if let Some(url) = segments.finish() {
             return Ok(url);
         }
+        let path_end = self.query_start.unwrap_or(self.url.len());
+        let path = self.url.get(self.host_end..path_end).unwrap_or("");
+        self.check_dot_segments(path)?;
         // A path without values is fixed: parsed once, like a base. Any other is set on a
         // copy of the parsed origin.
         let (base, path) = if fixed {
@@ -484,9 +467,23 @@ impl<'c> Compose<'c> {
         Ok(url)
     }
 
+    /// A `.` or `..` segment in the composed `path` (a value beside text can make one) is
+    /// refused: the URL parser would resolve it and change the path.
+    fn check_dot_segments(&self, path: &str) -> Result<(), Box<InvokeError>> {
+        // A dot segment needs a `.` (or `%2e`): most paths have neither and skip the split.
+        if path.bytes().any(|b| b == b'.' || b == b'%') && path.split('/').any(is_dot_segment) {
+            return Err(Box::new(InvokeError::InvalidValue {
+                template: self.draft.template.name,
+                placeholder: "path",
+                reason: "makes a `.` or `..` path segment",
+            }));
+        }
+        Ok(())
+    }
+
     /// The host, after substitution: a host name (or a loopback address) and a valid port,
     /// reached over https unless it is loopback or the runtime allows plain http.
-    fn check_host(&self) -> Result<(), InvokeError> {
+    fn check_host(&self) -> Result<(), Box<InvokeError>> {
         let template = self.draft.template.name;
         let invalid = |reason| invalid_host(template, reason);
         let host = self.url.get(self.host_start..self.host_end).unwrap_or("");
@@ -514,21 +511,21 @@ impl<'c> Compose<'c> {
         }
         let draft = &self.draft;
         if !draft.template.https && !loopback && !draft.runtime.inner.allow_insecure_http {
-            return Err(InvokeError::InsecureHttp {
+            return Err(Box::new(InvokeError::InsecureHttp {
                 template,
                 host: host.to_string(),
-            });
+            }));
         }
         Ok(())
     }
 }
 
-fn invalid_host(template: &'static str, reason: &'static str) -> InvokeError {
-    InvokeError::InvalidValue {
+fn invalid_host(template: &'static str, reason: &'static str) -> Box<InvokeError> {
+    Box::new(InvokeError::InvalidValue {
         template,
         placeholder: "host",
         reason,
-    }
+    })
 }
 
 #[cfg(test)]
