@@ -5,9 +5,10 @@ use proptest::prelude::*;
 
 use std::sync::LazyLock;
 
-use super::{Compose, MethodKind, Segments, TemplateInfo};
+use super::{Compose, FixedUrl, MethodKind, Segments, TemplateInfo};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
+use crate::tokens::{StaticTokens, TokenKey};
 
 static RUNTIME: LazyLock<Runtime> =
     LazyLock::new(|| Runtime::builder().build().expect("a runtime"));
@@ -133,11 +134,19 @@ static PLAIN_HTTP: TemplateInfo = TemplateInfo {
     ..TEMPLATE
 };
 
-/// `http://{host}/t/{value}` composed on `runtime`: the URL, or the error.
-fn http_request(runtime: &Runtime, host: &str, value: Option<&str>) -> Result<String, InvokeError> {
+/// `http://{host}/t/{value}` composed on `runtime`, its start kept in `fixed`: the URL, or
+/// the error.
+fn http_request(
+    runtime: &Runtime,
+    fixed: &FixedUrl,
+    host: &str,
+    value: Option<&str>,
+) -> Result<String, InvokeError> {
     let mut compose = Compose::new(runtime, &PLAIN_HTTP);
-    compose.host_value("iparam.host", host);
-    compose.path_text("/t/");
+    compose.fixed(fixed, |compose| {
+        compose.host_value("iparam.host", host);
+        compose.path_text("/t/");
+    });
     if let Some(value) = value {
         compose.path_value("context.v", value);
     }
@@ -149,39 +158,214 @@ fn http_request(runtime: &Runtime, host: &str, value: Option<&str>) -> Result<St
 }
 
 #[test]
-fn plain_http_is_refused_unless_loopback_or_allowed_whatever_another_runtime_cached() {
+fn plain_http_is_refused_unless_loopback_or_allowed_at_every_call() {
     let allowing = Runtime::builder()
         .allow_insecure_http(true)
         .build()
         .expect("a runtime");
     for value in [Some("1"), None] {
-        // The allowing runtime parses and caches the base first, on this same thread.
         let expected = if value.is_some() {
             "http://api.example.com/t/1"
         } else {
             "http://api.example.com/t/"
         };
-        let allowed = http_request(&allowing, "api.example.com", value);
-        assert_eq!(allowed.as_deref().ok(), Some(expected), "{allowed:?}");
-        let refused = http_request(&RUNTIME, "api.example.com", value);
-        assert!(
-            matches!(refused, Err(InvokeError::InsecureHttp { .. })),
-            "{refused:?}"
-        );
-        assert!(http_request(&RUNTIME, "127.0.0.1:8080", value).is_ok());
-        assert!(http_request(&RUNTIME, "localhost", value).is_ok());
+        // One client per runtime and host; each is called twice: composing, then reusing.
+        let (allowed_start, refused_start) = (FixedUrl::default(), FixedUrl::default());
+        for _ in 0..2 {
+            let allowed = http_request(&allowing, &allowed_start, "api.example.com", value);
+            assert_eq!(allowed.as_deref().ok(), Some(expected), "{allowed:?}");
+            let refused = http_request(&RUNTIME, &refused_start, "api.example.com", value);
+            assert!(
+                matches!(refused, Err(InvokeError::InsecureHttp { .. })),
+                "{refused:?}"
+            );
+        }
+        for host in ["127.0.0.1:8080", "localhost"] {
+            let start = FixedUrl::default();
+            for _ in 0..2 {
+                assert!(http_request(&RUNTIME, &start, host, value).is_ok());
+            }
+        }
     }
     for host in ["10.0.0.1", "127.0.0.1:0", "127.0.0.1:99999", "a..b"] {
-        let refused = http_request(&allowing, host, Some("1"));
+        let start = FixedUrl::default();
+        for _ in 0..2 {
+            let refused = http_request(&allowing, &start, host, Some("1"));
+            assert!(
+                matches!(
+                    refused,
+                    Err(InvokeError::InvalidValue {
+                        placeholder: "host",
+                        ..
+                    })
+                ),
+                "{host}: {refused:?}"
+            );
+        }
+    }
+}
+
+/// Composes `fixed` pieces as the URL's fixed start (kept in `start`), then `rest`: the URL
+/// sent, or the error.
+fn with_fixed_start(
+    start: &FixedUrl,
+    fixed: &[Piece],
+    rest: &[Piece],
+) -> Result<url::Url, InvokeError> {
+    let compose_pieces = |compose: &mut Compose<'_>, pieces: &[Piece]| {
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => compose.path_text(text),
+                Piece::Value(value) => compose.path_value("context.v", value),
+            }
+        }
+    };
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    compose.fixed(start, |compose| {
+        compose.host_text("api.example.com");
+        compose.path_text("/");
+        compose_pieces(compose, fixed);
+    });
+    compose_pieces(&mut compose, rest);
+    let draft = compose.finish().0;
+    match (draft.url, draft.error) {
+        (_, Some(error)) => Err(*error),
+        (url, None) => Ok(url.expect("a URL when there is no error")),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn a_reused_fixed_start_gives_the_url_composing_it_gives(
+        fixed in proptest::collection::vec(piece(), 0..4),
+        rest in proptest::collection::vec(piece(), 0..4),
+        later in proptest::collection::vec(piece(), 0..4),
+    ) {
+        let start = FixedUrl::default();
+        let first = with_fixed_start(&start, &fixed, &rest);
+        let all: Vec<Piece> = fixed.iter().chain(&rest).cloned().collect();
+        let whole = both(&all, None).map(|(sent, _, _)| sent);
+        prop_assert_eq!(first.as_ref().ok(), whole.as_ref());
+        if first.is_ok() {
+            prop_assert!(start.composed().is_some());
+        }
+        // Later calls reuse the start, whatever follows it.
+        for rest in [&rest, &later] {
+            let reused = with_fixed_start(&start, &fixed, rest).ok();
+            let all: Vec<Piece> = fixed.iter().chain(rest.iter()).cloned().collect();
+            let composed = both(&all, None).map(|(sent, _, _)| sent);
+            prop_assert_eq!(reused, composed);
+        }
+    }
+}
+
+#[test]
+fn a_start_that_fails_is_not_kept_and_fails_again() {
+    let start = FixedUrl::default();
+    for _ in 0..2 {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        compose.fixed(&start, |compose| {
+            let host = compose.require("iparam.host", None);
+            compose.host_value("iparam.host", host);
+            compose.path_text("/t/");
+        });
+        compose.path_value("context.v", "1");
+        let draft = compose.finish().0;
         assert!(
             matches!(
-                refused,
-                Err(InvokeError::InvalidValue {
-                    placeholder: "host",
+                draft.error.as_deref(),
+                Some(InvokeError::MissingIparam {
+                    placeholder: "iparam.host",
                     ..
                 })
             ),
-            "{host}: {refused:?}"
+            "{:?}",
+            draft.error
+        );
+        assert!(start.composed().is_none());
+    }
+}
+
+#[test]
+fn a_start_is_composed_once_then_copied() {
+    let start = FixedUrl::default();
+    let mut composed = 0;
+    for id in ["1", "2", "a b"] {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        compose.fixed(&start, |compose| {
+            composed += 1;
+            compose.host_value("iparam.host", "api.example.com");
+            compose.path_text("/v2/");
+            compose.path_value("iparam.team", "team-1");
+            compose.path_text("/tickets/");
+        });
+        compose.path_value("context.v", id);
+        let url = compose.finish().0.url.expect("a URL");
+        let id = id.replace(' ', "%20");
+        assert_eq!(
+            url.as_str(),
+            format!("https://api.example.com/v2/team-1/tickets/{id}")
         );
     }
+    assert_eq!(composed, 1);
+}
+
+static BEARER: TemplateInfo = TemplateInfo {
+    integration: Some("crm"),
+    ..TEMPLATE
+};
+
+/// A request sending `token` between `prefix` and `suffix`: its `Authorization` header, or
+/// the error.
+fn token_request(
+    prefix: &'static str,
+    token: &str,
+    suffix: &'static str,
+) -> Result<String, InvokeError> {
+    let runtime = Runtime::builder()
+        .tokens(StaticTokens::new().with(TokenKey::installation("crm"), token))
+        .build()
+        .expect("a runtime");
+    let mut compose = Compose::new(&runtime, &BEARER);
+    compose.host_text("api.example.com");
+    compose.path_text("/me");
+    compose.token_header(
+        "header Authorization",
+        http::header::AUTHORIZATION,
+        prefix,
+        suffix,
+    );
+    let builder = compose.finish();
+    let request = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(builder.build())?;
+    let value = request.headers()[http::header::AUTHORIZATION].to_str();
+    Ok(value.expect("visible ASCII").to_string())
+}
+
+#[test]
+fn a_token_header_with_a_control_character_is_refused_and_says_whose_it_is() {
+    assert_eq!(
+        token_request("Bearer ", "abc", "").ok().as_deref(),
+        Some("Bearer abc")
+    );
+    for (prefix, suffix) in [("Bearer\r\n", ""), ("Bearer ", "\n"), ("\u{7f}", "")] {
+        let error = token_request(prefix, "abc", suffix).expect_err("refused");
+        assert!(
+            matches!(
+                error,
+                InvokeError::InvalidValue {
+                    placeholder: "header Authorization",
+                    ..
+                }
+            ),
+            "{prefix:?}{suffix:?}: {error:?}"
+        );
+    }
+    let error = token_request("Bearer ", "abc\r\nX-Injected: 1", "").expect_err("refused");
+    assert!(matches!(error, InvokeError::Token { .. }), "{error:?}");
+    assert!(!error.to_string().contains("X-Injected"), "{error}");
 }
