@@ -281,12 +281,19 @@ impl RequestBuilder {
         let ready = token_source(&prepared.draft.runtime, template)?.ready_token(&key);
         prepared.key = Some(key);
         match ready {
-            Some(token) => {
-                let token = token.map_err(|e| prepared.token_error_for(e))?;
+            Some(Ok(token)) => {
                 prepared.set_token(token)?;
                 Ok(Preparing::Ready(prepared))
             }
-            None => Ok(Preparing::AwaitingToken(prepared)),
+            // The template's own fault goes before a token error or a wait for the token.
+            Some(Err(error)) => {
+                prepared.check_token_header_text()?;
+                Err(prepared.token_error_for(error))
+            }
+            None => {
+                prepared.check_token_header_text()?;
+                Ok(Preparing::AwaitingToken(prepared))
+            }
         }
     }
 }
@@ -392,6 +399,15 @@ impl Prepared {
         Ok(request)
     }
 
+    /// The text around the token in its headers, checked: done when the header is made, and
+    /// before the token when that is not at hand.
+    fn check_token_header_text(&self) -> Result<(), InvokeError> {
+        match self.draft.token_headers.iter().find(|h| !h.text_is_valid()) {
+            Some(header) => Err(invalid_header_text(self.draft.template, header.placeholder)),
+            None => Ok(()),
+        }
+    }
+
     /// Writes the token into its headers.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
         let Draft {
@@ -421,13 +437,7 @@ impl Prepared {
             }
         }
         match invalid {
-            Some((placeholder, true)) => {
-                return Err(InvokeError::InvalidValue {
-                    template: template.name,
-                    placeholder,
-                    reason: "contains a line break or another control character",
-                });
-            }
+            Some((placeholder, true)) => return Err(invalid_header_text(template, placeholder)),
             Some((_, false)) => {
                 return Err(self.token_error(TokenError::new(
                     "the access token is not a valid header value",
@@ -455,6 +465,14 @@ impl Prepared {
             Err(TokenError::NotRenewed { .. }) => Ok(false),
             Err(error) => Err(self.token_error_for(error)),
         }
+    }
+}
+
+fn invalid_header_text(template: &TemplateInfo, placeholder: &'static str) -> InvokeError {
+    InvokeError::InvalidValue {
+        template: template.name,
+        placeholder,
+        reason: "contains a line break or another control character",
     }
 }
 

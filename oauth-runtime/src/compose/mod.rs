@@ -98,8 +98,8 @@ pub(crate) struct TokenHeader {
 }
 
 impl TokenHeader {
-    /// Whether the text around the token can be in a header. Checked once the header is
-    /// made, which checks it all, and only to tell whose fault it is when that fails.
+    /// Whether the text around the token can be in a header. When the token is at hand, the
+    /// header made checks it all, and this only tells whose fault a failure is.
     pub(crate) fn text_is_valid(&self) -> bool {
         is_header_text(&self.prefix) && is_header_text(&self.suffix)
     }

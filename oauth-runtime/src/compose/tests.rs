@@ -317,15 +317,19 @@ static BEARER: TemplateInfo = TemplateInfo {
     ..TEMPLATE
 };
 
-/// A request sending `token` between `prefix` and `suffix`: its `Authorization` header, or
-/// the error.
+/// A request sending `token` (none: the user has not authorized) between `prefix` and
+/// `suffix`: its `Authorization` header, or the error.
 fn token_request(
     prefix: &'static str,
-    token: &str,
+    token: Option<&str>,
     suffix: &'static str,
 ) -> Result<String, InvokeError> {
+    let tokens = match token {
+        Some(token) => StaticTokens::new().with(TokenKey::installation("crm"), token),
+        None => StaticTokens::new(),
+    };
     let runtime = Runtime::builder()
-        .tokens(StaticTokens::new().with(TokenKey::installation("crm"), token))
+        .tokens(tokens)
         .build()
         .expect("a runtime");
     let mut compose = Compose::new(&runtime, &BEARER);
@@ -349,23 +353,26 @@ fn token_request(
 #[test]
 fn a_token_header_with_a_control_character_is_refused_and_says_whose_it_is() {
     assert_eq!(
-        token_request("Bearer ", "abc", "").ok().as_deref(),
+        token_request("Bearer ", Some("abc"), "").ok().as_deref(),
         Some("Bearer abc")
     );
     for (prefix, suffix) in [("Bearer\r\n", ""), ("Bearer ", "\n"), ("\u{7f}", "")] {
-        let error = token_request(prefix, "abc", suffix).expect_err("refused");
-        assert!(
-            matches!(
-                error,
-                InvokeError::InvalidValue {
-                    placeholder: "header Authorization",
-                    ..
-                }
-            ),
-            "{prefix:?}{suffix:?}: {error:?}"
-        );
+        // Whether the token is at hand or not: the template's fault is told first.
+        for token in [Some("abc"), None] {
+            let error = token_request(prefix, token, suffix).expect_err("refused");
+            assert!(
+                matches!(
+                    error,
+                    InvokeError::InvalidValue {
+                        placeholder: "header Authorization",
+                        ..
+                    }
+                ),
+                "{prefix:?}{suffix:?}: {error:?}"
+            );
+        }
     }
-    let error = token_request("Bearer ", "abc\r\nX-Injected: 1", "").expect_err("refused");
+    let error = token_request("Bearer ", Some("abc\r\nX-Injected: 1"), "").expect_err("refused");
     assert!(matches!(error, InvokeError::Token { .. }), "{error:?}");
     assert!(!error.to_string().contains("X-Injected"), "{error}");
 }
