@@ -333,7 +333,9 @@ impl<'c> Compose<'c> {
             .url
             .get(..start)
             .and_then(|text| text.strip_suffix('/'))
-            .filter(|base| base.len() >= self.host_end);
+            // A base ending in `/` (the text had `//`) would lose its empty segment when the
+            // path is just `/`: the whole parse keeps it.
+            .filter(|base| base.len() >= self.host_end && !base.ends_with('/'));
         let (Some(base), true, None) = (base, plain, &self.draft.error) else {
             self.segments = Segments::Whole;
             return;

@@ -115,6 +115,12 @@ fn plain_values_are_appended_and_others_parsed_with_the_whole_path() {
             false,
         ),
         (
+            // An empty segment before the first value is kept.
+            &[Piece::Text("/".into()), Piece::Value("~".into())],
+            "https://api.example.com//~",
+            false,
+        ),
+        (
             // One character that encodes to a whole run of its own is still encoded.
             &[Piece::Text("t/".into()), Piece::Value("&".into())],
             "https://api.example.com/t/%26",
