@@ -680,3 +680,22 @@ fn random_part(max: Duration) -> Duration {
     }
     max.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{COARSE_CLOCK_LAG, coarse_now};
+    use std::time::SystemTime;
+
+    #[test]
+    fn the_coarse_clock_plus_its_lag_is_never_behind_the_exact_clock_nor_ahead_of_it() {
+        for _ in 0..10_000 {
+            let before = SystemTime::now();
+            let coarse = coarse_now();
+            let after = SystemTime::now();
+            // A token due at `before` is seen as due: the check is never late.
+            assert!(coarse + COARSE_CLOCK_LAG >= before);
+            // And never much early: the coarse clock does not run ahead.
+            assert!(coarse <= after + std::time::Duration::from_millis(1));
+        }
+    }
+}

@@ -125,12 +125,7 @@ impl RequestBuilder {
     /// The request as the first attempt sends it, token included: to inspect it, or to
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
-        // Only the boxed wait is kept across the await: the future stays small.
-        let awaiting = match self.start()? {
-            Preparing::Ready(mut prepared) => return prepared.request(true),
-            Preparing::AwaitingToken(prepared) => Box::pin(prepared.fetch_token()),
-        };
-        awaiting.await?.request(true)
+        self.prepare().await?.request(true)
     }
 
     /// Sends the request: `options.maxAttempts` attempts on connection errors, timeouts, 429
@@ -230,12 +225,14 @@ impl RequestBuilder {
         }
     }
 
-    /// Everything but the token is fixed from here on.
+    /// Everything but the token is fixed from here on. A token not at hand is awaited in a
+    /// box: only that is kept across the await, so the future of `build` stays a few words.
     async fn prepare(self) -> Result<Prepared, InvokeError> {
-        match self.start()? {
-            Preparing::Ready(prepared) => Ok(prepared),
-            Preparing::AwaitingToken(prepared) => prepared.fetch_token().await,
-        }
+        let awaiting = match self.start()? {
+            Preparing::Ready(prepared) => return Ok(prepared),
+            Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
+        };
+        awaiting.await
     }
 
     /// Fixes the request; it is ready unless its token must be awaited.
@@ -279,9 +276,9 @@ impl RequestBuilder {
             subject,
         };
         let ready = token_source(&prepared.draft.runtime, template)?.ready_token(&key);
-        prepared.key = Some(key);
         match ready {
             Some(Ok(token)) => {
+                prepared.key = Some(key);
                 prepared.set_token(token)?;
                 Ok(Preparing::Ready(prepared))
             }
@@ -292,7 +289,7 @@ impl RequestBuilder {
             }
             None => {
                 prepared.check_token_header_text()?;
-                Ok(Preparing::AwaitingToken(prepared))
+                Ok(Preparing::AwaitingToken(prepared, key))
             }
         }
     }
@@ -301,7 +298,8 @@ impl RequestBuilder {
 /// A request fixed but for its token, which may have to be awaited.
 enum Preparing {
     Ready(Prepared),
-    AwaitingToken(Prepared),
+    /// The token of this key is to be awaited.
+    AwaitingToken(Prepared, TokenKey),
 }
 
 fn token_source<'r>(
@@ -331,17 +329,13 @@ struct Prepared {
 }
 
 impl Prepared {
-    /// Awaits the token of its key from the token source (a refresh, a store read).
-    async fn fetch_token(mut self) -> Result<Prepared, InvokeError> {
-        let runtime = self.draft.runtime.clone();
-        let source = token_source(&runtime, self.draft.template)?;
-        let Some(key) = &self.key else {
-            return Ok(self);
-        };
-        let token = source
-            .access_token(key)
+    /// Awaits the token of `key` from the token source (a refresh, a store read).
+    async fn fetch_token(mut self, key: TokenKey) -> Result<Prepared, InvokeError> {
+        let token = token_source(&self.draft.runtime, self.draft.template)?
+            .access_token(&key)
             .await
             .map_err(|e| self.token_error_for(e))?;
+        self.key = Some(key);
         self.set_token(token)?;
         Ok(self)
     }
@@ -402,10 +396,11 @@ impl Prepared {
     /// The text around the token in its headers, checked: done when the header is made, and
     /// before the token when that is not at hand.
     fn check_token_header_text(&self) -> Result<(), InvokeError> {
-        match self.draft.token_headers.iter().find(|h| !h.text_is_valid()) {
-            Some(header) => Err(invalid_header_text(self.draft.template, header.placeholder)),
-            None => Ok(()),
-        }
+        let template = self.draft.template.name;
+        self.draft
+            .token_headers
+            .iter()
+            .try_for_each(|header| header.check_text(template))
     }
 
     /// Writes the token into its headers.
@@ -413,12 +408,10 @@ impl Prepared {
         let Draft {
             token_headers,
             headers,
-            template,
             ..
         } = &mut *self.draft;
         let secret = token.secret();
-        // The header that could not be made, and whether the template's text is at fault.
-        let mut invalid = None;
+        let mut made = true;
         for header in token_headers.iter() {
             let (prefix, suffix) = (&header.prefix, &header.suffix);
             let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
@@ -431,19 +424,17 @@ impl Prepared {
                     headers.insert(header.name.clone(), value);
                 }
                 Err(_) => {
-                    invalid = Some((header.placeholder, !header.text_is_valid()));
+                    made = false;
                     break;
                 }
             }
         }
-        match invalid {
-            Some((placeholder, true)) => return Err(invalid_header_text(template, placeholder)),
-            Some((_, false)) => {
-                return Err(self.token_error(TokenError::new(
-                    "the access token is not a valid header value",
-                )));
-            }
-            None => {}
+        if !made {
+            // The template's text is at fault, or else the token.
+            self.check_token_header_text()?;
+            return Err(self.token_error(TokenError::new(
+                "the access token is not a valid header value",
+            )));
         }
         self.token = Some(token);
         Ok(())
@@ -465,14 +456,6 @@ impl Prepared {
             Err(TokenError::NotRenewed { .. }) => Ok(false),
             Err(error) => Err(self.token_error_for(error)),
         }
-    }
-}
-
-fn invalid_header_text(template: &TemplateInfo, placeholder: &'static str) -> InvokeError {
-    InvokeError::InvalidValue {
-        template: template.name,
-        placeholder,
-        reason: "contains a line break or another control character",
     }
 }
 

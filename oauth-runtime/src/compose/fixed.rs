@@ -8,7 +8,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
-use super::Part;
+use super::Marks;
 use super::segments::Segments;
 use crate::error::InvokeError;
 
@@ -58,10 +58,7 @@ pub struct FixedUrl {
 /// The state of the composition at the end of the fixed start.
 pub(super) struct Composed {
     pub(super) text: Box<str>,
-    pub(super) host_start: usize,
-    pub(super) host_end: usize,
-    pub(super) query_start: Option<usize>,
-    pub(super) part: Part,
+    pub(super) marks: Marks,
     pub(super) segments: Segments,
 }
 

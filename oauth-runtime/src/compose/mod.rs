@@ -18,7 +18,8 @@ mod fixed;
 mod segments;
 
 use encode::{
-    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, is_header_text, split_port,
+    NOT_HEADER_TEXT, PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, is_header_text,
+    split_port,
 };
 pub use fixed::{FixedUrl, FixedUrls};
 use segments::Segments;
@@ -88,6 +89,16 @@ enum Part {
     Query,
 }
 
+/// Where the parts of the composed text are, and which part is being written.
+#[derive(Clone, Copy)]
+struct Marks {
+    host_start: usize,
+    host_end: usize,
+    /// Where the query starts (at its `?`), once it has.
+    query_start: Option<usize>,
+    part: Part,
+}
+
 /// A header that carries the access token: `prefix`, the token, `suffix`.
 pub(crate) struct TokenHeader {
     /// Its label in errors (`header Authorization`).
@@ -98,10 +109,17 @@ pub(crate) struct TokenHeader {
 }
 
 impl TokenHeader {
-    /// Whether the text around the token can be in a header. When the token is at hand, the
-    /// header made checks it all, and this only tells whose fault a failure is.
-    pub(crate) fn text_is_valid(&self) -> bool {
-        is_header_text(&self.prefix) && is_header_text(&self.suffix)
+    /// The text around the token, checked apart from it: when the token is at hand, making
+    /// the header checks it all, and this only tells whose fault a failure is.
+    pub(crate) fn check_text(&self, template: &'static str) -> Result<(), InvokeError> {
+        if is_header_text(&self.prefix) && is_header_text(&self.suffix) {
+            return Ok(());
+        }
+        Err(InvokeError::InvalidValue {
+            template,
+            placeholder: self.placeholder,
+            reason: NOT_HEADER_TEXT,
+        })
     }
 }
 
@@ -140,13 +158,9 @@ pub struct Compose<'c> {
     draft: Box<Draft>,
     /// The URL's text: the origin, then the path and query, already encoded.
     url: String,
-    host_start: usize,
-    host_end: usize,
-    /// Where the query starts (at its `?`), once it has.
-    query_start: Option<usize>,
+    marks: Marks,
     /// The path appended segment by segment to a parsed base, while it can be.
     segments: Segments,
-    part: Part,
     /// The client's fixed start of this template's URL, and the length of its text.
     fixed: Option<(&'c FixedUrl, usize)>,
 }
@@ -165,11 +179,13 @@ impl<'c> Compose<'c> {
         Compose {
             draft: Draft::new(runtime.clone(), template),
             url,
-            host_start,
-            host_end: host_start,
-            query_start: None,
+            marks: Marks {
+                host_start,
+                host_end: host_start,
+                query_start: None,
+                part: Part::Host,
+            },
             segments: Segments::Pending,
-            part: Part::Host,
             fixed: None,
         }
     }
@@ -182,10 +198,7 @@ impl<'c> Compose<'c> {
             Some(composed) => {
                 self.url.clear();
                 self.url.push_str(&composed.text);
-                self.host_start = composed.host_start;
-                self.host_end = composed.host_end;
-                self.query_start = composed.query_start;
-                self.part = composed.part;
+                self.marks = composed.marks;
                 self.segments = composed.segments.clone();
             }
             None => {
@@ -196,10 +209,7 @@ impl<'c> Compose<'c> {
                 }
                 fixed.keep(fixed::Composed {
                     text: self.url.as_str().into(),
-                    host_start: self.host_start,
-                    host_end: self.host_end,
-                    query_start: self.query_start,
-                    part: self.part,
+                    marks: self.marks,
                     segments: self.segments.clone(),
                 });
             }
@@ -236,7 +246,7 @@ impl<'c> Compose<'c> {
     /// Literal host text (checked when the crate was compiled).
     pub fn host_text(&mut self, text: &str) {
         self.url.push_str(text);
-        self.host_end = self.url.len();
+        self.marks.host_end = self.url.len();
     }
 
     /// A value in the host: host-name characters only.
@@ -253,7 +263,7 @@ impl<'c> Compose<'c> {
             );
         }
         self.url.push_str(value);
-        self.host_end = self.url.len();
+        self.marks.host_end = self.url.len();
     }
 
     fn enter_path(&mut self) {
@@ -261,8 +271,8 @@ impl<'c> Compose<'c> {
             // The URL was parsed at the first query pair: the path must come before it.
             self.fail("path", "is composed after the query's pairs");
         }
-        if self.part == Part::Host {
-            self.part = Part::Path;
+        if self.marks.part == Part::Host {
+            self.marks.part = Part::Path;
         }
     }
 
@@ -271,7 +281,7 @@ impl<'c> Compose<'c> {
         self.enter_path();
         let mut rest = text;
         while !rest.is_empty() {
-            match self.part {
+            match self.marks.part {
                 Part::Query => {
                     self.url.extend(utf8_percent_encode(rest, QUERY_TEXT));
                     return;
@@ -298,15 +308,15 @@ impl<'c> Compose<'c> {
     }
 
     fn start_query(&mut self) {
-        self.query_start = Some(self.url.len());
+        self.marks.query_start = Some(self.url.len());
         self.url.push('?');
-        self.part = Part::Query;
+        self.marks.part = Part::Query;
     }
 
     /// A value inside the path: one segment (its `/` are encoded), or a query value after `?`.
     pub fn path_value(&mut self, placeholder: &'static str, value: &str) {
         self.enter_path();
-        match self.part {
+        match self.marks.part {
             Part::Query => self
                 .url
                 .extend(form_urlencoded::byte_serialize(value.as_bytes())),
@@ -335,7 +345,7 @@ impl<'c> Compose<'c> {
             .and_then(|text| text.strip_suffix('/'))
             // A base ending in `/` (the text had `//`) would lose its empty segment when the
             // path is just `/`: the whole parse keeps it.
-            .filter(|base| base.len() >= self.host_end && !base.ends_with('/'));
+            .filter(|base| base.len() >= self.marks.host_end && !base.ends_with('/'));
         let (Some(base), true, None) = (base, plain, &self.draft.error) else {
             self.segments = Segments::Whole;
             return;
@@ -357,7 +367,7 @@ impl<'c> Compose<'c> {
     fn parse_base(&self, text: &str) -> Result<url::Url, Box<InvokeError>> {
         let parse = || {
             self.check_host()?;
-            self.check_dot_segments(text.get(self.host_end..).unwrap_or(""))?;
+            self.check_dot_segments(text.get(self.marks.host_end..).unwrap_or(""))?;
             url::Url::parse(text)
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         };
@@ -396,10 +406,7 @@ impl<'c> Compose<'c> {
             Ok(value) => {
                 self.draft.headers.append(name, value);
             }
-            Err(_) => self.fail(
-                placeholder,
-                "contains a line break or another control character",
-            ),
+            Err(_) => self.fail(placeholder, NOT_HEADER_TEXT),
         }
     }
 
@@ -444,25 +451,23 @@ impl<'c> Compose<'c> {
 
     fn parse_url(&mut self) -> Result<url::Url, Box<InvokeError>> {
         let segments = std::mem::replace(&mut self.segments, Segments::Whole);
-        let fixed = matches!(segments, Segments::Pending);
+        let no_values = matches!(segments, Segments::Pending);
         // Appended segments are never dot segments, and the base was checked when parsed.
         if let Some(url) = segments.finish() {
             return Ok(url);
         }
-        let path_end = self.query_start.unwrap_or(self.url.len());
-        let path = self.url.get(self.host_end..path_end).unwrap_or("");
-        self.check_dot_segments(path)?;
-        // A path without values is fixed: parsed once, like a base. Any other is set on a
-        // copy of the parsed origin.
-        let (base, path) = if fixed {
-            (self.url.get(..path_end).unwrap_or(""), None)
+        let path_end = self.marks.query_start.unwrap_or(self.url.len());
+        // A path without values is parsed (and checked) as a base, kept with the client's
+        // fixed start. Any other is checked, then set on a copy of the parsed origin.
+        let mut url = if no_values {
+            self.parse_base(self.url.get(..path_end).unwrap_or(""))?
         } else {
-            (self.url.get(..self.host_end).unwrap_or(""), Some(path))
-        };
-        let mut url = self.parse_base(base)?;
-        if let Some(path) = path {
+            let path = self.url.get(self.marks.host_end..path_end).unwrap_or("");
+            self.check_dot_segments(path)?;
+            let mut url = self.parse_base(self.url.get(..self.marks.host_end).unwrap_or(""))?;
             url.set_path(path);
-        }
+            url
+        };
         if let Some(query) = self.url.get(path_end + 1..) {
             url.set_query(Some(query));
         }
@@ -488,7 +493,10 @@ impl<'c> Compose<'c> {
     fn check_host(&self) -> Result<(), Box<InvokeError>> {
         let template = self.draft.template.name;
         let invalid = |reason| invalid_host(template, reason);
-        let host = self.url.get(self.host_start..self.host_end).unwrap_or("");
+        let host = self
+            .url
+            .get(self.marks.host_start..self.marks.host_end)
+            .unwrap_or("");
         let (name, port) = split_port(host);
         if let Some(port) = port
             && port.parse::<u16>().map_or(true, |p| p == 0)

@@ -37,6 +37,24 @@ fn piece() -> impl Strategy<Value = Piece> {
     ]
 }
 
+fn compose_pieces(compose: &mut Compose<'_>, pieces: &[Piece]) {
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => compose.path_text(text),
+            Piece::Value(value) => compose.path_value("context.v", value),
+        }
+    }
+}
+
+/// The URL the composed request is sent to, or its error.
+fn sent(compose: Compose<'_>) -> Result<url::Url, InvokeError> {
+    let draft = compose.finish().0;
+    match (draft.url, draft.error) {
+        (_, Some(error)) => Err(*error),
+        (url, None) => Ok(url.expect("a URL when there is no error")),
+    }
+}
+
 /// Composes `pieces` after a first `/`, then `query` if any: the URL sent, the one parsing the
 /// composed text as a whole gives, and whether segments were appended to a parsed base
 /// (`None` when the request has an error).
@@ -44,12 +62,7 @@ fn both(pieces: &[Piece], query: Option<&str>) -> Option<(url::Url, url::Url, bo
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
     compose.host_text("api.example.com");
     compose.path_text("/");
-    for piece in pieces {
-        match piece {
-            Piece::Text(text) => compose.path_text(text),
-            Piece::Value(value) => compose.path_value("context.v", value),
-        }
-    }
+    compose_pieces(&mut compose, pieces);
     let appended = matches!(compose.segments, Segments::Appending { .. });
     let mut whole = url::Url::parse(&compose.url).ok();
     if let Some(value) = query {
@@ -156,11 +169,7 @@ fn http_request(
     if let Some(value) = value {
         compose.path_value("context.v", value);
     }
-    let draft = compose.finish().0;
-    match (draft.url, draft.error) {
-        (_, Some(error)) => Err(*error),
-        (url, None) => Ok(url.expect("a URL when there is no error").to_string()),
-    }
+    sent(compose).map(String::from)
 }
 
 #[test]
@@ -218,14 +227,6 @@ fn with_fixed_start(
     fixed: &[Piece],
     rest: &[Piece],
 ) -> Result<url::Url, InvokeError> {
-    let compose_pieces = |compose: &mut Compose<'_>, pieces: &[Piece]| {
-        for piece in pieces {
-            match piece {
-                Piece::Text(text) => compose.path_text(text),
-                Piece::Value(value) => compose.path_value("context.v", value),
-            }
-        }
-    };
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
     compose.fixed(start, |compose| {
         compose.host_text("api.example.com");
@@ -233,11 +234,7 @@ fn with_fixed_start(
         compose_pieces(compose, fixed);
     });
     compose_pieces(&mut compose, rest);
-    let draft = compose.finish().0;
-    match (draft.url, draft.error) {
-        (_, Some(error)) => Err(*error),
-        (url, None) => Ok(url.expect("a URL when there is no error")),
-    }
+    sent(compose)
 }
 
 proptest! {
@@ -316,6 +313,72 @@ fn a_start_is_composed_once_then_copied() {
         );
     }
     assert_eq!(composed, 1);
+}
+
+#[test]
+fn concurrent_first_calls_keep_one_start_and_all_send_the_same_url() {
+    let start = FixedUrl::default();
+    let urls: Vec<String> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+                    compose.fixed(&start, |compose| {
+                        compose.host_text("api.example.com");
+                        compose.path_text("/t/");
+                    });
+                    compose.path_value("context.v", "1");
+                    sent(compose).map(String::from)
+                })
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|call| call.join().expect("no panic").expect("a URL"))
+            .collect()
+    });
+    assert!(
+        urls.iter().all(|url| url == "https://api.example.com/t/1"),
+        "{urls:?}"
+    );
+    assert_eq!(
+        start.composed().map(|composed| &*composed.text),
+        Some("https://api.example.com/t/")
+    );
+}
+
+#[test]
+fn parsed_urls_are_kept_by_length_and_a_third_length_is_parsed_each_time() {
+    let start = FixedUrl::default();
+    let parses = std::cell::Cell::new(0);
+    let parse = |text: &str| {
+        parses.set(parses.get() + 1);
+        Ok(url::Url::parse(text).expect("a URL"))
+    };
+    let texts = [
+        "https://a.example",
+        "https://a.example/t",
+        "https://a.example/t/u",
+    ];
+    for _ in 0..3 {
+        for text in texts {
+            let url = start.parsed(text.len(), || parse(text)).expect("parsed");
+            assert_eq!(url.as_str(), url::Url::parse(text).expect("a URL").as_str());
+        }
+    }
+    // The first two lengths once each; the third at each of the three rounds.
+    assert_eq!(parses.get(), 2 + 3);
+    // A failed parse is not kept.
+    let empty = FixedUrl::default();
+    let failed = empty.parsed(3, || {
+        Err(Box::new(InvokeError::MissingIparam {
+            template: "t",
+            placeholder: "iparam.host",
+        }))
+    });
+    assert!(failed.is_err());
+    assert!(empty.parsed(3, || parse("https://b.example")).is_ok());
+    assert_eq!(parses.get(), 6);
 }
 
 static BEARER: TemplateInfo = TemplateInfo {
