@@ -127,13 +127,7 @@ pub(crate) fn spec(integration: &Integration) -> &'static IntegrationSpec {
         token_url: value(&integration.token_url),
         client_id: value(&integration.client_id),
         client_secret: secret_in_iparams.then(|| value(&integration.client_secret)),
-        scopes: leak(
-            integration
-                .scopes
-                .iter()
-                .map(|s| leak_str(&s.value))
-                .collect(),
-        ),
+        scope: integration.scope.as_ref().map(|s| leak_str(&s.value)),
         token_headers: leak(
             integration
                 .custom_headers

@@ -193,8 +193,10 @@ pub struct Integration {
     pub authorize_url: TemplateString,
     /// `token_url`.
     pub token_url: TemplateString,
-    /// `options.scope`, split on spaces (a string or an array of strings).
-    pub scopes: Vec<Spanned<String>>,
+    /// `options.scope` as the authorize URL sends it: the text as written, or an array's items
+    /// joined with spaces. Sets of scopes compare its items split on spaces and commas
+    /// (`oauth_rules::scope_items`).
+    pub scope: Option<Spanned<String>>,
     /// `options.customHeaders`, sent verbatim on token requests.
     pub custom_headers: Vec<Header>,
     /// Other `options` keys: extra query parameters of the authorize URL.

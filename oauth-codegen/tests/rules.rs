@@ -139,12 +139,12 @@ fn a_complete_app_has_no_findings() {
     assert_eq!(describe(&app), Vec::<String>::new());
     assert_eq!(app.config.templates.len(), 4);
     let integrations = &app.config.oauth.as_ref().unwrap().integrations;
-    let scopes: Vec<&str> = integrations[1]
-        .scopes
-        .iter()
-        .map(|s| s.value.as_str())
-        .collect();
-    assert_eq!(scopes, ["default", "openid"]);
+    let scope = integrations[1].scope.as_ref().map(|s| s.value.as_str());
+    assert_eq!(
+        scope,
+        Some("default openid"),
+        "an array is sent joined with spaces"
+    );
     assert_eq!(integrations[0].extra_params[0].0.value, "access_type");
     assert_eq!(
         integrations[0].custom_headers[0].name.value,
@@ -974,20 +974,75 @@ fn oauth_iparam_fields() {
 fn authorize_options_are_strings_and_runtime_parameters_are_not_overridden() {
     let o = r#"{ "client_id": "a", "client_secret": "", "token_type": "account",
   "authorize_url": "https://x.com/a", "token_url": "https://x.com/t",
-  "options": { "scope": "s", "redirect_uri": "https://x.com/cb", "javascript_origins": ["https://x.com"] } }"#;
+  "options": { "scope": "s", "redirect_uri": "https://x.com/cb", "javascript_origins": ["https://x.com"],
+               "response_type": "code", "prompt": 1 } }"#;
     let app = run(oauth(o));
     assert_eq!(
         describe(&app),
         [
             format!(
-                "warning {} `options.redirect_uri` is ignored: the runtime sets this parameter",
+                "warning {} `options.redirect_uri` is ignored: the runtime sets the redirect URI",
                 at(OAUTH, o, "\"redirect_uri\"")
             ),
             format!(
-                "error {} `options.javascript_origins` must be a string, found an array",
-                at(OAUTH, o, "[\"https")
+                "warning {} `options.javascript_origins` is ignored: an array is not an authorize parameter, so it is not sent",
+                at(OAUTH, o, "\"javascript_origins\"")
+            ),
+            format!(
+                "warning {} `options.response_type` is ignored: the runtime always asks for `response_type=code`",
+                at(OAUTH, o, "\"response_type\"")
+            ),
+            format!(
+                "error {} `options.prompt` cannot be used: authorize parameters are strings",
+                at(OAUTH, o, "\"prompt\"")
             ),
         ]
+    );
+    let integration = &app.config.oauth.as_ref().unwrap().integrations[0];
+    assert!(
+        integration.extra_params.is_empty(),
+        "nothing ignored or refused is sent"
+    );
+}
+
+#[test]
+fn response_type_other_than_code_is_an_error_wherever_it_is_written() {
+    for (o, needle, what) in [
+        (
+            r#"{ "client_id": "a", "client_secret": "", "token_type": "account",
+  "authorize_url": "https://x.com/a?response_type=token&access_type=offline", "token_url": "https://x.com/t" }"#,
+            "https://x.com/a?",
+            "`response_type` in the authorize URL",
+        ),
+        (
+            r#"{ "client_id": "a", "client_secret": "", "token_type": "account", "response_type": "token",
+  "authorize_url": "https://x.com/a", "token_url": "https://x.com/t" }"#,
+            "\"response_type\"",
+            "`response_type`",
+        ),
+        (
+            r#"{ "client_id": "a", "client_secret": "", "token_type": "account",
+  "authorize_url": "https://x.com/a", "token_url": "https://x.com/t", "options": { "response_type": "token" } }"#,
+            "\"response_type\"",
+            "`options.response_type`",
+        ),
+    ] {
+        assert_eq!(
+            describe(&run(oauth(o))),
+            [format!(
+                "error {} {what} cannot be used: the runtime does the authorization-code grant only, so `response_type` can only be `code`",
+                at(OAUTH, o, needle)
+            )]
+        );
+    }
+    // `code` is a warning in the URL and beside the URLs, as in `options`.
+    let o = r#"{ "client_id": "a", "client_secret": "", "token_type": "account", "response_type": "code",
+  "authorize_url": "https://x.com/a?response_type=code", "token_url": "https://x.com/t" }"#;
+    let described = describe(&run(oauth(o)));
+    assert_eq!(described.len(), 2, "{described:?}");
+    assert!(
+        described.iter().all(|d| d.starts_with("warning")),
+        "{described:?}"
     );
 }
 

@@ -4,7 +4,8 @@
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
-use crate::oauth::token_endpoint::{self, Failure, Resend};
+use crate::oauth::token_endpoint::{self, Resend};
+use crate::oauth::token_response::{self, Failure};
 use crate::oauth::{IntegrationConfig, TokenType};
 use crate::refresh::TokenManager;
 use crate::tokens::{Subject, TokenError, TokenKey, TokenSet, UserId};
@@ -47,8 +48,8 @@ impl TokenManager {
                 .append_pair("redirect_uri", integration.redirect_uri.as_str())
                 .append_pair("response_type", "code")
                 .append_pair("state", &state);
-            if !integration.scopes.is_empty() {
-                query.append_pair("scope", &integration.scopes.join(" "));
+            if let Some(scope) = &integration.scope {
+                query.append_pair("scope", scope);
             }
             if let Some(challenge) = &challenge {
                 query
@@ -112,7 +113,7 @@ impl TokenManager {
                 }),
                 other => Err(CallbackError::Provider {
                     integration,
-                    error: token_endpoint::clean(other),
+                    error: token_response::clean(other),
                 }),
             };
         }
@@ -145,17 +146,24 @@ impl TokenManager {
         )
         .await
         .map_err(|failure| {
-            exchange_error(TokenError::Refresh {
-                integration: name.to_string(),
-                reason: match failure {
-                    Failure::GrantRejected => {
-                        "the authorization server refused the code (invalid_grant)".to_string()
-                    }
-                    Failure::Refused(reason) | Failure::Transient(reason) => reason,
+            exchange_error(match failure {
+                Failure::GrantRejected => TokenError::Exchange {
+                    integration: name.to_string(),
+                    reason: "the authorization server refused the code (it expired, was used, or was issued for another redirect URI)".to_string(),
+                },
+                Failure::ClientRejected(reason) => TokenError::ClientRejected {
+                    integration: name.to_string(),
+                    reason,
+                },
+                Failure::Refused(reason) | Failure::Transient(reason) => TokenError::Exchange {
+                    integration: name.to_string(),
+                    reason,
                 },
             })
         })?;
-        let mut tokens = TokenSet::new(granted.access_token);
+        let mut tokens = TokenSet::new(granted.access_token)
+            .with_requested_scopes(config.scopes.iter().cloned())
+            .with_extra(granted.extra);
         if let Some(refresh) = granted.refresh_token {
             tokens = tokens.with_refresh_token(refresh);
         }
@@ -163,7 +171,8 @@ impl TokenManager {
             tokens = tokens.expires_in(lifetime);
         }
         // RFC 6749 §5.1: without `scope`, the scopes granted are the ones asked for.
-        tokens = tokens.with_scopes(granted.scopes.unwrap_or_else(|| config.scopes.clone()));
+        tokens =
+            tokens.with_granted_scopes(granted.scopes.unwrap_or_else(|| config.scopes.clone()));
         let key = TokenKey {
             integration: name.to_string().into(),
             subject: pending.subject.clone(),

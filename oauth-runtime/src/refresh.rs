@@ -15,7 +15,8 @@ use tracing::Instrument as _;
 
 use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::PendingAuthorizations;
-use crate::oauth::token_endpoint::{self, Failure, Granted, Resend};
+use crate::oauth::token_endpoint::{self, Resend};
+use crate::oauth::token_response::{Failure, Granted};
 use crate::store::{StoreError, TokenStore, Versioned};
 use crate::tokens::{
     AccessToken, DeadToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey,
@@ -69,13 +70,40 @@ struct Cached {
     refresh_at: Option<SystemTime>,
     /// Tokens obtained but not yet saved (the store failed): saved before they are used.
     unsaved: Option<TokenRecord>,
-    /// Scopes the integration asks for that the token was not granted.
+    /// Scopes the integration asks for that were not asked for when the token was authorized.
     missing_scopes: Vec<String>,
     /// When this process refreshed it: a 401 soon after is about the call (a scope it lacks),
     /// not the token, and is not worth another refresh.
     refreshed_at: Option<Instant>,
     /// A refresh failed: no new attempt before this moment, and why it failed.
-    backoff: Option<(Instant, String)>,
+    backoff: Option<(Instant, FailedRefresh)>,
+}
+
+/// Why a refresh failed, kept while its backoff lasts so every waiting call gets the same
+/// answer.
+#[derive(Clone)]
+struct FailedRefresh {
+    reason: String,
+    /// The token endpoint refused the client's credentials (not a passing failure).
+    client_rejected: bool,
+}
+
+impl FailedRefresh {
+    fn error(&self, key: &TokenKey) -> TokenError {
+        let integration = key.integration.to_string();
+        let reason = self.reason.clone();
+        if self.client_rejected {
+            TokenError::ClientRejected {
+                integration,
+                reason,
+            }
+        } else {
+            TokenError::Refresh {
+                integration,
+                reason,
+            }
+        }
+    }
 }
 
 impl Slot {
@@ -85,13 +113,13 @@ impl Slot {
     }
 
     /// Why the last refresh failed, while its backoff lasts.
-    fn backing_off(&self) -> Option<String> {
+    fn backing_off(&self) -> Option<FailedRefresh> {
         let cached = self.cached();
-        let (until, reason) = cached.as_ref()?.backoff.as_ref()?;
-        (Instant::now() < *until).then(|| reason.clone())
+        let (until, failed) = cached.as_ref()?.backoff.as_ref()?;
+        (Instant::now() < *until).then(|| failed.clone())
     }
 
-    fn back_off(&self, wait: Duration, reason: String) {
+    fn back_off(&self, wait: Duration, reason: FailedRefresh) {
         if let Some(cached) = self.cached().as_mut() {
             cached.backoff = Some((Instant::now() + wait, reason));
         }
@@ -334,15 +362,12 @@ impl TokenManager {
         if let Some(token) = self.usable(key, slot, &current, rejected) {
             return token;
         }
-        if let Some(reason) = slot.backing_off() {
+        if let Some(failed) = slot.backing_off() {
             // The last attempt failed moments ago: its answer stands for everyone waiting.
             if still_valid(&current, rejected) {
                 return self.checked(key, &current.record.tokens);
             }
-            return Err(TokenError::Refresh {
-                integration: key.integration.to_string(),
-                reason,
-            });
+            return Err(failed.error(key));
         }
         let _lock = self.store.lock_refresh(key, self.policy.lock_wait).await?;
         // Another process may have refreshed while we waited for its lock.
@@ -403,6 +428,14 @@ impl TokenManager {
             if still_valid {
                 return self.checked(key, tokens);
             }
+            if tokens.expires_at().is_none() {
+                // A token that does not expire, rejected, with nothing to renew it: revoked
+                // (GitHub OAuth apps' tokens live until the user revokes them).
+                record_outcome("access_token_rejected");
+                return self
+                    .mark_dead(key, slot, current, DeadToken::AccessTokenRejected)
+                    .await;
+            }
             if !is_expired(tokens) {
                 // A 401 on an unexpired token without a refresh token may be about the call
                 // (a scope it lacks): return it, and leave the token as it is.
@@ -447,20 +480,43 @@ impl TokenManager {
                 self.mark_dead(key, slot, current, DeadToken::RefreshTokenRejected)
                     .await
             }
+            Err(Failure::ClientRejected(reason)) => {
+                record_outcome("client_rejected");
+                let failed = FailedRefresh {
+                    reason,
+                    client_rejected: true,
+                };
+                self.refresh_failed(key, slot, tokens, still_valid, failed)
+            }
             Err(Failure::Refused(reason) | Failure::Transient(reason)) => {
                 record_outcome("failed");
-                slot.back_off(self.policy.backoff, reason.clone());
-                if still_valid {
-                    // Refreshing early failed; the token itself still works.
-                    tracing::warn!(reason = %reason, "early refresh failed; using the current token");
-                    return self.checked(key, tokens);
-                }
-                Err(TokenError::Refresh {
-                    integration: key.integration.to_string(),
+                let failed = FailedRefresh {
                     reason,
-                })
+                    client_rejected: false,
+                };
+                self.refresh_failed(key, slot, tokens, still_valid, failed)
             }
         }
+    }
+
+    /// A refresh that failed without killing the token: backs off, and uses the current token
+    /// while it is still valid. The token is kept either way.
+    fn refresh_failed(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        tokens: &TokenSet,
+        still_valid: bool,
+        failed: FailedRefresh,
+    ) -> Result<AccessToken, TokenError> {
+        let error = failed.error(key);
+        slot.back_off(self.policy.backoff, failed);
+        if still_valid {
+            // Refreshing early failed; the token itself still works.
+            tracing::warn!(reason = %error, "early refresh failed; using the current token");
+            return self.checked(key, tokens);
+        }
+        Err(error)
     }
 
     /// Saves refreshed tokens before anyone uses them. If the store fails they are kept in
@@ -629,8 +685,9 @@ impl TokenSource for TokenManager {
     }
 }
 
-/// The new tokens: a response without a refresh token keeps the old one (RFC 6749 §6), and
-/// without `scope` keeps the scopes granted before.
+/// The new tokens: a response without a refresh token keeps the old one (RFC 6749 §6),
+/// without `scope` keeps the scopes granted before, and without other fields keeps the old
+/// ones; the scopes asked for are those of the authorization, which a refresh does not change.
 fn renewed(old: &TokenSet, granted: Granted) -> TokenSet {
     let mut tokens = TokenSet::new(granted.access_token);
     if let Some(refresh) = granted.refresh_token.as_deref().or(old.refresh_token()) {
@@ -639,12 +696,20 @@ fn renewed(old: &TokenSet, granted: Granted) -> TokenSet {
     if let Some(lifetime) = granted.expires_in {
         tokens = tokens.expires_in(lifetime);
     }
-    match granted.scopes {
-        Some(scopes) => tokens.with_scopes(scopes),
-        None => match old.scopes() {
-            Some(scopes) => tokens.with_scopes(scopes.iter().cloned()),
+    if let Some(requested) = old.requested_scopes() {
+        tokens = tokens.with_requested_scopes(requested.iter().cloned());
+    }
+    tokens = match granted.scopes {
+        Some(scopes) => tokens.with_granted_scopes(scopes),
+        None => match old.granted_scopes() {
+            Some(scopes) => tokens.with_granted_scopes(scopes.iter().cloned()),
             None => tokens,
         },
+    };
+    if granted.extra.is_empty() {
+        tokens.with_extra(old.extra().clone())
+    } else {
+        tokens.with_extra(granted.extra)
     }
 }
 

@@ -105,7 +105,13 @@ fn spec_tokens(integration: &Integration, name: &str, s: &TokenStream) -> TokenS
     } else {
         quote!(::core::option::Option::None)
     };
-    let scopes = integration.scopes.iter().map(|s| s.value.as_str());
+    let scope = match &integration.scope {
+        Some(scope) => {
+            let text = scope.value.as_str();
+            quote!(::core::option::Option::Some(#text))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let headers = integration
         .custom_headers
         .iter()
@@ -128,7 +134,7 @@ fn spec_tokens(integration: &Integration, name: &str, s: &TokenStream) -> TokenS
             token_url: #token_url,
             client_id: #client_id,
             client_secret: #client_secret,
-            scopes: &[#(#scopes),*],
+            scope: #scope,
             token_headers: &[#(#headers),*],
             authorize_params: &[#(#params),*],
             agent: #agent,

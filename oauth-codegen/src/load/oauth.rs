@@ -6,8 +6,9 @@ use super::{
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::json::{Json, JsonKind, Member};
 use crate::model::{Header, Integration, OAuthConfig, OAuthFormat, OAuthIparam, TokenType};
-use crate::placeholder::{TemplateString, parse_template};
+use crate::placeholder::{Part, TemplateString, parse_template};
 use crate::source::{FileId, Spanned};
+use oauth_rules::{ParamRule, ParamValue};
 
 /// At most this many integrations in one app.
 pub(crate) const MAX_INTEGRATIONS: usize = 3;
@@ -158,7 +159,27 @@ fn load_integration(
             LEGACY_KEYS,
         ),
     };
-    reject_unknown_keys(members, allowed, &what, diagnostics);
+    // Some apps write `response_type` beside the URLs (FDK accepts it): the same rule as in
+    // `options`.
+    reject_unknown_keys(
+        members.iter().filter(|m| m.key.value != "response_type"),
+        allowed,
+        &what,
+        diagnostics,
+    );
+    if let Some(response_type) = get(members, "response_type") {
+        let value = match response_type.value.as_string() {
+            Some(s) => ParamValue::Text(s.as_str()),
+            None => ParamValue::Other,
+        };
+        authorize_param_allowed(
+            "response_type",
+            value,
+            "`response_type`",
+            &response_type.key.span,
+            diagnostics,
+        );
+    }
     let display_name = match format {
         OAuthFormat::Multi => required(members, "display_name", &owner, &what, diagnostics)
             .and_then(|d| plain_string(d, "`display_name`", diagnostics)),
@@ -172,6 +193,9 @@ fn load_integration(
     let client_secret = url("client_secret");
     let authorize_url = url("authorize_url");
     let token_url = url("token_url");
+    if let Some(authorize_url) = &authorize_url {
+        check_authorize_query(authorize_url, diagnostics);
+    }
     if let Some(secret) = &client_secret
         && secret.placeholders().next().is_none()
         && !secret.parts.is_empty()
@@ -221,7 +245,7 @@ fn load_integration(
         client_secret: stand_in(client_secret),
         authorize_url: stand_in(authorize_url),
         token_url: stand_in(token_url),
-        scopes: integration_options.scopes,
+        scope: integration_options.scope,
         custom_headers: integration_options.custom_headers,
         extra_params: integration_options.extra_params,
         token_type: token_type.unwrap_or_else(|| Spanned::new(TokenType::Account, owner.clone())),
@@ -248,7 +272,7 @@ fn token_type(json: &Json, diagnostics: &mut Diagnostics) -> Option<Spanned<Toke
 
 #[derive(Default)]
 struct IntegrationOptions {
-    scopes: Vec<Spanned<String>>,
+    scope: Option<Spanned<String>>,
     custom_headers: Vec<Header>,
     extra_params: Vec<(Spanned<String>, TemplateString)>,
 }
@@ -266,62 +290,117 @@ fn load_options(
     for member in members {
         let key = member.key.value.as_str();
         match key {
-            "scope" => out.scopes = scopes(&member.value, diagnostics),
+            "scope" => out.scope = scope(&member.value, diagnostics),
             "customHeaders" => {
-                out.custom_headers = super::requests::headers(&member.value, "`customHeaders`", diagnostics);
-                for header in out.custom_headers.iter().filter(|h| h.is_literal_credential()) {
+                out.custom_headers =
+                    super::requests::headers(&member.value, "`customHeaders`", diagnostics);
+                for header in out
+                    .custom_headers
+                    .iter()
+                    .filter(|h| h.is_literal_credential())
+                {
                     diagnostics.push(
                         Diagnostic::warning(header.value.span.clone(), "a credential is written in the config file")
                             .with_help("it is never compiled in: on token requests the runtime sends `Authorization: Basic` built from the client id and the client secret it is given (the header FreshID expects); remove it from the file (and from version control)"),
                     );
                 }
             }
-            "redirect_uri" | "redirect_url" | "response_type" | "client_id" | "state" | "code_challenge"
-            | "code_challenge_method" => diagnostics.push(
-                Diagnostic::warning(member.key.span.clone(), format!("`options.{key}` is ignored: the runtime sets this parameter"))
-                    .with_help(match key {
-                        "redirect_uri" | "redirect_url" => "the redirect URI is configured in the runtime (default `http://localhost:10001/auth/callback`): remove this key",
-                        _ => "remove this key: the runtime sets it on every authorization request",
-                    }),
-            ),
-            _ => match &member.value.kind {
-                JsonKind::String(s) => {
-                    out.extra_params.push((member.key.clone(), parse_template(s, diagnostics)));
+            _ => {
+                let value = match &member.value.kind {
+                    JsonKind::String(s) => ParamValue::Text(s.as_str()),
+                    JsonKind::Array(_) => ParamValue::List,
+                    _ => ParamValue::Other,
+                };
+                let what = format!("`options.{key}`");
+                if authorize_param_allowed(key, value, &what, &member.key.span, diagnostics)
+                    && let JsonKind::String(s) = &member.value.kind
+                {
+                    out.extra_params
+                        .push((member.key.clone(), parse_template(s, diagnostics)));
                 }
-                _ => diagnostics.push(
-                    type_error(&member.value, &format!("`options.{key}`"), "a string")
-                        .with_help("keys of `options` other than `scope` and `customHeaders` are sent as query parameters of the authorize URL, so their values are strings"),
-                ),
-            },
+            }
         }
     }
 }
 
-fn scopes(json: &Json, diagnostics: &mut Diagnostics) -> Vec<Spanned<String>> {
-    let split = |text: &str, span: &crate::source::Span| -> Vec<Spanned<String>> {
-        text.split_whitespace()
-            .map(|scope| Spanned::new(scope.to_string(), span.clone()))
-            .collect()
-    };
+/// Applies the rule the runtime applies too (`oauth_rules::authorize_param`) to an authorize
+/// parameter named at `span`; true when it is sent.
+pub(super) fn authorize_param_allowed(
+    key: &str,
+    value: ParamValue<'_>,
+    what: &str,
+    span: &crate::source::Span,
+    diagnostics: &mut Diagnostics,
+) -> bool {
+    match oauth_rules::authorize_param(key, value) {
+        ParamRule::Send => true,
+        ParamRule::Ignored { why, help } => {
+            diagnostics.push(
+                Diagnostic::warning(span.clone(), format!("{what} is ignored: {why}"))
+                    .with_help(help),
+            );
+            false
+        }
+        ParamRule::Refused { why, help } => {
+            diagnostics.push(
+                Diagnostic::error(span.clone(), format!("{what} cannot be used: {why}"))
+                    .with_help(help),
+            );
+            false
+        }
+    }
+}
+
+/// The authorize URL's own query parameters, where they are literal text, under the rule of
+/// `options` (the runtime drops the ignored ones and refuses the others when it parses the URL).
+fn check_authorize_query(url: &TemplateString, diagnostics: &mut Diagnostics) {
+    let mut in_query = false;
+    for part in &url.parts {
+        let Part::Text(text) = part else {
+            continue;
+        };
+        let query = if in_query {
+            text.as_str()
+        } else if let Some((_, query)) = text.split_once('?') {
+            in_query = true;
+            query
+        } else {
+            continue;
+        };
+        let query = query.split('#').next().unwrap_or_default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let what = format!("`{key}` in the authorize URL");
+            authorize_param_allowed(key, ParamValue::Text(value), &what, &url.span, diagnostics);
+        }
+    }
+}
+
+/// `options.scope` as the authorize URL sends it: a string as written, an array joined with
+/// spaces.
+fn scope(json: &Json, diagnostics: &mut Diagnostics) -> Option<Spanned<String>> {
     match &json.kind {
-        JsonKind::String(s) => split(s.as_str(), &json.span),
+        JsonKind::String(s) => Some(Spanned::new(s.as_str().to_string(), json.span.clone())),
         JsonKind::Array(items) => {
-            let mut scopes = Vec::new();
+            let mut scopes = Vec::with_capacity(items.len());
             for item in items {
                 match item.as_string() {
-                    Some(s) => scopes.extend(split(s.as_str(), &item.span)),
+                    Some(s) => scopes.push(s.as_str()),
                     None => diagnostics.push(type_error(item, "a scope", "a string")),
                 }
             }
-            scopes
+            Some(Spanned::new(
+                oauth_rules::scope_text(&scopes),
+                json.span.clone(),
+            ))
         }
         _ => {
             diagnostics.push(type_error(
                 json,
                 "`scope`",
-                "a string of space-separated scopes",
+                "a string of scopes separated by spaces (or commas, as Shopify writes them)",
             ));
-            Vec::new()
+            None
         }
     }
 }

@@ -2,28 +2,23 @@
 //! authenticates there.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::{HeaderName, HeaderValue};
 use secrecy::SecretString;
 
 pub(crate) mod authorize;
 pub(crate) mod pkce;
+mod provider_errors;
 pub mod spec;
 pub(crate) mod token_endpoint;
+pub(crate) mod token_response;
 
 /// FDK's local redirect URL, so OAuth clients registered for FDK's local testing work as they are.
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:10001/auth/callback";
 
-/// The authorize URL's parameters the runtime sets itself.
-const RUNTIME_PARAMS: [&str; 7] = [
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-];
+use oauth_rules::{ParamRule, ParamValue};
 
 /// Whose tokens an integration holds (`token_type` in `oauth_config.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,14 +30,16 @@ pub enum TokenType {
     Agent,
 }
 
-/// How the client authenticates at the token endpoint when the integration sends no
-/// `customHeaders`.
+/// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientAuth {
-    /// `Authorization: Basic base64(id:secret)`, each form-encoded first (RFC 6749 §2.3.1).
+    /// `Authorization: Basic base64(id:secret)`, each form-encoded first (RFC 6749 §2.3.1),
+    /// or the integration's `customHeaders` verbatim when it has any. When the token endpoint
+    /// refuses that, the request is sent once more with the credentials in the form, and the
+    /// form is used from then on (RFC 6749 §2.3.1 lets a server take either).
     #[default]
     Basic,
-    /// `client_id` and `client_secret` in the form body.
+    /// `client_id` and `client_secret` in the form body, always (`client_secret_post`).
     Post,
 }
 
@@ -55,9 +52,15 @@ pub struct IntegrationConfig {
     pub(crate) token_url: url::Url,
     pub(crate) client_id: String,
     pub(crate) client_secret: SecretString,
+    /// The `scope` parameter as the app wrote it (Shopify needs its commas).
+    pub(crate) scope: Option<String>,
+    /// Its items, as sets of scopes compare them.
     pub(crate) scopes: Vec<String>,
     pub(crate) token_headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) client_auth: ClientAuth,
+    /// Set when the token endpoint refused the header authentication and took the form's:
+    /// remembered for the life of the runtime (shared by this config's clones).
+    pub(crate) form_credentials_learned: Arc<AtomicBool>,
     pub(crate) authorize_url: Option<url::Url>,
     pub(crate) redirect_uri: url::Url,
     pub(crate) pkce: bool,
@@ -87,9 +90,11 @@ impl IntegrationConfig {
             token_url,
             client_id: client_id.into(),
             client_secret: SecretString::from(client_secret.into()),
+            scope: None,
             scopes: Vec::new(),
             token_headers: Vec::new(),
             client_auth: ClientAuth::default(),
+            form_credentials_learned: Arc::default(),
             authorize_url: None,
             redirect_uri: url::Url::parse(DEFAULT_REDIRECT_URI)
                 .map_err(|e| invalid(format!("the default redirect URI is not a URL ({e})")))?,
@@ -142,16 +147,31 @@ impl IntegrationConfig {
     }
 
     /// Where users are sent to authorize (`authorize_url`): `https`, or `http` to loopback.
+    /// Its own query parameters follow the rule of `options` (`oauth_rules::authorize_param`,
+    /// as `oauth-templates check` applies it): those the runtime sets (`response_type=code`,
+    /// `client_id`…) are dropped, a mistake (`response_type=token`) is refused.
     pub fn authorize_url(mut self, url: &str) -> Result<Self, InvalidIntegration> {
-        let parsed = self.endpoint(url, "authorize URL")?;
-        if let Some((key, _)) = parsed
-            .query_pairs()
-            .find(|(key, _)| RUNTIME_PARAMS.contains(&key.as_ref()))
-        {
-            return Err(InvalidIntegration {
-                integration: self.name.clone(),
-                reason: format!("the authorize URL sets `{key}`, which the runtime sets itself"),
-            });
+        let mut parsed = self.endpoint(url, "authorize URL")?;
+        let mut kept = Vec::new();
+        let mut dropped = false;
+        for (key, value) in parsed.query_pairs() {
+            match oauth_rules::authorize_param(&key, ParamValue::Text(&value)) {
+                ParamRule::Send => kept.push((key.into_owned(), value.into_owned())),
+                ParamRule::Ignored { .. } => dropped = true,
+                ParamRule::Refused { why, .. } => {
+                    return Err(InvalidIntegration {
+                        integration: self.name.clone(),
+                        reason: format!("the authorize URL sets `{key}`: {why}"),
+                    });
+                }
+            }
+        }
+        if dropped {
+            if kept.is_empty() {
+                parsed.set_query(None);
+            } else {
+                parsed.query_pairs_mut().clear().extend_pairs(&kept);
+            }
         }
         self.authorize_url = Some(parsed);
         Ok(self)
@@ -171,13 +191,17 @@ impl IntegrationConfig {
     }
 
     /// An extra query parameter of the authorize URL (the integration's other `options`, such
-    /// as `access_type` or `prompt`). The parameters the runtime sets itself are refused.
+    /// as `access_type` or `prompt`). The parameters the runtime sets itself are refused: the
+    /// checker warns about them in `options` and the generated code never passes them.
     pub fn authorize_param(mut self, key: &str, value: &str) -> Result<Self, InvalidIntegration> {
-        if RUNTIME_PARAMS.contains(&key) {
-            return Err(InvalidIntegration {
-                integration: self.name.clone(),
-                reason: format!("`{key}` is set by the runtime and cannot be an extra parameter"),
-            });
+        match oauth_rules::authorize_param(key, ParamValue::Text(value)) {
+            ParamRule::Send => {}
+            ParamRule::Ignored { why, .. } | ParamRule::Refused { why, .. } => {
+                return Err(InvalidIntegration {
+                    integration: self.name.clone(),
+                    reason: format!("`{key}` cannot be an extra parameter: {why}"),
+                });
+            }
         }
         self.authorize_params
             .push((key.to_string(), value.to_string()));
@@ -200,14 +224,22 @@ impl IntegrationConfig {
         Ok(parsed)
     }
 
-    /// The scopes the app asks for (`options.scope`). A stored token missing one of them
-    /// needs reauthorization.
-    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    /// The scopes the app asks for, sent joined with spaces. A stored token authorized
+    /// without one of them needs reauthorization.
+    pub fn scopes<I, S>(self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        self.scope(&oauth_rules::scope_text(&scopes))
+    }
+
+    /// The scopes the app asks for as `options.scope` writes them: sent exactly so (Shopify
+    /// wants `read_orders,write_orders`), compared as items split on spaces and commas.
+    pub fn scope(mut self, text: &str) -> Self {
+        self.scopes = oauth_rules::scope_items(text).map(str::to_string).collect();
+        self.scope = (!self.scopes.is_empty()).then(|| text.to_string());
         self
     }
 
@@ -227,7 +259,8 @@ impl IntegrationConfig {
         Ok(self)
     }
 
-    /// How the client authenticates when there are no custom headers (default: Basic).
+    /// How the client authenticates (default: Basic, or the custom headers, with the form's
+    /// credentials as the fallback the token endpoint may ask for).
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
         self.client_auth = auth;
         self
@@ -256,6 +289,10 @@ impl fmt::Debug for IntegrationConfig {
                     .collect::<Vec<_>>(),
             )
             .field("client_auth", &self.client_auth)
+            .field(
+                "form_credentials_learned",
+                &self.form_credentials_learned.load(Ordering::Relaxed),
+            )
             .field(
                 "authorize_url",
                 &self.authorize_url.as_ref().map(url::Url::as_str),
@@ -329,7 +366,9 @@ mod tests {
         assert!(error.to_string().contains("must use https"), "{error}");
         let error = config().authorize_param("state", "x").unwrap_err();
         assert!(
-            error.to_string().contains("`state` is set by the runtime"),
+            error
+                .to_string()
+                .contains("`state` cannot be an extra parameter: the runtime sets this parameter"),
             "{error}"
         );
         let error = IntegrationConfig::new("crm", "not a url", "id", "s").unwrap_err();

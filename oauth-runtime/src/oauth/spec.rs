@@ -45,8 +45,8 @@ pub struct IntegrationSpec {
     /// `client_secret` when it comes from `oauth_iparams`; `None` when the file holds it as
     /// text, which is never compiled in: it is read from the environment instead.
     pub client_secret: Option<SpecValue>,
-    /// `options.scope`.
-    pub scopes: &'static [&'static str],
+    /// `options.scope` as the authorize URL sends it (an array's items joined with spaces).
+    pub scope: Option<&'static str>,
     /// `options.customHeaders`, sent verbatim on token requests.
     pub token_headers: &'static [(&'static str, SpecValue)],
     /// The other `options`: extra parameters of the authorize URL.
@@ -120,7 +120,7 @@ impl IntegrationSpec {
         };
         config = config
             .authorize_url(&authorize_url)?
-            .scopes(self.scopes.iter().copied())
+            .scope(self.scope.unwrap_or_default())
             .token_type(if self.agent {
                 TokenType::Agent
             } else {
@@ -223,7 +223,7 @@ mod tests {
         token_url: SpecValue(DOMAIN),
         client_id: SpecValue(&[SpecPiece::Expr(&[SpecTerm::Iparam("id")], None)]),
         client_secret: None,
-        scopes: &["freshservice.tickets.create"],
+        scope: Some("freshservice.tickets.create"),
         token_headers: &[("Authorization", SpecValue(BASIC))],
         authorize_params: &[(
             "prompt",

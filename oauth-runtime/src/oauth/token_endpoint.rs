@@ -1,14 +1,15 @@
-//! Requests to an integration's token endpoint, and lenient reading of what real providers
-//! answer (`expires_in` as a string, no `token_type`, 200 with an `error`, form bodies).
+//! Requests to an integration's token endpoint: client authentication (with the fallback to
+//! the form's credentials), retries of passing failures, and the answer read by
+//! `token_response`.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::StatusCode;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use serde::Deserialize;
+use std::sync::atomic::Ordering;
 
+use super::token_response::{self, Failure, Granted};
 use super::{ClientAuth, IntegrationConfig};
 use crate::retry;
 
@@ -18,40 +19,6 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 const ATTEMPTS: u32 = 3;
 /// The wait before the second attempt; doubled before the third.
 const FIRST_DELAY: Duration = Duration::from_millis(250);
-
-/// What the token endpoint granted.
-pub(crate) struct Granted {
-    pub(crate) access_token: String,
-    pub(crate) refresh_token: Option<String>,
-    pub(crate) expires_in: Option<Duration>,
-    pub(crate) scopes: Option<Vec<String>>,
-}
-
-impl std::fmt::Debug for Granted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Granted")
-            .field("refresh_token", &self.refresh_token.is_some())
-            .field("expires_in", &self.expires_in)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The longest token lifetime believed: beyond it (or for nonsense values) a token is
-/// refreshed after this long anyway.
-const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
-
-/// Why the token endpoint gave no tokens. Messages carry no secret.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Failure {
-    /// The grant itself is dead (`invalid_grant`): the user must authorize again.
-    GrantRejected,
-    /// The request was refused for a reason retrying will not fix (bad client credentials,
-    /// a malformed answer…).
-    Refused(String),
-    /// A passing failure (5xx, 429, timeout, network): tried again later.
-    Transient(String),
-}
 
 /// Whether a request whose answer was lost may be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,12 +44,44 @@ pub(crate) async fn request(
     let mut delay = FIRST_DELAY;
     // Whether an earlier attempt may have reached the server without its answer reaching us.
     let mut maybe_redeemed = false;
+    let mut credentials = if integration.client_auth == ClientAuth::Post
+        || integration.form_credentials_learned.load(Ordering::Relaxed)
+    {
+        Credentials::Form
+    } else {
+        Credentials::Header
+    };
     loop {
         let Attempt {
             result,
             retry_after,
             unanswered,
-        } = request_once(http, integration, form, timeout).await;
+        } = request_once(http, integration, form, timeout, credentials).await;
+        let result = result.map_err(|failure| failure.map_reason(|r| scrub(r, integration, form)));
+        if credentials == Credentials::Header && matches!(result, Err(Failure::ClientRejected(_))) {
+            // The server authenticates the client before it looks at the grant (RFC 6749
+            // §3.2.1, §5.2), so a refused client authentication redeemed nothing: the same
+            // code or refresh token can be sent once more, with the credentials in the form,
+            // as providers that ignore Basic want (HubSpot, Shopify, Podio…).
+            tracing::info!(
+                integration = %integration.name,
+                "the token endpoint refused the client's header authentication; sending the credentials in the form"
+            );
+            credentials = Credentials::FormAfterRefusal;
+            continue;
+        }
+        if credentials == Credentials::FormAfterRefusal
+            && matches!(
+                result,
+                Ok(_) | Err(Failure::GrantRejected | Failure::Refused(_))
+            )
+        {
+            // The form's credentials got past client authentication: keep using them.
+            integration
+                .form_credentials_learned
+                .store(true, Ordering::Relaxed);
+            credentials = Credentials::Form;
+        }
         let result = match result {
             // The grant may have been used by the attempt whose answer was lost (a rotated
             // refresh token is single use): not proof that it is dead.
@@ -129,13 +128,42 @@ impl Attempt {
     }
 }
 
+/// Where a token request carries the client's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    /// `Authorization: Basic`, or the integration's custom headers.
+    Header,
+    /// `client_id` and `client_secret` in the form.
+    Form,
+    /// The form, after the header was refused in this request's first attempt.
+    FormAfterRefusal,
+}
+
+/// `reason` without any secret this request sent (a provider may echo one back).
+fn scrub(reason: String, integration: &IntegrationConfig, form: &[(&str, &str)]) -> String {
+    let secret = secrecy::ExposeSecret::expose_secret(&integration.client_secret);
+    let secrets = form
+        .iter()
+        .filter(|(key, _)| !matches!(*key, "grant_type" | "redirect_uri" | "scope"))
+        .map(|(_, value)| *value)
+        .chain([secret]);
+    let mut reason = reason;
+    for secret in secrets.filter(|s| s.len() >= 4) {
+        if reason.contains(secret) {
+            reason = reason.replace(secret, "[REDACTED]");
+        }
+    }
+    reason
+}
+
 async fn request_once(
     http: &reqwest::Client,
     integration: &IntegrationConfig,
     form: &[(&str, &str)],
     timeout: Duration,
+    credentials: Credentials,
 ) -> Attempt {
-    let request = token_request(http, integration, form, timeout);
+    let request = token_request(http, integration, form, timeout, credentials);
     let response = match request.send().await {
         Ok(response) => response,
         Err(e) => {
@@ -164,19 +192,21 @@ async fn request_once(
         }
     };
     Attempt {
-        result: parse(status, form_body, &body),
+        result: token_response::parse(status, form_body, &body),
         retry_after,
         unanswered: false,
     }
 }
 
-/// The POST of `form` with the client's authentication: the integration's custom headers
-/// verbatim when it has any, else `client_secret_basic` or `client_secret_post`.
+/// The POST of `form` with the client's authentication: in the header (the integration's
+/// custom headers verbatim when it has any, else `client_secret_basic`) or in the form
+/// (`client_secret_post`), never both.
 fn token_request(
     http: &reqwest::Client,
     integration: &IntegrationConfig,
     form: &[(&str, &str)],
     timeout: Duration,
+    credentials: Credentials,
 ) -> reqwest::RequestBuilder {
     let secret = || secrecy::ExposeSecret::expose_secret(&integration.client_secret);
     let mut body = form_urlencoded::Serializer::new(String::new());
@@ -186,24 +216,30 @@ fn token_request(
         .timeout(timeout)
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if !integration.token_headers.is_empty() {
-        for (name, value) in &integration.token_headers {
-            request = request.header(name, value);
+    match credentials {
+        Credentials::Header if !integration.token_headers.is_empty() => {
+            for (name, value) in &integration.token_headers {
+                request = request.header(name, value);
+            }
         }
-    } else {
-        match integration.client_auth {
-            ClientAuth::Basic => {
-                if let Ok(mut value) =
-                    HeaderValue::from_str(&basic_auth(&integration.client_id, secret()))
-                {
-                    value.set_sensitive(true);
-                    request = request.header(AUTHORIZATION, value);
+        Credentials::Header => {
+            if let Ok(mut value) =
+                HeaderValue::from_str(&basic_auth(&integration.client_id, secret()))
+            {
+                value.set_sensitive(true);
+                request = request.header(AUTHORIZATION, value);
+            }
+        }
+        Credentials::Form | Credentials::FormAfterRefusal => {
+            // The custom headers other than `Authorization` still go: they may be needed
+            // for other reasons; the credentials go in the form alone.
+            for (name, value) in &integration.token_headers {
+                if name != AUTHORIZATION {
+                    request = request.header(name, value);
                 }
             }
-            ClientAuth::Post => {
-                body.append_pair("client_id", &integration.client_id);
-                body.append_pair("client_secret", secret());
-            }
+            body.append_pair("client_id", &integration.client_id);
+            body.append_pair("client_secret", secret());
         }
     }
     request.body(body.finish())
@@ -246,260 +282,9 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, Failure> 
     }
 }
 
-#[derive(Deserialize, Default)]
-struct Fields {
-    access_token: Option<String>,
-    refresh_token: Option<String>,
-    expires_in: Option<NumberOrText>,
-    scope: Option<Scope>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumberOrText {
-    Number(f64),
-    Text(String),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scope {
-    Text(String),
-    List(Vec<String>),
-}
-
-/// Reads a token endpoint's answer.
-pub(crate) fn parse(status: StatusCode, form_body: bool, body: &[u8]) -> Result<Granted, Failure> {
-    let fields = if form_body {
-        Some(form_fields(body))
-    } else {
-        serde_json::from_slice::<Fields>(body)
-            .ok()
-            .or_else(|| looks_like_form(body).then(|| form_fields(body)))
-    };
-    let passing = status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT;
-    let Some(fields) = fields else {
-        return Err(if passing {
-            Failure::Transient(format!("the token endpoint answered {status}"))
-        } else {
-            Failure::Refused(format!(
-                "the token endpoint answered {status} with a body that is not a token response"
-            ))
-        });
-    };
-    if let Some(code) = fields.error.as_deref() {
-        return Err(match code {
-            "invalid_grant" => Failure::GrantRejected,
-            "temporarily_unavailable" | "server_error" => {
-                Failure::Transient(format!("the token endpoint answered `{}`", clean(code)))
-            }
-            _ if passing => Failure::Transient(format!("the token endpoint answered {status}")),
-            _ => Failure::Refused(format!(
-                "the token endpoint answered {status} `{}`",
-                clean(code)
-            )),
-        });
-    }
-    if passing {
-        return Err(Failure::Transient(format!(
-            "the token endpoint answered {status}"
-        )));
-    }
-    if !status.is_success() {
-        return Err(Failure::Refused(format!(
-            "the token endpoint answered {status}"
-        )));
-    }
-    let access_token = fields
-        .access_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Failure::Refused("the token response has no access_token".to_string()))?;
-    let expires_in = match fields.expires_in {
-        None => None,
-        Some(NumberOrText::Number(n)) if n.is_finite() && n >= 0.0 => {
-            Some(Duration::from_secs_f64(n.min(MAX_LIFETIME.as_secs_f64())))
-        }
-        Some(NumberOrText::Text(text)) if text.trim().parse::<u64>().is_ok() => text
-            .trim()
-            .parse()
-            .ok()
-            .map(|n: u64| Duration::from_secs(n).min(MAX_LIFETIME)),
-        Some(_) => {
-            return Err(Failure::Refused(
-                "the token response's expires_in is not a number of seconds".to_string(),
-            ));
-        }
-    };
-    let scopes = fields.scope.map(|scope| match scope {
-        Scope::Text(text) => text
-            .split([' ', ','])
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        Scope::List(list) => list,
-    });
-    Ok(Granted {
-        access_token,
-        refresh_token: fields.refresh_token.filter(|t| !t.is_empty()),
-        expires_in,
-        scopes,
-    })
-}
-
-fn looks_like_form(body: &[u8]) -> bool {
-    let text = body.trim_ascii();
-    !text.is_empty() && !text.starts_with(b"{") && !text.starts_with(b"<") && text.contains(&b'=')
-}
-
-fn form_fields(body: &[u8]) -> Fields {
-    let mut fields = Fields::default();
-    for (key, value) in form_urlencoded::parse(body) {
-        let value = value.into_owned();
-        match key.as_ref() {
-            "access_token" => fields.access_token = Some(value),
-            "refresh_token" => fields.refresh_token = Some(value),
-            "expires_in" => fields.expires_in = Some(NumberOrText::Text(value)),
-            "scope" => fields.scope = Some(Scope::Text(value)),
-            "error" => fields.error = Some(value),
-            _ => {}
-        }
-    }
-    fields
-}
-
-/// An error code as a provider wrote it, kept to the characters error codes use, so a
-/// provider's text can never smuggle anything into our messages.
-pub(crate) fn clean(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        .take(64)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ok(body: &str) -> Granted {
-        parse(StatusCode::OK, false, body.as_bytes()).unwrap()
-    }
-
-    #[test]
-    fn real_world_token_responses_are_read() {
-        let granted =
-            ok(r#"{"access_token":"a","refresh_token":"r","expires_in":"1800","scope":"x y"}"#);
-        assert_eq!(granted.access_token, "a");
-        assert_eq!(granted.refresh_token.as_deref(), Some("r"));
-        assert_eq!(granted.expires_in, Some(Duration::from_secs(1800)));
-        assert_eq!(granted.scopes, Some(vec!["x".to_string(), "y".to_string()]));
-
-        let granted = ok(r#"{"access_token":"a","expires_in":3599.0,"token_type":"Bearer"}"#);
-        assert_eq!(granted.expires_in, Some(Duration::from_secs(3599)));
-        assert_eq!(granted.refresh_token, None);
-
-        let granted = ok(r#"{"access_token":"a","scope":["x","y"],"refresh_token":""}"#);
-        assert_eq!(granted.scopes.map(|s| s.len()), Some(2));
-        assert_eq!(
-            granted.refresh_token, None,
-            "an empty refresh token is none"
-        );
-
-        let granted = parse(
-            StatusCode::OK,
-            true,
-            b"access_token=a%2Bb&scope=repo%2Cuser&token_type=bearer",
-        )
-        .unwrap();
-        assert_eq!(granted.access_token, "a+b");
-        assert_eq!(granted.scopes.map(|s| s.len()), Some(2));
-        // A form body served as text/plain.
-        assert_eq!(
-            parse(StatusCode::OK, false, b"access_token=z&expires_in=60")
-                .unwrap()
-                .expires_in,
-            Some(Duration::from_secs(60))
-        );
-    }
-
-    #[test]
-    fn absurd_lifetimes_are_capped_not_overflowed() {
-        for body in [
-            r#"{"access_token":"a","expires_in":1e300}"#,
-            r#"{"access_token":"a","expires_in":"18446744073709551615"}"#,
-        ] {
-            let granted = ok(body);
-            assert_eq!(granted.expires_in, Some(MAX_LIFETIME));
-            // And a set built from it has an expiry the clock can hold.
-            let set = crate::TokenSet::new("a").expires_in(granted.expires_in.unwrap());
-            assert!(set.expires_at().is_some());
-        }
-        assert!(
-            crate::TokenSet::new("a")
-                .expires_in(Duration::MAX)
-                .expires_at()
-                .is_none()
-        );
-        let debug = format!(
-            "{:?}",
-            ok(r#"{"access_token":"sekrit","refresh_token":"sekrit2"}"#)
-        );
-        assert!(!debug.contains("sekrit"), "{debug}");
-    }
-
-    #[test]
-    fn errors_are_classified() {
-        let parse_err = |status: u16, body: &str| {
-            parse(
-                StatusCode::from_u16(status).unwrap(),
-                false,
-                body.as_bytes(),
-            )
-            .unwrap_err()
-        };
-        assert_eq!(
-            parse_err(400, r#"{"error":"invalid_grant"}"#),
-            Failure::GrantRejected
-        );
-        assert_eq!(
-            parse_err(
-                200,
-                r#"{"error":"invalid_grant","error_description":"revoked"}"#
-            ),
-            Failure::GrantRejected,
-            "a 200 carrying an error is an error"
-        );
-        assert!(
-            matches!(parse_err(401, r#"{"error":"invalid_client"}"#), Failure::Refused(m) if m.contains("invalid_client"))
-        );
-        assert!(matches!(
-            parse_err(503, "<html>down</html>"),
-            Failure::Transient(_)
-        ));
-        assert!(matches!(
-            parse_err(429, r#"{"error":"slow_down"}"#),
-            Failure::Transient(_)
-        ));
-        assert!(matches!(
-            parse_err(200, r#"{"error":"temporarily_unavailable"}"#),
-            Failure::Transient(_)
-        ));
-        assert!(matches!(
-            parse_err(200, r#"{"token_type":"bearer"}"#),
-            Failure::Refused(_)
-        ));
-        assert!(matches!(
-            parse_err(200, r#"{"access_token":"a","expires_in":"soon"}"#),
-            Failure::Refused(_)
-        ));
-        assert!(matches!(parse_err(200, "<html>"), Failure::Refused(_)));
-        assert!(matches!(parse_err(400, "nonsense"), Failure::Refused(_)));
-        assert!(
-            matches!(parse_err(400, r#"{"error":"bad\r\ncode<script>"}"#), Failure::Refused(m) if m.contains("badcodescript"))
-        );
-    }
 
     #[test]
     fn basic_auth_form_encodes_id_and_secret() {
@@ -512,6 +297,25 @@ mod tests {
         assert_eq!(
             String::from_utf8(decoded).unwrap(),
             "id%3A%2B%2F%3D:s+%25%3Ax"
+        );
+    }
+
+    #[test]
+    fn secrets_sent_are_scrubbed_from_messages() {
+        let integration =
+            IntegrationConfig::new("x", "https://a.com/t", "id", "client-secret").unwrap();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt-123456"),
+        ];
+        let scrubbed = scrub(
+            "bad token rt-123456 for client-secret, grant_type refresh_token".to_string(),
+            &integration,
+            &form,
+        );
+        assert_eq!(
+            scrubbed,
+            "bad token [REDACTED] for [REDACTED], grant_type refresh_token"
         );
     }
 }

@@ -3,8 +3,13 @@
 //! ```json
 //! { "format": 1, "records": [ { "integration": "freshservice", "user": null, "version": 3,
 //!   "access_token": "…", "refresh_token": "…", "expires_at": 1767225600,
-//!   "scopes": ["freshservice.tickets.create"], "needs_reauthorization": null } ] }
+//!   "scopes": ["freshservice.tickets.create"],
+//!   "requested_scopes": ["freshservice.tickets.create"], "extra": { "token_type": "Bearer" },
+//!   "needs_reauthorization": null } ] }
 //! ```
+//!
+//! `scopes` are those the server said it granted; `requested_scopes` and `extra` are absent
+//! from files written before they were kept, and such files open as they are.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -45,7 +50,15 @@ struct Record {
     refresh_token: Option<String>,
     /// Seconds since the Unix epoch.
     expires_at: Option<u64>,
+    /// The scopes the server said it granted.
     scopes: Option<Vec<String>>,
+    /// The scopes asked for at the authorization; absent in records of earlier versions,
+    /// which therefore never need reauthorization for scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    requested_scopes: Option<Vec<String>>,
+    /// The token response's other fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
     needs_reauthorization: Option<String>,
 }
 
@@ -135,7 +148,13 @@ fn from_record(record: Record) -> Result<(TokenKey, Versioned), String> {
         tokens = tokens.with_expires_at(UNIX_EPOCH + Duration::from_secs(seconds));
     }
     if let Some(scopes) = record.scopes {
-        tokens = tokens.with_scopes(scopes);
+        tokens = tokens.with_granted_scopes(scopes);
+    }
+    if let Some(scopes) = record.requested_scopes {
+        tokens = tokens.with_requested_scopes(scopes);
+    }
+    if let Some(extra) = record.extra {
+        tokens = tokens.with_extra(extra);
     }
     Ok((
         key,
@@ -163,7 +182,9 @@ fn to_record(key: &TokenKey, versioned: &Versioned) -> Record {
         expires_at: tokens
             .expires_at()
             .map(|at| at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()),
-        scopes: tokens.scopes().map(<[String]>::to_vec),
+        scopes: tokens.granted_scopes().map(<[String]>::to_vec),
+        requested_scopes: tokens.requested_scopes().map(<[String]>::to_vec),
+        extra: (!tokens.extra().is_empty()).then(|| tokens.extra().clone()),
         needs_reauthorization: versioned
             .record
             .needs_reauthorization

@@ -141,6 +141,23 @@ pub enum TokenError {
         /// What went wrong, for a person.
         reason: String,
     },
+    /// The code of an authorization could not be exchanged for tokens: nothing was stored,
+    /// and the user must start the authorization again.
+    Exchange {
+        /// The integration.
+        integration: String,
+        /// What went wrong, for a person.
+        reason: String,
+    },
+    /// The token endpoint refused the client's own credentials (`invalid_client` and the
+    /// like): the integration's client id or secret is wrong. The token is kept: fixing the
+    /// credentials makes it work again.
+    ClientRejected {
+        /// The integration.
+        integration: String,
+        /// The provider's answer, for a person.
+        reason: String,
+    },
     /// The server rejected the token and there is no better one to try (it was refreshed
     /// moments ago, or cannot be refreshed and has not expired): the 401 is the answer.
     NotRenewed {
@@ -178,6 +195,21 @@ impl fmt::Display for TokenError {
                 f,
                 "the `{integration}` token could not be refreshed: {reason}"
             ),
+            TokenError::Exchange {
+                integration,
+                reason,
+            } => write!(
+                f,
+                "the authorization code for `{integration}` could not be exchanged for tokens: {reason}"
+            ),
+            TokenError::ClientRejected {
+                integration,
+                reason,
+            } => write!(
+                f,
+                "the token endpoint of `{integration}` refused the app's client credentials ({reason}): \
+                 check the integration's client id and client secret"
+            ),
             TokenError::NotRenewed { integration } => write!(
                 f,
                 "the server rejected the `{integration}` token and there is no newer one"
@@ -210,8 +242,8 @@ pub enum ReauthorizationReason {
     NotAuthorized,
     /// The stored tokens are dead.
     Dead(DeadToken),
-    /// The app now asks for scopes the stored token was not granted (a new app version added
-    /// them); the user must consent to these.
+    /// The app now asks for scopes that were not asked for when the stored token was
+    /// authorized (a new app version added them); the user must consent to these.
     MissingScopes(Vec<String>),
 }
 
@@ -235,9 +267,12 @@ impl fmt::Display for ReauthorizationReason {
             ReauthorizationReason::Dead(DeadToken::NoRefreshToken) => {
                 f.write_str("the access token expired and there is no refresh token")
             }
+            ReauthorizationReason::Dead(DeadToken::AccessTokenRejected) => f.write_str(
+                "the provider refused an access token that does not expire, and there is no refresh token",
+            ),
             ReauthorizationReason::MissingScopes(scopes) => write!(
                 f,
-                "the app now needs scopes the token was not granted: {}",
+                "the app now asks for scopes the user has not consented to: {}",
                 scopes.join(" ")
             ),
         }

@@ -1,6 +1,7 @@
 //! [`TokenSet`] and [`TokenRecord`]: what a token store keeps for one key.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -8,13 +9,16 @@ use secrecy::{ExposeSecret, SecretString};
 use super::AccessToken;
 
 /// The tokens an authorization server granted: the access token, the refresh token if any, when
-/// the access token expires and the scopes granted. `Debug` shows no secret.
+/// the access token expires, the scopes the app asked for and those the server said it granted,
+/// and the other fields of the token response. `Debug` shows no secret.
 #[derive(Clone)]
 pub struct TokenSet {
     access_token: AccessToken,
     refresh_token: Option<SecretString>,
     expires_at: Option<SystemTime>,
-    scopes: Option<Vec<String>>,
+    granted_scopes: Option<Vec<String>>,
+    requested_scopes: Option<Vec<String>>,
+    extra: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl TokenSet {
@@ -24,7 +28,9 @@ impl TokenSet {
             access_token: AccessToken::new(access_token),
             refresh_token: None,
             expires_at: None,
-            scopes: None,
+            granted_scopes: None,
+            requested_scopes: None,
+            extra: None,
         }
     }
 
@@ -46,13 +52,30 @@ impl TokenSet {
         self
     }
 
-    /// With the scopes the server granted.
-    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    /// With the scopes the server said it granted (its `scope` field): kept as information.
+    pub fn with_granted_scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self.granted_scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// With the scopes the app asked for at the authorization that produced these tokens:
+    /// what decides whether a new app version's scopes need the user's consent again.
+    pub fn with_requested_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.requested_scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// With the token response's other fields (Salesforce's `instance_url`, Slack's `team`…).
+    pub fn with_extra(mut self, extra: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.extra = (!extra.is_empty()).then(|| Arc::new(extra));
         self
     }
 
@@ -66,26 +89,53 @@ impl TokenSet {
         self.refresh_token.as_ref().map(|t| t.expose_secret())
     }
 
-    /// When the access token expires, if the server said.
+    /// When the access token expires, if the server said (`None`: it does not expire, or
+    /// nobody knows; it is used until the server rejects it).
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
     }
 
-    /// The scopes granted, if known.
-    pub fn scopes(&self) -> Option<&[String]> {
-        self.scopes.as_deref()
+    /// The scopes the server said it granted, if it said (an empty `scope` is not saying).
+    /// Providers grant subsets, drop `offline_access` and rename scopes, so this never
+    /// decides anything: [`TokenSet::requested_scopes`] does.
+    pub fn granted_scopes(&self) -> Option<&[String]> {
+        self.granted_scopes.as_deref()
     }
 
-    /// The scopes of `wanted` that this token was not granted (none when the grant is unknown).
-    pub fn missing_scopes(&self, wanted: &[String]) -> Vec<String> {
-        match &self.scopes {
-            Some(granted) => wanted
-                .iter()
-                .filter(|s| !granted.contains(s))
-                .cloned()
-                .collect(),
-            None => Vec::new(),
+    /// The scopes the app asked for when these tokens were authorized (`None` for tokens
+    /// stored before this was recorded, or obtained elsewhere).
+    pub fn requested_scopes(&self) -> Option<&[String]> {
+        self.requested_scopes.as_deref()
+    }
+
+    /// The token response's fields other than `access_token`, `refresh_token`, `expires_in`
+    /// and `scope`, as the server wrote them (empty when there were none). They may hold
+    /// secrets of their own (Slack's `authed_user.access_token`): `Debug` shows their names only.
+    pub fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        static EMPTY: std::sync::OnceLock<serde_json::Map<String, serde_json::Value>> =
+            std::sync::OnceLock::new();
+        match &self.extra {
+            Some(extra) => extra,
+            None => EMPTY.get_or_init(serde_json::Map::new),
         }
+    }
+
+    /// The scopes of `wanted` that were not asked for when these tokens were authorized
+    /// (none when that is not known). Scopes compare as items split on spaces and commas.
+    pub fn missing_scopes(&self, wanted: &[String]) -> Vec<String> {
+        let Some(requested) = &self.requested_scopes else {
+            return Vec::new();
+        };
+        let asked: std::collections::HashSet<&str> = requested
+            .iter()
+            .flat_map(|s| oauth_rules::scope_items(s))
+            .collect();
+        wanted
+            .iter()
+            .flat_map(|s| oauth_rules::scope_items(s))
+            .filter(|s| !asked.contains(s))
+            .map(str::to_string)
+            .collect()
     }
 
     pub(crate) fn same_access_token(&self, other: &AccessToken) -> bool {
@@ -102,7 +152,12 @@ impl fmt::Debug for TokenSet {
                 &self.refresh_token.as_ref().map(|_| "[REDACTED]"),
             )
             .field("expires_at", &self.expires_at)
-            .field("scopes", &self.scopes)
+            .field("granted_scopes", &self.granted_scopes)
+            .field("requested_scopes", &self.requested_scopes)
+            .field(
+                "extra",
+                &self.extra().keys().map(String::as_str).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -130,11 +185,14 @@ impl TokenRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeadToken {
-    /// The authorization server rejected the refresh token (`invalid_grant`): revoked,
-    /// expired, or used twice.
+    /// The authorization server rejected the refresh token as dead (`invalid_grant`, or the
+    /// provider's own words for it): revoked, expired, or used twice.
     RefreshTokenRejected,
     /// The access token expired and there is no refresh token.
     NoRefreshToken,
+    /// The server rejected an access token that does not expire, and there is no refresh
+    /// token to get another (GitHub OAuth apps' tokens, revoked by the user).
+    AccessTokenRejected,
 }
 
 impl DeadToken {
@@ -142,6 +200,7 @@ impl DeadToken {
         match self {
             DeadToken::RefreshTokenRejected => "refresh_token_rejected",
             DeadToken::NoRefreshToken => "no_refresh_token",
+            DeadToken::AccessTokenRejected => "access_token_rejected",
         }
     }
 
@@ -149,6 +208,7 @@ impl DeadToken {
         match text {
             "refresh_token_rejected" => Some(DeadToken::RefreshTokenRejected),
             "no_refresh_token" => Some(DeadToken::NoRefreshToken),
+            "access_token_rejected" => Some(DeadToken::AccessTokenRejected),
             _ => None,
         }
     }

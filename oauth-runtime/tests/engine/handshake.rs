@@ -157,7 +157,11 @@ async fn the_code_is_exchanged_with_the_verifier_and_the_same_redirect_uri() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        stored.record.tokens.scopes().unwrap(),
+        stored.record.tokens.granted_scopes().unwrap(),
+        ["crm.read", "crm.write"]
+    );
+    assert_eq!(
+        stored.record.tokens.requested_scopes().unwrap(),
         ["crm.read", "crm.write"]
     );
     let context = GetThingContext {
@@ -620,13 +624,44 @@ async fn a_code_whose_exchange_got_no_answer_is_not_sent_again() {
 }
 
 #[test]
-fn an_authorize_url_may_not_set_what_the_runtime_sets() {
+fn an_authorize_url_cannot_set_what_the_runtime_sets_and_a_wrong_response_type_is_refused() {
+    // The rule `oauth-templates check` applies too (`oauth_rules::authorize_param`): what the
+    // runtime sets is dropped, a response type other than `code` refused.
+    let config = oauth_runtime::IntegrationConfig::new("x", "https://a.com/token", "i", "s")
+        .unwrap()
+        .authorize_url(
+            "https://a.com/authorize?redirect_uri=https://evil.example/cb&response_type=code&access_type=offline&client_id=evil",
+        )
+        .unwrap();
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(config)
+        .build()
+        .unwrap();
+    let request = runtime.authorize("x", Subject::Installation).unwrap();
+    let pairs: Vec<(String, String)> = request.url().query_pairs().into_owned().collect();
+    let all = |key: &str| {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        all("redirect_uri"),
+        ["http://localhost:10001/auth/callback"]
+    );
+    assert_eq!(all("response_type"), ["code"]);
+    assert_eq!(all("client_id"), ["i"]);
+    assert_eq!(all("access_type"), ["offline"]);
+
     let error = oauth_runtime::IntegrationConfig::new("x", "https://a.com/token", "i", "s")
         .unwrap()
-        .authorize_url("https://a.com/authorize?redirect_uri=https://evil.example/cb")
+        .authorize_url("https://a.com/authorize?response_type=token&access_type=offline")
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "integration `x`: the authorize URL sets `redirect_uri`, which the runtime sets itself"
+        "integration `x`: the authorize URL sets `response_type`: the runtime does the \
+         authorization-code grant only, so `response_type` can only be `code`"
     );
 }

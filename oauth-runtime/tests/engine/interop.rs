@@ -166,7 +166,7 @@ async fn the_whole_lifecycle_against_a_real_oauth_server() {
     let key = TokenKey::installation("crm");
     let store = runtime.store().unwrap().clone();
     let first = store.load(&key).await.unwrap().unwrap().record.tokens;
-    assert_eq!(first.scopes().unwrap(), ["read", "write"]);
+    assert_eq!(first.granted_scopes().unwrap(), ["read", "write"]);
     let first_refresh = first.refresh_token().unwrap().to_string();
 
     let engine = Engine::new(runtime.clone());

@@ -403,7 +403,7 @@ async fn scopes_added_by_a_new_app_version_need_reauthorization() {
             &crm(),
             oauth_runtime::TokenSet::new("sekrit-narrow")
                 .expires_in(std::time::Duration::from_secs(1800))
-                .with_scopes(["things.read"]),
+                .with_requested_scopes(["things.read"]),
         )
         .await
         .unwrap();

@@ -13,7 +13,8 @@ fn record(access: &str) -> TokenRecord {
         TokenSet::new(access)
             .with_refresh_token(format!("{access}-refresh"))
             .expires_in(Duration::from_secs(1800))
-            .with_scopes(["a", "b"]),
+            .with_granted_scopes(["a", "b"])
+            .with_requested_scopes(["a", "b", "c"]),
     )
 }
 
@@ -38,7 +39,11 @@ pub(crate) async fn compare_and_swap(store: &dyn TokenStore) {
     assert_eq!(loaded.version, v2);
     assert_eq!(loaded.record.tokens.access_token().secret(), "two");
     assert_eq!(loaded.record.tokens.refresh_token(), Some("two-refresh"));
-    assert_eq!(loaded.record.tokens.scopes().unwrap(), ["a", "b"]);
+    assert_eq!(loaded.record.tokens.granted_scopes().unwrap(), ["a", "b"]);
+    assert_eq!(
+        loaded.record.tokens.requested_scopes().unwrap(),
+        ["a", "b", "c"]
+    );
     assert!(loaded.record.tokens.expires_at().is_some());
 
     store.save(&user, &record("ana"), None).await.unwrap();

@@ -1,0 +1,148 @@
+//! What token endpoints mean by their error answers, in each provider's own words: the one
+//! table that decides whether a refused refresh means "the user must authorize again", "the
+//! app's client credentials are wrong" or "try again later". Each row names the provider and
+//! the documentation it follows. Codes not in the table are reported with the provider's own
+//! code and description, and the token is kept.
+
+/// What an error answer of a token endpoint means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Meaning {
+    /// The grant (refresh token or code) is dead: revoked, expired or used.
+    DeadGrant,
+    /// The client's own credentials or registration were refused: fix the client id and
+    /// secret; the user's grant is not at fault.
+    BadClient,
+    /// A passing failure: try again later.
+    Passing,
+}
+
+struct Row {
+    code: &'static str,
+    meaning: Meaning,
+    provider: &'static str,
+    docs: &'static str,
+}
+
+const fn row(
+    code: &'static str,
+    meaning: Meaning,
+    provider: &'static str,
+    docs: &'static str,
+) -> Row {
+    Row {
+        code,
+        meaning,
+        provider,
+        docs,
+    }
+}
+
+use Meaning::{BadClient, DeadGrant, Passing};
+
+const RFC6749: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-5.2";
+const GITHUB_REFRESH: &str = "https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens";
+const GITHUB_ERRORS: &str = "https://docs.github.com/en/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
+const SLACK_V2: &str = "https://api.slack.com/methods/oauth.v2.access";
+const SLACK_V1: &str = "https://api.slack.com/methods/oauth.access";
+const HUBSPOT: &str = "https://developers.hubspot.com/docs/api/oauth/tokens";
+
+/// Error codes as token endpoints write them. Matched exactly: `bad_refresh_token` (GitHub)
+/// and `BAD_REFRESH_TOKEN` (HubSpot) are two rows.
+const ROWS: &[Row] = &[
+    // RFC 6749 §5.2, which Google, Microsoft, Zoom, Bitbucket, GitLab, Asana, Miro, Podio,
+    // Basecamp, TeamViewer and FreshID follow.
+    row("invalid_grant", DeadGrant, "RFC 6749", RFC6749),
+    row("invalid_client", BadClient, "RFC 6749", RFC6749),
+    row("unauthorized_client", BadClient, "RFC 6749", RFC6749),
+    row(
+        "temporarily_unavailable",
+        Passing,
+        "RFC 6749",
+        "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1",
+    ),
+    row(
+        "server_error",
+        Passing,
+        "RFC 6749",
+        "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1",
+    ),
+    // GitHub answers 200 with `error` (form-encoded unless JSON is asked for).
+    row("bad_refresh_token", DeadGrant, "GitHub", GITHUB_REFRESH),
+    row("bad_verification_code", DeadGrant, "GitHub", GITHUB_ERRORS),
+    row(
+        "incorrect_client_credentials",
+        BadClient,
+        "GitHub",
+        GITHUB_ERRORS,
+    ),
+    row("unverified_user_email", BadClient, "GitHub", GITHUB_ERRORS),
+    // Slack answers 200 `{"ok": false, "error": …}`.
+    row("invalid_refresh_token", DeadGrant, "Slack", SLACK_V2),
+    row("token_revoked", DeadGrant, "Slack", SLACK_V2),
+    row("token_expired", DeadGrant, "Slack", SLACK_V2),
+    row("invalid_code", DeadGrant, "Slack", SLACK_V2),
+    row("code_already_used", DeadGrant, "Slack", SLACK_V2),
+    row("invalid_grant_type", BadClient, "Slack", SLACK_V2),
+    row("invalid_client_id", BadClient, "Slack", SLACK_V2),
+    row("bad_client_secret", BadClient, "Slack", SLACK_V2),
+    row("bad_redirect_uri", BadClient, "Slack", SLACK_V1),
+    row("ratelimited", Passing, "Slack", SLACK_V2),
+    row("service_unavailable", Passing, "Slack", SLACK_V2),
+    row("internal_error", Passing, "Slack", SLACK_V2),
+    row("fatal_error", Passing, "Slack", SLACK_V2),
+    row("request_timeout", Passing, "Slack", SLACK_V2),
+    // HubSpot answers 400 `{"status": …, "message": …}`.
+    row("BAD_REFRESH_TOKEN", DeadGrant, "HubSpot", HUBSPOT),
+    row("BAD_AUTH_CODE", DeadGrant, "HubSpot", HUBSPOT),
+    row("BAD_CLIENT_ID", BadClient, "HubSpot", HUBSPOT),
+    row("BAD_CLIENT_SECRET", BadClient, "HubSpot", HUBSPOT),
+    row("BAD_REDIRECT_URI", BadClient, "HubSpot", HUBSPOT),
+];
+
+/// What `code` means, if a provider in the table uses it; the row's provider and
+/// documentation are logged (at debug level) for whoever wonders why.
+pub(crate) fn meaning(code: &str) -> Option<Meaning> {
+    let row = ROWS.iter().find(|row| row.code == code)?;
+    tracing::debug!(
+        code = row.code,
+        meaning = ?row.meaning,
+        provider = row.provider,
+        docs = row.docs,
+        "the token endpoint's error code is known"
+    );
+    Some(row.meaning)
+}
+
+/// Whether an `invalid_request` answer is about the client's authentication (`client_id`
+/// missing, as a server that ignored the Basic header sees it) rather than the grant.
+pub(crate) fn is_about_the_client(description: &str) -> bool {
+    let description = description.to_ascii_lowercase();
+    description.contains("client")
+}
+
+/// The rows, for the test that checks each one.
+#[cfg(test)]
+pub(crate) fn rows() -> impl Iterator<Item = (&'static str, Meaning, &'static str, &'static str)> {
+    ROWS.iter()
+        .map(|row| (row.code, row.meaning, row.provider, row.docs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_names_its_provider_and_documentation_and_codes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for (code, meaning, provider, docs) in rows() {
+            assert!(seen.insert(code), "`{code}` twice");
+            assert!(
+                !provider.is_empty() && docs.starts_with("https://"),
+                "{code}"
+            );
+            assert_eq!(super::meaning(code), Some(meaning));
+        }
+        assert_eq!(meaning("something_else"), None);
+        assert_eq!(meaning("INVALID_GRANT"), None, "codes match exactly");
+    }
+}
