@@ -1,13 +1,13 @@
 //! A small Freshservice-like API: tickets, behind bearer tokens with scopes.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{Path, State as Shared};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::profile::ApiRejection;
 use crate::state::{State, Ticket};
 
 const CREATE: &str = "freshservice.tickets.create";
@@ -45,11 +45,7 @@ fn authorize(state: &State, headers: &HeaderMap, scope: &str) -> Result<String, 
         .split_once(' ')
         .filter(|(kind, _)| kind.eq_ignore_ascii_case("bearer"))
         .map_or("", |(_, token)| token);
-    let Some(grant) = data
-        .access
-        .get(token)
-        .filter(|g| g.expires > Instant::now())
-    else {
+    let Some(grant) = data.access.get(token).filter(|g| g.live()) else {
         return Err(json(
             StatusCode::UNAUTHORIZED,
             serde_json::json!({ "code": "access_denied", "message": "The access token is invalid or has expired." }),
@@ -180,4 +176,33 @@ async fn list(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Response
         .map(ticket_json)
         .collect();
     json(StatusCode::OK, serde_json::json!({ "tickets": tickets }))
+}
+
+/// The provider's "who am I": the account and scopes of a live token, sent as
+/// `Authorization: <scheme> <token>` (Bearer, or Podio's `OAuth2`) or Shopify's
+/// `X-Shopify-Access-Token`; a bad token is answered as the provider answers it.
+pub(crate) fn whoami(state: &State, headers: &HeaderMap) -> Response {
+    let token = headers
+        .get("x-shopify-access-token")
+        .or_else(|| headers.get(header::AUTHORIZATION))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split_once(' ').map_or(v, |(_, token)| token))
+        .unwrap_or("");
+    let grant = state.data().access.get(token).filter(|g| g.live()).cloned();
+    match grant {
+        Some(grant) => json(
+            StatusCode::OK,
+            serde_json::json!({ "ok": true, "account": grant.account, "scopes": grant.scopes }),
+        ),
+        None => match state.settings().profile.api_rejection {
+            ApiRejection::Unauthorized => json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({ "message": "Bad credentials" }),
+            ),
+            ApiRejection::SlackOkFalse => json(
+                StatusCode::OK,
+                serde_json::json!({ "ok": false, "error": "invalid_auth" }),
+            ),
+        },
+    }
 }

@@ -1,20 +1,13 @@
 //! `/org/oauth/v2/authorize`: the consent page (account selection, scopes, Agree / Cancel) and
 //! its decision, or an immediate redirect in auto-consent mode.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{RawQuery, State as Shared};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 use crate::page::{self, escape};
 use crate::state::{Code, State, token};
-
-pub(crate) fn routes() -> axum::Router<Arc<State>> {
-    axum::Router::new().route("/org/oauth/v2/authorize", get(show).post(decide))
-}
 
 /// What the consent form carries from the authorization request.
 const REQUEST_PARAMS: [&str; 7] = [
@@ -72,9 +65,10 @@ fn parse(state: &State, pairs: &[(String, String)]) -> Result<Request, Response>
         client_id: client_id.to_string(),
         redirect_uri: redirect_uri.to_string(),
         state: field(pairs, "state").map(str::to_string),
+        // Spaces (RFC 6749 §3.3) or commas (GitHub, Slack, Shopify).
         scopes: field(pairs, "scope")
             .unwrap_or("")
-            .split(' ')
+            .split([' ', ','])
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
@@ -101,15 +95,16 @@ fn pairs(text: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(text).into_owned().collect()
 }
 
-async fn show(Shared(state): Shared<Arc<State>>, RawQuery(query): RawQuery) -> Response {
+/// `GET` of the authorize endpoint: the consent page.
+pub(crate) fn show(state: &State, query: Option<&str>) -> Response {
     let pairs = pairs(query.unwrap_or_default().as_bytes());
-    let request = match parse(&state, &pairs) {
+    let request = match parse(state, &pairs) {
         Ok(request) => request,
         Err(page) => return page,
     };
     if state.settings().auto_consent {
         let account = state.data().accounts.first().cloned().unwrap_or_default();
-        return agree(&state, request, account);
+        return agree(state, request, account);
     }
     let (client_name, accounts, granted) = {
         let data = state.data();
@@ -169,19 +164,21 @@ async fn show(Shared(state): Shared<Arc<State>>, RawQuery(query): RawQuery) -> R
         "Authorize",
         &format!(
             "<h1>{name} wants to access your account</h1>\
-             <form method=\"post\" action=\"/org/oauth/v2/authorize\">{hidden}\
+             <form method=\"post\" action=\"{action}\">{hidden}\
              <fieldset><legend>Choose an account</legend>{accounts}</fieldset>\
              <p>It asks for:</p><ul id=\"scopes\">{scopes}</ul>\
              <button id=\"agree\" name=\"decision\" value=\"agree\">Agree</button>\
              <button id=\"cancel\" name=\"decision\" value=\"cancel\">Cancel</button></form>",
-            name = escape(&client_name)
+            name = escape(&client_name),
+            action = escape(&state.settings().profile.authorize_path),
         ),
     )
 }
 
-async fn decide(Shared(state): Shared<Arc<State>>, body: axum::body::Bytes) -> Response {
-    let pairs = pairs(&body);
-    let request = match parse(&state, &pairs) {
+/// `POST` of the authorize endpoint: the consent form's decision.
+pub(crate) fn decide(state: &State, body: &[u8]) -> Response {
+    let pairs = pairs(body);
+    let request = match parse(state, &pairs) {
         Ok(request) => request,
         Err(page) => return page,
     };
@@ -192,18 +189,30 @@ async fn decide(Shared(state): Shared<Arc<State>>, body: axum::body::Bytes) -> R
     if !state.data().accounts.contains(&account) {
         return page::error(StatusCode::BAD_REQUEST, "choose one of the accounts");
     }
-    agree(&state, request, account)
+    agree(state, request, account)
 }
 
 fn agree(state: &State, request: Request, account: String) -> Response {
-    let code = token("fs_code_");
+    let code = token(&format!("{}_code_", state.settings().profile.prefix));
+    // A consent may grant fewer scopes than asked (RFC 6749 §3.3), as when the user unticks
+    // some (Google's granular consent).
+    let scopes: Vec<String> = match &state.settings().grant_only {
+        Some(only) => request
+            .scopes
+            .iter()
+            .filter(|s| only.contains(s))
+            .cloned()
+            .collect(),
+        None => request.scopes.clone(),
+    };
     {
         let mut data = state.data();
+        data.issued.push(code.clone());
         let granted = data
             .consents
             .entry((account.clone(), request.client_id.clone()))
             .or_default();
-        for scope in &request.scopes {
+        for scope in &scopes {
             if !granted.contains(scope) {
                 granted.push(scope.clone());
             }
@@ -214,7 +223,7 @@ fn agree(state: &State, request: Request, account: String) -> Response {
                 client_id: request.client_id.clone(),
                 redirect_uri: request.redirect_uri.clone(),
                 account,
-                scopes: request.scopes.clone(),
+                scopes,
                 challenge: request.challenge.clone(),
                 issued: Instant::now(),
             },

@@ -1,6 +1,12 @@
 //! An embedded OAuth provider and API emulator, FreshID-like, for the quickstart, the examples
 //! and your own tests: everything offline, on a loopback port.
 //!
+//! It speaks as the real providers do when given their [`Profile`] (GitHub, Slack, Google,
+//! Microsoft, Zoom, Bitbucket, Asana, HubSpot, Shopify, Miro, Podio, Basecamp, GitLab,
+//! TeamViewer, FreshID): their endpoint paths, client authentication, answer formats, scope
+//! echo, lifetimes, rotation and error words, each profile citing the documentation it follows.
+//! The default profile is FreshID's:
+//!
 //! - `GET /org/oauth/v2/authorize`: a consent page with account selection, the scopes asked
 //!   for (those granted before marked so), Agree and Cancel; or, in auto-consent mode, an
 //!   immediate redirect as if the first account had agreed.
@@ -32,6 +38,7 @@
 mod api;
 mod authorize;
 mod page;
+mod profile;
 mod state;
 mod token;
 
@@ -40,6 +47,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use profile::{Profile, Refresh, ScopeEcho};
 pub use state::Fault;
 use state::{Client, Data, Settings, State};
 
@@ -94,11 +102,11 @@ impl Provider {
     pub fn builder() -> ProviderBuilder {
         ProviderBuilder {
             settings: Settings {
-                access_lifetime: Duration::from_secs(30 * 60),
+                profile: Profile::freshid(),
                 refresh_lifetime: Duration::from_secs(365 * 24 * 3600),
-                rotate: false,
                 auto_consent: false,
                 require_pkce: false,
+                grant_only: None,
             },
             data: Data {
                 accounts: vec![
@@ -126,23 +134,57 @@ impl Provider {
         self.state.data().faults.push_back(fault);
     }
 
-    /// Every access token issued so far is expired from now on (the API answers 401).
+    /// Every access token issued so far that has a lifetime is expired from now on (the API
+    /// rejects it); tokens that do not expire are left alone.
     pub fn expire_access_tokens(&self) {
         let now = std::time::Instant::now();
         for grant in self.state.data().access.values_mut() {
-            grant.expires = now;
+            if grant.expires.is_some() {
+                grant.expires = Some(now);
+            }
         }
     }
 
-    /// Every refresh token is revoked (a refresh gets `invalid_grant`), as when the user
-    /// revokes the app's access.
+    /// Every refresh token is revoked (a refresh gets the provider's words for a dead grant).
     pub fn revoke_refresh_tokens(&self) {
         self.state.data().refresh.clear();
     }
 
+    /// Every access token is revoked (the API rejects it; refresh tokens still work).
+    pub fn revoke_access_tokens(&self) {
+        self.state.data().access.clear();
+    }
+
+    /// Every token is revoked, access and refresh alike, as when the user revokes the app's
+    /// access in the provider's settings.
+    pub fn revoke_all(&self) {
+        let mut data = self.state.data();
+        data.refresh.clear();
+        data.access.clear();
+    }
+
     /// Whether refresh tokens rotate from now on.
     pub fn rotate_refresh_tokens(&self, rotate: bool) {
-        self.state.settings().rotate = rotate;
+        self.state.settings().profile.refresh = if rotate {
+            Refresh::Rotating
+        } else {
+            Refresh::Reused
+        };
+    }
+
+    /// The profile it speaks with.
+    pub fn profile(&self) -> Profile {
+        self.state.settings().profile.clone()
+    }
+
+    /// How many codes were exchanged for tokens.
+    pub fn code_redemptions(&self) -> usize {
+        self.state.data().redemptions
+    }
+
+    /// Every token and code it issued so far: what must never appear in an app's output.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.state.data().issued.clone()
     }
 
     /// The account an access token was issued for, if it is one of this provider's.
@@ -170,6 +212,35 @@ impl Provider {
     }
 }
 
+/// The profile's endpoints, at the paths it names exactly as written (an app's token URL may
+/// hold `{tenant}`, `//` or a trailing `/`, which a router would read as syntax).
+async fn profile_endpoint(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::Method;
+    use axum::response::IntoResponse as _;
+    let (authorize, token, api) = {
+        let settings = state.settings();
+        let profile = &settings.profile;
+        (
+            uri.path() == profile.authorize_path,
+            uri.path() == profile.token_path,
+            uri.path() == profile.api_path,
+        )
+    };
+    match method {
+        Method::GET if authorize => authorize::show(&state, uri.query()),
+        Method::POST if authorize => authorize::decide(&state, &body),
+        Method::POST if token => token::token_endpoint(&state, &headers, &body).await,
+        Method::GET if api => api::whoami(&state, &headers),
+        _ => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 impl ProviderBuilder {
     /// Registers a client: its id, its secret, and the name the consent page shows.
     pub fn client(mut self, id: &str, secret: &str, name: &str) -> Self {
@@ -190,9 +261,22 @@ impl ProviderBuilder {
         self
     }
 
-    /// Access tokens live this long (default 30 minutes).
+    /// Speaks as `profile`'s provider (default [`Profile::freshid`]).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.settings.profile = profile;
+        self
+    }
+
+    /// Access tokens live this long (default: the profile's, 30 minutes for FreshID).
     pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.settings.access_lifetime = lifetime;
+        self.settings.profile.access_lifetime = Some(lifetime);
+        self
+    }
+
+    /// A consent grants only these of the scopes asked for (default: all), as when the user
+    /// unticks some (RFC 6749 §3.3 lets a provider grant fewer).
+    pub fn grant_only<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.settings.grant_only = Some(scopes.into_iter().map(Into::into).collect());
         self
     }
 
@@ -204,7 +288,11 @@ impl ProviderBuilder {
 
     /// Whether a refresh returns a new refresh token and kills the old one (default no).
     pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
-        self.settings.rotate = rotate;
+        self.settings.profile.refresh = if rotate {
+            Refresh::Rotating
+        } else {
+            Refresh::Reused
+        };
         self
     }
 
@@ -245,9 +333,8 @@ impl ProviderBuilder {
             data: Mutex::new(self.data),
         });
         let app = axum::Router::new()
-            .merge(authorize::routes())
-            .merge(token::routes())
             .merge(api::routes())
+            .fallback(profile_endpoint)
             .with_state(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

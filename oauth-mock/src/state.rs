@@ -5,6 +5,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
+
+use crate::profile::Profile;
 use base64::Engine as _;
 
 /// A registered OAuth client.
@@ -31,7 +33,14 @@ pub(crate) struct Grant {
     pub(crate) client_id: String,
     pub(crate) account: String,
     pub(crate) scopes: Vec<String>,
-    pub(crate) expires: Instant,
+    /// `None`: it does not expire.
+    pub(crate) expires: Option<Instant>,
+}
+
+impl Grant {
+    pub(crate) fn live(&self) -> bool {
+        self.expires.is_none_or(|at| at > Instant::now())
+    }
 }
 
 /// A ticket of the Freshservice-like API.
@@ -57,11 +66,12 @@ pub enum Fault {
 }
 
 pub(crate) struct Settings {
-    pub(crate) access_lifetime: Duration,
+    pub(crate) profile: Profile,
     pub(crate) refresh_lifetime: Duration,
-    pub(crate) rotate: bool,
     pub(crate) auto_consent: bool,
     pub(crate) require_pkce: bool,
+    /// The scopes a consent grants of those asked for (`None`: all of them).
+    pub(crate) grant_only: Option<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -76,6 +86,10 @@ pub(crate) struct Data {
     pub(crate) tickets: Vec<Ticket>,
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) token_requests: usize,
+    /// Codes exchanged for tokens.
+    pub(crate) redemptions: usize,
+    /// Every token and code issued, to check that none leaks.
+    pub(crate) issued: Vec<String>,
     /// Freshdesk-style API keys (sent as `Basic base64(key:X)`), by key: their account.
     pub(crate) api_keys: HashMap<String, String>,
 }

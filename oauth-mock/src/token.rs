@@ -1,37 +1,150 @@
-//! `/org/oauth/v2/token`: client authentication (HTTP Basic, or the client's id and secret in
-//! the form), the authorization-code grant with PKCE, the refresh-token grant, faults.
+//! The token endpoint, as the provider's [`Profile`] has it: client authentication (HTTP
+//! Basic, the form's credentials, or either), the authorization-code grant with PKCE, the
+//! refresh-token grant (reused, rotating, or none), the provider's answer format and error
+//! words, faults on demand.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::State as Shared;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use base64::Engine as _;
+use serde_json::{Map, Value, json};
 
+use crate::profile::{
+    BodyFormat, ClientAuthentication, ErrorKind, Errors, Placement, Profile, Refresh, ScopeEcho,
+};
 use crate::state::{Fault, Grant, State, token};
 
 /// How long an authorization code may wait to be exchanged.
 const CODE_LIFETIME: Duration = Duration::from_secs(600);
 
-pub(crate) fn routes() -> axum::Router<Arc<State>> {
-    axum::Router::new().route("/org/oauth/v2/token", post(token_endpoint))
+/// How the request asked for its answer.
+struct Asked {
+    json: bool,
 }
 
-fn error(status: StatusCode, code: &str, description: &str) -> Response {
+fn answer(profile: &Profile, asked: &Asked, status: StatusCode, body: Value) -> Response {
+    let form = profile.body == BodyFormat::FormUnlessJsonAccepted && !asked.json;
+    if !form {
+        return (status, axum::Json(body)).into_response();
+    }
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    if let Value::Object(fields) = &body {
+        for (key, value) in fields {
+            match value {
+                Value::String(text) => serializer.append_pair(key, text),
+                other => serializer.append_pair(key, &other.to_string()),
+            };
+        }
+    }
     (
         status,
-        axum::Json(serde_json::json!({ "error": code, "error_description": description })),
+        [(header::CONTENT_TYPE, "application/x-www-form-urlencoded")],
+        serializer.finish(),
     )
         .into_response()
 }
 
-async fn token_endpoint(
-    Shared(state): Shared<Arc<State>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+/// The provider's words for `kind`. `basic` says whether the client sent a Basic header (RFC
+/// 6749 §5.2 answers 401 then).
+fn error(profile: &Profile, asked: &Asked, kind: ErrorKind, basic: bool) -> Response {
+    let rfc = |code: &str, description: &str| {
+        let status = match kind {
+            ErrorKind::BadClient if basic => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        (
+            status,
+            json!({ "error": code, "error_description": description }),
+        )
+    };
+    let (status, body) = match (profile.errors, kind) {
+        (Errors::GitHub, kind) => (
+            StatusCode::OK,
+            match kind {
+                ErrorKind::DeadRefreshToken => json!({ "error": "bad_refresh_token",
+                    "error_description": "The refresh token passed is incorrect or expired." }),
+                ErrorKind::BadCode => json!({ "error": "bad_verification_code",
+                    "error_description": "The code passed is incorrect or expired." }),
+                ErrorKind::BadClient => json!({ "error": "incorrect_client_credentials",
+                    "error_description": "The client_id and/or client_secret passed are incorrect." }),
+                ErrorKind::UnsupportedGrant => json!({ "error": "unsupported_grant_type" }),
+            },
+        ),
+        (Errors::Slack, kind) => (
+            StatusCode::OK,
+            json!({ "ok": false, "error": match kind {
+                ErrorKind::DeadRefreshToken => "invalid_refresh_token",
+                ErrorKind::BadCode => "invalid_code",
+                ErrorKind::BadClient => "bad_client_secret",
+                ErrorKind::UnsupportedGrant => "invalid_grant_type",
+            } }),
+        ),
+        (Errors::HubSpot, kind) => (
+            StatusCode::BAD_REQUEST,
+            match kind {
+                ErrorKind::DeadRefreshToken => json!({ "status": "BAD_REFRESH_TOKEN",
+                    "message": "missing or invalid refresh token", "correlationId": "mock" }),
+                ErrorKind::BadCode => json!({ "status": "BAD_AUTH_CODE",
+                    "message": "missing or invalid auth code", "correlationId": "mock" }),
+                ErrorKind::BadClient => json!({ "status": "BAD_CLIENT_ID",
+                    "message": "missing or invalid client id", "correlationId": "mock" }),
+                ErrorKind::UnsupportedGrant => json!({ "status": "BAD_GRANT_TYPE",
+                    "message": "unsupported grant type", "correlationId": "mock" }),
+            },
+        ),
+        (Errors::Zoom, ErrorKind::BadClient) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "reason": "Invalid client_id or client_secret", "error": "invalid_client" }),
+        ),
+        (Errors::Zoom, ErrorKind::DeadRefreshToken | ErrorKind::BadCode) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "reason": "Invalid Token!", "error": "invalid_grant" }),
+        ),
+        (Errors::Bitbucket, ErrorKind::BadClient) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "unauthorized_client", "error_description": "Invalid OAuth client credentials" }),
+        ),
+        (Errors::Bitbucket, ErrorKind::DeadRefreshToken) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "invalid_request", "error_description": "Invalid refresh_token" }),
+        ),
+        (Errors::Shopify, ErrorKind::BadCode) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "invalid_request",
+                "error_description": "The authorization code was not found or was already used" }),
+        ),
+        (Errors::Shopify, ErrorKind::BadClient) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "invalid_request",
+                "error_description": "Required parameter missing or invalid: client_id" }),
+        ),
+        (Errors::Miro, ErrorKind::BadClient) => (
+            StatusCode::UNAUTHORIZED,
+            json!({ "status": 401, "code": "oauthError",
+                "message": "Client id or secret is invalid.", "type": "error" }),
+        ),
+        (Errors::Basecamp, ErrorKind::DeadRefreshToken) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "authorization_expired" }),
+        ),
+        (_, ErrorKind::DeadRefreshToken) => rfc("invalid_grant", "the refresh token is not valid"),
+        (_, ErrorKind::BadCode) => rfc("invalid_grant", "the code is not valid"),
+        (_, ErrorKind::BadClient) => rfc("invalid_client", "client authentication failed"),
+        (_, ErrorKind::UnsupportedGrant) => rfc("unsupported_grant_type", "unsupported grant type"),
+    };
+    answer(profile, asked, status, body)
+}
+
+/// `POST` of the token endpoint.
+pub(crate) async fn token_endpoint(state: &State, headers: &HeaderMap, body: &[u8]) -> Response {
+    let profile = state.settings().profile.clone();
+    let asked = Asked {
+        json: headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json")),
+    };
     let fault = {
         let mut data = state.data();
         data.token_requests += 1;
@@ -42,78 +155,73 @@ async fn token_endpoint(
             return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable").into_response();
         }
         Some(Fault::RateLimited(seconds)) => {
-            let mut response = error(
+            let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
-                "too many requests",
-            );
+                axum::Json(
+                    json!({ "error": "slow_down", "error_description": "too many requests" }),
+                ),
+            )
+                .into_response();
             if let Ok(value) = seconds.to_string().parse() {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
             return response;
         }
         Some(Fault::InvalidGrant) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "the grant is not valid",
-            );
+            return error(&profile, &asked, ErrorKind::DeadRefreshToken, false);
         }
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
         None => {}
     }
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let Some(client_id) =
-        authenticate(&state, &headers, field("client_id"), field("client_secret"))
-    else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let basic = headers.contains_key(header::AUTHORIZATION);
+    let Some(client_id) = authenticate(
+        state,
+        profile.client_auth,
+        headers,
+        field("client_id"),
+        field("client_secret"),
+    ) else {
+        return error(&profile, &asked, ErrorKind::BadClient, basic);
     };
     match field("grant_type") {
         Some("authorization_code") => {
             let code = state.data().codes.remove(field("code").unwrap_or(""));
             let Some(code) = code else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "unknown or used code",
-                );
+                return error(&profile, &asked, ErrorKind::BadCode, basic);
             };
             if code.client_id != client_id
                 || Some(code.redirect_uri.as_str()) != field("redirect_uri")
                 || code.issued.elapsed() > CODE_LIFETIME
             {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "the code does not match",
-                );
+                return error(&profile, &asked, ErrorKind::BadCode, basic);
             }
             if let Some(challenge) = &code.challenge {
                 let verifier = field("code_verifier").unwrap_or("");
                 let digest =
                     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
                 if base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) != *challenge {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "PKCE verification failed",
-                    );
+                    return error(&profile, &asked, ErrorKind::BadCode, basic);
                 }
             }
-            issue(&state, &client_id, code.account, code.scopes, true)
+            state.data().redemptions += 1;
+            let issued = issue(
+                state,
+                &profile,
+                &client_id,
+                code.account,
+                code.scopes,
+                Issue::Code,
+            );
+            answer(&profile, &asked, StatusCode::OK, issued)
         }
-        Some("refresh_token") => {
+        Some("refresh_token") if profile.refresh != Refresh::None => {
             let presented = field("refresh_token").unwrap_or("").to_string();
-            let rotate = state.settings().rotate;
             // Looked up and, when rotating, redeemed under one lock: of two concurrent uses
             // of a rotating token, only one succeeds.
             let grant = {
@@ -121,57 +229,65 @@ async fn token_endpoint(
                 let grant = data.refresh.get(&presented).cloned();
                 let usable = grant
                     .as_ref()
-                    .is_some_and(|g| g.client_id == client_id && g.expires > Instant::now());
-                if usable && rotate {
+                    .is_some_and(|g| g.client_id == client_id && g.live());
+                if usable && profile.refresh == Refresh::Rotating {
                     data.refresh.remove(&presented);
                 }
                 grant.filter(|_| usable)
             };
             match grant {
-                Some(grant) => issue(&state, &client_id, grant.account, grant.scopes, rotate),
-                _ => error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "the refresh token is not valid",
-                ),
+                Some(grant) => {
+                    let how = Issue::Refresh { presented };
+                    let issued = issue(
+                        state,
+                        &profile,
+                        &client_id,
+                        grant.account,
+                        grant.scopes,
+                        how,
+                    );
+                    answer(&profile, &asked, StatusCode::OK, issued)
+                }
+                None => error(&profile, &asked, ErrorKind::DeadRefreshToken, basic),
             }
         }
-        _ => error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "unsupported grant type",
-        ),
+        _ => error(&profile, &asked, ErrorKind::UnsupportedGrant, basic),
     }
 }
 
-/// The client's id if its credentials are right: HTTP Basic (as FreshID takes them, raw or
-/// form-encoded), or the id and secret in the form.
+/// The client's id if its credentials are right and sent where the provider looks for them:
+/// HTTP Basic (raw or form-encoded, RFC 6749 §2.3.1), the form, or either.
 fn authenticate(
     state: &State,
+    accepted: ClientAuthentication,
     headers: &HeaderMap,
     form_id: Option<&str>,
     form_secret: Option<&str>,
 ) -> Option<String> {
-    let (id, secret) = match headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-    {
-        Some(encoded) => {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(encoded.trim())
-                .ok()?;
-            let decoded = String::from_utf8(decoded).ok()?;
-            let (id, secret) = decoded.split_once(':')?;
-            let unescape = |s: &str| {
-                form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
-            };
-            (unescape(id), unescape(secret))
-        }
-        None => (form_id?.to_string(), form_secret?.to_string()),
+    let basic = || {
+        let encoded = headers
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Basic ")?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (id, secret) = decoded.split_once(':')?;
+        let unescape = |s: &str| {
+            form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        Some((unescape(id), unescape(secret)))
+    };
+    let form = || Some((form_id?.to_string(), form_secret?.to_string()));
+    let (id, secret) = match accepted {
+        ClientAuthentication::Basic => basic()?,
+        ClientAuthentication::Form => form()?,
+        ClientAuthentication::Either => basic().or_else(form)?,
     };
     let data = state.data();
     let client = data.clients.get(&id)?;
@@ -182,47 +298,112 @@ fn authenticate(
     same.is_ok().then_some(id)
 }
 
+/// Why tokens are issued.
+enum Issue {
+    Code,
+    Refresh { presented: String },
+}
+
+/// Issues tokens for `account` and answers them as the provider does.
 fn issue(
     state: &State,
+    profile: &Profile,
     client_id: &str,
     account: String,
     scopes: Vec<String>,
-    new_refresh: bool,
-) -> Response {
-    let (access_lifetime, refresh_lifetime) = {
-        let settings = state.settings();
-        (settings.access_lifetime, settings.refresh_lifetime)
-    };
+    how: Issue,
+) -> Value {
+    let refresh_lifetime = state.settings().refresh_lifetime;
     let now = Instant::now();
-    let access = token("fs_at_");
-    let mut body = serde_json::json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": access_lifetime.as_secs(),
-        "scope": scopes.join(" "),
-    });
+    let access = token(&format!("{}_at_", profile.prefix));
+    let new_refresh = match (&how, profile.refresh) {
+        (_, Refresh::None) => None,
+        (Issue::Code, _) | (_, Refresh::Rotating | Refresh::RotatingWithGrace) => {
+            Some(token(&format!("{}_rt_", profile.prefix)))
+        }
+        (Issue::Refresh { .. }, Refresh::Reused | Refresh::ReusedEchoed) => None,
+    };
+    let mut tokens = Map::new();
+    tokens.insert("access_token".into(), access.clone().into());
+    if let Some(lifetime) = profile.access_lifetime {
+        tokens.insert("expires_in".into(), lifetime.as_secs().into());
+    }
+    match (&new_refresh, &how, profile.refresh) {
+        (Some(refresh), _, _) => {
+            tokens.insert("refresh_token".into(), refresh.clone().into());
+        }
+        (None, Issue::Refresh { presented }, Refresh::ReusedEchoed) => {
+            tokens.insert("refresh_token".into(), presented.clone().into());
+        }
+        _ => {}
+    }
+    if let Some(scope) = echo(profile, &scopes) {
+        tokens.insert(profile.scope_field.into(), scope.into());
+    }
     let mut data = state.data();
+    data.issued.push(access.clone());
     data.access.insert(
         access,
         Grant {
             client_id: client_id.to_string(),
             account: account.clone(),
             scopes: scopes.clone(),
-            expires: now + access_lifetime,
+            expires: profile.access_lifetime.map(|lifetime| now + lifetime),
         },
     );
-    if new_refresh {
-        let refresh = token("fs_rt_");
+    if let Some(refresh) = new_refresh {
+        data.issued.push(refresh.clone());
         data.refresh.insert(
-            refresh.clone(),
+            refresh,
             Grant {
                 client_id: client_id.to_string(),
                 account,
                 scopes,
-                expires: now + refresh_lifetime,
+                expires: Some(now + refresh_lifetime),
             },
         );
-        body["refresh_token"] = refresh.into();
     }
-    axum::Json(body).into_response()
+    let mut body: Map<String, Value> = serde_json::from_str(profile.extra).unwrap_or_default();
+    match (profile.placement, how) {
+        (Placement::SlackUser, Issue::Code) => {
+            let user = body
+                .entry("authed_user")
+                .or_insert_with(|| json!({ "id": "U0MOCK" }));
+            if let Value::Object(user) = user {
+                user.insert("token_type".into(), "user".into());
+                user.extend(tokens);
+            }
+        }
+        _ => body.extend(tokens),
+    }
+    Value::Object(body)
+}
+
+/// The `scope` the provider answers for `granted`, if any.
+fn echo(profile: &Profile, granted: &[String]) -> Option<String> {
+    let join = |scopes: Vec<String>| scopes.join(profile.scope_separator);
+    match profile.scope_echo {
+        ScopeEcho::Omitted => None,
+        ScopeEcho::Empty => Some(String::new()),
+        ScopeEcho::Granted => Some(join(granted.to_vec())),
+        ScopeEcho::WithoutOfflineAccess => Some(join(
+            granted
+                .iter()
+                .filter(|s| !s.eq_ignore_ascii_case("offline_access"))
+                .cloned()
+                .collect(),
+        )),
+        ScopeEcho::AsUrls => Some(join(
+            granted
+                .iter()
+                .map(|s| match s.as_str() {
+                    "email" | "profile" => {
+                        format!("https://www.googleapis.com/auth/userinfo.{s}")
+                    }
+                    s if s.contains(':') || s.contains('/') || s == "openid" => s.to_string(),
+                    s => format!("https://www.googleapis.com/auth/{s}"),
+                })
+                .collect(),
+        )),
+    }
 }

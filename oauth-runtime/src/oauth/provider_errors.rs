@@ -97,12 +97,40 @@ const ROWS: &[Row] = &[
     row("BAD_CLIENT_ID", BadClient, "HubSpot", HUBSPOT),
     row("BAD_CLIENT_SECRET", BadClient, "HubSpot", HUBSPOT),
     row("BAD_REDIRECT_URI", BadClient, "HubSpot", HUBSPOT),
+    // Basecamp (Launchpad) answers 400 `authorization_expired` for a grant it no longer honours.
+    row(
+        "authorization_expired",
+        DeadGrant,
+        "Basecamp",
+        "https://github.com/basecamp/bc3-api/blob/master/sections/authentication.md",
+    ),
 ];
 
-/// What `code` means, if a provider in the table uses it; the row's provider and
-/// documentation are logged (at debug level) for whoever wonders why.
-pub(crate) fn meaning(code: &str) -> Option<Meaning> {
-    let row = ROWS.iter().find(|row| row.code == code)?;
+/// Codes too general to decide alone, told apart by the provider's description (matched
+/// case-insensitively).
+const BY_DESCRIPTION: &[(&str, &str, Row)] = &[
+    // Bitbucket answers 400 `invalid_request` "Invalid refresh_token" for a dead one.
+    (
+        "invalid_request",
+        "invalid refresh_token",
+        row(
+            "invalid_request",
+            DeadGrant,
+            "Bitbucket",
+            "https://developer.atlassian.com/cloud/bitbucket/rest/intro/#authentication",
+        ),
+    ),
+];
+
+/// What `code` (with its `description`) means, if a provider in the tables uses it; the row's
+/// provider and documentation are logged (at debug level) for whoever wonders why.
+pub(crate) fn meaning(code: &str, description: &str) -> Option<Meaning> {
+    let description = description.to_ascii_lowercase();
+    let row = BY_DESCRIPTION
+        .iter()
+        .find(|(c, words, _)| *c == code && description.contains(words))
+        .map(|(_, _, row)| row)
+        .or_else(|| ROWS.iter().find(|row| row.code == code))?;
     tracing::debug!(
         code = row.code,
         meaning = ?row.meaning,
@@ -113,17 +141,19 @@ pub(crate) fn meaning(code: &str) -> Option<Meaning> {
     Some(row.meaning)
 }
 
-/// Whether an `invalid_request` answer is about the client's authentication (`client_id`
-/// missing, as a server that ignored the Basic header sees it) rather than the grant.
+/// Whether an answer with a code of no known meaning is about the client's authentication
+/// (`client_id` missing, as a server that ignored the Basic header sees it; HubSpot's "Any of
+/// the listed authentication credentials are missing") rather than the grant.
 pub(crate) fn is_about_the_client(description: &str) -> bool {
     let description = description.to_ascii_lowercase();
-    description.contains("client")
+    description.contains("client") || description.contains("credential")
 }
 
 /// The rows, for the test that checks each one.
 #[cfg(test)]
 pub(crate) fn rows() -> impl Iterator<Item = (&'static str, Meaning, &'static str, &'static str)> {
     ROWS.iter()
+        .chain(BY_DESCRIPTION.iter().map(|(_, _, row)| row))
         .map(|row| (row.code, row.meaning, row.provider, row.docs))
 }
 
@@ -134,15 +164,26 @@ mod tests {
     #[test]
     fn every_row_names_its_provider_and_documentation_and_codes_are_unique() {
         let mut seen = std::collections::HashSet::new();
+        for row in ROWS {
+            assert!(seen.insert(row.code), "`{}` twice", row.code);
+        }
         for (code, meaning, provider, docs) in rows() {
-            assert!(seen.insert(code), "`{code}` twice");
             assert!(
                 !provider.is_empty() && docs.starts_with("https://"),
                 "{code}"
             );
-            assert_eq!(super::meaning(code), Some(meaning));
+            let description = BY_DESCRIPTION
+                .iter()
+                .find(|(_, _, row)| row.provider == provider && row.code == code)
+                .map_or("", |(_, words, _)| words);
+            assert_eq!(super::meaning(code, description), Some(meaning), "{code}");
         }
-        assert_eq!(meaning("something_else"), None);
-        assert_eq!(meaning("INVALID_GRANT"), None, "codes match exactly");
+        assert_eq!(meaning("something_else", ""), None);
+        assert_eq!(meaning("INVALID_GRANT", ""), None, "codes match exactly");
+        assert_eq!(
+            meaning("invalid_request", "Invalid refresh_token"),
+            Some(Meaning::DeadGrant)
+        );
+        assert_eq!(meaning("invalid_request", "missing grant_type"), None);
     }
 }

@@ -158,19 +158,19 @@ fn error_answer(status: StatusCode, passing: bool, fields: &Map<String, Value>) 
     let description = text("error_description")
         .or_else(|| text("message"))
         .or_else(|| text("reason"))
-        .map(describe)
         .unwrap_or_default();
     let answered = format!(
-        "the token endpoint answered {status} `{}`{description}",
-        clean(code)
+        "the token endpoint answered {status} `{}`{}",
+        clean(code),
+        describe(description)
     );
-    Some(match provider_errors::meaning(code) {
+    Some(match provider_errors::meaning(code, description) {
         Some(Meaning::DeadGrant) => Failure::GrantRejected,
         Some(Meaning::BadClient) => Failure::ClientRejected(answered),
         Some(Meaning::Passing) => Failure::Transient(answered),
         None if passing => Failure::Transient(answered),
         None if status == StatusCode::UNAUTHORIZED => Failure::ClientRejected(answered),
-        None if code == "invalid_request" && provider_errors::is_about_the_client(&description) => {
+        None if provider_errors::is_about_the_client(description) => {
             Failure::ClientRejected(answered)
         }
         None => Failure::Refused(answered),

@@ -16,6 +16,7 @@ mod limits;
 mod loopback;
 #[cfg(feature = "postgres")]
 mod postgres_store;
+mod providers;
 mod refresh;
 mod retries;
 mod secrets;
