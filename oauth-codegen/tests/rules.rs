@@ -1006,6 +1006,52 @@ fn authorize_options_are_strings_and_runtime_parameters_are_not_overridden() {
 }
 
 #[test]
+fn endpoints_are_absolute_https_urls_as_the_runtime_requires() {
+    for (url, problem) in [
+        (
+            "\\\"s\\\"",
+            "warning {} `token_url` is not an absolute `https://` URL: authorizing and refreshing fail until it is one",
+        ),
+        (
+            "/oauth/token",
+            "warning {} `token_url` is not an absolute `https://` URL: authorizing and refreshing fail until it is one",
+        ),
+        (
+            "http://provider.example/t",
+            "error {} `token_url` must use https (plain http only to loopback)",
+        ),
+    ] {
+        let o = format!(
+            r#"{{ "client_id": "a", "client_secret": "", "token_type": "account",
+  "authorize_url": "https://x.com/a", "token_url": "{url}" }}"#
+        );
+        let app = run(oauth(&o));
+        assert_eq!(
+            describe(&app),
+            [problem.replace("{}", &at(OAUTH, &o, url))],
+            "{url}"
+        );
+    }
+    for url in [
+        "http://localhost:8080/t",
+        "http://127.0.0.1/t",
+        "https://<%= oauth_iparams.host %>/t",
+        "<%= oauth_iparams.base %>/t",
+    ] {
+        let o = format!(
+            r#"{{ "client_id": "a", "client_secret": "", "token_type": "account",
+  "authorize_url": "https://x.com/a", "token_url": "{url}",
+  "oauth_iparams": {{ "host": {{ "display_name": "Host", "type": "text" }}, "base": {{ "display_name": "Base", "type": "text" }} }} }}"#
+        );
+        let errors: Vec<String> = describe(&run(oauth(&o)))
+            .into_iter()
+            .filter(|d| d.starts_with("error"))
+            .collect();
+        assert_eq!(errors, Vec::<String>::new(), "{url}");
+    }
+}
+
+#[test]
 fn response_type_other_than_code_is_an_error_wherever_it_is_written() {
     for (o, needle, what) in [
         (

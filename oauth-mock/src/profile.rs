@@ -630,6 +630,12 @@ impl Profile {
         self.refresh
     }
 
+    /// Whether its API reports a bad token in a 200 body (Slack's `ok: false`) rather than
+    /// with a 401, so a client can only tell a dead token by reading the body.
+    pub fn rejects_in_body(&self) -> bool {
+        self.api_rejection == ApiRejection::SlackOkFalse
+    }
+
     /// Serving its authorize and token endpoints at these paths, exactly as an app's URLs
     /// write them (a tenant in the path, a trailing `/`), instead of the provider's usual ones.
     pub fn with_paths(mut self, authorize_path: &str, token_path: &str) -> Self {

@@ -193,6 +193,11 @@ fn load_integration(
     let client_secret = url("client_secret");
     let authorize_url = url("authorize_url");
     let token_url = url("token_url");
+    for (key, url) in [("authorize_url", &authorize_url), ("token_url", &token_url)] {
+        if let Some(url) = url {
+            check_endpoint(key, url, diagnostics);
+        }
+    }
     if let Some(authorize_url) = &authorize_url {
         check_authorize_query(authorize_url, diagnostics);
     }
@@ -348,6 +353,47 @@ pub(super) fn authorize_param_allowed(
             );
             false
         }
+    }
+}
+
+/// An endpoint is an absolute `https` URL (`http` only to loopback, as the runtime requires):
+/// plain http elsewhere is an error, text that is no URL a warning. A URL starting with a
+/// placeholder is checked when the runtime has its value.
+fn check_endpoint(key: &str, url: &TemplateString, diagnostics: &mut Diagnostics) {
+    let Some(Part::Text(start)) = url.parts.first() else {
+        return;
+    };
+    let start = start.to_ascii_lowercase();
+    let http_host = start.strip_prefix("http://").map(|rest| {
+        rest.split(['/', ':', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    });
+    let loopback = |host: &str| matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let help = "write the provider's endpoint as its documentation gives it, such as `https://provider.example/oauth/token`";
+    match http_host {
+        _ if start.starts_with("https://") => {}
+        Some(host) if loopback(&host) => {}
+        // A host that a placeholder completes (`http://<%= … %>`) is not known yet.
+        Some(host) if host.is_empty() && url.parts.len() > 1 => {}
+        // Beyond FDK, for the tokens' sake: the runtime refuses it.
+        Some(_) => diagnostics.push(
+            Diagnostic::error(
+                url.span.clone(),
+                format!("`{key}` must use https (plain http only to loopback)"),
+            )
+            .with_help(help),
+        ),
+        // FDK accepts it (Freshworks ships a sample with `"s"`); the runtime refuses it when
+        // the integration is configured.
+        None => diagnostics.push(
+            Diagnostic::warning(
+                url.span.clone(),
+                format!("`{key}` is not an absolute `https://` URL: authorizing and refreshing fail until it is one"),
+            )
+            .with_help(help),
+        ),
     }
 }
 

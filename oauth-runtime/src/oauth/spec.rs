@@ -104,7 +104,7 @@ impl IntegrationSpec {
             }
             None => {
                 let from_env = IntegrationConfig::from_vars(self.name, &token_url, |var| {
-                    if var.ends_with("_CLIENT_ID") {
+                    if var.ends_with("_CLIENT_ID") && !client_id.is_empty() {
                         Some(client_id.clone())
                     } else {
                         env(var)
@@ -272,6 +272,31 @@ mod tests {
             [("prompt".to_string(), "consent".to_string())]
         );
         assert_eq!(config.scopes, ["freshservice.tickets.create"]);
+    }
+
+    #[test]
+    fn an_empty_client_id_comes_from_the_environment_as_the_error_says() {
+        // Freshworks' sample apps ship `"client_id": ""`.
+        let spec = IntegrationSpec {
+            client_id: SpecValue(&[]),
+            token_headers: &[],
+            ..SPEC
+        };
+        let org = iparams(&[("org", "acme.com")]);
+        let secret_only =
+            |var: &str| (var == "OAUTH_FRESHSERVICE_CLIENT_SECRET").then(|| "s".to_string());
+        let error = spec.configure(&org, &secret_only).unwrap_err();
+        assert!(
+            error.to_string().contains("OAUTH_FRESHSERVICE_CLIENT_ID"),
+            "{error}"
+        );
+        let env = |var: &str| match var {
+            "OAUTH_FRESHSERVICE_CLIENT_ID" => Some("from-env".to_string()),
+            "OAUTH_FRESHSERVICE_CLIENT_SECRET" => Some("s".to_string()),
+            _ => None,
+        };
+        let config = spec.configure(&org, &env).unwrap();
+        assert_eq!(config.client_id, "from-env");
     }
 
     #[test]
