@@ -180,6 +180,13 @@ pub(crate) async fn token_endpoint(state: &State, headers: &HeaderMap, body: &[u
             .map(|(_, v)| v.as_str())
     };
     let basic = headers.contains_key(header::AUTHORIZATION);
+    if basic && field("client_secret").is_some() {
+        // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in
+        // each request."
+        let body = json!({ "error": "invalid_request",
+            "error_description": "the client used more than one authentication method" });
+        return answer(&profile, &asked, StatusCode::BAD_REQUEST, body);
+    }
     let Some(client_id) = authenticate(
         state,
         profile.client_auth,

@@ -241,6 +241,44 @@ async fn an_empty_scope_is_not_reported_and_a_provider_refusing_basic_gets_the_f
 }
 
 #[tokio::test]
+async fn a_refused_custom_authorization_header_falls_back_to_the_form_without_it() {
+    // The provider ignores headers and wants the form; the app sends FreshID-style custom
+    // headers. The fallback sends the form's credentials and not the custom `Authorization`
+    // (the provider answers 400 to a request with both, RFC 6749 §2.3).
+    let setup = start(
+        Profile::freshid().with_form_credentials_only(),
+        "things.read",
+        |b| b,
+    )
+    .await;
+    let profile = setup.provider.profile();
+    let url = setup.provider.url();
+    let config = IntegrationConfig::new(
+        "crm",
+        &format!("{url}{}", profile.token_path()),
+        "client",
+        SECRET,
+    )
+    .unwrap()
+    .authorize_url(&format!("{url}{}", profile.authorize_path()))
+    .unwrap()
+    .scope("things.read")
+    .token_header("Authorization", "Basic bm90OnRoaXM=")
+    .unwrap()
+    .token_header("X-Tenant", "acme")
+    .unwrap();
+    let runtime = Runtime::builder()
+        .shared_store(setup.store.clone())
+        .integration(config)
+        .build()
+        .unwrap();
+    setup.authorize(&runtime).await;
+    assert_eq!(setup.provider.token_requests(), 2);
+    assert_eq!(setup.provider.code_redemptions(), 1);
+    setup.whoami(&runtime).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_provider_refusing_the_form_keeps_basic() {
     let profile = Profile::gitlab().with_basic_credentials_only();
     let setup = start(profile, "api", |b| b).await;

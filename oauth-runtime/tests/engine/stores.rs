@@ -272,3 +272,53 @@ async fn a_writer_killed_mid_write_leaves_a_whole_file() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[tokio::test]
+async fn a_token_file_written_before_requested_scopes_were_kept_opens_and_needs_no_reauthorization()
+{
+    // The exact format of the previous version: `scopes` held what the server echoed (or the
+    // scopes asked for), and there was no `requested_scopes` nor `extra`.
+    let dir = tempdir();
+    let path = dir.join("tokens.json");
+    std::fs::write(
+        &path,
+        r#"{
+  "format": 1,
+  "highest_version": 3,
+  "records": [
+    { "integration": "crm", "user": null, "version": 3, "access_token": "sekrit-old",
+      "refresh_token": "sekrit-old-refresh", "expires_at": 4102444800,
+      "scopes": ["things.read"], "needs_reauthorization": null }
+  ]
+}"#,
+    )
+    .unwrap();
+    let store = FileStore::new(&path);
+    let key = TokenKey::installation("crm");
+    let loaded = store.load(&key).await.unwrap().unwrap();
+    assert_eq!(
+        loaded.record.tokens.granted_scopes().unwrap(),
+        ["things.read"]
+    );
+    assert_eq!(loaded.record.tokens.requested_scopes(), None);
+    assert!(loaded.record.tokens.extra().is_empty());
+    assert!(
+        loaded
+            .record
+            .tokens
+            .missing_scopes(&["things.read".to_string(), "things.write".to_string()])
+            .is_empty(),
+        "an old record never needs reauthorization for scopes"
+    );
+    // Saved again, it keeps its fields and gains none it does not have.
+    store
+        .save(&key, &loaded.record, Some(loaded.version))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("requested_scopes") && !text.contains("extra"),
+        "{text}"
+    );
+    assert!(text.contains("things.read"), "{text}");
+}
