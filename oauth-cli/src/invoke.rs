@@ -167,10 +167,12 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
                 Ok(ExitCode::FAILURE)
             }
             Err(error) => {
+                // As rustc and the checker do: the error first, then its help.
+                eprintln!("error: {error}");
                 if let InvokeError::ReauthorizationRequired { integration, .. } = &error {
                     eprintln!("help: run `oauth-templates authorize {integration}`");
                 }
-                fail(error)
+                Err(Failed)
             }
         }
     })?

@@ -275,10 +275,14 @@ async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_the
         .unwrap();
     let stderr = String::from_utf8_lossy(&after.stderr).into_owned();
     assert_eq!(after.status.code(), Some(1));
-    assert!(
-        stderr.contains("help: run `oauth-templates authorize crm`"),
-        "{stderr}"
-    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    let error = lines.iter().position(|l| l.starts_with("error: ")).unwrap();
+    let help = lines
+        .iter()
+        .position(|l| *l == "help: run `oauth-templates authorize crm`")
+        .unwrap();
+    assert!(lines[error].contains("must authorize `crm`"), "{stderr}");
+    assert_eq!(help, error + 1, "the help follows its error: {stderr}");
 }
 
 #[tokio::test]

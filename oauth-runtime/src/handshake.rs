@@ -151,9 +151,12 @@ impl TokenManager {
                     integration: name.to_string(),
                     reason: "the authorization server refused the code (it expired, was used, or was issued for another redirect URI)".to_string(),
                 },
-                Failure::ClientRejected(reason) => TokenError::ClientRejected {
+                Failure::ClientRejected(reason) => TokenError::Exchange {
                     integration: name.to_string(),
-                    reason,
+                    reason: format!(
+                        "the token endpoint refused the app's client credentials ({reason}): \
+                         check the integration's client id and client secret"
+                    ),
                 },
                 Failure::Refused(reason) | Failure::Transient(reason) => TokenError::Exchange {
                     integration: name.to_string(),

@@ -141,8 +141,9 @@ pub enum TokenError {
         /// What went wrong, for a person.
         reason: String,
     },
-    /// The code of an authorization could not be exchanged for tokens: nothing was stored,
-    /// and the user must start the authorization again.
+    /// The code of an authorization could not be exchanged for tokens (the code was refused,
+    /// or the client's credentials were): nothing was stored, and the user must start the
+    /// authorization again once the cause is fixed.
     Exchange {
         /// The integration.
         integration: String,
@@ -198,10 +199,7 @@ impl fmt::Display for TokenError {
             TokenError::Exchange {
                 integration,
                 reason,
-            } => write!(
-                f,
-                "the authorization code for `{integration}` could not be exchanged for tokens: {reason}"
-            ),
+            } => write!(f, "the code exchange for `{integration}` failed: {reason}"),
             TokenError::ClientRejected {
                 integration,
                 reason,

@@ -118,6 +118,49 @@ async fn the_authorize_url_carries_what_the_provider_needs() {
 }
 
 #[tokio::test]
+async fn a_refused_code_exchange_says_it_was_the_exchange_and_what_to_check() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    // The client's credentials refused, in the header and then in the form.
+    for _ in 0..2 {
+        provider.fault(crate::support::Fault::Status(401));
+    }
+    let request = runtime.authorize("billing", Subject::Installation).unwrap();
+    let error = runtime
+        .complete_authorization(
+            "billing",
+            None,
+            &callback(&state(request.url()), "code=good-code"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "authorizing `billing` failed: the code exchange for `billing` failed: the token endpoint \
+         refused the app's client credentials (the token endpoint answered 401 Unauthorized): \
+         check the integration's client id and client secret"
+    );
+    assert!(!error.to_string().contains("refreshed"), "{error}");
+    assert_eq!(provider.token_requests(), 2, "the header, then the form");
+
+    // A code the server refuses.
+    let request = runtime.authorize("billing", Subject::Installation).unwrap();
+    let error = runtime
+        .complete_authorization(
+            "billing",
+            None,
+            &callback(&state(request.url()), "code=bad-code"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "authorizing `billing` failed: the code exchange for `billing` failed: the authorization \
+         server refused the code (it expired, was used, or was issued for another redirect URI)"
+    );
+}
+
+#[tokio::test]
 async fn the_code_is_exchanged_with_the_verifier_and_the_same_redirect_uri() {
     let provider = Provider::start().await;
     let runtime = runtime(&provider, Duration::from_secs(600));
