@@ -216,10 +216,9 @@ fn compose(
             .map_or(if attempts > 1 { 1000 } else { 0 }, |r| r.value),
         query_keys: Box::leak(
             template
-                .schema
-                .query
+                .query_keys()
                 .iter()
-                .map(|q| app::leak_str(&q.name.value))
+                .map(|key| app::leak_str(key))
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
         ),

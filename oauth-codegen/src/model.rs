@@ -73,6 +73,52 @@ pub struct Template {
     pub options: TemplateOptions,
 }
 
+impl Template {
+    /// The query keys the template sets itself: its `query` object's, then the literal ones of
+    /// its path's own query string (`/search?query="…"`). A key given at the call with
+    /// `.query(key, value)` that is among them is not added: the template's own win.
+    pub fn query_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .schema
+            .query
+            .iter()
+            .map(|q| q.name.value.clone())
+            .collect();
+        let Some(path) = &self.schema.path else {
+            return keys;
+        };
+        let mut in_query = false;
+        for part in &path.parts {
+            let crate::placeholder::Part::Text(text) = part else {
+                continue;
+            };
+            // Text after a placeholder continues that placeholder's value up to the next `&`.
+            let mut rest = if in_query {
+                match text.split_once('&') {
+                    Some((_, rest)) => rest,
+                    None => continue,
+                }
+            } else {
+                match text.split_once('?') {
+                    Some((_, rest)) => {
+                        in_query = true;
+                        rest
+                    }
+                    None => continue,
+                }
+            };
+            rest = rest.split('#').next().unwrap_or_default();
+            for pair in rest.split('&') {
+                let key = pair.split('=').next().unwrap_or_default();
+                if !key.is_empty() && !keys.iter().any(|k| k == key) {
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        keys
+    }
+}
+
 /// A template's `schema`: the request it sends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {

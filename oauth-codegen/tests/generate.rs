@@ -111,3 +111,21 @@ fn corpus_apps() {
         );
     }
 }
+
+#[test]
+fn config_text_in_doc_comments_is_neither_markup_nor_a_broken_code_span() {
+    let requests = r#"{ "get`Ticket": { "schema": { "method": "GET", "host": "x.example.com",
+      "path": "/a`b/<img src=x onerror=alert(1)>" } } }"#;
+    let input = AppInput {
+        requests: Some(InputFile::in_memory("config/requests.json", requests)),
+        ..AppInput::default()
+    };
+    let app = check(input);
+    let code = generate(&app.config, &spec("Hostile")).to_string();
+    assert!(
+        code.contains(
+            r#"" Sends ``GET https://x.example.com/a`b/<img src=x onerror=alert(1)>``.""#
+        ),
+        "{code}"
+    );
+}

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::values::ident;
-use super::{doc, integration_key};
+use super::{doc, docs, integration_key};
 use crate::ident as names;
 use crate::model::{AppConfig, Integration, OAuthFormat, TokenType};
 use crate::placeholder::{Part, TemplateString, Term};
@@ -35,11 +35,11 @@ pub(super) fn integrations_enum(
             let display = integration
                 .display_name
                 .as_ref()
-                .map_or(String::new(), |d| format!(" ({})", d.value));
+                .map_or(String::new(), |d| format!(" ({})", docs::prose(&d.value)));
             (
                 ident(&names::upper_camel_case(&name)),
                 name.clone(),
-                format!("`{name}`{display}: {whose}."),
+                format!("{}{display}: {whose}.", docs::code(&name)),
                 spec_tokens(integration, &name, &quote!(__s)),
             )
         })

@@ -109,8 +109,8 @@ pub fn generate(app: &AppConfig, spec: &ClientSpec) -> TokenStream {
     };
 
     let client_doc = doc(&format!(
-        "Client for the request templates of `{}`.",
-        spec.requests_label
+        "Client for the request templates of {}.",
+        docs::code(&spec.requests_label)
     ));
     quote! {
         #(#tracked)*
@@ -174,7 +174,7 @@ fn iparam_field_tokens(field: &IparamField, rt: &TokenStream) -> TokenStream {
     } else {
         quote!(::core::option::Option<#ty>)
     };
-    let mut doc = format!("`{}`", field.label);
+    let mut doc = docs::code(&field.label);
     if field.kind == IparamKind::Secret {
         doc.push_str(": secure, redacted in `Debug`");
     }
@@ -329,7 +329,7 @@ fn template_tokens(
         .map_or(if attempts > 1 { 1000 } else { 0 }, |r| r.value);
     let max_attempts = proc_macro2::Literal::u8_unsuffixed(attempts);
     let retry_delay_ms = proc_macro2::Literal::u16_unsuffixed(delay);
-    let query_keys = template.schema.query.iter().map(|q| q.name.value.as_str());
+    let query_keys = template.query_keys();
 
     let mut params = Vec::new();
     if !context.is_empty() {

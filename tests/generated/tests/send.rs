@@ -306,3 +306,27 @@ fn secure_iparams_are_redacted_in_debug() {
     );
     assert!(!debug.contains("tok-secret"), "{debug}");
 }
+
+#[tokio::test]
+async fn a_key_the_templates_path_sets_is_not_added_again_at_the_call() {
+    let helpdesk = client(StaticTokens::new());
+    let request = helpdesk
+        .search_tickets(&oauth_generated::helpdesk::SearchTicketsContext {
+            query: "status:2".into(),
+        })
+        .query("query", "injected")
+        .query("page", "2")
+        .build()
+        .await
+        .unwrap();
+    let pairs: Vec<(String, String)> = request.url().query_pairs().into_owned().collect();
+    assert_eq!(
+        pairs,
+        [
+            ("query".to_string(), "\"status:2\"".to_string()),
+            ("page".to_string(), "2".to_string())
+        ],
+        "the template's own `query` wins: {}",
+        request.url()
+    );
+}
