@@ -116,7 +116,8 @@ async fn callback(
     let (status, body) = match &outcome {
         Ok(outcome) => outcome_page(Ok(outcome)),
         Err(error) => {
-            tracing::warn!(integration = %integration, error = %error, "authorization callback refused");
+            // The integration comes from the URL: logged escaped (`?`), never as raw text.
+            tracing::warn!(integration = ?integration, error = ?error.to_string(), "authorization callback refused");
             outcome_page(Err(&error.to_string()))
         }
     };

@@ -79,10 +79,12 @@ impl IntegrationSpec {
         let url = |value: &SpecValue, what: &str| {
             let url = text(value, what)?;
             // A substituted value must not reshape the URL: host-name characters and a port
-            // only (no `/ ? # @ & = % ;`, no `..`), wherever it lands.
+            // only (no `/ ? # @ & = % ;`, no `..`, not `.` alone, which would remove a path
+            // segment), wherever it lands.
             for name in iparams_of(value) {
                 if let Some(v) = oauth_iparams(name)
                     && (v.contains("..")
+                        || v == "."
                         || !v.chars().all(|c| {
                             c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | ':')
                         }))
@@ -318,6 +320,7 @@ mod tests {
             "acme;x",
             "%2e%2e",
             "..",
+            ".",
             "acme..evil",
         ] {
             let pairs: &'static [(&'static str, &'static str)] =

@@ -145,7 +145,13 @@ fn from_record(record: Record) -> Result<(TokenKey, Versioned), String> {
         tokens = tokens.with_refresh_token(refresh);
     }
     if let Some(seconds) = record.expires_at {
-        tokens = tokens.with_expires_at(UNIX_EPOCH + Duration::from_secs(seconds));
+        let at = UNIX_EPOCH
+            .checked_add(Duration::from_secs(seconds))
+            .ok_or_else(|| format!("an expiry ({seconds}) past what the clock can hold"))?;
+        tokens = tokens.with_expires_at(at);
+    }
+    if record.version == u64::MAX {
+        return Err("a record version at the limit of what versions can count".to_string());
     }
     if let Some(scopes) = record.scopes {
         tokens = tokens.with_granted_scopes(scopes);

@@ -60,7 +60,8 @@ impl TokenStore for MemoryStore {
         let mut records = self.records();
         let current = records.by_key.get(key).map(|v| v.version);
         let result = if current == expected {
-            let version = Version::after(records.highest_version);
+            // A memory store counts from 0: it cannot run out in practice.
+            let version = Version::after(records.highest_version).unwrap_or(Version::new(u64::MAX));
             records.highest_version = version.get();
             records.by_key.insert(
                 key.clone(),

@@ -42,8 +42,9 @@ impl Version {
 
     /// The version after the highest this store ever gave, so a record deleted and created
     /// again never repeats a version a late writer may still hold.
-    pub(crate) fn after(highest: u64) -> Version {
-        Version(highest + 1)
+    /// `None` when the numbers are exhausted (a file that claims `u64::MAX`).
+    pub(crate) fn after(highest: u64) -> Option<Version> {
+        highest.checked_add(1).map(Version)
     }
 }
 

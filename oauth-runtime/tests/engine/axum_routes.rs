@@ -108,3 +108,39 @@ async fn a_server_app_installs_at_account_level_through_its_routes() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn an_integration_named_in_the_url_cannot_forge_log_lines() {
+    use base64::Engine as _;
+    let capture = crate::secrets::Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let runtime = Runtime::builder().store(MemoryStore::new()).build().unwrap();
+    let app = oauth_runtime::axum::routes(runtime, "/oauth");
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The cookie the routes expect is the state's hash: anyone can make a matching pair.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"x");
+    let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+    let answer = reqwest::Client::new()
+        .get(format!(
+            "{base}/oauth/evil%0A2026-01-01T00:00:00Z%20ERROR%20forged/callback?code=c&state=x"
+        ))
+        .header("cookie", format!("oauth_state_evil_2026_01_01T00_00_00Z_ERROR_forged={hash}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let logged = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("authorization callback refused"), "{logged}");
+    assert!(
+        !logged.lines().any(|line| line.starts_with("2026-01-01T00:00:00Z ERROR forged")),
+        "a forged log line: {logged}"
+    );
+}

@@ -16,7 +16,7 @@ use crate::support::{CLIENT_SECRET, Fault, Provider};
 use crate::{Engine, GetThingContext};
 
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capture(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {

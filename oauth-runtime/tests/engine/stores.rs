@@ -322,3 +322,48 @@ async fn a_token_file_written_before_requested_scopes_were_kept_opens_and_needs_
     );
     assert!(text.contains("things.read"), "{text}");
 }
+
+#[tokio::test]
+async fn out_of_range_numbers_in_a_token_file_are_corrupt_not_a_panic() {
+    let record = |version: &str, expires_at: &str| {
+        format!(
+            r#"{{ "format": 1, "highest_version": {version}, "records": [
+  {{ "integration": "crm", "user": null, "version": {version}, "access_token": "a",
+    "refresh_token": null, "expires_at": {expires_at}, "scopes": null,
+    "needs_reauthorization": null }} ] }}"#
+        )
+    };
+    let key = TokenKey::installation("crm");
+    for (text, what) in [
+        (record("3", "18446744073709551615"), "past what the clock can hold"),
+        (record("18446744073709551615", "1"), "at the limit"),
+    ] {
+        let dir = tempdir();
+        let path = dir.join("tokens.json");
+        std::fs::write(&path, &text).unwrap();
+        let store = FileStore::new(&path);
+        match store.load(&key).await {
+            Err(StoreError::Corrupt { reason, .. }) => assert!(reason.contains(what), "{reason}"),
+            other => panic!("expected a corrupt file, got {other:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "never replaced");
+    }
+    // Versions exhausted: the next save is refused, nothing repeats.
+    let dir = tempdir();
+    let path = dir.join("tokens.json");
+    std::fs::write(
+        &path,
+        r#"{ "format": 1, "highest_version": 18446744073709551615, "records": [] }"#,
+    )
+    .unwrap();
+    let store = FileStore::new(&path);
+    match store
+        .save(&key, &TokenRecord::active(TokenSet::new("a")), None)
+        .await
+    {
+        Err(StoreError::Corrupt { reason, .. }) => {
+            assert!(reason.contains("exhausted"), "{reason}")
+        }
+        other => panic!("expected exhausted versions, got {other:?}"),
+    }
+}
