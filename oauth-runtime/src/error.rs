@@ -9,8 +9,9 @@ use crate::store::StoreError;
 use crate::tokens::{ReauthorizationReason, Subject, TokenError};
 
 /// Why an invocation failed. Match on the variant; `Display` is a sentence for a person.
-/// Nothing secret (tokens, secure iparams) is ever part of it.
-#[derive(Debug)]
+/// Nothing secret (tokens, secure iparams) is ever part of it, and `Debug` shows no response
+/// header value but harmless ones, no body (its length), and no URL query (an authorize URL's
+/// `state` and PKCE challenge).
 #[non_exhaustive]
 pub enum InvokeError {
     /// The server answered with a status that is not 2xx.
@@ -127,6 +128,159 @@ pub enum InvokeError {
         /// Why.
         source: crate::TokenError,
     },
+}
+
+impl fmt::Debug for InvokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvokeError::Status {
+                template,
+                status,
+                headers,
+                body,
+                attempts,
+            } => f
+                .debug_struct("Status")
+                .field("template", template)
+                .field("status", status)
+                .field("headers", &SafeHeaders(headers))
+                .field("body_bytes", &body.len())
+                .field("attempts", attempts)
+                .finish(),
+            InvokeError::Timeout { template, attempts } => f
+                .debug_struct("Timeout")
+                .field("template", template)
+                .field("attempts", attempts)
+                .finish(),
+            InvokeError::Connect {
+                template,
+                attempts,
+                source,
+            } => f
+                .debug_struct("Connect")
+                .field("template", template)
+                .field("attempts", attempts)
+                .field("source", source)
+                .finish(),
+            InvokeError::Transport {
+                template,
+                attempts,
+                source,
+            } => f
+                .debug_struct("Transport")
+                .field("template", template)
+                .field("attempts", attempts)
+                .field("source", source)
+                .finish(),
+            InvokeError::InvalidValue {
+                template,
+                placeholder,
+                reason,
+            } => f
+                .debug_struct("InvalidValue")
+                .field("template", template)
+                .field("placeholder", placeholder)
+                .field("reason", reason)
+                .finish(),
+            InvokeError::MissingIparam {
+                template,
+                placeholder,
+            } => f
+                .debug_struct("MissingIparam")
+                .field("template", template)
+                .field("placeholder", placeholder)
+                .finish(),
+            InvokeError::InsecureHttp { template, host } => f
+                .debug_struct("InsecureHttp")
+                .field("template", template)
+                .field("host", host)
+                .finish(),
+            InvokeError::ResponseTooLarge {
+                template,
+                limit,
+                attempts,
+            } => f
+                .debug_struct("ResponseTooLarge")
+                .field("template", template)
+                .field("limit", limit)
+                .field("attempts", attempts)
+                .finish(),
+            InvokeError::Body { template, source } => f
+                .debug_struct("Body")
+                .field("template", template)
+                .field("source", source)
+                .finish(),
+            InvokeError::ReauthorizationRequired {
+                template,
+                integration,
+                subject,
+                reason,
+                authorize_url,
+            } => f
+                .debug_struct("ReauthorizationRequired")
+                .field("template", template)
+                .field("integration", integration)
+                .field("subject", subject)
+                .field("reason", reason)
+                .field("authorize_url", &authorize_url.as_ref().map(without_query))
+                .finish(),
+            InvokeError::TokenStore {
+                template,
+                integration,
+                source,
+            } => f
+                .debug_struct("TokenStore")
+                .field("template", template)
+                .field("integration", integration)
+                .field("source", source)
+                .finish(),
+            InvokeError::Token {
+                template,
+                integration,
+                source,
+            } => f
+                .debug_struct("Token")
+                .field("template", template)
+                .field("integration", integration)
+                .field("source", source)
+                .finish(),
+        }
+    }
+}
+
+/// A URL as `Debug` may show it: its query (an authorize URL's `state` and challenge) is not.
+fn without_query(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.query().is_some() {
+        shown.set_query(Some("[REDACTED]"));
+    }
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// Response headers as `Debug` may show them: every name, and the value of harmless ones
+/// only (a `set-cookie`, an echoed credential or a `location` holding a token is not shown).
+pub(crate) struct SafeHeaders<'a>(pub(crate) &'a HeaderMap);
+
+impl fmt::Debug for SafeHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: [&str; 5] = [
+            "content-type",
+            "content-length",
+            "date",
+            "retry-after",
+            "x-request-id",
+        ];
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if SHOWN.contains(&name.as_str()) {
+                map.entry(&name.as_str(), &value);
+            } else {
+                map.entry(&name.as_str(), &"[REDACTED]");
+            }
+        }
+        map.finish()
+    }
 }
 
 impl InvokeError {
@@ -311,5 +465,57 @@ impl std::error::Error for InvokeError {
             InvokeError::TokenStore { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_header_value_body_or_url_query_that_may_hold_a_secret() {
+        let mut headers = HeaderMap::new();
+        headers.insert("set-cookie", "session=sekrit-cookie".parse().unwrap());
+        headers.insert("x-echo-credential", "Bearer sekrit-token".parse().unwrap());
+        headers.insert(
+            "location",
+            "https://app.example/cb#access_token=sekrit-fragment"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("content-type", "application/json".parse().unwrap());
+        let status = InvokeError::Status {
+            template: "t",
+            status: StatusCode::UNAUTHORIZED,
+            headers: headers.clone(),
+            body: Bytes::from_static(br#"{"echo":"sekrit-body"}"#),
+            attempts: 1,
+        };
+        let reauthorize = InvokeError::ReauthorizationRequired {
+            template: "t",
+            integration: "crm",
+            subject: Subject::Installation,
+            reason: ReauthorizationReason::NotAuthorized,
+            authorize_url: Some(
+                url::Url::parse("https://auth.example/authorize?state=sekrit-state&code_challenge=sekrit-challenge")
+                    .unwrap(),
+            ),
+        };
+        let response =
+            crate::Response::new(StatusCode::OK, headers, Bytes::from_static(b"sekrit"), 1);
+        for shown in [
+            format!("{status:?}"),
+            format!("{reauthorize:?}"),
+            format!("{response:?}"),
+        ] {
+            assert!(!shown.contains("sekrit"), "{shown}");
+        }
+        let shown = format!("{status:?}");
+        assert!(
+            shown.contains("set-cookie") && shown.contains("application/json"),
+            "{shown}"
+        );
+        assert!(shown.contains("body_bytes: 22"), "{shown}");
+        assert!(format!("{reauthorize:?}").contains("https://auth.example/authorize?[REDACTED]"));
     }
 }

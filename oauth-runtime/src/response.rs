@@ -7,7 +7,7 @@ use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 /// A 2xx response, its body read whole (within the runtime's size limit). `Debug` shows the
-/// body's size, not its content.
+/// body's size, not its content, and header values only for harmless headers.
 #[derive(Clone)]
 pub struct Response {
     status: StatusCode,
@@ -20,7 +20,7 @@ impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
             .field("status", &self.status)
-            .field("headers", &self.headers)
+            .field("headers", &crate::error::SafeHeaders(&self.headers))
             .field("body_bytes", &self.body.len())
             .field("attempts", &self.attempts)
             .finish()

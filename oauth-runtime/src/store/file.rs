@@ -212,12 +212,11 @@ impl TokenStore for FileStore {
                         integration: key.integration.to_string(),
                     });
                 }
-                let version = Version::after(records.highest_version).ok_or_else(|| {
-                    StoreError::Corrupt {
+                let version =
+                    Version::after(records.highest_version).ok_or_else(|| StoreError::Corrupt {
                         path: inner.path.clone(),
                         reason: "its record versions are exhausted".to_string(),
-                    }
-                })?;
+                    })?;
                 records.highest_version = version.get();
                 records.by_key.insert(key, Versioned { record, version });
                 Ok((version, true))

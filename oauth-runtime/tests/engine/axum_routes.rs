@@ -122,7 +122,10 @@ async fn an_integration_named_in_the_url_cannot_forge_log_lines() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let runtime = Runtime::builder().store(MemoryStore::new()).build().unwrap();
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
     let app = oauth_runtime::axum::routes(runtime, "/oauth");
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     // The cookie the routes expect is the state's hash: anyone can make a matching pair.
@@ -132,15 +135,23 @@ async fn an_integration_named_in_the_url_cannot_forge_log_lines() {
         .get(format!(
             "{base}/oauth/evil%0A2026-01-01T00:00:00Z%20ERROR%20forged/callback?code=c&state=x"
         ))
-        .header("cookie", format!("oauth_state_evil_2026_01_01T00_00_00Z_ERROR_forged={hash}"))
+        .header(
+            "cookie",
+            format!("oauth_state_evil_2026_01_01T00_00_00Z_ERROR_forged={hash}"),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(answer.status(), 400);
     let logged = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logged.contains("authorization callback refused"), "{logged}");
     assert!(
-        !logged.lines().any(|line| line.starts_with("2026-01-01T00:00:00Z ERROR forged")),
+        logged.contains("authorization callback refused"),
+        "{logged}"
+    );
+    assert!(
+        !logged
+            .lines()
+            .any(|line| line.starts_with("2026-01-01T00:00:00Z ERROR forged")),
         "a forged log line: {logged}"
     );
 }

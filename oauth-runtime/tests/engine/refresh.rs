@@ -421,6 +421,45 @@ async fn scopes_added_by_a_new_app_version_need_reauthorization() {
 }
 
 #[tokio::test]
+async fn a_badly_typed_optional_field_never_loses_a_rotated_refresh_token() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let runtime = provider.runtime(MemoryStore::new());
+    provider.seed_expired(&runtime).await;
+    let odd = [
+        ("expires_in", serde_json::json!("3600.0")),
+        ("expires_in", serde_json::json!("")),
+        ("expires_in", serde_json::json!(true)),
+        ("expires_in", serde_json::json!(-1)),
+        ("scope", serde_json::json!(5)),
+        ("token_type", serde_json::json!({ "odd": [] })),
+    ];
+    for (n, (field, value)) in odd.into_iter().enumerate() {
+        *provider.state.odd_field.lock().unwrap() = Some((field.to_string(), value.clone()));
+        // The provider rotates: the answer holds the only live refresh token.
+        assert_eq!(
+            get_thing(&runtime, &provider).await.unwrap(),
+            format!("sekrit-access-{}", n + 1),
+            "{field}: {value}"
+        );
+        let stored = runtime
+            .store()
+            .unwrap()
+            .load(&crm())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.record.tokens.refresh_token(),
+            Some(format!("sekrit-refresh-{}", n + 1).as_str()),
+            "{field}: {value}"
+        );
+        assert_eq!(stored.record.needs_reauthorization, None);
+        expire(&runtime, &crm()).await;
+    }
+}
+
+#[tokio::test]
 async fn a_rotated_refresh_token_is_saved_before_the_new_access_token_is_used() {
     let provider = Provider::start().await;
     provider.state.rotate.store(true, Ordering::SeqCst);

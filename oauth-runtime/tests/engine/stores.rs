@@ -335,7 +335,10 @@ async fn out_of_range_numbers_in_a_token_file_are_corrupt_not_a_panic() {
     };
     let key = TokenKey::installation("crm");
     for (text, what) in [
-        (record("3", "18446744073709551615"), "past what the clock can hold"),
+        (
+            record("3", "18446744073709551615"),
+            "past what the clock can hold",
+        ),
         (record("18446744073709551615", "1"), "at the limit"),
     ] {
         let dir = tempdir();
@@ -346,7 +349,11 @@ async fn out_of_range_numbers_in_a_token_file_are_corrupt_not_a_panic() {
             Err(StoreError::Corrupt { reason, .. }) => assert!(reason.contains(what), "{reason}"),
             other => panic!("expected a corrupt file, got {other:?}"),
         }
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "never replaced");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "never replaced"
+        );
     }
     // Versions exhausted: the next save is refused, nothing repeats.
     let dir = tempdir();

@@ -42,6 +42,8 @@ pub(crate) struct State {
     pub(crate) exchanges: Mutex<Vec<Vec<(String, String)>>>,
     /// The PKCE challenge the next exchange must match, if any.
     pub(crate) challenge: Mutex<Option<String>>,
+    /// A field set, as written, in the next refresh's answer (a provider's odd typing).
+    pub(crate) odd_field: Mutex<Option<(String, serde_json::Value)>>,
 }
 
 pub(crate) struct Provider {
@@ -271,6 +273,9 @@ impl Respond for TokenEndpoint {
             live.remove(&refresh);
             live.insert(next.clone());
             body["refresh_token"] = next.into();
+        }
+        if let Some((field, value)) = state.odd_field.lock().unwrap().take() {
+            body[field] = value;
         }
         let response = ResponseTemplate::new(200).set_body_json(body);
         match hang {
