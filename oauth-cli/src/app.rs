@@ -45,7 +45,13 @@ pub(crate) fn load(dir: &Path) -> Result<AppConfig, Failed> {
 /// The token file: `--store`, or `DIR/.oauth-templates/tokens.json`; encrypted when
 /// `OAUTH_TEMPLATES_STORE_KEY` is set.
 pub(crate) fn store(dir: &Path, store: Option<&Path>) -> Result<FileStore, Failed> {
-    let path = store.map_or_else(|| default_store(dir), Path::to_path_buf);
+    let path = match store {
+        Some(path) => path.to_path_buf(),
+        None => {
+            keep_out_of_version_control(dir)?;
+            default_store(dir)
+        }
+    };
     match std::env::var(KEY_VARIABLE) {
         Ok(key) => {
             let key = EncryptionKey::from_base64(&key)
@@ -58,6 +64,29 @@ pub(crate) fn store(dir: &Path, store: Option<&Path>) -> Result<FileStore, Faile
 
 pub(crate) fn default_store(dir: &Path) -> PathBuf {
     dir.join(".oauth-templates").join("tokens.json")
+}
+
+/// The default store's folder sits inside the app's folder, often a git checkout: it gets a
+/// `.gitignore` of `*`, so tokens are never committed by accident.
+fn keep_out_of_version_control(dir: &Path) -> Result<(), Failed> {
+    let folder = dir.join(".oauth-templates");
+    let ignore = folder.join(".gitignore");
+    if ignore.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&folder)
+        .and_then(|()| std::fs::write(&ignore, "# Tokens: never commit them.\n*\n"))
+        .or_else(|e| fail(format!("cannot write {}: {e}", ignore.display())))
+}
+
+/// Says, on standard error, when the token file is not encrypted.
+pub(crate) fn warn_if_plain(store: &FileStore) {
+    if std::env::var_os(KEY_VARIABLE).is_none() {
+        eprintln!(
+            "warning: {} is not encrypted: set {KEY_VARIABLE} to a key (`openssl rand -base64 32`) to seal the tokens at rest",
+            store.path().display()
+        );
+    }
 }
 
 /// The integration called `name` (`oauth` for the legacy format).
@@ -99,6 +128,28 @@ pub(crate) fn oauth_iparams(
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var(format!("OAUTH_IPARAM_{}", name.to_ascii_uppercase())).ok())
     })
+}
+
+/// The values of `--oauth-iparam K=V` (what may be secret among them).
+pub(crate) fn oauth_iparams_given(args: &[String]) -> Result<Vec<String>, Failed> {
+    Ok(pairs(args, "--oauth-iparam")?
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect())
+}
+
+/// An integration's name as environment variables spell it (`freshservice` → `FRESHSERVICE`).
+pub(crate) fn env_name(integration: &str) -> String {
+    integration
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// `K=V` arguments as pairs.

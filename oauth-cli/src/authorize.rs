@@ -53,6 +53,7 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
         }
     };
     let store = app::store(args.dir, args.store)?;
+    app::warn_if_plain(&store);
     let store_path = store.path().to_path_buf();
     app::block_on(async {
         let asked = format!("http://localhost:{}/auth/callback", args.port);

@@ -9,7 +9,7 @@ use oauth_codegen::model::{AuthRef, Method, Protocol, QueryValue, Template};
 use oauth_codegen::placeholder::{Expr, Part, TemplateString, Term};
 use oauth_codegen::render_expr;
 use oauth_runtime::__private::{Compose, HeaderName, MethodKind, TemplateInfo};
-use oauth_runtime::{InvokeError, Runtime, UserId};
+use oauth_runtime::{InvokeError, Runtime, TokenKey, UserId};
 
 use crate::app::{self, Failed, fail};
 
@@ -151,10 +151,55 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
             Err(_) => request.body(text),
         };
     }
+    // Every secret this call may send, to redact wherever a server echoes one back: the values
+    // given on the command line, the client secret, and the tokens stored before and after
+    // the call (a refresh may replace them).
+    let mut sent: Vec<String> = values.by_path.values().cloned().collect();
+    sent.extend(app::oauth_iparams_given(args.oauth_iparams)?);
+    sent.extend(
+        std::env::vars()
+            .filter(|(name, _)| name.starts_with("OAUTH_IPARAM_"))
+            .map(|(_, value)| value),
+    );
+    let key = integration.as_ref().map(|name| match &user {
+        Some(user) => TokenKey::user(name.clone(), user.clone()),
+        None => TokenKey::installation(name.clone()),
+    });
+    if let Some(name) = &integration {
+        let variable = format!("OAUTH_{}_CLIENT_SECRET", app::env_name(name));
+        sent.extend(std::env::var(variable).ok());
+    }
     app::block_on(async {
-        match request.send().await {
+        let store = runtime.store().cloned();
+        let stored_tokens = |store: Option<std::sync::Arc<dyn oauth_runtime::TokenStore>>| {
+            let key = key.clone();
+            async move {
+                let (Some(store), Some(key)) = (store, key) else {
+                    return Vec::new();
+                };
+                match store.load(&key).await {
+                    Ok(Some(current)) => {
+                        let tokens = &current.record.tokens;
+                        let mut secrets = vec![tokens.access_token().secret().to_string()];
+                        secrets.extend(tokens.refresh_token().map(str::to_string));
+                        secrets
+                    }
+                    _ => Vec::new(),
+                }
+            }
+        };
+        sent.extend(stored_tokens(store.clone()).await);
+        let result = request.send().await;
+        sent.extend(stored_tokens(store).await);
+        let redact = Redact::new(&sent);
+        match result {
             Ok(response) => {
-                print_response(response.status(), response.headers(), &response.text());
+                print_response(
+                    response.status(),
+                    response.headers(),
+                    &response.text(),
+                    &redact,
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Err(InvokeError::Status {
@@ -163,7 +208,7 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
                 body,
                 ..
             }) => {
-                print_response(status, &headers, &String::from_utf8_lossy(&body));
+                print_response(status, &headers, &String::from_utf8_lossy(&body), &redact);
                 Ok(ExitCode::FAILURE)
             }
             Err(error) => {
@@ -330,7 +375,38 @@ fn missing(path: String) -> Failed {
     Failed
 }
 
-fn print_response(status: http::StatusCode, headers: &http::HeaderMap, body: &str) {
+/// Replaces every secret this call sent, wherever a response repeats it.
+struct Redact {
+    /// Longest first, so a secret holding another is replaced whole.
+    secrets: Vec<String>,
+}
+
+impl Redact {
+    fn new(sent: &[String]) -> Self {
+        // Values this short are words, not secrets: replacing them would garble the output.
+        let mut secrets: Vec<String> = sent.iter().filter(|s| s.len() >= 6).cloned().collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redact { secrets }
+    }
+
+    fn apply(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "[REDACTED]");
+            }
+        }
+        text
+    }
+}
+
+fn print_response(
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+    body: &str,
+    redact: &Redact,
+) {
     println!("{status}");
     for (name, value) in headers {
         let secret = ["auth", "token", "cookie", "key", "secret", "session"]
@@ -339,10 +415,10 @@ fn print_response(status: http::StatusCode, headers: &http::HeaderMap, body: &st
         let shown = if secret {
             "[REDACTED]".to_string()
         } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
+            redact.apply(&String::from_utf8_lossy(value.as_bytes()))
         };
         println!("{name}: {shown}");
     }
     println!();
-    println!("{body}");
+    println!("{}", redact.apply(body));
 }

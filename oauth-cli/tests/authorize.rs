@@ -154,6 +154,18 @@ async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_the
         output.contains("Open this address to authorize `crm`:"),
         "{output}"
     );
+    // The token folder keeps itself out of version control, and the plain file is pointed out.
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".oauth-templates/.gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*")
+    );
+    assert!(
+        output.contains("tokens.json is not encrypted: set OAUTH_TEMPLATES_STORE_KEY"),
+        "{output}"
+    );
     assert!(
         output.contains("tenant=acme"),
         "oauth_iparams are substituted: {output}"
@@ -370,5 +382,63 @@ async fn malformed_arguments_are_explained() {
     assert!(
         String::from_utf8_lossy(&output.stderr)
             .contains("name the integration whose tokens to delete, or pass --all")
+    );
+}
+
+#[tokio::test]
+async fn invoke_redacts_the_token_and_secrets_sent_wherever_a_server_echoes_them() {
+    let provider = provider().await;
+    Mock::given(method("GET"))
+        .and(path("/things/8"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-echo-credential", "Bearer sekrit-stored-access")
+                .insert_header(
+                    "location",
+                    "https://app.example/cb?access_token=sekrit-stored-access",
+                )
+                .insert_header("x-tenant", "sekrit-tenant-value")
+                .set_body_string(
+                    r#"{"you_sent":"Bearer sekrit-stored-access","client":"sekrit-client-secret"}"#,
+                ),
+        )
+        .mount(&provider)
+        .await;
+    let dir = app("echo", &provider);
+    let store = oauth_runtime::FileStore::new(dir.join(".oauth-templates/tokens.json"));
+    oauth_runtime::TokenStore::save(
+        &store,
+        &oauth_runtime::TokenKey::installation("crm"),
+        &oauth_runtime::TokenRecord::active(
+            oauth_runtime::TokenSet::new("sekrit-stored-access")
+                .with_refresh_token("sekrit-stored-refresh")
+                .expires_in(Duration::from_secs(1800)),
+        ),
+        None,
+    )
+    .await
+    .unwrap();
+    let invoke = cli(&dir)
+        .args([
+            "invoke",
+            "getThing",
+            "--context",
+            "id=8",
+            "--oauth-iparam",
+            "tenant=sekrit-tenant-value",
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&invoke.stdout).into_owned();
+    assert!(invoke.status.success(), "{stdout}");
+    assert!(!stdout.contains("sekrit"), "{stdout}");
+    assert!(
+        stdout.contains("location: https://app.example/cb?access_token=[REDACTED]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"{"you_sent":"Bearer [REDACTED]","client":"[REDACTED]"}"#),
+        "{stdout}"
     );
 }
