@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::crypt::EncryptionKey;
@@ -11,8 +12,11 @@ use super::format::{self, Records};
 use super::{RefreshLock, StoreError, StoreFuture, TokenStore, Version, Versioned};
 use crate::tokens::{TokenKey, TokenRecord};
 
-/// How often a waiting refresh polls the other process's lock.
+/// How often a waiting refresh or write polls the other process's lock.
 const LOCK_POLL: Duration = Duration::from_millis(10);
+/// The longest wait for another process's write lock before a save fails (its tokens are then
+/// kept in memory and saved by a later call, never lost).
+const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Tokens in one file (JSON, or sealed with AES-256-GCM when given an [`EncryptionKey`]).
 ///
@@ -22,6 +26,9 @@ const LOCK_POLL: Duration = Duration::from_millis(10);
 ///   interleave; refreshes take `FILE.refresh-lock`, so they refresh once between them.
 /// - A file that cannot be read (corrupt, or not decryptable with the key) is an error and is
 ///   never replaced.
+/// - The token file and its locks are never followed through a symbolic link: one planted in
+///   the folder is an error, not a second copy of the tokens.
+/// - A write waits at most [`FileStore::lock_wait`] (10 s) for another process's lock.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     inner: Arc<Inner>,
@@ -31,6 +38,8 @@ pub struct FileStore {
 struct Inner {
     path: PathBuf,
     key: Option<EncryptionKey>,
+    /// In milliseconds; shared by the store's clones.
+    lock_wait_ms: AtomicU64,
 }
 
 impl FileStore {
@@ -40,6 +49,7 @@ impl FileStore {
             inner: Arc::new(Inner {
                 path: path.into(),
                 key: None,
+                lock_wait_ms: AtomicU64::new(DEFAULT_LOCK_WAIT.as_millis() as u64),
             }),
         }
     }
@@ -50,6 +60,7 @@ impl FileStore {
             inner: Arc::new(Inner {
                 path: path.into(),
                 key: Some(key),
+                lock_wait_ms: AtomicU64::new(DEFAULT_LOCK_WAIT.as_millis() as u64),
             }),
         }
     }
@@ -57,6 +68,15 @@ impl FileStore {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// How long a write waits for another process's lock before it fails (default 10 s): a
+    /// lock held by a stuck process, or a planted one, never hangs a refresh. It applies to
+    /// this store and its clones.
+    pub fn lock_wait(self, wait: Duration) -> Self {
+        let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        self.inner.lock_wait_ms.store(millis, Ordering::Relaxed);
+        self
     }
 
     async fn blocking<T: Send + 'static>(
@@ -90,10 +110,38 @@ impl Inner {
     }
 
     fn read(&self) -> Result<Records, StoreError> {
-        match fs::read(&self.path) {
-            Ok(bytes) => format::decode(&bytes, self.key.as_ref(), &self.path),
+        let mut bytes = Vec::new();
+        let read = no_follow(OpenOptions::new().read(true), &self.path)
+            .and_then(|mut file| io::Read::read_to_end(&mut file, &mut bytes));
+        match read {
+            Ok(_) => format::decode(&bytes, self.key.as_ref(), &self.path),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Records::default()),
             Err(e) => Err(self.io("reading")(e)),
+        }
+    }
+
+    /// The write lock, waited for at most `lock_wait`.
+    fn lock_for_writing(&self) -> Result<File, StoreError> {
+        let lock = open_lock(&self.sibling(".lock")).map_err(self.io("opening the lock of"))?;
+        let wait = Duration::from_millis(self.lock_wait_ms.load(Ordering::Relaxed));
+        // A wait too long for the clock is no deadline.
+        let deadline = std::time::Instant::now().checked_add(wait);
+        loop {
+            match lock.try_lock() {
+                Ok(()) => return Ok(lock),
+                Err(fs::TryLockError::WouldBlock)
+                    if deadline.is_none_or(|d| std::time::Instant::now() < d) =>
+                {
+                    std::thread::sleep(LOCK_POLL);
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(self.io("waiting for the write lock of")(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("another process has held it for {wait:?}"),
+                    )));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(self.io("locking")(e)),
+            }
         }
     }
 
@@ -105,8 +153,7 @@ impl Inner {
         if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent).map_err(self.io("creating the folder of"))?;
         }
-        let lock = open_lock(&self.sibling(".lock")).map_err(self.io("opening the lock of"))?;
-        lock.lock().map_err(self.io("locking"))?;
+        let _lock = self.lock_for_writing()?;
         let mut records = self.read()?;
         let (result, changed) = change(&mut records)?;
         if changed {
@@ -187,7 +234,24 @@ fn private_file() -> OpenOptions {
 }
 
 fn open_lock(path: &Path) -> io::Result<File> {
-    private_file().create(true).truncate(false).open(path)
+    no_follow(private_file().create(true).truncate(false), path)
+}
+
+/// Opens `path` with `options`, refusing a symbolic link (`O_NOFOLLOW` where the platform has
+/// it, and a check before opening everywhere).
+fn no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a symbolic link, which is never followed: point the store at the real file",
+        ));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    options.open(path)
 }
 
 impl TokenStore for FileStore {

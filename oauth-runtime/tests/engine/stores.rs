@@ -374,3 +374,75 @@ async fn out_of_range_numbers_in_a_token_file_are_corrupt_not_a_panic() {
         other => panic!("expected exhausted versions, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_held_write_lock_fails_the_save_in_time_instead_of_hanging() {
+    let dir = tempdir();
+    let path = dir.join("tokens.json");
+    // Another process (or a planted file) holds the write lock and never lets go.
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("tokens.json.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let store = FileStore::new(&path).lock_wait(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let error = store
+        .save(
+            &TokenKey::installation("crm"),
+            &TokenRecord::active(TokenSet::new("a")),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        error.to_string().contains("waiting for the write lock"),
+        "{error}"
+    );
+    drop(held);
+    store
+        .save(
+            &TokenKey::installation("crm"),
+            &TokenRecord::active(TokenSet::new("a")),
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symbolic_links_in_the_store_folder_are_never_followed() {
+    let dir = tempdir();
+    let elsewhere = tempdir();
+    let key = TokenKey::installation("crm");
+    // A token file that is a link to another file: refused, neither read nor forked.
+    let real = elsewhere.join("real.json");
+    FileStore::new(&real)
+        .save(&key, &record("linked"), None)
+        .await
+        .unwrap();
+    let path = dir.join("tokens.json");
+    std::os::unix::fs::symlink(&real, &path).unwrap();
+    let store = FileStore::new(&path);
+    let error = store.load(&key).await.unwrap_err();
+    assert!(error.to_string().contains("symbolic link"), "{error}");
+    assert!(store.save(&key, &record("x"), None).await.is_err());
+    assert!(
+        std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was not replaced by a second copy"
+    );
+    // A lock file that is a link to a file that does not exist: the target is not created.
+    let dir = tempdir();
+    let target = elsewhere.join("created-by-a-link");
+    std::os::unix::fs::symlink(&target, dir.join("tokens.json.lock")).unwrap();
+    let store = FileStore::new(dir.join("tokens.json"));
+    assert!(store.save(&key, &record("y"), None).await.is_err());
+    assert!(!target.exists(), "the link's target was created");
+}
