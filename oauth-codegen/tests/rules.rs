@@ -340,6 +340,21 @@ fn host_rules() {
             "use the server's host name (certificates name hosts, not addresses); IP literals are allowed only for loopback with `\"protocol\": \"http\"`",
         ),
         (
+            "3232235777",
+            "`3232235777` as `host` is an IP address in another spelling",
+            "a host name whose last label is a number is read as an IPv4 address; use the server's host name",
+        ),
+        (
+            "0xc0.0xa8.1.1",
+            "`0xc0.0xa8.1.1` as `host` is an IP address in another spelling",
+            "a host name whose last label is a number is read as an IPv4 address; use the server's host name",
+        ),
+        (
+            "169.254.169.254.",
+            "`169.254.169.254.` as `host` is an IP address in another spelling",
+            "a host name whose last label is a number is read as an IPv4 address; use the server's host name",
+        ),
+        (
             "x.com:99999",
             "invalid port `99999` in `host`",
             "a port is a number from 1 to 65535",

@@ -195,14 +195,26 @@ fn plain_http_is_refused_unless_loopback_or_allowed_at_every_call() {
                 "{refused:?}"
             );
         }
-        for host in ["127.0.0.1:8080", "localhost"] {
+        for host in ["127.0.0.1:8080", "localhost", "127.1", "2130706433"] {
             let start = FixedUrl::default();
             for _ in 0..2 {
                 assert!(http_request(&RUNTIME, &start, host, value).is_ok());
             }
         }
     }
-    for host in ["10.0.0.1", "127.0.0.1:0", "127.0.0.1:99999", "a..b"] {
+    // An address in any spelling the URL parser reads as one (what is sent is the address).
+    for host in [
+        "10.0.0.1",
+        "3232235777",
+        "0xc0.0xa8.1.1",
+        "10.1",
+        "0251.0376.0251.0376",
+        "169.254.169.254.",
+        "[fe80::1]",
+        "127.0.0.1:0",
+        "127.0.0.1:99999",
+        "a..b",
+    ] {
         let start = FixedUrl::default();
         for _ in 0..2 {
             let refused = http_request(&allowing, &start, host, Some("1"));
