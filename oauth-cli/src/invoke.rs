@@ -409,10 +409,7 @@ fn print_response(
 ) {
     println!("{status}");
     for (name, value) in headers {
-        let secret = ["auth", "token", "cookie", "key", "secret", "session"]
-            .iter()
-            .any(|word| name.as_str().contains(word));
-        let shown = if secret {
+        let shown = if oauth_rules::is_credential_header(name.as_str()) {
             "[REDACTED]".to_string()
         } else {
             redact.apply(&String::from_utf8_lossy(value.as_bytes()))

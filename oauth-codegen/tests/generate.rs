@@ -129,3 +129,37 @@ fn config_text_in_doc_comments_is_neither_markup_nor_a_broken_code_span() {
         "{code}"
     );
 }
+
+#[test]
+fn without_iparams_json_a_value_sent_only_in_credential_headers_is_secret_and_debug_shows_none() {
+    let requests = r#"{ "getTicket": { "schema": { "method": "GET", "host": "<%= iparam.domain %>.example.com",
+      "path": "/tickets", "headers": {
+        "Authorization": "Basic <%= encode(iparam.api_key + ':X') %>",
+        "X-Region": "<%= iparam.region %>" } } } }"#;
+    let input = AppInput {
+        requests: Some(InputFile::in_memory("config/requests.json", requests)),
+        ..AppInput::default()
+    };
+    let code = generated(input, "Helpdesk");
+    assert!(
+        code.contains("pub api_key: ::oauth_runtime::SecretString,"),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub region: ::std::string::String,"),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub domain: ::std::string::String,"),
+        "{code}"
+    );
+    assert!(
+        code.contains(
+            "f.debug_struct(::core::stringify!(HelpdeskIparams)).finish_non_exhaustive()"
+        ),
+        "{code}"
+    );
+    assert!(!code.contains(
+        "#[derive(::core::clone::Clone, ::core::fmt::Debug)]\npub struct HelpdeskIparams"
+    ));
+}

@@ -110,6 +110,26 @@ pub fn scope_text<S: AsRef<str>>(items: &[S]) -> String {
     text
 }
 
+/// Whether a header named `name` carries a credential (`Authorization`, `X-Api-Key`,
+/// `X-Auth-Token`, a cookie…): an installation value sent in it is a secret, and a response
+/// header so named is shown redacted.
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "auth",
+        "token",
+        "secret",
+        "key",
+        "session",
+        "cookie",
+        "password",
+        "signature",
+        "credential",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +186,22 @@ mod tests {
             authorize_param("scope", ParamValue::Text("x")),
             ParamRule::Refused { .. }
         ));
+    }
+
+    #[test]
+    fn credential_headers_are_told_by_name() {
+        for name in [
+            "Authorization",
+            "X-API-Key",
+            "x-auth-token",
+            "Cookie",
+            "X-Signature",
+        ] {
+            assert!(is_credential_header(name), "{name}");
+        }
+        for name in ["Content-Type", "X-Region", "Accept"] {
+            assert!(!is_credential_header(name), "{name}");
+        }
     }
 
     #[test]

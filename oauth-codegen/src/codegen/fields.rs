@@ -159,14 +159,49 @@ pub(crate) fn iparam_fields(app: &AppConfig) -> Vec<IparamField> {
                 } else {
                     label.replace('.', "_")
                 };
+                // Without iparams.json nothing says which values are secure: one sent only in
+                // credential headers (`Authorization: Basic <%= encode(iparam.api_key) %>`) is.
+                let kind = if is_iparam && only_in_credential_headers(app, &label) {
+                    IparamKind::Secret
+                } else {
+                    IparamKind::Text
+                };
                 fields.push(IparamField {
                     ident: ident::snake_case(&ident_source),
                     label,
-                    kind: IparamKind::Text,
+                    kind,
                     required: true,
                 });
             }
         }
     }
     fields
+}
+
+/// Whether every use of the value `label` in the templates is in a header that carries a
+/// credential (by its name, `oauth_rules::is_credential_header`).
+fn only_in_credential_headers(app: &AppConfig, label: &str) -> bool {
+    let mut used = false;
+    for template in &app.templates {
+        let uses = |value: &TemplateString| value.paths().iter().any(|p| p.dotted() == label);
+        let schema = &template.schema;
+        let outside_headers = uses(&schema.host)
+            || schema.path.as_ref().is_some_and(uses)
+            || schema.query.iter().any(|q| match &q.value {
+                QueryValue::Text(t) => uses(t),
+                _ => false,
+            });
+        if outside_headers {
+            return false;
+        }
+        for header in &schema.headers {
+            if uses(&header.value) {
+                if !oauth_rules::is_credential_header(&header.name.value) {
+                    return false;
+                }
+                used = true;
+            }
+        }
+    }
+    used
 }

@@ -65,8 +65,15 @@ pub fn generate(app: &AppConfig, spec: &ClientSpec) -> TokenStream {
         (
             quote! {
                 #doc
-                #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+                #[derive(::core::clone::Clone)]
                 #vis struct #iparams_ident { #(#fields)* }
+
+                /// Shows no value: any installation value may be a credential.
+                impl ::core::fmt::Debug for #iparams_ident {
+                    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                        f.debug_struct(::core::stringify!(#iparams_ident)).finish_non_exhaustive()
+                    }
+                }
             },
             quote!(__iparams: ::std::sync::Arc<#iparams_ident>,),
             quote!(, iparams: #iparams_ident),

@@ -300,10 +300,8 @@ fn secure_iparams_are_redacted_in_debug() {
     let helpdesk =
         client(StaticTokens::new().with(TokenKey::installation("freshservice"), "tok-secret"));
     let debug = format!("{helpdesk:?}");
-    assert!(
-        !debug.contains("key\"") && debug.contains("REDACTED"),
-        "{debug}"
-    );
+    assert!(debug.contains("HelpdeskIparams { .. }"), "{debug}");
+    assert!(!debug.contains("acme"), "no installation value: {debug}");
     assert!(!debug.contains("tok-secret"), "{debug}");
 }
 
