@@ -1272,3 +1272,70 @@ fn a_literal_authorization_custom_header_is_a_credential_warning() {
         help(&found)
     );
 }
+
+#[test]
+fn framing_headers_cannot_be_set_by_a_template() {
+    for name in [
+        "Host",
+        "content-length",
+        "Transfer-Encoding",
+        "Connection",
+        "TE",
+        "Upgrade",
+    ] {
+        let r = format!(
+            r#"{{ "t": {{ "schema": {{ "method": "GET", "host": "api.example.com",
+  "headers": {{ "{name}": "x" }} }} }} }}"#
+        );
+        let described = describe(&run(requests(&r)));
+        assert_eq!(described.len(), 1, "{described:?}");
+        assert!(
+            described[0].starts_with("error")
+                && described[0].contains("cannot be set by a template"),
+            "{described:?}"
+        );
+    }
+}
+
+#[test]
+fn a_secret_never_goes_to_a_host_given_at_the_call() {
+    let oauth = r#"{ "integrations": { "crm": { "display_name": "CRM", "client_id": "a",
+  "client_secret": "<%= oauth_iparams.s %>", "authorize_url": "https://x.com/a",
+  "token_url": "https://x.com/t", "token_type": "account",
+  "oauth_iparams": { "s": { "display_name": "S", "type": "text" } } } } }"#;
+    let iparams = r#"{ "key": { "display_name": "Key", "type": "text", "secure": true },
+  "domain": { "display_name": "Domain", "type": "text" } }"#;
+    let r = r#"{ "token": { "schema": { "method": "GET", "host": "<%= context.domain %>",
+    "headers": { "Authorization": "Bearer <%= access_token %>" } }, "options": { "oauth": "crm" } },
+  "key": { "schema": { "method": "GET", "host": "<%= context.domain %>.example.com",
+    "headers": { "X-Key": "<%= iparam.key %>" } } },
+  "fixed": { "schema": { "method": "GET", "host": "<%= iparam.domain %>.example.com",
+    "path": "/<%= context.id %>",
+    "headers": { "Authorization": "Bearer <%= access_token %>", "X-Key": "<%= iparam.key %>" } },
+    "options": { "oauth": "crm" } },
+  "plain": { "schema": { "method": "GET", "host": "<%= context.domain %>",
+    "headers": { "X-Region": "<%= iparam.domain %>" } } } }"#;
+    let app = run(App {
+        requests: Some(r),
+        oauth: Some(oauth),
+        iparams: Some(iparams),
+        ..App::default()
+    });
+    let errors: Vec<String> = describe(&app)
+        .into_iter()
+        .filter(|d| d.starts_with("error"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            format!(
+                "error {} the access token would go to a host chosen at each call",
+                at(REQUESTS, r, "access_token")
+            ),
+            format!(
+                "error {} secure iparam `key` would go to a host chosen at each call",
+                at(REQUESTS, r, "iparam.key")
+            ),
+        ]
+    );
+}

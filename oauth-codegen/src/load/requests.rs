@@ -187,6 +187,19 @@ fn protocol(json: &Json, diagnostics: &mut Diagnostics) -> Option<Protocol> {
 }
 
 /// Reads an object of header name → templated string value. Shared with `customHeaders`.
+/// Headers that frame the request or the connection: never a template's to set.
+const FRAMING_HEADERS: [&str; 9] = [
+    "Host",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "TE",
+    "Upgrade",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "Trailer",
+];
+
 pub(super) fn headers(json: &Json, what: &str, diagnostics: &mut Diagnostics) -> Vec<Header> {
     let Some(members) = object(json, what, diagnostics) else {
         return Vec::new();
@@ -203,6 +216,22 @@ pub(super) fn headers(json: &Json, what: &str, diagnostics: &mut Diagnostics) ->
                 .with_help(
                     "header names are letters, digits and ``!#$%&'*+-.^_`|~``, without spaces",
                 ),
+            );
+            continue;
+        }
+        if let Some(forbidden) = FRAMING_HEADERS
+            .iter()
+            .find(|h| h.eq_ignore_ascii_case(&name.value))
+        {
+            // A `Host` sends the request (and its token) to another virtual host behind a
+            // shared front end; a `Content-Length` truncates bodies; the others are the
+            // connection's, which the HTTP client manages.
+            diagnostics.push(
+                Diagnostic::error(
+                    name.span.clone(),
+                    format!("`{forbidden}` cannot be set by a template"),
+                )
+                .with_help("the HTTP client sets it from the request: remove it (the host is the template's `host`)"),
             );
             continue;
         }

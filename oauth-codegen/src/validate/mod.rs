@@ -54,6 +54,58 @@ fn check_template_references(app: &AppConfig, template: &Template, diagnostics: 
         check_token_placeholder(&header.value, diagnostics);
     }
     check_context_fields(template, diagnostics);
+    check_secrets_go_to_a_fixed_host(app, template, diagnostics);
+}
+
+/// The token and secure iparams go only to a host fixed per installation (literal text,
+/// iparams, `current_host`): a host holding a value given at each call would let the caller
+/// decide where they go.
+fn check_secrets_go_to_a_fixed_host(
+    app: &AppConfig,
+    template: &Template,
+    diagnostics: &mut Diagnostics,
+) {
+    let schema = &template.schema;
+    // A loopback host written as such, its port given at the call (as tests do), keeps the
+    // secret on this machine.
+    if let Some(crate::placeholder::Part::Text(start)) = schema.host.parts.first()
+        && let Some((name, _)) = start.split_once(':')
+        && matches!(name, "127.0.0.1" | "localhost")
+    {
+        return;
+    }
+    let Some(chosen) = schema
+        .host
+        .paths()
+        .into_iter()
+        .find(|p| matches!(resolve(p), Ok(Reference::Context(_))))
+    else {
+        return;
+    };
+    let secure = |name: &str| {
+        app.iparams
+            .as_ref()
+            .is_some_and(|i| i.params.iter().any(|p| p.secure && p.name.value == name))
+    };
+    for header in &schema.headers {
+        for path in header.value.paths() {
+            let what = match resolve(path) {
+                Ok(Reference::AccessToken) => "the access token".to_string(),
+                Ok(Reference::Iparam(name)) if secure(name) => {
+                    format!("secure iparam `{name}`")
+                }
+                _ => continue,
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    path.span.clone(),
+                    format!("{what} would go to a host chosen at each call"),
+                )
+                .with_related(chosen.span.clone(), format!("`{}` decides the host", chosen.dotted()))
+                .with_help("take the host from an iparam (fixed per installation) or write it in the template: a value given at each call must not decide where a secret goes"),
+            );
+        }
+    }
 }
 
 /// The token is filled in at send time, so it must stand alone: `<%= access_token %>`, once.
