@@ -1,13 +1,21 @@
-//! A server app (axum) that installs at account level: the admin opens
+//! A server app (axum) that installs at account level: the admin signs in, opens
 //! `/oauth/freshservice/authorize`, consents at the provider and comes back to
 //! `/oauth/freshservice/callback`; the app's own route then creates tickets with the stored token.
+//!
+//! The authorize route belongs behind the app's own admin authentication: anyone who can open
+//! it starts an installation (a link on another site can make an admin's browser open it). Here
+//! a stand-in sign-in sets an `admin_session` cookie and a middleware refuses the authorize
+//! route without it; a real app uses its own sessions.
 //!
 //! Run: `cargo run --example axum_server`.
 
 use std::io::Write;
 
-use axum::extract::State;
-use axum::routing::post;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use oauth_mock::Provider;
 use oauth_runtime::{MemoryStore, Runtime};
 
@@ -31,6 +39,42 @@ async fn create_ticket(State(helpdesk): State<Helpdesk>, subject: String) -> Str
         Ok(response) => format!("{}", response.status()),
         Err(error) => format!("error: {error}"),
     }
+}
+
+/// The stand-in admin session (a real app checks its own session store).
+const ADMIN_SESSION: &str = "admin_session=demo-admin";
+
+/// Stand-in sign-in: sets the admin session, then goes on to `next`.
+async fn sign_in(axum::extract::RawQuery(query): axum::extract::RawQuery) -> Response {
+    let next = query
+        .as_deref()
+        .and_then(|q| q.strip_prefix("next="))
+        .filter(|next| next.starts_with("/oauth/"))
+        .unwrap_or("/");
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{ADMIN_SESSION}; Path=/; HttpOnly; SameSite=Lax"),
+        )],
+        Redirect::to(next),
+    )
+        .into_response()
+}
+
+/// Only a signed-in admin may start an installation.
+async fn admins_only(request: Request, next: Next) -> Response {
+    let signed_in = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim() == ADMIN_SESSION);
+    let authorize = request.uri().path().ends_with("/authorize");
+    if authorize && !signed_in {
+        return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
+    }
+    next.run(request).await
 }
 
 /// Starts the server on a free loopback port, installs through its routes, files a ticket.
@@ -59,16 +103,25 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
             freshservice_domain: provider.host(),
         },
     );
-    let app = oauth_runtime::axum::routes(runtime, "/oauth").merge(
-        axum::Router::new()
-            .route("/tickets", post(create_ticket))
-            .with_state(helpdesk),
-    );
+    let app = oauth_runtime::axum::routes(runtime, "/oauth")
+        .layer(axum::middleware::from_fn(admins_only))
+        .merge(
+            axum::Router::new()
+                .route("/sign-in", get(sign_in))
+                .route("/tickets", post(create_ticket))
+                .with_state(helpdesk),
+        );
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     writeln!(out, "server listening at {base}")?;
 
+    let anonymous = reqwest::get(format!("{base}/oauth/freshservice/authorize")).await?;
+    writeln!(
+        out,
+        "the authorize route without an admin session: {}",
+        anonymous.status()
+    )?;
     let page = browse(url::Url::parse(&format!(
-        "{base}/oauth/freshservice/authorize"
+        "{base}/sign-in?next=/oauth/freshservice/authorize"
     ))?)
     .await?;
     let installed = page.contains("freshservice is authorized");

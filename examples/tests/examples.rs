@@ -90,6 +90,7 @@ async fn the_axum_server_installs_at_account_level() {
         &text,
         &[
             "server listening at http://127.0.0.1:",
+            "the authorize route without an admin session: 401 Unauthorized",
             "the admin installed the app: freshservice is authorized",
             "POST /tickets answered: 201 Created",
         ],

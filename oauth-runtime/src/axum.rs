@@ -70,6 +70,7 @@ async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<Strin
         Err(error) => {
             let status = match error {
                 AuthorizeError::UnknownIntegration(_) => StatusCode::NOT_FOUND,
+                AuthorizeError::TooManyPending(_) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::BAD_REQUEST,
             };
             page(status, outcome_page(Err(&error.to_string())).1)

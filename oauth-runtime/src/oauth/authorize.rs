@@ -14,8 +14,14 @@ use crate::tokens::{Subject, UserId};
 
 /// How long a started authorization may take before its callback is refused.
 pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
-/// Authorizations started and not finished that are kept; the oldest go first.
-const MAX_PENDING: usize = 1024;
+/// Authorizations started and not finished that one integration keeps; past it, new ones are
+/// refused until some finish or expire (none is evicted: one user's starts never cancel
+/// another's).
+const MAX_PENDING_PER_INTEGRATION: usize = 1024;
+/// Authorizations one subject (the installation, or one user) keeps per integration; a new
+/// one replaces only that subject's oldest, so a stray second start (another tab, a
+/// navigation someone else caused) does not cancel the one in progress.
+const MAX_PENDING_PER_SUBJECT: usize = 3;
 
 /// Where to send the user to authorize an integration. Its URL carries the `state` and the
 /// PKCE challenge; the verifier stays in the runtime. `Debug` leaves the URL's query out.
@@ -243,6 +249,9 @@ pub enum AuthorizeError {
     Random,
     /// The runtime has no token store to keep the tokens in.
     NoStore,
+    /// Too many authorizations of this integration are in progress: try again when some
+    /// have finished or expired.
+    TooManyPending(String),
 }
 
 impl fmt::Display for AuthorizeError {
@@ -271,6 +280,10 @@ impl fmt::Display for AuthorizeError {
             AuthorizeError::NoStore => {
                 f.write_str("the runtime has no token store (see RuntimeBuilder::store)")
             }
+            AuthorizeError::TooManyPending(name) => write!(
+                f,
+                "too many authorizations of `{name}` are in progress: try again when some have finished or expired"
+            ),
         }
     }
 }
@@ -314,13 +327,19 @@ impl PendingAuthorizations {
             false => (None, None),
         };
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        // Expired ones go first, then this subject's earlier one (a new authorization
-        // replaces it); only then, past the cap, the oldest.
-        pending.retain(|p| {
-            p.started.elapsed() <= ttl && !(p.integration == integration && p.subject == subject)
-        });
-        if pending.len() >= MAX_PENDING {
-            pending.remove(0);
+        pending.retain(|p| p.started.elapsed() <= ttl);
+        let mine = |p: &Pending| p.integration == integration && p.subject == subject;
+        if pending.iter().filter(|p| mine(p)).count() >= MAX_PENDING_PER_SUBJECT
+            && let Some(oldest) = pending.iter().position(mine)
+        {
+            pending.remove(oldest);
+        } else if pending
+            .iter()
+            .filter(|p| p.integration == integration)
+            .count()
+            >= MAX_PENDING_PER_INTEGRATION
+        {
+            return Err(AuthorizeError::TooManyPending(integration.to_string()));
         }
         pending.push(Pending {
             state: state.clone(),

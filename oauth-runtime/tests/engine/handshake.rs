@@ -708,3 +708,62 @@ fn an_authorize_url_cannot_set_what_the_runtime_sets_and_a_wrong_response_type_i
          authorization-code grant only, so `response_type` can only be `code`"
     );
 }
+
+#[tokio::test]
+async fn one_users_authorizations_never_cancel_anothers_and_a_stray_start_keeps_the_first() {
+    let provider = Provider::start().await;
+    let runtime = runtime(&provider, Duration::from_secs(600));
+    let user = |n: usize| Subject::User(UserId::new(format!("user-{n}")));
+    let first = runtime.authorize("chat", user(0)).unwrap();
+    // A flood of other users' starts: refused past the cap, never evicting user 0's.
+    let mut refused = 0;
+    for n in 1..1100 {
+        match runtime.authorize("chat", user(n)) {
+            Ok(_) => {}
+            Err(AuthorizeError::TooManyPending(integration)) => {
+                assert_eq!(integration, "chat");
+                refused += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(refused, 1099 - 1023, "1024 in flight at most");
+    // Other integrations are not affected.
+    runtime.authorize("crm", Subject::Installation).unwrap();
+    let outcome = runtime
+        .complete_authorization(
+            "chat",
+            Some(&UserId::new("user-0")),
+            &callback(&state(first.url()), "code=good-code"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CallbackOutcome::Authorized { .. }));
+
+    // The same subject: a second start (another tab, a navigation someone caused) leaves the
+    // first usable; only a subject's fourth start drops its oldest.
+    let starts: Vec<String> = (0..4)
+        .map(|_| {
+            state(
+                runtime
+                    .authorize("crm", Subject::Installation)
+                    .unwrap()
+                    .url(),
+            )
+        })
+        .collect();
+    let complete = |state: String| {
+        let runtime = runtime.clone();
+        async move {
+            runtime
+                .complete_authorization("crm", None, &callback(&state, "code=good-code"))
+                .await
+        }
+    };
+    assert!(
+        complete(starts[0].clone()).await.is_err(),
+        "the oldest of four was dropped"
+    );
+    assert!(complete(starts[1].clone()).await.is_ok());
+    assert!(complete(starts[3].clone()).await.is_ok());
+}
