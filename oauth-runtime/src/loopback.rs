@@ -19,8 +19,15 @@ use crate::oauth::authorize::{AuthorizationRequest, Callback, CallbackOutcome};
 /// How long the browser waits for the page saying how the authorization ended: longer than a
 /// code exchange can take (three attempts of 15 s and their waits).
 const PAGE_WAIT: Duration = Duration::from_secs(120);
-/// How long a connection may take to send its request's headers.
-const HEADER_WAIT: Duration = Duration::from_secs(10);
+/// How long a connection may take to send its request's headers: a browser sends them at once,
+/// an idle connection only holds a slot.
+const HEADER_WAIT: Duration = Duration::from_secs(3);
+/// Connections served at once; more wait in the kernel's queue, in order, so a flood of idle
+/// connections delays the browser's by a few seconds at most.
+const MAX_CONNECTIONS: usize = 32;
+/// The pause after a failed accept (out of descriptors): the listener is kept, never dropped,
+/// so no other program can take the port and receive the code.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Receives one callback on a loopback redirect URI such as FDK's
 /// `http://localhost:10001/auth/callback`. It binds 127.0.0.1 only, answers other paths with
@@ -218,11 +225,25 @@ impl CallbackServer {
         });
         let (written, page_written) = oneshot::channel::<()>();
         let written = Arc::new(Mutex::new(Some(written)));
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         let mut accepting = Vec::new();
         for listener in self.listeners {
-            let (expected, written) = (expected.clone(), written.clone());
+            let (expected, written, slots) = (expected.clone(), written.clone(), slots.clone());
             accepting.push(tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
+                loop {
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let stream = match listener.accept().await {
+                        Ok((stream, _)) => stream,
+                        Err(error) => {
+                            // Out of descriptors, or a connection reset before it was taken:
+                            // pause and go on listening (as `axum::serve` does).
+                            tracing::debug!(error = %error, "the callback server could not accept a connection");
+                            tokio::time::sleep(ACCEPT_BACKOFF).await;
+                            continue;
+                        }
+                    };
                     let expected = expected.clone();
                     let written = written.clone();
                     let served_callback = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -238,6 +259,7 @@ impl CallbackServer {
                             .keep_alive(false)
                             .serve_connection(io, service)
                             .await;
+                        drop(slot);
                         // The callback's page is out: whoever waits on `finish` may go.
                         if served_callback.load(std::sync::atomic::Ordering::SeqCst)
                             && let Some(written) = written
@@ -252,7 +274,8 @@ impl CallbackServer {
             }));
         }
         let received = tokio::time::timeout(wait, callback).await;
-        // One-shot: no more connections once the callback came (or the wait ended).
+        // One-shot: no more connections once the callback came (or the wait ended); the
+        // listeners were held until now, whatever the accepts met.
         for task in accepting {
             task.abort();
         }

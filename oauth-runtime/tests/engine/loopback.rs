@@ -210,3 +210,97 @@ async fn a_busy_port_is_a_clear_error() {
         "{error}"
     );
 }
+
+/// Out of file descriptors under a flood of connections, the callback server keeps its port
+/// (no other program can bind it and receive the code), and the real callback, sent after the
+/// flood, completes.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_connection_flood_past_the_descriptor_limit_never_releases_the_port() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+
+    let provider = Provider::start().await;
+    let server =
+        CallbackServer::bind(&url::Url::parse("http://127.0.0.1:0/auth/callback").unwrap())
+            .await
+            .unwrap();
+    let redirect = server.redirect_uri().clone();
+    let address = format!("127.0.0.1:{}", redirect.port().unwrap());
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(
+            provider
+                .integration("crm")
+                .authorize_url("https://auth.example.com/authorize")
+                .unwrap()
+                .redirect_uri(redirect.as_str())
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let state = request
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let receiving =
+        tokio::spawn(async move { server.receive(&request, Duration::from_secs(60)).await });
+
+    // Under nextest each test has a process of its own, so a low limit is felt by this
+    // server alone; under `cargo test` (threads of one process) it would starve other tests.
+    let own_process = std::env::var_os("NEXTEST").is_some();
+    if !own_process {
+        eprintln!("not under cargo nextest: the descriptor limit is left as it is");
+    }
+    let open_now = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
+    let before = getrlimit(Resource::Nofile);
+    if own_process {
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(open_now + 64),
+                maximum: before.maximum,
+            },
+        )
+        .unwrap();
+    }
+    let mut flood = Vec::new();
+    for _ in 0..if own_process { 1000 } else { 200 } {
+        match tokio::net::TcpStream::connect(&address).await {
+            Ok(stream) => flood.push(stream),
+            Err(_) => break,
+        }
+        tokio::task::yield_now().await;
+    }
+    // Let the server meet the limit on its accepts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(flood);
+    setrlimit(Resource::Nofile, before).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Nobody else can take the port…
+    let taken = std::net::TcpListener::bind(&address);
+    assert!(taken.is_err(), "the port was released during the flood");
+    // …and the browser's callback still lands.
+    let page = tokio::time::timeout(
+        Duration::from_secs(20),
+        reqwest::get(format!("{redirect}?code=good-code&state={state}")),
+    );
+    let (outcome, page) = tokio::join!(
+        async {
+            let (callback, reply) = receiving.await.unwrap().unwrap();
+            let outcome = runtime.complete_authorization("crm", None, &callback).await;
+            reply.finish(outcome.as_ref().map_err(|_| "failed")).await;
+            outcome
+        },
+        page
+    );
+    assert!(
+        matches!(outcome, Ok(CallbackOutcome::Authorized { .. })),
+        "{outcome:?}"
+    );
+    assert!(page.unwrap().is_ok());
+}
