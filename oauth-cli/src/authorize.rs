@@ -58,7 +58,7 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
     app::block_on(async {
         let asked = format!("http://localhost:{}/auth/callback", args.port);
         let asked = url::Url::parse(&asked).or_else(fail)?;
-        let server = CallbackServer::bind(&asked).await.or_else(fail)?;
+        let mut server = CallbackServer::bind(&asked).await.or_else(fail)?;
         // The port actually bound (with --port 0, a free one).
         let redirect = server.redirect_uri().clone();
         let config = config.redirect_uri(redirect.as_str()).or_else(fail)?;
@@ -68,12 +68,17 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
             .build()
             .or_else(fail)?;
         let request = runtime.authorize(args.integration, subject).or_else(fail)?;
+        // The browser gets a one-time address of the callback server, not the provider's: a
+        // browser opener's argument is visible to every local user (`ps`), and the provider's
+        // address holds the `state` and the PKCE challenge. The start address sets a cookie
+        // the callback must carry.
+        let start = server.browser_start().or_else(fail)?;
         println!("Open this address to authorize `{}`:", args.integration);
         println!();
-        println!("  {}", request.url());
+        println!("  {start}");
         println!();
         if !args.no_browser {
-            open_browser(request.url().as_str());
+            open_browser(start.as_str());
         }
         println!("Waiting for the authorization server to send you back to {redirect} …");
         let (callback, reply) = server.receive(&request, args.timeout).await.or_else(fail)?;

@@ -79,9 +79,20 @@ fn cli(dir: &Path) -> Command {
     command
 }
 
-/// Runs `authorize crm`, answers the printed address with `answer(state)` as the browser
-/// would, and returns the exit code, the CLI's output and the page the browser got.
-async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> (i32, String, String) {
+/// What a run of `authorize crm` gave.
+struct Authorized {
+    code: i32,
+    /// Everything it printed.
+    output: String,
+    /// The page the browser got at the callback.
+    page: String,
+    /// The provider's authorize URL, where the printed start address redirected.
+    provider_url: url::Url,
+}
+
+/// Runs `authorize crm`, opens the printed start address as the browser would (keeping its
+/// cookie), answers the provider's address with `answer(state)` at the callback.
+async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
     let mut child = cli(dir)
         .args([
             "authorize",
@@ -117,13 +128,30 @@ async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> (i32, String,
         }
     };
     let address = url::Url::parse(&address).unwrap();
-    let state = address
+    assert!(
+        address.path().starts_with("/start/") && address.query().is_none(),
+        "the printed address holds no state: {address}"
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = http.get(address.clone()).send().await.unwrap();
+    assert_eq!(start.status(), 302);
+    let cookie = start.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let provider_url = url::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    let state = provider_url
         .query_pairs()
         .find(|(k, _)| k == "state")
         .unwrap()
         .1
         .into_owned();
-    let page = reqwest::get(format!("{callback}?{}", answer(&state)))
+    let page = http
+        .get(format!("{callback}?{}", answer(&state)))
+        .header("cookie", cookie)
+        .send()
         .await
         .unwrap()
         .text()
@@ -141,14 +169,24 @@ async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> (i32, String,
         printed.join("\n"),
         String::from_utf8_lossy(&output.stderr)
     );
-    (output.status.code().unwrap(), all, page)
+    Authorized {
+        code: output.status.code().unwrap(),
+        output: all,
+        page,
+        provider_url,
+    }
 }
 
 #[tokio::test]
 async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_them() {
     let provider = provider().await;
     let dir = app("authorize", &provider);
-    let (code, output, page) = authorize(&dir, |state| format!("code=good&state={state}")).await;
+    let Authorized {
+        code,
+        output,
+        page,
+        provider_url,
+    } = authorize(&dir, |state| format!("code=good&state={state}")).await;
     assert_eq!(code, 0, "{output}");
     assert!(
         output.contains("Open this address to authorize `crm`:"),
@@ -166,11 +204,19 @@ async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_the
         output.contains("tokens.json is not encrypted: set OAUTH_TEMPLATES_STORE_KEY"),
         "{output}"
     );
+    let provider_url = provider_url.as_str();
     assert!(
-        output.contains("tenant=acme"),
-        "oauth_iparams are substituted: {output}"
+        provider_url.contains("tenant=acme"),
+        "oauth_iparams are substituted: {provider_url}"
     );
-    assert!(output.contains("code_challenge_method=S256"), "{output}");
+    assert!(
+        provider_url.contains("code_challenge_method=S256"),
+        "{provider_url}"
+    );
+    assert!(
+        !output.contains("state=") && !output.contains("code_challenge"),
+        "nothing printed holds the state or the challenge: {output}"
+    );
     assert!(
         output.contains("authorized: the tokens of `crm` are stored in"),
         "{output}"
@@ -301,8 +347,9 @@ async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_the
 async fn cancel_leaves_the_app_unauthorized() {
     let provider = provider().await;
     let dir = app("cancel", &provider);
-    let (code, output, page) =
-        authorize(&dir, |state| format!("error=access_denied&state={state}")).await;
+    let Authorized {
+        code, output, page, ..
+    } = authorize(&dir, |state| format!("error=access_denied&state={state}")).await;
     assert_eq!(code, 1, "{output}");
     assert!(
         output.contains("not authorized: the authorization of `crm` was cancelled"),
@@ -441,4 +488,71 @@ async fn invoke_redacts_the_token_and_secrets_sent_wherever_a_server_echoes_them
         stdout.contains(r#"{"you_sent":"Bearer [REDACTED]","client":"[REDACTED]"}"#),
         "{stdout}"
     );
+}
+
+/// Another local user who read the start address (or the state) cannot complete the
+/// authorization: a callback without the browser's cookie is refused, and the start address
+/// opened twice abandons the authorization.
+#[tokio::test]
+async fn a_callback_without_the_browsers_cookie_completes_nothing_and_a_reused_start_abandons() {
+    let provider = provider().await;
+    let dir = app("bound", &provider);
+    let mut child = cli(&dir)
+        .args([
+            "authorize",
+            "crm",
+            "--no-browser",
+            "--port",
+            "0",
+            "--oauth-iparam",
+            "tenant=acme",
+        ])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut start = None;
+    let callback = loop {
+        let line = lines.next_line().await.unwrap().unwrap();
+        if let Some(url) = line.trim().strip_prefix("http://") {
+            start = Some(format!("http://{url}"));
+        }
+        if let Some(waiting) =
+            line.strip_prefix("Waiting for the authorization server to send you back to ")
+        {
+            break waiting.trim_end_matches(" …").to_string();
+        }
+    };
+    let start = start.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The attacker opens the start address first and learns the state…
+    let opened = http.get(&start).send().await.unwrap();
+    let location = url::Url::parse(opened.headers()["location"].to_str().unwrap()).unwrap();
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // …but a callback without the cookie is not the one the CLI waits for.
+    let forged = http
+        .get(format!("{callback}?code=good&state={state}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 404);
+    // The real browser opens the start address too: the CLI gives up.
+    let second = http.get(&start).send().await.unwrap();
+    assert_eq!(second.status(), 400);
+    assert!(second.text().await.unwrap().contains("already opened"));
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("opened twice"), "{stderr}");
+    assert!(!dir.join(".oauth-templates/tokens.json").exists());
 }

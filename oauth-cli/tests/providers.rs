@@ -260,14 +260,32 @@ async fn authorize(dir: &Path, integration: &Integration, printed: &mut String) 
         }
     }
     if let Some(address) = address {
+        // The browser: the CLI's start address (its cookie kept), the provider (which agrees
+        // at once), back to the callback with the cookie.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        if let Ok(answer) = http.get(&address).send().await
-            && let Some(location) = answer.headers().get("location")
-        {
-            let _ = http.get(location.to_str().unwrap_or_default()).send().await;
+        let mut cookie = String::new();
+        let mut next = Some(address);
+        for _ in 0..3 {
+            let Some(url) = next.take() else { break };
+            let Ok(answer) = http.get(&url).header("cookie", &cookie).send().await else {
+                break;
+            };
+            if let Some(set) = answer.headers().get("set-cookie") {
+                cookie = set
+                    .to_str()
+                    .unwrap_or_default()
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+            next = answer
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap_or_default().to_string());
         }
     }
     let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())

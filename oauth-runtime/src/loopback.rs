@@ -32,15 +32,32 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Receives one callback on a loopback redirect URI such as FDK's
 /// `http://localhost:10001/auth/callback`. It binds 127.0.0.1 only, answers other paths with
 /// 404, and its page loads nothing and sends no referrer.
+///
+/// With [`CallbackServer::browser_start`], the browser is sent to a one-time address on this
+/// server instead of the provider's: it sets an HttpOnly cookie and redirects to the provider,
+/// and the callback is taken only with that cookie. So the address given to the browser (on a
+/// command line, visible to every local user) holds no `state` nor PKCE challenge, and a code
+/// delivered by another local user's browser completes nothing.
 pub struct CallbackServer {
     listeners: Vec<TcpListener>,
     redirect_uri: url::Url,
+    start: Option<BrowserStart>,
 }
+
+/// The one-time start address: its path's nonce, and the cookie it hands the browser.
+struct BrowserStart {
+    path: String,
+    binding: String,
+}
+
+/// The cookie that binds the callback to the browser that opened the start address.
+const BINDING_COOKIE: &str = "oauth_templates_callback";
 
 impl fmt::Debug for CallbackServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackServer")
             .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("browser_start", &self.start.is_some())
             .finish()
     }
 }
@@ -60,6 +77,11 @@ pub enum CallbackServerError {
     },
     /// No callback arrived in time.
     TimedOut(Duration),
+    /// The one-time start address was opened a second time: someone else may have opened it
+    /// first, so the authorization was abandoned.
+    StartReused,
+    /// The system's random source failed.
+    Random,
 }
 
 impl fmt::Display for CallbackServerError {
@@ -77,6 +99,10 @@ impl fmt::Display for CallbackServerError {
                 f,
                 "no callback arrived within {wait:?}: the authorization was not completed"
             ),
+            CallbackServerError::StartReused => f.write_str(
+                "the authorization's start address was opened twice (someone else may have opened it): abandoned; start again",
+            ),
+            CallbackServerError::Random => f.write_str("the system's random source failed"),
         }
     }
 }
@@ -191,7 +217,23 @@ impl CallbackServer {
         Ok(CallbackServer {
             listeners,
             redirect_uri,
+            start: None,
         })
+    }
+
+    /// The address to give the browser instead of the provider's: `http://localhost:PORT/
+    /// start/<nonce>`, good once. It sets an HttpOnly cookie and redirects to the provider's
+    /// authorize URL; [`CallbackServer::receive`] then takes the callback only with that
+    /// cookie, and gives up if the address is opened twice.
+    pub fn browser_start(&mut self) -> Result<url::Url, CallbackServerError> {
+        let nonce = crate::oauth::pkce::random_token().ok_or(CallbackServerError::Random)?;
+        let binding = crate::oauth::pkce::random_token().ok_or(CallbackServerError::Random)?;
+        let path = format!("/start/{nonce}");
+        let mut url = self.redirect_uri.clone();
+        url.set_path(&path);
+        url.set_query(None);
+        self.start = Some(BrowserStart { path, binding });
+        Ok(url)
     }
 
     /// The redirect URI to register and to send, with the port actually bound.
@@ -208,7 +250,7 @@ impl CallbackServer {
         request: &AuthorizationRequest,
         wait: Duration,
     ) -> Result<(Callback, CallbackReply), CallbackServerError> {
-        let (arrived, callback) = oneshot::channel::<(Callback, CallbackReply)>();
+        let (arrived, callback) = oneshot::channel::<Arrival>();
         let port = self.redirect_uri.port().unwrap_or_default();
         let expected = Arc::new(Expected {
             path: self.redirect_uri.path().to_string(),
@@ -222,6 +264,11 @@ impl CallbackServer {
             ],
             request: request.clone(),
             arrived: Mutex::new(Some(arrived)),
+            start: self.start.map(|start| StartState {
+                path: start.path,
+                binding: start.binding,
+                used: std::sync::atomic::AtomicBool::new(false),
+            }),
         });
         let (written, page_written) = oneshot::channel::<()>();
         let written = Arc::new(Mutex::new(Some(written)));
@@ -280,10 +327,11 @@ impl CallbackServer {
             task.abort();
         }
         match received {
-            Ok(Ok((callback, mut reply))) => {
+            Ok(Ok(Arrival::Callback(callback, mut reply))) => {
                 reply.written = Some(page_written);
                 Ok((callback, reply))
             }
+            Ok(Ok(Arrival::StartReused)) => Err(CallbackServerError::StartReused),
             _ => Err(CallbackServerError::TimedOut(wait)),
         }
     }
@@ -294,24 +342,108 @@ struct Expected {
     path: String,
     hosts: [String; 4],
     request: AuthorizationRequest,
-    arrived: Mutex<Option<oneshot::Sender<(Callback, CallbackReply)>>>,
+    arrived: Mutex<Option<oneshot::Sender<Arrival>>>,
+    start: Option<StartState>,
+}
+
+/// What ends the wait: the callback, or the start address opened twice.
+enum Arrival {
+    Callback(Callback, CallbackReply),
+    StartReused,
+}
+
+/// The start address, while the server runs.
+struct StartState {
+    path: String,
+    binding: String,
+    used: std::sync::atomic::AtomicBool,
 }
 
 impl Expected {
-    fn matches(&self, request: &Request<hyper::body::Incoming>) -> bool {
+    fn on_this_host(&self, request: &Request<hyper::body::Incoming>) -> bool {
         let host = request
             .headers()
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+
+    /// Whether the request carries the browser's binding cookie, when there is one to carry.
+    fn from_the_bound_browser(&self, request: &Request<hyper::body::Incoming>) -> bool {
+        let Some(start) = &self.start else {
+            return true;
+        };
+        request
+            .headers()
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .any(|(name, value)| {
+                name == BINDING_COOKIE
+                    && aws_lc_rs::constant_time::verify_slices_are_equal(
+                        value.as_bytes(),
+                        start.binding.as_bytes(),
+                    )
+                    .is_ok()
+            })
+    }
+
+    fn matches(&self, request: &Request<hyper::body::Incoming>) -> bool {
         let state = request.uri().query().and_then(|query| {
             form_urlencoded::parse(query.as_bytes())
                 .find(|(key, _)| key == "state")
                 .map(|(_, value)| value.into_owned())
         });
         request.uri().path() == self.path
-            && self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            && self.on_this_host(request)
             && state.is_some_and(|state| self.request.has_state(&state))
+            && self.from_the_bound_browser(request)
+    }
+
+    /// The start address's answer, if `request` is for it: the first time, the cookie and a
+    /// redirect to the provider; after that, a refusal, and the authorization is abandoned.
+    fn start_page(
+        &self,
+        request: &Request<hyper::body::Incoming>,
+    ) -> Option<Response<Full<Bytes>>> {
+        let start = self.start.as_ref()?;
+        if request.uri().path() != start.path || !self.on_this_host(request) {
+            return None;
+        }
+        if start.used.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            if let Some(arrived) = self
+                .arrived
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                let _ = arrived.send(Arrival::StartReused);
+            }
+            return Some(page(
+                StatusCode::BAD_REQUEST,
+                outcome_page(Err(
+                    "this address was already opened, maybe by someone else: the authorization was abandoned; start again",
+                ))
+                .1,
+            ));
+        }
+        let mut response = page(StatusCode::FOUND, String::new());
+        let cookie = format!(
+            "{BINDING_COOKIE}={}; Path={}; HttpOnly; SameSite=Lax",
+            start.binding, self.path
+        );
+        let headers = response.headers_mut();
+        if let (Ok(cookie), Ok(location)) = (
+            http::HeaderValue::from_str(&cookie),
+            http::HeaderValue::from_str(self.request.url().as_str()),
+        ) {
+            headers.insert(http::header::SET_COOKIE, cookie);
+            headers.insert(http::header::LOCATION, location);
+        }
+        Some(response)
     }
 }
 
@@ -320,6 +452,9 @@ async fn handle(
     expected: Arc<Expected>,
     served_callback: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if let Some(response) = expected.start_page(&request) {
+        return Ok(response);
+    }
     let sender = if expected.matches(&request) {
         expected
             .arrived
@@ -338,7 +473,7 @@ async fn handle(
     served_callback.store(true, std::sync::atomic::Ordering::SeqCst);
     let (reply, page_ready) = oneshot::channel();
     let query = request.uri().query().unwrap_or("");
-    let _ = sender.send((
+    let _ = sender.send(Arrival::Callback(
         Callback::from_query(query),
         CallbackReply {
             page: reply,
