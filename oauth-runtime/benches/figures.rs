@@ -147,7 +147,12 @@ fn main() {
                 duration,
             )
             .await;
-            let store = oauth_runtime::store::PostgresStore::connect(&url)
+            // The server is on loopback: plain, so the figure is the store's, not TLS's.
+            let plain = format!(
+                "{url}{}sslmode=disable",
+                if url.contains('?') { '&' } else { '?' }
+            );
+            let store = oauth_runtime::store::PostgresStore::connect(&plain)
                 .await
                 .unwrap();
             let postgres = reads_per_second(std::sync::Arc::new(store), duration).await;

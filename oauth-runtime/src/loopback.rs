@@ -370,7 +370,7 @@ impl Expected {
     }
 
     /// Whether the request carries the browser's binding cookie, when there is one to carry.
-    fn from_the_bound_browser(&self, request: &Request<hyper::body::Incoming>) -> bool {
+    fn sent_by_the_bound_browser(&self, request: &Request<hyper::body::Incoming>) -> bool {
         let Some(start) = &self.start else {
             return true;
         };
@@ -400,7 +400,7 @@ impl Expected {
         request.uri().path() == self.path
             && self.on_this_host(request)
             && state.is_some_and(|state| self.request.has_state(&state))
-            && self.from_the_bound_browser(request)
+            && self.sent_by_the_bound_browser(request)
     }
 
     /// The start address's answer, if `request` is for it: the first time, the cookie and a

@@ -19,13 +19,24 @@
 //! replica that dies loses its session and so its lock, and a replica that stalls past the wait
 //! is fenced by the version check. Use one `PostgresStore` per process: the lock belongs to its
 //! database session.
+//!
+//! TLS (rustls) follows the URL's `sslmode` (`disable`, `prefer`, the default, or `require`),
+//! verifying the server's certificate against the system's roots and any CA the app gives
+//! ([`PostgresOptions::ca_certificate_pem`]). A server not on this machine must be reached
+//! with `sslmode=require`, unless the app explicitly allows plain connections
+//! ([`PostgresOptions::allow_plaintext_to_remote_servers`]): tokens (and, unencrypted at rest,
+//! the records) would otherwise cross the network in clear.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 use tokio::sync::RwLock;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::crypt::EncryptionKey;
 use super::format::{decode_one, encode_one};
@@ -56,6 +67,7 @@ pub struct PostgresStore {
 
 struct Inner {
     url: String,
+    tls: MakeRustlsConnect,
     client: RwLock<Arc<Client>>,
     key: Option<EncryptionKey>,
 }
@@ -96,8 +108,28 @@ fn subject_of(text: &str) -> Subject {
     }
 }
 
-async fn open(url: &str) -> Result<Client, StoreError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(backend)?;
+/// The error with its causes (a TLS failure's reason is in them), as one sentence.
+fn connect_error(error: tokio_postgres::Error) -> StoreError {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    StoreError::Backend(Box::new(std::io::Error::other(format!(
+        "cannot connect to PostgreSQL: {text}"
+    ))))
+}
+
+fn refused(message: String) -> StoreError {
+    StoreError::Backend(Box::new(std::io::Error::other(message)))
+}
+
+async fn open(url: &str, tls: &MakeRustlsConnect) -> Result<Client, StoreError> {
+    let (client, connection) = tokio_postgres::connect(url, tls.clone())
+        .await
+        .map_err(connect_error)?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(error = %error, "the PostgreSQL connection ended");
@@ -106,28 +138,145 @@ async fn open(url: &str) -> Result<Client, StoreError> {
     Ok(client)
 }
 
+/// How to reach PostgreSQL: the URL, the CA of a private server, the key sealing records at
+/// rest. Made by [`PostgresStore::options`].
+pub struct PostgresOptions {
+    url: String,
+    key: Option<EncryptionKey>,
+    roots: Vec<CertificateDer<'static>>,
+    allow_plaintext_remote: bool,
+}
+
+impl fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("encrypted", &self.key.is_some())
+            .field("extra_roots", &self.roots.len())
+            .field("allow_plaintext_remote", &self.allow_plaintext_remote)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresOptions {
+    /// Seals every record with `key` at rest.
+    pub fn encryption_key(mut self, key: EncryptionKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Trusts the CA certificates in `pem` (a private server's), besides the system's roots.
+    pub fn ca_certificate_pem(mut self, pem: &[u8]) -> Result<Self, StoreError> {
+        let before = self.roots.len();
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate = certificate
+                .map_err(|e| refused(format!("the CA certificate is not valid PEM ({e})")))?;
+            self.roots.push(certificate);
+        }
+        if self.roots.len() == before {
+            return Err(refused(
+                "the CA certificate PEM holds no certificate".to_string(),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Allows a server not on this machine without `sslmode=require` (on a network you trust
+    /// otherwise, such as a private link). Off by default.
+    pub fn allow_plaintext_to_remote_servers(mut self, allow: bool) -> Self {
+        self.allow_plaintext_remote = allow;
+        self
+    }
+
+    /// Connects and creates the table if it is missing.
+    pub async fn connect(self) -> Result<PostgresStore, StoreError> {
+        self.check_transport()?;
+        let tls = self.tls()?;
+        let client = open(&self.url, &tls).await?;
+        client.batch_execute(MIGRATION).await.map_err(backend)?;
+        Ok(PostgresStore {
+            inner: Arc::new(Inner {
+                url: self.url,
+                tls,
+                client: RwLock::new(Arc::new(client)),
+                key: self.key,
+            }),
+        })
+    }
+
+    /// A server not on this machine needs `sslmode=require`, unless allowed otherwise.
+    fn check_transport(&self) -> Result<(), StoreError> {
+        let config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| refused(format!("the PostgreSQL URL is not valid ({e})")))?;
+        if config.get_ssl_mode() == SslMode::Require || self.allow_plaintext_remote {
+            return Ok(());
+        }
+        let remote = config.get_hosts().iter().find_map(|host| match host {
+            Host::Tcp(name) => {
+                let name = name.trim_start_matches('[').trim_end_matches(']');
+                let loopback = name.eq_ignore_ascii_case("localhost")
+                    || name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback());
+                (!loopback).then(|| name.to_string())
+            }
+            #[cfg(unix)]
+            Host::Unix(_) => None,
+        });
+        match remote {
+            Some(host) => Err(refused(format!(
+                "the PostgreSQL server `{host}` is not on this machine and the URL does not say \
+                 `sslmode=require`: tokens would cross the network in clear. Add \
+                 `sslmode=require` (and the server's CA with `ca_certificate_pem` if it is \
+                 private), or allow it with `allow_plaintext_to_remote_servers`"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn tls(&self) -> Result<MakeRustlsConnect, StoreError> {
+        let mut roots = rustls::RootCertStore::empty();
+        // The system's roots, where it has them; a private server's CA comes from the app.
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        for certificate in &self.roots {
+            roots
+                .add(certificate.clone())
+                .map_err(|e| refused(format!("the CA certificate cannot be used ({e})")))?;
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| refused(format!("TLS cannot be set up ({e})")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(MakeRustlsConnect::new(config))
+    }
+}
+
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user@host:port/db`, without TLS: use it on a private
-    /// network) and creates the table if it is missing. Tokens are stored in clear.
+    /// How to connect to `url` (`postgres://user@host:port/db?sslmode=require`): add a CA or
+    /// an encryption key, then [`PostgresOptions::connect`].
+    pub fn options(url: &str) -> PostgresOptions {
+        PostgresOptions {
+            url: url.to_string(),
+            key: None,
+            roots: Vec::new(),
+            allow_plaintext_remote: false,
+        }
+    }
+
+    /// Connects to `url` and creates the table if it is missing. Tokens are stored in clear
+    /// (see [`PostgresStore::connect_encrypted`]); TLS as the URL's `sslmode` says.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, None).await
+        Self::options(url).connect().await
     }
 
     /// Like [`PostgresStore::connect`], with tokens sealed with `key` at rest.
     pub async fn connect_encrypted(url: &str, key: EncryptionKey) -> Result<Self, StoreError> {
-        Self::connect_with(url, Some(key)).await
-    }
-
-    async fn connect_with(url: &str, key: Option<EncryptionKey>) -> Result<Self, StoreError> {
-        let client = open(url).await?;
-        client.batch_execute(MIGRATION).await.map_err(backend)?;
-        Ok(PostgresStore {
-            inner: Arc::new(Inner {
-                url: url.to_string(),
-                client: RwLock::new(Arc::new(client)),
-                key,
-            }),
-        })
+        Self::options(url).encryption_key(key).connect().await
     }
 
     /// The connection, opened again if it was lost.
@@ -138,7 +287,7 @@ impl PostgresStore {
         }
         let mut slot = self.inner.client.write().await;
         if slot.is_closed() {
-            *slot = Arc::new(open(&self.inner.url).await?);
+            *slot = Arc::new(open(&self.inner.url, &self.inner.tls).await?);
         }
         Ok(slot.clone())
     }
@@ -179,7 +328,7 @@ impl PostgresStore {
     async fn reconnect(&self, dead: &Arc<Client>) -> Result<Arc<Client>, StoreError> {
         let mut slot = self.inner.client.write().await;
         if Arc::ptr_eq(&slot, dead) || slot.is_closed() {
-            *slot = Arc::new(open(&self.inner.url).await?);
+            *slot = Arc::new(open(&self.inner.url, &self.inner.tls).await?);
         }
         Ok(slot.clone())
     }

@@ -42,6 +42,23 @@ async fn database(replica_names: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The store at `url`, over TLS verified against the test server's CA.
+async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+    PostgresStore::options(&format!("{url}&sslmode=require"))
+        .ca_certificate_pem(&test_ca())?
+        .connect()
+        .await
+}
+
+/// As [`connect`], with records sealed with `key`.
+async fn connect_encrypted(url: &str, key: EncryptionKey) -> Result<PostgresStore, StoreError> {
+    PostgresStore::options(&format!("{url}&sslmode=require"))
+        .ca_certificate_pem(&test_ca())?
+        .encryption_key(key)
+        .connect()
+        .await
+}
+
 fn crm() -> TokenKey {
     TokenKey::installation("crm")
 }
@@ -77,7 +94,7 @@ async fn stampede(runtimes: &[Runtime], provider: &Arc<Provider>, calls: usize) 
 #[tokio::test]
 async fn postgres_store_compares_and_swaps_and_never_repeats_versions() {
     let url = database(&["cas"]).await.remove(0);
-    let store = PostgresStore::connect(&url).await.unwrap();
+    let store = connect(&url).await.unwrap();
     crate::stores::compare_and_swap(&store).await;
     assert!(
         !format!("{store:?}").contains("postgres://"),
@@ -89,9 +106,7 @@ async fn postgres_store_compares_and_swaps_and_never_repeats_versions() {
 async fn encrypted_rows_hold_no_token_in_clear() {
     let urls = database(&["sealed", "reader"]).await;
     let key = || EncryptionKey::from_bytes(&[9; 32]);
-    let store = PostgresStore::connect_encrypted(&urls[0], key())
-        .await
-        .unwrap();
+    let store = connect_encrypted(&urls[0], key()).await.unwrap();
     let record =
         TokenRecord::active(TokenSet::new("sekrit-at-rest").with_refresh_token("sekrit-r"));
     store.save(&crm(), &record, None).await.unwrap();
@@ -105,15 +120,13 @@ async fn encrypted_rows_hold_no_token_in_clear() {
         .unwrap();
     let bytes: Vec<u8> = row.get(0);
     assert!(!bytes.windows(6).any(|w| w == b"sekrit"));
-    let again = PostgresStore::connect_encrypted(&urls[1], key())
-        .await
-        .unwrap();
+    let again = connect_encrypted(&urls[1], key()).await.unwrap();
     let loaded = again.load(&crm()).await.unwrap().unwrap();
     assert_eq!(
         loaded.record.tokens.access_token().secret(),
         "sekrit-at-rest"
     );
-    let plain = PostgresStore::connect(&urls[1]).await.unwrap();
+    let plain = connect(&urls[1]).await.unwrap();
     assert!(matches!(
         plain.load(&crm()).await,
         Err(StoreError::Corrupt { .. })
@@ -126,7 +139,7 @@ async fn replicas_refresh_once(count: usize) {
     let urls = database(&names.iter().map(String::as_str).collect::<Vec<_>>()).await;
     let mut runtimes = Vec::new();
     for url in &urls {
-        runtimes.push(provider.runtime(PostgresStore::connect(url).await.unwrap()));
+        runtimes.push(provider.runtime(connect(url).await.unwrap()));
     }
     provider.seed_expired(&runtimes[0]).await;
     let tokens = stampede(&runtimes, &provider, 500).await;
@@ -157,10 +170,10 @@ async fn a_replica_that_dies_holding_the_lock_blocks_nobody() {
     let provider = Arc::new(Provider::start().await);
     let names = ["dying", "b", "c", "d", "admin"];
     let urls = database(&names).await;
-    let dying = PostgresStore::connect(&urls[0]).await.unwrap();
+    let dying = connect(&urls[0]).await.unwrap();
     let mut runtimes = Vec::new();
     for url in &urls[1..4] {
-        let store = PostgresStore::connect(url).await.unwrap();
+        let store = connect(url).await.unwrap();
         runtimes.push(
             provider
                 .builder(store)
@@ -228,8 +241,8 @@ async fn a_replica_that_dies_holding_the_lock_blocks_nobody() {
 async fn a_stale_replica_adopts_the_newer_token() {
     let provider = Provider::start().await;
     let urls = database(&["stale", "fresh"]).await;
-    let stale = provider.runtime(PostgresStore::connect(&urls[0]).await.unwrap());
-    let fresh = PostgresStore::connect(&urls[1]).await.unwrap();
+    let stale = provider.runtime(connect(&urls[0]).await.unwrap());
+    let fresh = connect(&urls[1]).await.unwrap();
     provider.seed_expired(&stale).await;
     let before = fresh.load(&crm()).await.unwrap().unwrap();
     let newer = TokenRecord::active(
@@ -263,7 +276,7 @@ async fn a_stale_replica_adopts_the_newer_token() {
 #[tokio::test]
 async fn a_lost_connection_is_opened_again() {
     let urls = database(&["flaky", "killer"]).await;
-    let store = PostgresStore::connect(&urls[0]).await.unwrap();
+    let store = connect(&urls[0]).await.unwrap();
     let record = TokenRecord::active(TokenSet::new("sekrit-kept"));
     store.save(&crm(), &record, None).await.unwrap();
     let (admin, connection) = tokio_postgres::connect(&urls[1], tokio_postgres::NoTls)
@@ -280,4 +293,107 @@ async fn a_lost_connection_is_opened_again() {
     // The session is gone: the read is tried again on a new connection.
     let loaded = store.load(&crm()).await.unwrap().unwrap();
     assert_eq!(loaded.record.tokens.access_token().secret(), "sekrit-kept");
+}
+
+/// The CA of the test server's TLS certificate (`scripts/start-postgres` makes it).
+fn test_ca() -> Vec<u8> {
+    let path = std::env::var("OAUTH_TEST_POSTGRES_CA").expect(
+        "OAUTH_TEST_POSTGRES_CA is not set: scripts/test exports the CA scripts/start-postgres made",
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Whether the session named `application` is encrypted, as the server sees it.
+async fn session_uses_tls(admin_url: &str, application: &str) -> bool {
+    let (admin, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = admin
+        .query_one(
+            "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = $1",
+            &[&application],
+        )
+        .await
+        .unwrap();
+    row.get::<_, Option<bool>>(0).unwrap_or(false)
+}
+
+#[tokio::test]
+async fn tls_is_verified_against_the_ca_the_app_gives() {
+    let urls = database(&["tls_checked"]).await;
+    let url = format!("{}&sslmode=require", urls[0]);
+    // Without the CA, the throwaway certificate is not trusted: refused, nothing sent.
+    let error = PostgresStore::connect(&url).await.unwrap_err().to_string();
+    assert!(
+        error.contains("cannot connect to PostgreSQL")
+            && error.to_lowercase().contains("certificate"),
+        "{error}"
+    );
+    // With it, the session is encrypted.
+    let store = PostgresStore::options(&url)
+        .ca_certificate_pem(&test_ca())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    store
+        .save(&crm(), &TokenRecord::active(TokenSet::new("sekrit")), None)
+        .await
+        .unwrap();
+    let admin = std::env::var("OAUTH_TEST_POSTGRES").unwrap();
+    assert!(session_uses_tls(&admin, "tls_checked").await);
+    // A CA file that holds no certificate is a clear error.
+    let error = PostgresStore::options(&url)
+        .ca_certificate_pem(b"not a certificate")
+        .unwrap_err();
+    assert!(error.to_string().contains("no certificate"), "{error}");
+}
+
+#[tokio::test]
+async fn sslmode_require_against_a_server_without_tls_is_a_clear_error() {
+    // A server that refuses TLS answers `N` to the client's SSLRequest (PostgreSQL protocol,
+    // "SSL Session Encryption"): exactly what a PostgreSQL server with `ssl = off` does.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 8];
+            if socket.read_exact(&mut request).await.is_ok() {
+                let _ = socket.write_all(b"N").await;
+            }
+        }
+    });
+    let url = format!("postgres://oauth@127.0.0.1:{port}/x?sslmode=require");
+    let error = PostgresStore::connect(&url).await.unwrap_err().to_string();
+    assert!(
+        error.contains("cannot connect to PostgreSQL") && error.contains("TLS"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_remote_server_without_required_tls_is_refused_unless_allowed() {
+    for url in [
+        "postgres://oauth@db.example.com/tokens",
+        "postgres://oauth@10.1.2.3:5432/tokens?sslmode=prefer",
+        "postgres://oauth@db.example.com/tokens?sslmode=disable",
+    ] {
+        let error = PostgresStore::connect(url).await.unwrap_err().to_string();
+        assert!(
+            error.contains("is not on this machine") && error.contains("sslmode=require"),
+            "{url}: {error}"
+        );
+    }
+    // Allowed explicitly, it goes on to connect (and fails here only because no such server
+    // answers: the refusal above came before any connection).
+    let error = PostgresStore::options("postgres://oauth@127.0.0.1:1/tokens?sslmode=disable")
+        .allow_plaintext_to_remote_servers(true)
+        .connect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("cannot connect to PostgreSQL"), "{error}");
 }
