@@ -28,7 +28,9 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
         domain: provider.host(),
         api_key: "fd-api-key-0123".to_string().into(),
     };
+    // Neither the installation values' `Debug` nor the secret's own shows the key.
     writeln!(out, "installation values: {iparams:?}")?;
+    writeln!(out, "api_key: {:?}", iparams.api_key)?;
     let freshdesk = Freshdesk::new(Runtime::builder().build()?, iparams);
     let created = freshdesk
         .create_ticket()

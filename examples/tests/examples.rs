@@ -58,6 +58,7 @@ async fn freshdesk_sends_its_api_key_encoded_and_never_shows_it() {
     assert_lines(
         &text,
         &[
+            "installation values: FreshdeskIparams { .. }",
             "api_key: SecretBox<str>([REDACTED])",
             "201 Created: ticket #1",
             "the account has 1 ticket(s)",
