@@ -138,20 +138,6 @@ pub(crate) fn oauth_iparams_given(args: &[String]) -> Result<Vec<String>, Failed
         .collect())
 }
 
-/// An integration's name as environment variables spell it (`freshservice` → `FRESHSERVICE`).
-pub(crate) fn env_name(integration: &str) -> String {
-    integration
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// `K=V` arguments as pairs.
 pub(crate) fn pairs(args: &[String], flag: &str) -> Result<Vec<(String, String)>, Failed> {
     args.iter()

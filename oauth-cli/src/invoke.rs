@@ -166,7 +166,7 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
         None => TokenKey::installation(name.clone()),
     });
     if let Some(name) = &integration {
-        let variable = format!("OAUTH_{}_CLIENT_SECRET", app::env_name(name));
+        let variable = oauth_rules::client_variable(name, oauth_rules::ClientVariable::Secret);
         sent.extend(std::env::var(variable).ok());
     }
     app::block_on(async {

@@ -90,9 +90,17 @@ struct Authorized {
     provider_url: url::Url,
 }
 
-/// Runs `authorize crm`, opens the printed start address as the browser would (keeping its
-/// cookie), answers the provider's address with `answer(state)` at the callback.
-async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
+/// `authorize crm` started: the process, its output so far and the rest to read, the start
+/// address it printed and the callback address it waits on.
+struct Started {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    printed: Vec<String>,
+    start: String,
+    callback: String,
+}
+
+async fn start_authorize(dir: &Path) -> Started {
     let mut child = cli(dir)
         .args([
             "authorize",
@@ -107,7 +115,7 @@ async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
-    let (address, callback) = loop {
+    let callback = loop {
         let line = lines
             .next_line()
             .await
@@ -117,16 +125,33 @@ async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
         if let Some(waiting) =
             line.strip_prefix("Waiting for the authorization server to send you back to ")
         {
-            let address = printed
-                .iter()
-                .find_map(|l| l.trim().strip_prefix("http://"))
-                .unwrap();
-            break (
-                format!("http://{address}"),
-                waiting.trim_end_matches(" …").to_string(),
-            );
+            break waiting.trim_end_matches(" …").to_string();
         }
     };
+    let start = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("http://"))
+        .map(|address| format!("http://{address}"))
+        .unwrap();
+    Started {
+        child,
+        lines,
+        printed,
+        start,
+        callback,
+    }
+}
+
+/// Runs `authorize crm`, opens the printed start address as the browser would (keeping its
+/// cookie), answers the provider's address with `answer(state)` at the callback.
+async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
+    let Started {
+        child,
+        mut lines,
+        mut printed,
+        start: address,
+        callback,
+    } = start_authorize(dir).await;
     let address = url::Url::parse(&address).unwrap();
     assert!(
         address.path().starts_with("/start/") && address.query().is_none(),
@@ -497,32 +522,12 @@ async fn invoke_redacts_the_token_and_secrets_sent_wherever_a_server_echoes_them
 async fn a_callback_without_the_browsers_cookie_completes_nothing_and_a_reused_start_abandons() {
     let provider = provider().await;
     let dir = app("bound", &provider);
-    let mut child = cli(&dir)
-        .args([
-            "authorize",
-            "crm",
-            "--no-browser",
-            "--port",
-            "0",
-            "--oauth-iparam",
-            "tenant=acme",
-        ])
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut start = None;
-    let callback = loop {
-        let line = lines.next_line().await.unwrap().unwrap();
-        if let Some(url) = line.trim().strip_prefix("http://") {
-            start = Some(format!("http://{url}"));
-        }
-        if let Some(waiting) =
-            line.strip_prefix("Waiting for the authorization server to send you back to ")
-        {
-            break waiting.trim_end_matches(" …").to_string();
-        }
-    };
-    let start = start.unwrap();
+    let Started {
+        child,
+        start,
+        callback,
+        ..
+    } = start_authorize(&dir).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

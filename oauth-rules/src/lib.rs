@@ -110,6 +110,35 @@ pub fn scope_text<S: AsRef<str>>(items: &[S]) -> String {
     text
 }
 
+/// The environment variable holding an integration's client secret (or, with `_CLIENT_ID`,
+/// its client id): `OAUTH_<NAME>_CLIENT_SECRET`, the name in upper case with `_` for anything
+/// but letters and digits (`freshservice` → `OAUTH_FRESHSERVICE_CLIENT_SECRET`).
+pub fn client_variable(integration: &str, what: ClientVariable) -> String {
+    let name: String = integration
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match what {
+        ClientVariable::Id => format!("OAUTH_{name}_CLIENT_ID"),
+        ClientVariable::Secret => format!("OAUTH_{name}_CLIENT_SECRET"),
+    }
+}
+
+/// Which client credential [`client_variable`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientVariable {
+    /// `OAUTH_<NAME>_CLIENT_ID`.
+    Id,
+    /// `OAUTH_<NAME>_CLIENT_SECRET`.
+    Secret,
+}
+
 /// Whether a header named `name` carries a credential (`Authorization`, `X-Api-Key`,
 /// `X-Auth-Token`, a cookie…): an installation value sent in it is a secret, and a response
 /// header so named is shown redacted.
@@ -186,6 +215,18 @@ mod tests {
             authorize_param("scope", ParamValue::Text("x")),
             ParamRule::Refused { .. }
         ));
+    }
+
+    #[test]
+    fn client_variables_are_named_from_the_integration() {
+        assert_eq!(
+            client_variable("freshservice", ClientVariable::Secret),
+            "OAUTH_FRESHSERVICE_CLIENT_SECRET"
+        );
+        assert_eq!(
+            client_variable("agent-fs.2", ClientVariable::Id),
+            "OAUTH_AGENT_FS_2_CLIENT_ID"
+        );
     }
 
     #[test]

@@ -205,20 +205,9 @@ fn load_integration(
         && secret.placeholders().next().is_none()
         && !secret.parts.is_empty()
     {
-        let variable = format!(
-            "OAUTH_{}_CLIENT_SECRET",
-            name.map_or("OAUTH".to_string(), |n| {
-                n.value
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() {
-                            c.to_ascii_uppercase()
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect()
-            })
+        let variable = oauth_rules::client_variable(
+            name.map_or("oauth", |n| n.value.as_str()),
+            oauth_rules::ClientVariable::Secret,
         );
         diagnostics.push(
             Diagnostic::warning(secret.span.clone(), "the client secret is written in the config file")

@@ -120,18 +120,8 @@ impl IntegrationConfig {
         token_url: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, InvalidIntegration> {
-        let prefix: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let id_var = format!("OAUTH_{prefix}_CLIENT_ID");
-        let secret_var = format!("OAUTH_{prefix}_CLIENT_SECRET");
+        let id_var = oauth_rules::client_variable(name, oauth_rules::ClientVariable::Id);
+        let secret_var = oauth_rules::client_variable(name, oauth_rules::ClientVariable::Secret);
         let read = |var: &str| lookup(var).filter(|v| !v.is_empty());
         match (read(&id_var), read(&secret_var)) {
             (Some(id), Some(secret)) => Self::new(name, token_url, id, secret),

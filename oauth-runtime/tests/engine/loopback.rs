@@ -8,6 +8,43 @@ use oauth_runtime::{CallbackOutcome, MemoryStore, Runtime, Subject, TokenKey};
 
 use crate::support::Provider;
 
+/// A callback server on `uri`, a runtime whose `crm` integration redirects to it, and the
+/// authorization started for the installation, with its `state`.
+async fn listening(
+    provider: &Provider,
+    uri: &str,
+) -> (
+    CallbackServer,
+    Runtime,
+    oauth_runtime::AuthorizationRequest,
+    String,
+) {
+    let server = CallbackServer::bind(&url::Url::parse(uri).unwrap())
+        .await
+        .unwrap();
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(
+            provider
+                .integration("crm")
+                .authorize_url("https://auth.example.com/authorize")
+                .unwrap()
+                .redirect_uri(server.redirect_uri().as_str())
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let state = request
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    (server, runtime, request, state)
+}
+
 #[tokio::test]
 async fn only_plain_http_on_loopback_with_a_port_is_served() {
     for uri in [
@@ -29,32 +66,10 @@ async fn only_plain_http_on_loopback_with_a_port_is_served() {
 #[tokio::test]
 async fn a_callback_through_the_loopback_server_stores_the_token() {
     let provider = Provider::start().await;
-    let server =
-        CallbackServer::bind(&url::Url::parse("http://localhost:0/auth/callback").unwrap())
-            .await
-            .unwrap();
+    let (server, runtime, request, state) =
+        listening(&provider, "http://localhost:0/auth/callback").await;
     let redirect = server.redirect_uri().clone();
     assert_ne!(redirect.port(), Some(0));
-    let runtime = Runtime::builder()
-        .store(MemoryStore::new())
-        .integration(
-            provider
-                .integration("crm")
-                .authorize_url("https://auth.example.com/authorize")
-                .unwrap()
-                .redirect_uri(redirect.as_str())
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
-    let state = request
-        .url()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
     // The "browser": first a stray request, then the redirect.
     let browser = tokio::spawn({
         let redirect = redirect.clone();
@@ -220,32 +235,10 @@ async fn a_connection_flood_past_the_descriptor_limit_never_releases_the_port() 
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
     let provider = Provider::start().await;
-    let server =
-        CallbackServer::bind(&url::Url::parse("http://127.0.0.1:0/auth/callback").unwrap())
-            .await
-            .unwrap();
+    let (server, runtime, request, state) =
+        listening(&provider, "http://127.0.0.1:0/auth/callback").await;
     let redirect = server.redirect_uri().clone();
     let address = format!("127.0.0.1:{}", redirect.port().unwrap());
-    let runtime = Runtime::builder()
-        .store(MemoryStore::new())
-        .integration(
-            provider
-                .integration("crm")
-                .authorize_url("https://auth.example.com/authorize")
-                .unwrap()
-                .redirect_uri(redirect.as_str())
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
-    let state = request
-        .url()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
     let receiving =
         tokio::spawn(async move { server.receive(&request, Duration::from_secs(60)).await });
 

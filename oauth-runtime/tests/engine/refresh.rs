@@ -125,13 +125,7 @@ async fn an_early_refresh_that_fails_keeps_using_the_valid_token() {
         3,
         "three attempts at the token endpoint"
     );
-    let stored = runtime
-        .store()
-        .unwrap()
-        .load(&crm())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored(&runtime).await;
     assert_eq!(stored.record.needs_reauthorization, None);
 }
 
@@ -293,13 +287,7 @@ async fn a_dead_refresh_token_requires_reauthorization_and_then_fails_fast() {
         1,
         "fail fast: no further token requests"
     );
-    let stored = runtime
-        .store()
-        .unwrap()
-        .load(&crm())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored(&runtime).await;
     assert_eq!(
         stored.record.needs_reauthorization,
         Some(DeadToken::RefreshTokenRejected)
@@ -442,13 +430,7 @@ async fn a_badly_typed_optional_field_never_loses_a_rotated_refresh_token() {
             format!("sekrit-access-{}", n + 1),
             "{field}: {value}"
         );
-        let stored = runtime
-            .store()
-            .unwrap()
-            .load(&crm())
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = stored(&runtime).await;
         assert_eq!(
             stored.record.tokens.refresh_token(),
             Some(format!("sekrit-refresh-{}", n + 1).as_str()),
@@ -565,13 +547,7 @@ async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
         "a passing failure is not a reauthorization: {error:?}"
     );
     assert_eq!(provider.token_requests(), 3);
-    let stored = runtime
-        .store()
-        .unwrap()
-        .load(&crm())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored(&runtime).await;
     assert_eq!(stored.record.needs_reauthorization, None);
     // During the backoff, calls take the failure's answer without asking again.
     for _ in 0..10 {
@@ -621,6 +597,17 @@ async fn a_stale_writer_adopts_the_newer_token() {
         "sekrit-from-elsewhere"
     );
     assert_eq!(provider.token_requests(), 0);
+}
+
+/// The record the store holds for the installation's `crm` token.
+async fn stored(runtime: &Runtime) -> oauth_runtime::store::Versioned {
+    runtime
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 pub(crate) async fn expire(runtime: &Runtime, key: &TokenKey) {
@@ -851,13 +838,7 @@ async fn a_401_on_an_unexpired_token_without_refresh_token_is_returned_and_kills
     let error = get_thing(&runtime, &provider).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(error.attempts(), 1);
-    let stored = runtime
-        .store()
-        .unwrap()
-        .load(&crm())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored(&runtime).await;
     assert_eq!(stored.record.needs_reauthorization, None);
     assert_eq!(provider.token_requests(), 0);
 }
@@ -896,13 +877,7 @@ async fn a_lost_answer_then_invalid_grant_does_not_kill_the_token() {
     provider.fault(Fault::Hang(std::time::Duration::from_secs(2)));
     let error = get_thing(&runtime, &provider).await.unwrap_err();
     assert!(matches!(error, InvokeError::Token { .. }), "{error:?}");
-    let stored = runtime
-        .store()
-        .unwrap()
-        .load(&crm())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored(&runtime).await;
     assert_eq!(stored.record.needs_reauthorization, None, "not marked dead");
 }
 
