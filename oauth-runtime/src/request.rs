@@ -125,7 +125,7 @@ impl RequestBuilder {
     /// The request as the first attempt sends it, token included: to inspect it, or to
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
-        self.prepare().await?.request(true)
+        self.prepare().await?.request(true, false)
     }
 
     /// Sends the request: `options.maxAttempts` attempts on connection errors, timeouts, 429
@@ -141,8 +141,16 @@ impl RequestBuilder {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
+        // The attempts' state (a retry's timer, the body being read) lives in one allocation:
+        // a caller's task, of which thousands may wait at once, stays a few words.
+        let attempts = Box::pin(self.send_attempts());
+        // Without a subscriber that wants the span, it is neither entered at every poll nor
+        // timed.
+        if span.is_disabled() {
+            return attempts.await;
+        }
         let started = std::time::Instant::now();
-        let result = self.send_attempts().instrument(span.clone()).await;
+        let result = attempts.instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         match &result {
             Ok(response) => {
@@ -161,8 +169,6 @@ impl RequestBuilder {
 
     async fn send_attempts(self) -> Result<Response, InvokeError> {
         let template = self.0.template;
-        let runtime = self.0.runtime.clone();
-        let inner = &runtime.inner;
         let mut prepared = self.prepare().await?;
         let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
         let mut attempts = 0;
@@ -170,9 +176,15 @@ impl RequestBuilder {
         let mut replayed = false;
         loop {
             attempts += 1;
+            // The last attempt takes the request's parts; so does one that can only be
+            // followed by a replay after a 401, whose URL the response gives back.
             let last = retries_left == 0 && (replayed || prepared.token.is_none());
-            let request = prepared.request(last)?;
-            let response = match inner.http.execute(request).await {
+            let keep_url = retries_left > 0;
+            let request = prepared.request(last, keep_url)?;
+            // The runtime is borrowed from the request, not cloned: every call would touch
+            // its shared reference count.
+            let inner = &prepared.draft.runtime.inner;
+            let mut response = match inner.http.execute(request).await {
                 Ok(response) => response,
                 Err(error) if retries_left > 0 => {
                     retries_left -= 1;
@@ -186,14 +198,19 @@ impl RequestBuilder {
             if status == StatusCode::UNAUTHORIZED
                 && !replayed
                 && let Some(rejected) = prepared.token.clone()
-                && runtime.inner.tokens.as_ref().is_some_and(|t| t.can_renew())
+                && inner.tokens.as_ref().is_some_and(|t| t.can_renew())
             {
                 replayed = true;
-                if prepared.renew_token(&runtime, &rejected).await? {
+                if prepared.draft.url.is_none() {
+                    // Redirects are not followed: the response's URL is the one sent.
+                    prepared.draft.url = Some(response.url().clone());
+                }
+                if prepared.renew_token(&rejected).await? {
                     tracing::debug!(attempt = attempts, "401: token renewed; replaying once");
                     continue;
                 }
             }
+            let inner = &prepared.draft.runtime.inner;
             if retryable_status(status)
                 && retries_left > 0
                 && let Some(wait) =
@@ -209,7 +226,8 @@ impl RequestBuilder {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            let headers = response.headers().clone();
+            // Taken, not copied: the response is read whole below and dropped.
+            let headers = std::mem::take(response.headers_mut());
             let body =
                 read_capped(response, inner.max_response_bytes, template.name, attempts).await?;
             if !status.is_success() {
@@ -367,10 +385,11 @@ impl Prepared {
         error
     }
 
-    /// The request of one attempt; the `last` one takes the parts instead of copying them.
-    fn request(&mut self, last: bool) -> Result<reqwest::Request, InvokeError> {
+    /// The request of one attempt; the `last` one takes the parts instead of copying them,
+    /// and the URL is copied only when a retry may need it (`keep_url`).
+    fn request(&mut self, last: bool, keep_url: bool) -> Result<reqwest::Request, InvokeError> {
         let draft = &mut self.draft;
-        let url = if last {
+        let url = if last || !keep_url {
             draft.url.take()
         } else {
             draft.url.clone()
@@ -442,16 +461,13 @@ impl Prepared {
 
     /// After a 401: the token source's replacement for `rejected`, written into the headers;
     /// false when there is none better and the 401 stands.
-    async fn renew_token(
-        &mut self,
-        runtime: &Runtime,
-        rejected: &AccessToken,
-    ) -> Result<bool, InvokeError> {
-        let source = token_source(runtime, self.draft.template)?;
+    async fn renew_token(&mut self, rejected: &AccessToken) -> Result<bool, InvokeError> {
+        let source = token_source(&self.draft.runtime, self.draft.template)?;
         let Some(key) = &self.key else {
             return Ok(false);
         };
-        match source.rejected(key, rejected).await {
+        let renewed = source.rejected(key, rejected).await;
+        match renewed {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
             Err(error) => Err(self.token_error_for(error)),
@@ -489,19 +505,34 @@ async fn read_capped(
         limit,
         attempts,
     };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
+    let read_error = |e| transport_error(template, attempts, e);
+    match response.content_length() {
+        Some(n) if n > limit as u64 => return Err(too_large),
+        // A declared length within the limit: hyper stops at it, so the body is read whole
+        // without copying its chunks.
+        Some(_) => return response.bytes().await.map_err(read_error),
+        None => {}
+    }
+    // No length: chunk by chunk, against the limit. A body of one chunk (the usual) is kept as
+    // it came; only a second chunk makes a buffer.
+    let Some(first) = response.chunk().await.map_err(read_error)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
         return Err(too_large);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(template, attempts, e))?
-    {
+    let Some(second) = response.chunk().await.map_err(read_error)? else {
+        return Ok(first);
+    };
+    let mut body = Vec::with_capacity(first.len() + second.len());
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
         body.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(read_error)?;
     }
     Ok(Bytes::from(body))
 }
