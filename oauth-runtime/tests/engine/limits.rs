@@ -140,3 +140,56 @@ async fn a_401_with_a_source_that_cannot_renew_is_returned_as_it_is() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A server answering every request with `chunks` as a chunked body (no length declared).
+async fn chunked(chunks: &'static [&'static str]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if socket.read(&mut byte).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            let mut reply = String::from(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+            );
+            for chunk in chunks {
+                reply.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+            }
+            reply.push_str("0\r\n\r\n");
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_body_without_a_length_is_read_whole_and_capped_across_its_chunks() {
+    let engine = Engine::new(Runtime::builder().max_response_bytes(10).build().unwrap());
+    for (chunks, expected) in [
+        (&["hello"][..], Some("hello")),
+        (&["hel", "lo", " you"][..], Some("hello you")),
+        (&[][..], Some("")),
+        (&["hello", " world"][..], None),
+        (&["eleven char"][..], None),
+    ] {
+        let port = chunked(chunks).await;
+        let sent = engine
+            .once(&OnceContext {
+                port: port.to_string(),
+            })
+            .send()
+            .await;
+        match (sent, expected) {
+            (Ok(response), Some(text)) => assert_eq!(response.text(), text),
+            (Err(InvokeError::ResponseTooLarge { limit: 10, .. }), None) => {}
+            (other, expected) => panic!("{chunks:?}: {other:?}, expected {expected:?}"),
+        }
+    }
+}
