@@ -4,7 +4,10 @@
 //! header name, `.bytes().await`), to a keep-alive loopback server, at 1, 64 and 1000 calls in
 //! flight. Rounds alternate which side goes first; the figures are medians over rounds.
 //!
-//! Run: `cargo bench -p oauth-runtime --bench load`.
+//! Run: `cargo bench -p oauth-runtime --bench load`. `LOAD_ROUNDS=N` sets the rounds,
+//! `LOAD_LEVELS=64,1000` the levels; `LOAD_PROFILE=template|hand` (with `LOAD_IN_FLIGHT`,
+//! `LOAD_PROFILE_ROUNDS`) runs one side alone for a profiler (`perf record -e cpu-clock`;
+//! callgrind stops at rustix's vDSO setup).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,7 +109,11 @@ fn main() {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(1000);
-        for _ in 0..20 {
+        let rounds = std::env::var("LOAD_PROFILE_ROUNDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20);
+        for _ in 0..rounds {
             runtime.block_on(measure(side, in_flight, 4000));
         }
         return;
@@ -132,7 +139,17 @@ fn main() {
         "p99 hand",
         "ratio"
     );
+    // `LOAD_LEVELS=64,1000` measures those levels only.
+    let only: Option<Vec<usize>> = std::env::var("LOAD_LEVELS").ok().map(|levels| {
+        levels
+            .split(',')
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    });
     for (in_flight, calls) in LEVELS {
+        if only.as_ref().is_some_and(|only| !only.contains(&in_flight)) {
+            continue;
+        }
         let calls = if quick { in_flight.max(20) } else { calls };
         // Warm both sides' connection pools to this level first.
         for side in sides.iter() {
