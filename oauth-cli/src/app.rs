@@ -71,8 +71,16 @@ pub(crate) fn default_store(dir: &Path) -> PathBuf {
 fn keep_out_of_version_control(dir: &Path) -> Result<(), Failed> {
     let folder = dir.join(".oauth-templates");
     let ignore = folder.join(".gitignore");
-    if ignore.exists() {
-        return Ok(());
+    match std::fs::symlink_metadata(&ignore) {
+        // A link planted in a cloned folder is never written through.
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return fail(format!(
+                "{} is a symbolic link: refusing to write through it",
+                ignore.display()
+            ));
+        }
+        Ok(_) => return Ok(()),
+        Err(_) => {}
     }
     std::fs::create_dir_all(&folder)
         .and_then(|()| std::fs::write(&ignore, "# Tokens: never commit them.\n*\n"))

@@ -384,7 +384,17 @@ struct Redact {
 impl Redact {
     fn new(sent: &[String]) -> Self {
         // Values this short are words, not secrets: replacing them would garble the output.
-        let mut secrets: Vec<String> = sent.iter().filter(|s| s.len() >= 6).cloned().collect();
+        // Each also as a URL or a JSON string would carry it (a `location`, an echoed body).
+        let mut secrets: Vec<String> = sent
+            .iter()
+            .filter(|s| s.len() >= 6)
+            .flat_map(|s| {
+                let url: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+                let json = serde_json::to_string(s).unwrap_or_default();
+                let json = json.trim_matches('"').to_string();
+                [s.clone(), url, json]
+            })
+            .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
         Redact { secrets }

@@ -469,7 +469,8 @@ async fn invoke_redacts_the_token_and_secrets_sent_wherever_a_server_echoes_them
                     "location",
                     "https://app.example/cb?access_token=sekrit-stored-access",
                 )
-                .insert_header("x-tenant", "sekrit-tenant-value")
+                .insert_header("x-tenant", "sekrit+tenant/value")
+                .insert_header("x-encoded", "tenant=sekrit%2Btenant%2Fvalue")
                 .set_body_string(
                     r#"{"you_sent":"Bearer sekrit-stored-access","client":"sekrit-client-secret"}"#,
                 ),
@@ -497,7 +498,7 @@ async fn invoke_redacts_the_token_and_secrets_sent_wherever_a_server_echoes_them
             "--context",
             "id=8",
             "--oauth-iparam",
-            "tenant=sekrit-tenant-value",
+            "tenant=sekrit+tenant/value",
         ])
         .output()
         .await
@@ -560,4 +561,22 @@ async fn a_callback_without_the_browsers_cookie_completes_nothing_and_a_reused_s
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("opened twice"), "{stderr}");
     assert!(!dir.join(".oauth-templates/tokens.json").exists());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_planted_gitignore_link_is_never_written_through() {
+    let provider = provider().await;
+    let dir = app("planted", &provider);
+    let target = dir.join("outside.txt");
+    std::fs::create_dir_all(dir.join(".oauth-templates")).unwrap();
+    std::os::unix::fs::symlink(&target, dir.join(".oauth-templates/.gitignore")).unwrap();
+    let output = cli(&dir).args(["tokens", "list"]).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is a symbolic link"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!target.exists());
 }

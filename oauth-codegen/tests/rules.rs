@@ -1050,6 +1050,8 @@ fn endpoints_are_absolute_https_urls_as_the_runtime_requires() {
     for url in [
         "http://localhost:8080/t",
         "http://127.0.0.1/t",
+        "http://127.0.0.2/t",
+        "http://[::1]:9000/t",
         "https://<%= oauth_iparams.host %>/t",
         "<%= oauth_iparams.base %>/t",
     ] {
@@ -1072,6 +1074,12 @@ fn response_type_other_than_code_is_an_error_wherever_it_is_written() {
         (
             r#"{ "client_id": "a", "client_secret": "", "token_type": "account",
   "authorize_url": "https://x.com/a?response_type=token&access_type=offline", "token_url": "https://x.com/t" }"#,
+            "https://x.com/a?",
+            "`response_type` in the authorize URL",
+        ),
+        (
+            r#"{ "client_id": "a", "client_secret": "", "token_type": "account",
+  "authorize_url": "https://x.com/a?response%5Ftype=token", "token_url": "https://x.com/t" }"#,
             "https://x.com/a?",
             "`response_type` in the authorize URL",
         ),
@@ -1314,7 +1322,9 @@ fn a_secret_never_goes_to_a_host_given_at_the_call() {
     "headers": { "Authorization": "Bearer <%= access_token %>", "X-Key": "<%= iparam.key %>" } },
     "options": { "oauth": "crm" } },
   "plain": { "schema": { "method": "GET", "host": "<%= context.domain %>",
-    "headers": { "X-Region": "<%= iparam.domain %>" } } } }"#;
+    "headers": { "X-Region": "<%= iparam.domain %>" } } },
+  "basic": { "schema": { "method": "GET", "host": "<%= context.domain %>",
+    "headers": { "Authorization": "Basic <%= encode(iparam.domain + ':X') %>" } } } }"#;
     let app = run(App {
         requests: Some(r),
         oauth: Some(oauth),
@@ -1337,5 +1347,16 @@ fn a_secret_never_goes_to_a_host_given_at_the_call() {
                 at(REQUESTS, r, "iparam.key")
             ),
         ]
+    );
+    let warnings: Vec<String> = describe(&app)
+        .into_iter()
+        .filter(|d| d.contains("credential header"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning {} iparam `domain`, sent in the credential header `Authorization`, would go to a host chosen at each call",
+            at(REQUESTS, r, "iparam.domain + ")
+        )]
     );
 }

@@ -151,7 +151,7 @@ impl TokenManager {
                     integration: name.to_string(),
                     reason: "the authorization server refused the code (it expired, was used, or was issued for another redirect URI)".to_string(),
                 },
-                Failure::ClientRejected(reason) => TokenError::Exchange {
+                Failure::ClientRejected(reason) | Failure::ClientAuthRefused(reason) => TokenError::Exchange {
                     integration: name.to_string(),
                     reason: format!(
                         "the token endpoint refused the app's client credentials ({reason}): \

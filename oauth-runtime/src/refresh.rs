@@ -429,12 +429,15 @@ impl TokenManager {
                 return self.checked(key, tokens);
             }
             if tokens.expires_at().is_none() {
-                // A token that does not expire, rejected, with nothing to renew it: revoked
-                // (GitHub OAuth apps' tokens live until the user revokes them).
+                // A token that does not expire, rejected, with nothing to renew it: most likely
+                // revoked (GitHub OAuth apps' tokens live until the user revokes them). Not
+                // marked dead in the store: a 401 may also be about the call (a header the
+                // template writes wrong), and the token may still be good.
                 record_outcome("access_token_rejected");
-                return self
-                    .mark_dead(key, slot, current, DeadToken::AccessTokenRejected)
-                    .await;
+                return Err(reauthorize(
+                    key,
+                    ReauthorizationReason::Dead(DeadToken::AccessTokenRejected),
+                ));
             }
             if !is_expired(tokens) {
                 // A 401 on an unexpired token without a refresh token may be about the call
@@ -480,7 +483,7 @@ impl TokenManager {
                 self.mark_dead(key, slot, current, DeadToken::RefreshTokenRejected)
                     .await
             }
-            Err(Failure::ClientRejected(reason)) => {
+            Err(Failure::ClientRejected(reason) | Failure::ClientAuthRefused(reason)) => {
                 record_outcome("client_rejected");
                 let failed = FailedRefresh {
                     reason,

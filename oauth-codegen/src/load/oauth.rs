@@ -354,12 +354,22 @@ fn check_endpoint(key: &str, url: &TemplateString, diagnostics: &mut Diagnostics
     };
     let start = start.to_ascii_lowercase();
     let http_host = start.strip_prefix("http://").map(|rest| {
-        rest.split(['/', ':', '?'])
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // `[::1]:9000` keeps its brackets; a port goes.
+        match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host.to_string(),
+            _ => authority.to_string(),
+        }
     });
-    let loopback = |host: &str| matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    // As the runtime judges it: `localhost`, or any loopback address.
+    let loopback = |host: &str| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
     let help = "write the provider's endpoint as its documentation gives it, such as `https://provider.example/oauth/token`";
     match http_host {
         _ if start.starts_with("https://") => {}
@@ -405,10 +415,44 @@ fn check_authorize_query(url: &TemplateString, diagnostics: &mut Diagnostics) {
         let query = query.split('#').next().unwrap_or_default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            // Decoded as the runtime's URL parser decodes them (`response%5Ftype`).
+            let (key, value) = (percent_decoded(key), percent_decoded(value));
             let what = format!("`{key}` in the authorize URL");
-            authorize_param_allowed(key, ParamValue::Text(value), &what, &url.span, diagnostics);
+            authorize_param_allowed(
+                &key,
+                ParamValue::Text(&value),
+                &what,
+                &url.span,
+                diagnostics,
+            );
         }
     }
+}
+
+/// `text` with its `%XX` escapes and `+` decoded, as a query's pairs are read.
+fn percent_decoded(text: &str) -> String {
+    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match (byte, hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(high), Some(low)) => {
+                // Two hex digits make one byte: at most 255.
+                out.push(u8::try_from(high * 16 + low).unwrap_or(b'%'));
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, _, _) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `options.scope` as the authorize URL sends it: a string as written, an array joined with

@@ -88,21 +88,35 @@ fn check_secrets_go_to_a_fixed_host(
             .is_some_and(|i| i.params.iter().any(|p| p.secure && p.name.value == name))
     };
     for header in &schema.headers {
+        // An installation value in a credential header is a secret even when not declared
+        // `secure`: a warning there (real apps do it, and FDK accepts it), an error for the
+        // token and for what is declared secure.
+        let credential = oauth_rules::is_credential_header(&header.name.value);
         for path in header.value.paths() {
-            let what = match resolve(path) {
-                Ok(Reference::AccessToken) => "the access token".to_string(),
+            let (what, error) = match resolve(path) {
+                Ok(Reference::AccessToken) => ("the access token".to_string(), true),
                 Ok(Reference::Iparam(name)) if secure(name) => {
-                    format!("secure iparam `{name}`")
+                    (format!("secure iparam `{name}`"), true)
                 }
+                Ok(Reference::Iparam(name)) if credential => (
+                    format!(
+                        "iparam `{name}`, sent in the credential header `{}`,",
+                        header.name.value
+                    ),
+                    false,
+                ),
                 _ => continue,
             };
+            let message = format!("{what} would go to a host chosen at each call");
+            let diagnostic = if error {
+                Diagnostic::error(path.span.clone(), message)
+            } else {
+                Diagnostic::warning(path.span.clone(), message)
+            };
             diagnostics.push(
-                Diagnostic::error(
-                    path.span.clone(),
-                    format!("{what} would go to a host chosen at each call"),
-                )
-                .with_related(chosen.span.clone(), format!("`{}` decides the host", chosen.dotted()))
-                .with_help("take the host from an iparam (fixed per installation) or write it in the template: a value given at each call must not decide where a secret goes"),
+                diagnostic
+                    .with_related(chosen.span.clone(), format!("`{}` decides the host", chosen.dotted()))
+                    .with_help("take the host from an iparam (fixed per installation) or write it in the template: a value given at each call must not decide where a secret goes"),
             );
         }
     }

@@ -9,8 +9,11 @@
 pub(crate) enum Meaning {
     /// The grant (refresh token or code) is dead: revoked, expired or used.
     DeadGrant,
-    /// The client's own credentials or registration were refused: fix the client id and
-    /// secret; the user's grant is not at fault.
+    /// The client's credentials were refused (or not found where the server looks for them):
+    /// the other way of sending them may work; else fix the client id and secret.
+    ClientAuthRefused,
+    /// The client itself was refused (not allowed this grant, a redirect URI not registered):
+    /// fix the client's registration; the user's grant is not at fault.
     BadClient,
     /// A passing failure: try again later.
     Passing,
@@ -37,7 +40,7 @@ const fn row(
     }
 }
 
-use Meaning::{BadClient, DeadGrant, Passing};
+use Meaning::{BadClient, ClientAuthRefused, DeadGrant, Passing};
 
 const RFC6749: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-5.2";
 const GITHUB_REFRESH: &str = "https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens";
@@ -52,7 +55,7 @@ const ROWS: &[Row] = &[
     // RFC 6749 §5.2, which Google, Microsoft, Zoom, Bitbucket, GitLab, Asana, Miro, Podio,
     // Basecamp, TeamViewer and FreshID follow.
     row("invalid_grant", DeadGrant, "RFC 6749", RFC6749),
-    row("invalid_client", BadClient, "RFC 6749", RFC6749),
+    row("invalid_client", ClientAuthRefused, "RFC 6749", RFC6749),
     row("unauthorized_client", BadClient, "RFC 6749", RFC6749),
     row(
         "temporarily_unavailable",
@@ -71,7 +74,7 @@ const ROWS: &[Row] = &[
     row("bad_verification_code", DeadGrant, "GitHub", GITHUB_ERRORS),
     row(
         "incorrect_client_credentials",
-        BadClient,
+        ClientAuthRefused,
         "GitHub",
         GITHUB_ERRORS,
     ),
@@ -83,8 +86,8 @@ const ROWS: &[Row] = &[
     row("invalid_code", DeadGrant, "Slack", SLACK_V2),
     row("code_already_used", DeadGrant, "Slack", SLACK_V2),
     row("invalid_grant_type", BadClient, "Slack", SLACK_V2),
-    row("invalid_client_id", BadClient, "Slack", SLACK_V2),
-    row("bad_client_secret", BadClient, "Slack", SLACK_V2),
+    row("invalid_client_id", ClientAuthRefused, "Slack", SLACK_V2),
+    row("bad_client_secret", ClientAuthRefused, "Slack", SLACK_V2),
     row("bad_redirect_uri", BadClient, "Slack", SLACK_V1),
     row("ratelimited", Passing, "Slack", SLACK_V2),
     row("service_unavailable", Passing, "Slack", SLACK_V2),
@@ -94,8 +97,8 @@ const ROWS: &[Row] = &[
     // HubSpot answers 400 `{"status": …, "message": …}`.
     row("BAD_REFRESH_TOKEN", DeadGrant, "HubSpot", HUBSPOT),
     row("BAD_AUTH_CODE", DeadGrant, "HubSpot", HUBSPOT),
-    row("BAD_CLIENT_ID", BadClient, "HubSpot", HUBSPOT),
-    row("BAD_CLIENT_SECRET", BadClient, "HubSpot", HUBSPOT),
+    row("BAD_CLIENT_ID", ClientAuthRefused, "HubSpot", HUBSPOT),
+    row("BAD_CLIENT_SECRET", ClientAuthRefused, "HubSpot", HUBSPOT),
     row("BAD_REDIRECT_URI", BadClient, "HubSpot", HUBSPOT),
     // Basecamp (Launchpad) answers 400 `authorization_expired` for a grant it no longer honours.
     row(
@@ -109,6 +112,30 @@ const ROWS: &[Row] = &[
 /// Codes too general to decide alone, told apart by the provider's description (matched
 /// case-insensitively).
 const BY_DESCRIPTION: &[(&str, &str, Row)] = &[
+    // Atlassian answers 403 `unauthorized_client` "refresh_token is invalid" for a dead
+    // rotating refresh token.
+    (
+        "unauthorized_client",
+        "refresh_token is invalid",
+        row(
+            "unauthorized_client",
+            DeadGrant,
+            "Atlassian",
+            "https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/",
+        ),
+    ),
+    // Bitbucket answers 400 `unauthorized_client` "Invalid OAuth client credentials" for
+    // credentials it does not take.
+    (
+        "unauthorized_client",
+        "client credentials",
+        row(
+            "unauthorized_client",
+            ClientAuthRefused,
+            "Bitbucket",
+            "https://developer.atlassian.com/cloud/bitbucket/rest/intro/#authentication",
+        ),
+    ),
     // Bitbucket answers 400 `invalid_request` "Invalid refresh_token" for a dead one.
     (
         "invalid_request",
@@ -144,9 +171,16 @@ pub(crate) fn meaning(code: &str, description: &str) -> Option<Meaning> {
 /// Whether an answer with a code of no known meaning is about the client's authentication
 /// (`client_id` missing, as a server that ignored the Basic header sees it; HubSpot's "Any of
 /// the listed authentication credentials are missing") rather than the grant.
-pub(crate) fn is_about_the_client(description: &str) -> bool {
+pub(crate) fn is_about_client_authentication(description: &str) -> bool {
     let description = description.to_ascii_lowercase();
-    description.contains("client") || description.contains("credential")
+    [
+        "credential",
+        "client_id",
+        "client_secret",
+        "client authentication",
+    ]
+    .iter()
+    .any(|words| description.contains(words))
 }
 
 /// The rows, for the test that checks each one.
@@ -185,5 +219,14 @@ mod tests {
             Some(Meaning::DeadGrant)
         );
         assert_eq!(meaning("invalid_request", "missing grant_type"), None);
+        assert_eq!(
+            meaning("unauthorized_client", "refresh_token is invalid"),
+            Some(Meaning::DeadGrant),
+            "Atlassian's dead refresh token"
+        );
+        assert_eq!(
+            meaning("unauthorized_client", "the client may not use this grant"),
+            Some(Meaning::BadClient)
+        );
     }
 }

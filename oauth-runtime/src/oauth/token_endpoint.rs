@@ -44,44 +44,48 @@ pub(crate) async fn request(
     let mut delay = FIRST_DELAY;
     // Whether an earlier attempt may have reached the server without its answer reaching us.
     let mut maybe_redeemed = false;
-    let mut credentials = if integration.client_auth == ClientAuth::Post
-        || integration.form_credentials_learned.load(Ordering::Relaxed)
-    {
-        Credentials::Form
-    } else {
-        Credentials::Header
-    };
+    let fixed_to_form = integration.client_auth == ClientAuth::Post;
+    let mut credentials =
+        if fixed_to_form || integration.form_credentials_learned.load(Ordering::Relaxed) {
+            Credentials::Form
+        } else {
+            Credentials::Header
+        };
+    // Whether this request switched methods after a refused client authentication.
+    let mut switched = false;
+    let secrets = secrets(integration, form);
     loop {
         let Attempt {
             result,
             retry_after,
             unanswered,
-        } = request_once(http, integration, form, timeout, credentials).await;
-        let result = result.map_err(|failure| failure.map_reason(|r| scrub(r, integration, form)));
-        if credentials == Credentials::Header && matches!(result, Err(Failure::ClientRejected(_))) {
+            sent,
+        } = request_once(http, integration, form, timeout, credentials, &secrets).await;
+        if matches!(result, Err(Failure::ClientAuthRefused(_))) && !switched && !fixed_to_form {
             // The server authenticates the client before it looks at the grant (RFC 6749
             // §3.2.1, §5.2), so a refused client authentication redeemed nothing: the same
-            // code or refresh token can be sent once more, with the credentials in the form,
-            // as providers that ignore Basic want (HubSpot, Shopify, Podio…).
+            // code or refresh token can be sent once more with the other method, as providers
+            // that ignore Basic want (HubSpot, Shopify, Podio…), or back to the header when
+            // a method learned earlier is refused now.
+            credentials = match credentials {
+                Credentials::Header => Credentials::Form,
+                Credentials::Form => Credentials::Header,
+            };
             tracing::info!(
                 integration = %integration.name,
-                "the token endpoint refused the client's header authentication; sending the credentials in the form"
+                form = credentials == Credentials::Form,
+                "the token endpoint refused the client's authentication; trying the other method"
             );
-            credentials = Credentials::FormAfterRefusal;
+            switched = true;
             continue;
         }
-        if credentials == Credentials::FormAfterRefusal
-            && matches!(
-                result,
-                Ok(_) | Err(Failure::GrantRejected | Failure::Refused(_))
-            )
-        {
-            // The form's credentials got past client authentication: keep using them.
+        if switched && result.is_ok() {
+            // The other method was taken: keep using it.
             integration
                 .form_credentials_learned
-                .store(true, Ordering::Relaxed);
-            credentials = Credentials::Form;
+                .store(credentials == Credentials::Form, Ordering::Relaxed);
         }
+        let result = result.map_err(Failure::client_auth_is_client_rejected);
         let result = match result {
             // The grant may have been used by the attempt whose answer was lost (a rotated
             // refresh token is single use): not proof that it is dead.
@@ -90,7 +94,9 @@ pub(crate) async fn request(
             )),
             other => other,
         };
-        if unanswered && resend == Resend::Never {
+        // A code is single use: only an attempt that never reached the server is repeated
+        // (a gateway's 502 or 504 may hide an upstream that redeemed it).
+        if sent && resend == Resend::Never {
             return result;
         }
         maybe_redeemed |= unanswered;
@@ -116,14 +122,17 @@ struct Attempt {
     retry_after: Option<Duration>,
     /// The request may have reached the server, but no answer came back.
     unanswered: bool,
+    /// The request may have reached the server (answered or not).
+    sent: bool,
 }
 
 impl Attempt {
-    fn failed(failure: Failure, unanswered: bool) -> Self {
+    fn failed(failure: Failure, unanswered: bool, sent: bool) -> Self {
         Attempt {
             result: Err(failure),
             retry_after: None,
             unanswered,
+            sent,
         }
     }
 }
@@ -135,25 +144,29 @@ enum Credentials {
     Header,
     /// `client_id` and `client_secret` in the form.
     Form,
-    /// The form, after the header was refused in this request's first attempt.
-    FormAfterRefusal,
 }
 
-/// `reason` without any secret this request sent (a provider may echo one back).
-fn scrub(reason: String, integration: &IntegrationConfig, form: &[(&str, &str)]) -> String {
+/// Every secret a token request sends (the grant's values, the client secret, the Basic and
+/// custom headers' values): what a provider's echo must never carry into a message.
+fn secrets(integration: &IntegrationConfig, form: &[(&str, &str)]) -> Vec<String> {
     let secret = secrecy::ExposeSecret::expose_secret(&integration.client_secret);
-    let secrets = form
+    let mut secrets: Vec<String> = form
         .iter()
         .filter(|(key, _)| !matches!(*key, "grant_type" | "redirect_uri" | "scope"))
-        .map(|(_, value)| *value)
-        .chain([secret]);
-    let mut reason = reason;
-    for secret in secrets.filter(|s| s.len() >= 4) {
-        if reason.contains(secret) {
-            reason = reason.replace(secret, "[REDACTED]");
+        .map(|(_, value)| value.to_string())
+        .collect();
+    secrets.push(secret.to_string());
+    if let Some(encoded) = basic_auth(&integration.client_id, secret).strip_prefix("Basic ") {
+        secrets.push(encoded.to_string());
+    }
+    for (_, value) in &integration.token_headers {
+        if let Ok(text) = value.to_str() {
+            secrets.push(text.to_string());
+            secrets.extend(text.split_once(' ').map(|(_, rest)| rest.to_string()));
         }
     }
-    reason
+    secrets.retain(|s| s.len() >= 4);
+    secrets
 }
 
 async fn request_once(
@@ -162,6 +175,7 @@ async fn request_once(
     form: &[(&str, &str)],
     timeout: Duration,
     credentials: Credentials,
+    secrets: &[String],
 ) -> Attempt {
     let request = token_request(http, integration, form, timeout, credentials);
     let response = match request.send().await {
@@ -174,7 +188,11 @@ async fn request_once(
             } else {
                 ("the connection failed", true)
             };
-            return Attempt::failed(Failure::Transient(reason.to_string()), unanswered);
+            return Attempt::failed(
+                Failure::Transient(reason.to_string()),
+                unanswered,
+                unanswered,
+            );
         }
     };
     let status = response.status();
@@ -188,13 +206,14 @@ async fn request_once(
         Ok(body) => body,
         Err(failure) => {
             let unanswered = matches!(failure, Failure::Transient(_));
-            return Attempt::failed(failure, unanswered);
+            return Attempt::failed(failure, unanswered, true);
         }
     };
     Attempt {
-        result: token_response::parse(status, form_body, &body),
+        result: token_response::parse(status, form_body, &body, secrets),
         retry_after,
         unanswered: false,
+        sent: true,
     }
 }
 
@@ -230,7 +249,7 @@ fn token_request(
                 request = request.header(AUTHORIZATION, value);
             }
         }
-        Credentials::Form | Credentials::FormAfterRefusal => {
+        Credentials::Form => {
             // The custom headers other than `Authorization` still go: they may be needed
             // for other reasons; the credentials go in the form alone.
             for (name, value) in &integration.token_headers {
@@ -301,21 +320,104 @@ mod tests {
     }
 
     #[test]
-    fn secrets_sent_are_scrubbed_from_messages() {
-        let integration =
-            IntegrationConfig::new("x", "https://a.com/t", "id", "client-secret").unwrap();
+    fn every_secret_sent_is_listed_for_scrubbing() {
+        let integration = IntegrationConfig::new("x", "https://a.com/t", "id", "client-secret")
+            .unwrap()
+            .token_header("Authorization", "Basic Y3VzdG9tOmhlYWRlcg==")
+            .unwrap();
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", "rt-123456"),
         ];
-        let scrubbed = scrub(
-            "bad token rt-123456 for client-secret, grant_type refresh_token".to_string(),
-            &integration,
-            &form,
-        );
-        assert_eq!(
-            scrubbed,
-            "bad token [REDACTED] for [REDACTED], grant_type refresh_token"
-        );
+        let listed = secrets(&integration, &form);
+        for secret in [
+            "rt-123456",
+            "client-secret",
+            "Y3VzdG9tOmhlYWRlcg==",
+            basic_auth("id", "client-secret").trim_start_matches("Basic "),
+        ] {
+            assert!(listed.iter().any(|s| s == secret), "{secret}: {listed:?}");
+        }
+        assert!(!listed.iter().any(|s| s == "refresh_token"));
+    }
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    use super::*;
+    use wiremock::matchers::{header_exists, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn basic_only() -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header_exists("authorization"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({ "access_token": "a", "refresh_token": "r" }),
+                ),
+            )
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({ "error": "invalid_client" })),
+            )
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    fn integration(server: &MockServer) -> IntegrationConfig {
+        IntegrationConfig::new("x", &format!("{}/token", server.uri()), "id", "secret").unwrap()
+    }
+
+    async fn refresh(integration: &IntegrationConfig) -> Result<Granted, Failure> {
+        request(
+            &reqwest::Client::new(),
+            integration,
+            &[("grant_type", "refresh_token"), ("refresh_token", "r")],
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            Resend::Allowed,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_learned_form_that_is_refused_later_goes_back_to_the_header() {
+        let server = basic_only().await;
+        let integration = integration(&server);
+        integration
+            .form_credentials_learned
+            .store(true, Ordering::Relaxed);
+        assert!(refresh(&integration).await.is_ok());
+        assert!(!integration.form_credentials_learned.load(Ordering::Relaxed));
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+        // From then on, the header at once.
+        assert!(refresh(&integration).await.is_ok());
+        assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_client_refused_for_another_reason_is_not_sent_again() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({ "error": "unauthorized_client" })),
+            )
+            .mount(&server)
+            .await;
+        let integration = integration(&server);
+        assert!(matches!(
+            refresh(&integration).await,
+            Err(Failure::ClientRejected(_))
+        ));
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+        assert!(!integration.form_credentials_learned.load(Ordering::Relaxed));
     }
 }

@@ -48,8 +48,11 @@ pub(crate) enum Failure {
     /// The grant itself is dead (`invalid_grant` or the provider's words for it): the user
     /// must authorize again.
     GrantRejected,
-    /// The client's credentials or registration were refused (`invalid_client` and the
-    /// like, or a 401): the app's settings are wrong, not the user's grant.
+    /// The client's credentials were refused (`invalid_client` and the like, or a 401): the
+    /// other way of sending them may be taken (see `token_endpoint`).
+    ClientAuthRefused(String),
+    /// The client itself was refused (`unauthorized_client`, a redirect URI not registered…):
+    /// the app's settings are wrong, not the user's grant.
     ClientRejected(String),
     /// Refused for another reason retrying will not fix (a malformed answer, an unknown
     /// error code, which the message carries).
@@ -59,26 +62,28 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    /// The same failure with `f` applied to its message.
-    pub(crate) fn map_reason(self, f: impl FnOnce(String) -> String) -> Self {
+    /// For the caller, a refused client authentication is a refused client.
+    pub(crate) fn client_auth_is_client_rejected(self) -> Self {
         match self {
-            Failure::GrantRejected => Failure::GrantRejected,
-            Failure::ClientRejected(reason) => Failure::ClientRejected(f(reason)),
-            Failure::Refused(reason) => Failure::Refused(f(reason)),
-            Failure::Transient(reason) => Failure::Transient(f(reason)),
+            Failure::ClientAuthRefused(reason) => Failure::ClientRejected(reason),
+            other => other,
         }
     }
 }
 
-/// Reads a token endpoint's answer.
-pub(crate) fn parse(status: StatusCode, form_body: bool, body: &[u8]) -> Result<Granted, Failure> {
-    let fields = if form_body {
-        Some(form_fields(body))
-    } else {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Some(map),
-            _ => looks_like_form(body).then(|| form_fields(body)),
-        }
+/// Reads a token endpoint's answer; `secrets` (what the request sent) are scrubbed from any
+/// description the provider echoes.
+pub(crate) fn parse(
+    status: StatusCode,
+    form_body: bool,
+    body: &[u8],
+    secrets: &[String],
+) -> Result<Granted, Failure> {
+    // The body's shape decides, whatever its content type says (a JSON body labelled as a
+    // form, a form body labelled as text).
+    let fields = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => (form_body || looks_like_form(body)).then(|| form_fields(body)),
     };
     let passing = status.is_server_error()
         || status == StatusCode::TOO_MANY_REQUESTS
@@ -87,14 +92,17 @@ pub(crate) fn parse(status: StatusCode, form_body: bool, body: &[u8]) -> Result<
         return Err(if passing {
             Failure::Transient(format!("the token endpoint answered {status}"))
         } else if status == StatusCode::UNAUTHORIZED {
-            Failure::ClientRejected(format!("the token endpoint answered {status}"))
+            Failure::ClientAuthRefused(format!("the token endpoint answered {status}"))
         } else {
             Failure::Refused(format!(
                 "the token endpoint answered {status} with a body that is not a token response"
             ))
         });
     };
-    if let Some(failure) = error_answer(status, passing, &fields) {
+    // A 2xx that carries an access token is the tokens, whatever else it says: it may hold
+    // the only copy of a rotated refresh token.
+    let granted = status.is_success() && has_access_token(&fields);
+    if !granted && let Some(failure) = error_answer(status, passing, &fields, secrets) {
         return Err(failure);
     }
     if passing {
@@ -104,7 +112,7 @@ pub(crate) fn parse(status: StatusCode, form_body: bool, body: &[u8]) -> Result<
     }
     if !status.is_success() {
         return Err(if status == StatusCode::UNAUTHORIZED {
-            Failure::ClientRejected(format!("the token endpoint answered {status}"))
+            Failure::ClientAuthRefused(format!("the token endpoint answered {status}"))
         } else {
             Failure::Refused(format!("the token endpoint answered {status}"))
         });
@@ -138,9 +146,31 @@ pub(crate) fn parse(status: StatusCode, form_body: bool, body: &[u8]) -> Result<
     })
 }
 
+/// Whether the answer holds an access token, at the top or under Slack's `authed_user`.
+fn has_access_token(fields: &Map<String, Value>) -> bool {
+    non_empty_text(fields.get("access_token")).is_some()
+        || matches!(fields.get("authed_user"), Some(Value::Object(user)) if non_empty_text(user.get("access_token")).is_some())
+}
+
+/// `text` without any of `secrets`.
+fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_string();
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "[REDACTED]");
+        }
+    }
+    text
+}
+
 /// The failure an answer reports in its body, if it reports one: `error` (RFC 6749, GitHub,
 /// Slack), Slack's `ok: false`, HubSpot's `status` on a non-2xx answer.
-fn error_answer(status: StatusCode, passing: bool, fields: &Map<String, Value>) -> Option<Failure> {
+fn error_answer(
+    status: StatusCode,
+    passing: bool,
+    fields: &Map<String, Value>,
+    secrets: &[String],
+) -> Option<Failure> {
     let text = |key: &str| match fields.get(key) {
         Some(Value::String(text)) if !text.is_empty() => Some(text.as_str()),
         _ => None,
@@ -149,7 +179,8 @@ fn error_answer(status: StatusCode, passing: bool, fields: &Map<String, Value>) 
         Some(Value::String(code)) if !code.is_empty() => Some(code.as_str()),
         Some(Value::Object(error)) => match error.get("code").or_else(|| error.get("type")) {
             Some(Value::String(code)) => Some(code.as_str()),
-            _ => Some("error"),
+            _ if !status.is_success() => Some("error"),
+            _ => None,
         },
         _ => None,
     }
@@ -161,17 +192,18 @@ fn error_answer(status: StatusCode, passing: bool, fields: &Map<String, Value>) 
         .unwrap_or_default();
     let answered = format!(
         "the token endpoint answered {status} `{}`{}",
-        clean(code),
-        describe(description)
+        clean(&scrub(code, secrets)),
+        describe(&scrub(description, secrets))
     );
     Some(match provider_errors::meaning(code, description) {
         Some(Meaning::DeadGrant) => Failure::GrantRejected,
+        Some(Meaning::ClientAuthRefused) => Failure::ClientAuthRefused(answered),
         Some(Meaning::BadClient) => Failure::ClientRejected(answered),
         Some(Meaning::Passing) => Failure::Transient(answered),
         None if passing => Failure::Transient(answered),
-        None if status == StatusCode::UNAUTHORIZED => Failure::ClientRejected(answered),
-        None if provider_errors::is_about_the_client(description) => {
-            Failure::ClientRejected(answered)
+        None if status == StatusCode::UNAUTHORIZED => Failure::ClientAuthRefused(answered),
+        None if provider_errors::is_about_client_authentication(description) => {
+            Failure::ClientAuthRefused(answered)
         }
         None => Failure::Refused(answered),
     })

@@ -1,5 +1,9 @@
 use super::*;
 
+fn parse(status: StatusCode, form_body: bool, body: &[u8]) -> Result<Granted, Failure> {
+    super::parse(status, form_body, body, &["sekrit-sent".to_string()])
+}
+
 fn ok(body: &str) -> Granted {
     parse(StatusCode::OK, false, body.as_bytes()).unwrap()
 }
@@ -209,13 +213,9 @@ fn dead_grants_in_every_providers_words_are_dead() {
 
 #[test]
 fn misconfigured_clients_are_told_apart_from_dead_grants() {
+    // Credentials refused: the other way of sending them may be tried.
     for (status, body, code) in [
         (401, r#"{"error":"invalid_client"}"#, "invalid_client"),
-        (
-            400,
-            r#"{"error":"unauthorized_client"}"#,
-            "unauthorized_client",
-        ),
         (
             200,
             r#"{"error":"incorrect_client_credentials","error_description":"The client_id and/or client_secret passed are incorrect."}"#,
@@ -241,13 +241,69 @@ fn misconfigured_clients_are_told_apart_from_dead_grants() {
             r#"{"error":"invalid_request","error_description":"Missing required parameter: client_id"}"#,
             "invalid_request",
         ),
+        (
+            400,
+            r#"{"status":"error","message":"Any of the listed authentication credentials are missing"}"#,
+            "error",
+        ),
+        (
+            400,
+            r#"{"error":"unauthorized_client","error_description":"Invalid OAuth client credentials"}"#,
+            "unauthorized_client",
+        ),
         (401, r#"{"error":"whatever"}"#, "whatever"),
         (401, "", ""),
     ] {
         match parse_err(status, body) {
-            Failure::ClientRejected(reason) => assert!(reason.contains(code), "{reason}"),
+            Failure::ClientAuthRefused(reason) => assert!(reason.contains(code), "{reason}"),
             other => panic!("{body}: {other:?}"),
         }
+    }
+    // The client itself refused: no other way of authenticating helps.
+    for body in [
+        r#"{"error":"unauthorized_client"}"#,
+        r#"{"ok":false,"error":"bad_redirect_uri"}"#,
+        r#"{"error":"unverified_user_email"}"#,
+    ] {
+        assert!(
+            matches!(parse_err(400, body), Failure::ClientRejected(_)),
+            "{body}"
+        );
+    }
+    // Atlassian's dead refresh token, worded as a client error.
+    assert_eq!(
+        parse_err(
+            403,
+            r#"{"error":"unauthorized_client","error_description":"refresh_token is invalid"}"#
+        ),
+        Failure::GrantRejected
+    );
+}
+
+#[test]
+fn a_2xx_with_an_access_token_is_the_tokens_whatever_else_it_says() {
+    let granted = ok(r#"{"access_token":"a","refresh_token":"rotated","error":"ignored"}"#);
+    assert_eq!(granted.refresh_token.as_deref(), Some("rotated"));
+    assert_eq!(ok(r#"{"access_token":"a","error":{}}"#).access_token, "a");
+    // A JSON body labelled as a form.
+    let granted = parse(
+        StatusCode::OK,
+        true,
+        br#"{"access_token":"a","refresh_token":"r"}"#,
+    )
+    .unwrap();
+    assert_eq!(granted.refresh_token.as_deref(), Some("r"));
+}
+
+#[test]
+fn a_secret_echoed_in_an_error_is_scrubbed_before_the_text_is_cut() {
+    let long = "x".repeat(195);
+    match parse_err(
+        400,
+        &format!(r#"{{"error":"e","error_description":"{long} sekrit-sent"}}"#),
+    ) {
+        Failure::Refused(reason) => assert!(!reason.contains("sekrit"), "{reason}"),
+        other => panic!("{other:?}"),
     }
 }
 

@@ -20,12 +20,13 @@
 //! is fenced by the version check. Use one `PostgresStore` per process: the lock belongs to its
 //! database session.
 //!
-//! TLS (rustls) follows the URL's `sslmode` (`disable`, `prefer`, the default, or `require`),
-//! verifying the server's certificate against the system's roots and any CA the app gives
-//! ([`PostgresOptions::ca_certificate_pem`]). A server not on this machine must be reached
-//! with `sslmode=require`, unless the app explicitly allows plain connections
-//! ([`PostgresOptions::allow_plaintext_to_remote_servers`]): tokens (and, unencrypted at rest,
-//! the records) would otherwise cross the network in clear.
+//! TLS (rustls): with `sslmode=require` the connection is encrypted and the server's
+//! certificate verified against the system's roots and any CA the app gives
+//! ([`PostgresOptions::ca_certificate_pem`]). Without it, a server on this machine is reached
+//! in the clear, and a server elsewhere is refused, unless the app explicitly allows it
+//! ([`PostgresOptions::allow_plaintext_to_remote_servers`], then TLS is used when offered,
+//! verified): tokens (and, unencrypted at rest, the records) would otherwise cross the
+//! network in clear.
 
 use std::fmt;
 use std::sync::Arc;
@@ -67,7 +68,7 @@ pub struct PostgresStore {
 
 struct Inner {
     url: String,
-    tls: MakeRustlsConnect,
+    connector: Connector,
     client: RwLock<Arc<Client>>,
     key: Option<EncryptionKey>,
 }
@@ -126,16 +127,48 @@ fn refused(message: String) -> StoreError {
     StoreError::Backend(Box::new(std::io::Error::other(message)))
 }
 
-async fn open(url: &str, tls: &MakeRustlsConnect) -> Result<Client, StoreError> {
-    let (client, connection) = tokio_postgres::connect(url, tls.clone())
-        .await
-        .map_err(connect_error)?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::warn!(error = %error, "the PostgreSQL connection ended");
+/// How connections are made: in the clear on loopback unless the URL requires TLS, with
+/// verified TLS otherwise.
+#[derive(Clone)]
+enum Connector {
+    Plain,
+    Tls(MakeRustlsConnect),
+}
+
+async fn open(url: &str, connector: &Connector) -> Result<Client, StoreError> {
+    match connector {
+        Connector::Plain => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .map_err(connect_error)?;
+            tokio::spawn(drive(connection));
+            Ok(client)
         }
-    });
-    Ok(client)
+        Connector::Tls(tls) => {
+            let (client, connection) = tokio_postgres::connect(url, tls.clone())
+                .await
+                .map_err(connect_error)?;
+            tokio::spawn(drive(connection));
+            Ok(client)
+        }
+    }
+}
+
+/// Runs a connection until it ends, saying why if it failed.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(error) = connection.await {
+        tracing::warn!(error = %error, "the PostgreSQL connection ended");
+    }
+}
+
+/// What [`PostgresOptions::transport`] decided.
+enum Transport {
+    PlainLoopback,
+    Tls,
 }
 
 /// How to reach PostgreSQL: the URL, the CA of a private server, the key sealing records at
@@ -189,41 +222,56 @@ impl PostgresOptions {
 
     /// Connects and creates the table if it is missing.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
-        self.check_transport()?;
-        let tls = self.tls()?;
-        let client = open(&self.url, &tls).await?;
+        let connector = match self.transport()? {
+            Transport::PlainLoopback => Connector::Plain,
+            Transport::Tls => Connector::Tls(self.tls()?),
+        };
+        let client = open(&self.url, &connector).await?;
         client.batch_execute(MIGRATION).await.map_err(backend)?;
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 url: self.url,
-                tls,
+                connector,
                 client: RwLock::new(Arc::new(client)),
                 key: self.key,
             }),
         })
     }
 
-    /// A server not on this machine needs `sslmode=require`, unless allowed otherwise.
-    fn check_transport(&self) -> Result<(), StoreError> {
+    /// How to connect: verified TLS when the URL requires it or the server is elsewhere
+    /// (then only with `sslmode=require`, unless allowed otherwise); in the clear on loopback,
+    /// as libpq's `prefer` would with a server certificate nobody checks.
+    fn transport(&self) -> Result<Transport, StoreError> {
         let config: tokio_postgres::Config = self
             .url
             .parse()
             .map_err(|e| refused(format!("the PostgreSQL URL is not valid ({e})")))?;
-        if config.get_ssl_mode() == SslMode::Require || self.allow_plaintext_remote {
-            return Ok(());
+        if config.get_ssl_mode() == SslMode::Require {
+            return Ok(Transport::Tls);
         }
-        let remote = config.get_hosts().iter().find_map(|host| match host {
-            Host::Tcp(name) => {
-                let name = name.trim_start_matches('[').trim_end_matches(']');
-                let loopback = name.eq_ignore_ascii_case("localhost")
-                    || name
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback());
-                (!loopback).then(|| name.to_string())
-            }
-            #[cfg(unix)]
-            Host::Unix(_) => None,
-        });
+        let loopback_name = |name: &str| {
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        };
+        // `hostaddr` is where tokio-postgres connects when it is given, whatever `host` says.
+        let remote = config
+            .get_hostaddrs()
+            .iter()
+            .find(|ip| !ip.is_loopback())
+            .map(ToString::to_string)
+            .or_else(|| {
+                config.get_hosts().iter().find_map(|host| match host {
+                    Host::Tcp(name) => (!loopback_name(name)).then(|| name.to_string()),
+                    #[cfg(unix)]
+                    Host::Unix(_) => None,
+                })
+            });
+        if remote.is_some() && self.allow_plaintext_remote {
+            return Ok(Transport::Tls);
+        }
         match remote {
             Some(host) => Err(refused(format!(
                 "the PostgreSQL server `{host}` is not on this machine and the URL does not say \
@@ -231,7 +279,7 @@ impl PostgresOptions {
                  `sslmode=require` (and the server's CA with `ca_certificate_pem` if it is \
                  private), or allow it with `allow_plaintext_to_remote_servers`"
             ))),
-            None => Ok(()),
+            None => Ok(Transport::PlainLoopback),
         }
     }
 
@@ -287,7 +335,7 @@ impl PostgresStore {
         }
         let mut slot = self.inner.client.write().await;
         if slot.is_closed() {
-            *slot = Arc::new(open(&self.inner.url, &self.inner.tls).await?);
+            *slot = Arc::new(open(&self.inner.url, &self.inner.connector).await?);
         }
         Ok(slot.clone())
     }
@@ -328,7 +376,7 @@ impl PostgresStore {
     async fn reconnect(&self, dead: &Arc<Client>) -> Result<Arc<Client>, StoreError> {
         let mut slot = self.inner.client.write().await;
         if Arc::ptr_eq(&slot, dead) || slot.is_closed() {
-            *slot = Arc::new(open(&self.inner.url, &self.inner.tls).await?);
+            *slot = Arc::new(open(&self.inner.url, &self.inner.connector).await?);
         }
         Ok(slot.clone())
     }

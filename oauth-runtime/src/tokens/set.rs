@@ -191,7 +191,8 @@ pub enum DeadToken {
     /// The access token expired and there is no refresh token.
     NoRefreshToken,
     /// The server rejected an access token that does not expire, and there is no refresh
-    /// token to get another (GitHub OAuth apps' tokens, revoked by the user).
+    /// token to get another (GitHub OAuth apps' tokens, revoked by the user). Given as a
+    /// reason only, never recorded: a 401 may be about the call, not the token.
     AccessTokenRejected,
 }
 

@@ -380,6 +380,8 @@ async fn a_remote_server_without_required_tls_is_refused_unless_allowed() {
         "postgres://oauth@db.example.com/tokens",
         "postgres://oauth@10.1.2.3:5432/tokens?sslmode=prefer",
         "postgres://oauth@db.example.com/tokens?sslmode=disable",
+        // `hostaddr` is where the connection goes, whatever `host` says.
+        "postgres://oauth@localhost/tokens?hostaddr=10.0.0.5",
     ] {
         let error = PostgresStore::connect(url).await.unwrap_err().to_string();
         assert!(
@@ -396,4 +398,19 @@ async fn a_remote_server_without_required_tls_is_refused_unless_allowed() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("cannot connect to PostgreSQL"), "{error}");
+}
+
+#[tokio::test]
+async fn a_loopback_server_without_required_tls_is_reached_in_the_clear() {
+    // The test server offers TLS with a certificate nobody here trusts: without
+    // `sslmode=require`, a loopback connection does not check it (as libpq's `prefer`), so a
+    // local server's self-signed certificate does not stop the store.
+    let urls = database(&["plain_loopback"]).await;
+    let store = PostgresStore::connect(&urls[0]).await.unwrap();
+    store
+        .save(&crm(), &TokenRecord::active(TokenSet::new("a")), None)
+        .await
+        .unwrap();
+    let admin = std::env::var("OAUTH_TEST_POSTGRES").unwrap();
+    assert!(!session_uses_tls(&admin, "plain_loopback").await);
 }
