@@ -19,6 +19,7 @@ pub(crate) struct Authorize<'a> {
     pub(crate) port: u16,
     pub(crate) no_browser: bool,
     pub(crate) timeout: Duration,
+    pub(crate) start_grace: Duration,
 }
 
 pub(crate) fn run(args: Authorize<'_>) -> ExitCode {
@@ -58,7 +59,10 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
     app::block_on(async {
         let asked = format!("http://localhost:{}/auth/callback", args.port);
         let asked = url::Url::parse(&asked).or_else(fail)?;
-        let mut server = CallbackServer::bind(&asked).await.or_else(fail)?;
+        let mut server = CallbackServer::bind(&asked)
+            .await
+            .or_else(fail)?
+            .start_grace(args.start_grace);
         // The port actually bound (with --port 0, a free one).
         let redirect = server.redirect_uri().clone();
         let config = config.redirect_uri(redirect.as_str()).or_else(fail)?;

@@ -84,6 +84,11 @@ enum Command {
         /// How long to wait for the callback, in seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// How long after it starts waiting a callback is held, in seconds, watching for a
+        /// second opening of the start address (someone else went first): then the
+        /// authorization is abandoned. 0 does not watch.
+        #[arg(long, default_value_t = 8)]
+        start_grace: u64,
     },
     /// Send one template, with its values from the command line; prints the status, the
     /// headers (secrets redacted) and the body. Exits with 1 when the status is not 2xx.
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
             port,
             no_browser,
             timeout,
+            start_grace,
         } => authorize::run(authorize::Authorize {
             dir: &dir,
             integration: &integration,
@@ -183,6 +189,7 @@ fn main() -> ExitCode {
             port,
             no_browser,
             timeout: Duration::from_secs(timeout),
+            start_grace: Duration::from_secs(start_grace),
         }),
         Command::Invoke {
             template,

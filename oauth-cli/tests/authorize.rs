@@ -100,7 +100,8 @@ struct Started {
     callback: String,
 }
 
-async fn start_authorize(dir: &Path) -> Started {
+/// `authorize crm` started, holding a callback `start_grace` seconds after it began waiting.
+async fn start_authorize(dir: &Path, start_grace: u32) -> Started {
     let mut child = cli(dir)
         .args([
             "authorize",
@@ -110,6 +111,8 @@ async fn start_authorize(dir: &Path) -> Started {
             "0",
             "--oauth-iparam",
             "tenant=acme",
+            "--start-grace",
+            &start_grace.to_string(),
         ])
         .spawn()
         .unwrap();
@@ -151,7 +154,7 @@ async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
         mut printed,
         start: address,
         callback,
-    } = start_authorize(dir).await;
+    } = start_authorize(dir, 0).await;
     let address = url::Url::parse(&address).unwrap();
     assert!(
         address.path().starts_with("/start/") && address.query().is_none(),
@@ -528,7 +531,7 @@ async fn a_callback_without_the_browsers_cookie_completes_nothing_and_a_reused_s
         start,
         callback,
         ..
-    } = start_authorize(&dir).await;
+    } = start_authorize(&dir, 0).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -579,4 +582,64 @@ async fn a_planted_gitignore_link_is_never_written_through() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(!target.exists());
+}
+
+/// Someone who read the start address from the process list opens it first and completes a
+/// consent of their own at once: the real browser, opening it late, makes the CLI abandon the
+/// authorization instead of storing the other account's tokens.
+#[tokio::test]
+async fn a_start_address_opened_again_after_the_callback_abandons_within_the_grace() {
+    let provider = provider().await;
+    let dir = app("late-browser", &provider);
+    let Started {
+        child,
+        start,
+        callback,
+        ..
+    } = start_authorize(&dir, 3).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let opened = http.get(&start).send().await.unwrap();
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = url::Url::parse(opened.headers()["location"].to_str().unwrap()).unwrap();
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // The other account's code, with the cookie: the CLI holds it…
+    let delivered = tokio::spawn({
+        let http = http.clone();
+        async move {
+            http.get(format!("{callback}?code=good&state={state}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // …and the real browser arrives.
+    let late = http.get(&start).send().await.unwrap();
+    assert_eq!(late.status(), 400);
+    let _ = delivered.await;
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("opened twice"), "{stderr}");
+    assert!(
+        !dir.join(".oauth-templates/tokens.json").exists(),
+        "the other account's tokens were not stored"
+    );
 }

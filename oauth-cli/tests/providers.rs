@@ -239,6 +239,8 @@ async fn authorize(dir: &Path, integration: &Integration, printed: &mut String) 
         "0",
         "--timeout",
         "20",
+        "--start-grace",
+        "0",
     ]);
     command.args(oauth_iparams(integration));
     if integration.agent {

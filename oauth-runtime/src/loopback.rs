@@ -25,6 +25,12 @@ const HEADER_WAIT: Duration = Duration::from_secs(3);
 /// Connections served at once; more wait in the kernel's queue, in order, so a flood of idle
 /// connections delays the browser's by a few seconds at most.
 const MAX_CONNECTIONS: usize = 32;
+/// How long after the wait began a callback is held when the browser was sent to the start
+/// address: a second opening of that address in this time (the real browser, late, after
+/// someone who read the address from the process list went first) abandons the
+/// authorization. Consent usually takes longer; a provider that agrees at once waits for it.
+const DEFAULT_START_GRACE: Duration = Duration::from_secs(8);
+
 /// The pause after a failed accept (out of descriptors): the listener is kept, never dropped,
 /// so no other program can take the port and receive the code.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -42,6 +48,7 @@ pub struct CallbackServer {
     listeners: Vec<TcpListener>,
     redirect_uri: url::Url,
     start: Option<BrowserStart>,
+    start_grace: Duration,
 }
 
 /// The one-time start address: its path's nonce, and the cookie it hands the browser.
@@ -218,7 +225,15 @@ impl CallbackServer {
             listeners,
             redirect_uri,
             start: None,
+            start_grace: DEFAULT_START_GRACE,
         })
+    }
+
+    /// How long after [`CallbackServer::receive`] begins a callback is held, watching for a
+    /// second opening of the start address (default 8 s; zero does not watch).
+    pub fn start_grace(mut self, grace: Duration) -> Self {
+        self.start_grace = grace;
+        self
     }
 
     /// The address to give the browser instead of the provider's: `http://localhost:PORT/
@@ -250,7 +265,9 @@ impl CallbackServer {
         request: &AuthorizationRequest,
         wait: Duration,
     ) -> Result<(Callback, CallbackReply), CallbackServerError> {
+        let began = tokio::time::Instant::now();
         let (arrived, callback) = oneshot::channel::<Arrival>();
+        let (reused, start_reused) = oneshot::channel::<()>();
         let port = self.redirect_uri.port().unwrap_or_default();
         let expected = Arc::new(Expected {
             path: self.redirect_uri.path().to_string(),
@@ -264,6 +281,7 @@ impl CallbackServer {
             ],
             request: request.clone(),
             arrived: Mutex::new(Some(arrived)),
+            reused: Mutex::new(Some(reused)),
             start: self.start.map(|start| StartState {
                 path: start.path,
                 binding: start.binding,
@@ -320,7 +338,16 @@ impl CallbackServer {
                 }
             }));
         }
-        let received = tokio::time::timeout(wait, callback).await;
+        let mut received = tokio::time::timeout(wait, callback).await;
+        if expected.start.is_some() && matches!(received, Ok(Ok(Arrival::Callback(..)))) {
+            // Held for the rest of the grace: a late second opening of the start address
+            // means someone else went first, with their own account.
+            let grace =
+                (began + self.start_grace).saturating_duration_since(tokio::time::Instant::now());
+            if let Ok(Ok(())) = tokio::time::timeout(grace, start_reused).await {
+                received = Ok(Ok(Arrival::StartReused));
+            }
+        }
         // One-shot: no more connections once the callback came (or the wait ended); the
         // listeners were held until now, whatever the accepts met.
         for task in accepting {
@@ -343,6 +370,8 @@ struct Expected {
     hosts: [String; 4],
     request: AuthorizationRequest,
     arrived: Mutex<Option<oneshot::Sender<Arrival>>>,
+    /// Told when the start address is opened a second time after the callback came.
+    reused: Mutex<Option<oneshot::Sender<()>>>,
     start: Option<StartState>,
 }
 
@@ -421,6 +450,13 @@ impl Expected {
                 .take()
             {
                 let _ = arrived.send(Arrival::StartReused);
+            } else if let Some(reused) = self
+                .reused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                let _ = reused.send(());
             }
             return Some(page(
                 StatusCode::BAD_REQUEST,
