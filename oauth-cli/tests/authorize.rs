@@ -145,6 +145,59 @@ async fn start_authorize(dir: &Path, start_grace: u32) -> Started {
     }
 }
 
+/// A client that, as a test's browser, follows no redirect by itself.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// What opening the start address gave: the cookie it set (`name=value`), and the provider's
+/// address it redirected to, with that address's `state`.
+struct Opened {
+    cookie: String,
+    provider_url: url::Url,
+    state: String,
+}
+
+/// Opens the CLI's start address, as a browser (or someone who read it) would.
+async fn open_start(http: &reqwest::Client, start: &str) -> Opened {
+    let opened = http.get(start).send().await.unwrap();
+    assert_eq!(opened.status(), 302);
+    let cookie = opened.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let provider_url = url::Url::parse(opened.headers()["location"].to_str().unwrap()).unwrap();
+    let state = provider_url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    Opened {
+        cookie,
+        provider_url,
+        state,
+    }
+}
+
+/// The CLI gave the authorization up because its start address was opened twice, and
+/// stored nothing.
+async fn assert_abandoned(child: tokio::process::Child, dir: &Path) {
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("opened twice"), "{stderr}");
+    assert!(
+        !dir.join(".oauth-templates/tokens.json").exists(),
+        "no tokens were stored"
+    );
+}
+
 /// Runs `authorize crm`, opens the printed start address as the browser would (keeping its
 /// cookie), answers the provider's address with `answer(state)` at the callback.
 async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
@@ -160,22 +213,12 @@ async fn authorize(dir: &Path, answer: impl Fn(&str) -> String) -> Authorized {
         address.path().starts_with("/start/") && address.query().is_none(),
         "the printed address holds no state: {address}"
     );
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let start = http.get(address.clone()).send().await.unwrap();
-    assert_eq!(start.status(), 302);
-    let cookie = start.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    let cookie = cookie.split(';').next().unwrap().to_string();
-    let provider_url = url::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
-    let state = provider_url
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let http = browser();
+    let Opened {
+        cookie,
+        provider_url,
+        state,
+    } = open_start(&http, address.as_str()).await;
     let page = http
         .get(format!("{callback}?{}", answer(&state)))
         .header("cookie", cookie)
@@ -532,19 +575,9 @@ async fn a_callback_without_the_browsers_cookie_completes_nothing_and_a_reused_s
         callback,
         ..
     } = start_authorize(&dir, 0).await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = browser();
     // The attacker opens the start address first and learns the state…
-    let opened = http.get(&start).send().await.unwrap();
-    let location = url::Url::parse(opened.headers()["location"].to_str().unwrap()).unwrap();
-    let state = location
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let Opened { state, .. } = open_start(&http, &start).await;
     // …but a callback without the cookie is not the one the CLI waits for.
     let forged = http
         .get(format!("{callback}?code=good&state={state}"))
@@ -556,14 +589,7 @@ async fn a_callback_without_the_browsers_cookie_completes_nothing_and_a_reused_s
     let second = http.get(&start).send().await.unwrap();
     assert_eq!(second.status(), 400);
     assert!(second.text().await.unwrap().contains("already opened"));
-    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("opened twice"), "{stderr}");
-    assert!(!dir.join(".oauth-templates/tokens.json").exists());
+    assert_abandoned(child, &dir).await;
 }
 
 #[cfg(unix)]
@@ -597,25 +623,8 @@ async fn a_start_address_opened_again_after_the_callback_abandons_within_the_gra
         callback,
         ..
     } = start_authorize(&dir, 3).await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let opened = http.get(&start).send().await.unwrap();
-    let cookie = opened.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let location = url::Url::parse(opened.headers()["location"].to_str().unwrap()).unwrap();
-    let state = location
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let http = browser();
+    let Opened { cookie, state, .. } = open_start(&http, &start).await;
     // The other account's code, with the cookie: the CLI holds it…
     let delivered = tokio::spawn({
         let http = http.clone();
@@ -631,15 +640,5 @@ async fn a_start_address_opened_again_after_the_callback_abandons_within_the_gra
     let late = http.get(&start).send().await.unwrap();
     assert_eq!(late.status(), 400);
     let _ = delivered.await;
-    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("opened twice"), "{stderr}");
-    assert!(
-        !dir.join(".oauth-templates/tokens.json").exists(),
-        "the other account's tokens were not stored"
-    );
+    assert_abandoned(child, &dir).await;
 }

@@ -25,26 +25,10 @@ use tokio::process::Command;
 const SECRET: &str = "sekrit-client-secret-0123";
 const USER: &str = "agent-7";
 
-/// The corpus: `FDK_CORPUS`, or `../shared/fdk-corpus` beside the workspace; missing, the
-/// test says so and passes unless `FDK_CORPUS_REQUIRED` is set.
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FDK_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fdk-corpus"));
-    if dir.join("INDEX.md").is_file() {
-        return Some(dir);
-    }
-    let message = format!(
-        "the FDK corpus was not found at {} (set FDK_CORPUS): the provider conformance did NOT run",
-        dir.display()
-    );
-    assert!(
-        std::env::var_os("FDK_CORPUS_REQUIRED").is_none(),
-        "{message}"
-    );
-    eprintln!("{message}");
-    None
-}
+// The corpus is found as the checker's corpus tests find it.
+#[path = "../../oauth-codegen/tests/common/mod.rs"]
+mod common;
+use common::corpus_dir;
 
 /// The corpus's `oauth_config.json` files, top level and `history/`, by name.
 fn corpus_configs(corpus: &Path) -> Vec<(String, PathBuf)> {

@@ -680,3 +680,70 @@ impl Profile {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Profile;
+
+    #[test]
+    fn the_profile_is_picked_from_the_token_url_as_apps_write_it() {
+        for (url, name) in [
+            (
+                "https://github.com/login/oauth/access_token",
+                "GitHub OAuth app",
+            ),
+            (
+                "https://<%= oauth_iparams.host %>/login/oauth/access_token",
+                "GitHub OAuth app",
+            ),
+            ("https://slack.com/api/oauth.access", "Slack v1"),
+            ("https://slack.com/api/oauth.v2.access", "Slack v2"),
+            ("https://oauth2.googleapis.com/token", "Google"),
+            ("https://www.googleapis.com/oauth2/v4/token", "Google"),
+            (
+                "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token/",
+                "Microsoft identity platform",
+            ),
+            (
+                "https://login.live.com/oauth20_token.srf",
+                "Microsoft account (live.com)",
+            ),
+            ("https://zoom.us/oauth/token", "Zoom"),
+            (
+                "https://bitbucket.org/site/oauth2/access_token",
+                "Bitbucket",
+            ),
+            ("https://app.asana.com/-/oauth_token", "Asana"),
+            ("https://<%= oauth_iparams.host %>/-/oauth_token", "Asana"),
+            ("https://api.hubapi.com/oauth/v1/token", "HubSpot"),
+            (
+                "https://<%= oauth_iparams.subdomain %>.myshopify.com/admin/oauth/access_token",
+                "Shopify",
+            ),
+            ("https://api.miro.com/v1/oauth/token", "Miro"),
+            ("https://podio.com/oauth/token", "Podio"),
+            (
+                "https://launchpad.37signals.com/authorization/token?type=web_server",
+                "Basecamp",
+            ),
+            ("https://<%= oauth_iparams.domain %>/oauth/token", "GitLab"),
+            (
+                "https://webapi.teamviewer.com/api/v1/oauth2/token",
+                "TeamViewer",
+            ),
+            (
+                "https://<%= oauth_iparams.freshworks_org_domain %>/org/oauth/v2/token",
+                "FreshID",
+            ),
+        ] {
+            assert_eq!(
+                Profile::for_token_url(url).map(|p| p.name()),
+                Some(name),
+                "{url}"
+            );
+        }
+        for url in ["\"s\"", "https://unknown.example/token/x", ""] {
+            assert!(Profile::for_token_url(url).is_none(), "{url}");
+        }
+    }
+}

@@ -139,6 +139,28 @@ pub enum ClientVariable {
     Secret,
 }
 
+/// Whether `host` (a name, or an IP address, bracketed or not, without a port) is this
+/// machine: `localhost` or a loopback address.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a URL parser reads `host` as an IPv4 address (WHATWG's "ends in a number"): its
+/// last label, a trailing dot aside, is decimal digits or `0x` hex, as in `3232235777`,
+/// `0xc0.0xa8.1.1`, `10.1`.
+pub fn ends_in_a_number(host: &str) -> bool {
+    let last = host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || last.starts_with("0x")
+            || last.starts_with("0X"))
+}
+
 /// Whether a header named `name` carries a credential (`Authorization`, `X-Api-Key`,
 /// `X-Auth-Token`, a cookie…): an installation value sent in it is a secret, and a response
 /// header so named is shown redacted.
@@ -227,6 +249,29 @@ mod tests {
             client_variable("agent-fs.2", ClientVariable::Id),
             "OAUTH_AGENT_FS_2_CLIENT_ID"
         );
+    }
+
+    #[test]
+    fn hosts_are_told_apart_as_parsers_read_them() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.0.0.2",
+            "[::1]",
+            "::1",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["example.com", "10.0.0.1", "[fe80::1]", "localhost.evil"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+        for host in ["3232235777", "0xc0.0xa8.1.1", "10.1", "169.254.169.254."] {
+            assert!(ends_in_a_number(host), "{host}");
+        }
+        for host in ["example.com", "api.v2", "", "x.0y"] {
+            assert!(!ends_in_a_number(host), "{host}");
+        }
     }
 
     #[test]

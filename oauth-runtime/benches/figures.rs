@@ -119,13 +119,8 @@ async fn interleaved(port: u16, rounds: usize, calls: usize) -> (Duration, Durat
 }
 
 fn main() {
-    // `cargo test --benches` runs this binary with `--bench` absent: do one small round only.
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let quick = common::quick();
+    let runtime = common::two_workers();
     let port = runtime.block_on(server());
     let (rounds, calls) = if quick { (2, 20) } else { (30, 1000) };
     let (ours, theirs, ratio) = runtime.block_on(interleaved(port, rounds, calls));

@@ -89,13 +89,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    // `cargo test --benches` runs this binary without `--bench`: one small round only.
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let quick = common::quick();
+    let runtime = common::two_workers();
     let port = runtime.block_on(server());
     let template = Side::Template(runtime.block_on(client(port, Duration::from_secs(3600))));
     let base = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();

@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::loopback::{outcome_page, page_headers};
+use crate::loopback::{has_cookie, outcome_page, page_headers};
 use crate::oauth::authorize::{AuthorizeError, Callback};
 use crate::oauth::pkce;
 use crate::{Runtime, Subject};
@@ -86,22 +86,9 @@ async fn callback(
 ) -> Response {
     let callback = Callback::from_query(query.as_deref().unwrap_or(""));
     let name = cookie_name(&integration);
-    let bound = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_string());
-    let matches = match (bound, callback.state()) {
-        (Some(bound), Some(state)) => aws_lc_rs::constant_time::verify_slices_are_equal(
-            bound.as_bytes(),
-            pkce::challenge(state).as_bytes(),
-        )
-        .is_ok(),
-        _ => false,
-    };
+    let matches = callback
+        .state()
+        .is_some_and(|state| has_cookie(&headers, &name, &pkce::challenge(state)));
     if !matches {
         return page(
             StatusCode::BAD_REQUEST,

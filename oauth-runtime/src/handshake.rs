@@ -165,7 +165,7 @@ impl TokenManager {
             })
         })?;
         let mut tokens = TokenSet::new(granted.access_token)
-            .with_requested_scopes(config.scopes.iter().cloned())
+            .with_requested_scopes(config.scope_items())
             .with_extra(granted.extra);
         if let Some(refresh) = granted.refresh_token {
             tokens = tokens.with_refresh_token(refresh);
@@ -174,8 +174,7 @@ impl TokenManager {
             tokens = tokens.expires_in(lifetime);
         }
         // RFC 6749 §5.1: without `scope`, the scopes granted are the ones asked for.
-        tokens =
-            tokens.with_granted_scopes(granted.scopes.unwrap_or_else(|| config.scopes.clone()));
+        tokens = tokens.with_granted_scopes(granted.scopes.unwrap_or_else(|| config.scope_items()));
         let key = TokenKey {
             integration: name.to_string().into(),
             subject: pending.subject.clone(),

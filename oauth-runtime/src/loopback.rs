@@ -282,11 +282,8 @@ impl CallbackServer {
             request: request.clone(),
             arrived: Mutex::new(Some(arrived)),
             reused: Mutex::new(Some(reused)),
-            start: self.start.map(|start| StartState {
-                path: start.path,
-                binding: start.binding,
-                used: std::sync::atomic::AtomicBool::new(false),
-            }),
+            start: self.start,
+            start_used: std::sync::atomic::AtomicBool::new(false),
         });
         let (written, page_written) = oneshot::channel::<()>();
         let written = Arc::new(Mutex::new(Some(written)));
@@ -372,20 +369,15 @@ struct Expected {
     arrived: Mutex<Option<oneshot::Sender<Arrival>>>,
     /// Told when the start address is opened a second time after the callback came.
     reused: Mutex<Option<oneshot::Sender<()>>>,
-    start: Option<StartState>,
+    start: Option<BrowserStart>,
+    /// Set when the start address is first opened.
+    start_used: std::sync::atomic::AtomicBool,
 }
 
 /// What ends the wait: the callback, or the start address opened twice.
 enum Arrival {
     Callback(Callback, CallbackReply),
     StartReused,
-}
-
-/// The start address, while the server runs.
-struct StartState {
-    path: String,
-    binding: String,
-    used: std::sync::atomic::AtomicBool,
 }
 
 impl Expected {
@@ -400,24 +392,9 @@ impl Expected {
 
     /// Whether the request carries the browser's binding cookie, when there is one to carry.
     fn sent_by_the_bound_browser(&self, request: &Request<hyper::body::Incoming>) -> bool {
-        let Some(start) = &self.start else {
-            return true;
-        };
-        request
-            .headers()
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .any(|(name, value)| {
-                name == BINDING_COOKIE
-                    && aws_lc_rs::constant_time::verify_slices_are_equal(
-                        value.as_bytes(),
-                        start.binding.as_bytes(),
-                    )
-                    .is_ok()
-            })
+        self.start
+            .as_ref()
+            .is_none_or(|start| has_cookie(request.headers(), BINDING_COOKIE, &start.binding))
     }
 
     fn matches(&self, request: &Request<hyper::body::Incoming>) -> bool {
@@ -442,7 +419,10 @@ impl Expected {
         if request.uri().path() != start.path || !self.on_this_host(request) {
             return None;
         }
-        if start.used.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .start_used
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
             if let Some(arrived) = self
                 .arrived
                 .lock()
@@ -532,6 +512,25 @@ fn page(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     *response.status_mut() = status;
     page_headers(response.headers_mut());
     response
+}
+
+/// Whether `headers` carry the cookie `name` with the value `expected` (compared in constant
+/// time): what binds a callback to the browser that started the authorization.
+pub(crate) fn has_cookie(headers: &http::HeaderMap, name: &str, expected: &str) -> bool {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(key, value)| {
+            key == name
+                && aws_lc_rs::constant_time::verify_slices_are_equal(
+                    value.as_bytes(),
+                    expected.as_bytes(),
+                )
+                .is_ok()
+        })
 }
 
 /// What every page of ours carries: no referrer (the callback URL holds the code), nothing

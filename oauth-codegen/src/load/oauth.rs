@@ -361,15 +361,7 @@ fn check_endpoint(key: &str, url: &TemplateString, diagnostics: &mut Diagnostics
             _ => authority.to_string(),
         }
     });
-    // As the runtime judges it: `localhost`, or any loopback address.
-    let loopback = |host: &str| {
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    };
+    let loopback = oauth_rules::is_loopback_host;
     let help = "write the provider's endpoint as its documentation gives it, such as `https://provider.example/oauth/token`";
     match http_host {
         _ if start.starts_with("https://") => {}

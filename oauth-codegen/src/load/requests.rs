@@ -478,7 +478,7 @@ fn check_literal_host(host: &str, span: &Span, protocol: Protocol, diagnostics: 
             );
             return;
         }
-    } else if ends_in_a_number(name) {
+    } else if oauth_rules::ends_in_a_number(name) {
         // WHATWG's URL parser reads `3232235777`, `0xc0.0xa8.1.1`, `10.1` as IPv4 addresses.
         diagnostics.push(
             Diagnostic::error(span.clone(), format!("`{name}` as `host` is an IP address in another spelling"))
@@ -503,16 +503,6 @@ fn check_literal_host(host: &str, span: &Span, protocol: Protocol, diagnostics: 
                 .with_help("the runtime refuses http except to loopback unless the client allows it; use `https`"),
         );
     }
-}
-
-/// Whether the URL parser would read `name` as an IPv4 address: its last label (a trailing dot
-/// aside) is decimal digits or `0x` hex.
-fn ends_in_a_number(name: &str) -> bool {
-    let last = name.trim_end_matches('.').rsplit('.').next().unwrap_or("");
-    !last.is_empty()
-        && (last.bytes().all(|b| b.is_ascii_digit())
-            || last.starts_with("0x")
-            || last.starts_with("0X"))
 }
 
 /// `("example.com", Some("8080"))` for `example.com:8080`; bracketed IPv6 kept whole.

@@ -17,6 +17,21 @@ pub struct Bench;
 
 pub const TOKEN: &str = "a-fairly-typical-access-token-0123456789abcdef";
 
+/// Whether this is a quick run: `cargo test --benches` runs the bench binaries without
+/// `--bench`, and they then do one small round only.
+pub fn quick() -> bool {
+    !std::env::args().any(|a| a == "--bench")
+}
+
+/// The async runtime the figures are taken on: two workers, as this machine has two cores.
+pub fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// An HTTP/1.1 server on loopback that keeps connections alive and answers every request
 /// with `200 {"ok":true}`, or, on `/token`, with a fresh token. Returns its port.
 pub async fn server() -> u16 {

@@ -503,7 +503,9 @@ impl<'c> Compose<'c> {
         {
             return Err(invalid("has an invalid port"));
         }
-        let ip = ip_address(name);
+        let Ok(ip) = ip_address(name) else {
+            return Err(invalid("is not a valid host name"));
+        };
         let loopback =
             ip.is_some_and(|ip| ip.is_loopback()) || name.eq_ignore_ascii_case("localhost");
         if ip.is_some() && !loopback {
@@ -528,23 +530,17 @@ impl<'c> Compose<'c> {
 /// The address `name` stands for if the URL parser reads it as one: not only `10.0.0.1` and
 /// `[::1]`, but every spelling WHATWG's host parser turns into an IPv4 address (`3232235777`,
 /// `0xc0.0xa8.1.1`, `10.1`, `0251.0376.0251.0376`, a trailing dot), which is what is sent.
-fn ip_address(name: &str) -> Option<std::net::IpAddr> {
-    let last = name.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+/// `Err` when it looks like an address but is none (`1.2.3.4.5`, `999.1.1.1`).
+fn ip_address(name: &str) -> Result<Option<std::net::IpAddr>, ()> {
     // Only a name ending in a number can be an address: host names skip the parser.
-    let numeric = !last.is_empty()
-        && (last.bytes().all(|b| b.is_ascii_digit())
-            || last.starts_with("0x")
-            || last.starts_with("0X"));
-    if !numeric && !name.starts_with('[') {
-        return None;
+    if !oauth_rules::ends_in_a_number(name) && !name.starts_with('[') {
+        return Ok(None);
     }
     match url::Host::parse(name) {
-        Ok(url::Host::Ipv4(ip)) => Some(ip.into()),
-        Ok(url::Host::Ipv6(ip)) => Some(ip.into()),
-        Ok(url::Host::Domain(_)) => None,
-        // Not a valid host either way: refused as one below. Treated as an address, so it is
-        // never sent.
-        Err(_) => Some(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        Ok(url::Host::Ipv4(ip)) => Ok(Some(ip.into())),
+        Ok(url::Host::Ipv6(ip)) => Ok(Some(ip.into())),
+        Ok(url::Host::Domain(_)) => Ok(None),
+        Err(_) => Err(()),
     }
 }
 

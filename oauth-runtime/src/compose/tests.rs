@@ -211,6 +211,7 @@ fn plain_http_is_refused_unless_loopback_or_allowed_at_every_call() {
         "0251.0376.0251.0376",
         "169.254.169.254.",
         "[fe80::1]",
+        "1.2.3.4.5",
         "127.0.0.1:0",
         "127.0.0.1:99999",
         "a..b",

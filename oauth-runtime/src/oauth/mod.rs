@@ -52,10 +52,9 @@ pub struct IntegrationConfig {
     pub(crate) token_url: url::Url,
     pub(crate) client_id: String,
     pub(crate) client_secret: SecretString,
-    /// The `scope` parameter as the app wrote it (Shopify needs its commas).
+    /// The `scope` parameter as the app wrote it (Shopify needs its commas); its items are
+    /// [`IntegrationConfig::scope_items`].
     pub(crate) scope: Option<String>,
-    /// Its items, as sets of scopes compare them.
-    pub(crate) scopes: Vec<String>,
     pub(crate) token_headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) client_auth: ClientAuth,
     /// Set when the token endpoint refused the header authentication and took the form's:
@@ -91,7 +90,6 @@ impl IntegrationConfig {
             client_id: client_id.into(),
             client_secret: SecretString::from(client_secret.into()),
             scope: None,
-            scopes: Vec::new(),
             token_headers: Vec::new(),
             client_auth: ClientAuth::default(),
             form_credentials_learned: Arc::default(),
@@ -228,9 +226,19 @@ impl IntegrationConfig {
     /// The scopes the app asks for as `options.scope` writes them: sent exactly so (Shopify
     /// wants `read_orders,write_orders`), compared as items split on spaces and commas.
     pub fn scope(mut self, text: &str) -> Self {
-        self.scopes = oauth_rules::scope_items(text).map(str::to_string).collect();
-        self.scope = (!self.scopes.is_empty()).then(|| text.to_string());
+        self.scope = oauth_rules::scope_items(text)
+            .next()
+            .is_some()
+            .then(|| text.to_string());
         self
+    }
+
+    /// The scopes the app asks for, as sets of scopes compare them.
+    pub(crate) fn scope_items(&self) -> Vec<String> {
+        self.scope
+            .as_deref()
+            .map(|text| oauth_rules::scope_items(text).map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     /// A header sent verbatim on token requests (`options.customHeaders`, such as FreshID's
@@ -269,7 +277,7 @@ impl fmt::Debug for IntegrationConfig {
             .field("token_url", &self.token_url.as_str())
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
-            .field("scopes", &self.scopes)
+            .field("scope", &self.scope)
             .field(
                 "token_headers",
                 &self

@@ -273,7 +273,7 @@ mod tests {
             config.authorize_params,
             [("prompt".to_string(), "consent".to_string())]
         );
-        assert_eq!(config.scopes, ["freshservice.tickets.create"]);
+        assert_eq!(config.scope_items(), ["freshservice.tickets.create"]);
     }
 
     #[test]

@@ -58,8 +58,7 @@ pub(crate) async fn request(
         let Attempt {
             result,
             retry_after,
-            unanswered,
-            sent,
+            reached,
         } = request_once(http, integration, form, timeout, credentials, &secrets).await;
         if matches!(result, Err(Failure::ClientAuthRefused(_))) && !switched && !fixed_to_form {
             // The server authenticates the client before it looks at the grant (RFC 6749
@@ -96,10 +95,10 @@ pub(crate) async fn request(
         };
         // A code is single use: only an attempt that never reached the server is repeated
         // (a gateway's 502 or 504 may hide an upstream that redeemed it).
-        if sent && resend == Resend::Never {
+        if reached != Reached::Never && resend == Resend::Never {
             return result;
         }
-        maybe_redeemed |= unanswered;
+        maybe_redeemed |= reached == Reached::Unanswered;
         match result {
             Err(Failure::Transient(reason)) if attempt < ATTEMPTS => {
                 let wait = retry_after.unwrap_or(delay);
@@ -120,19 +119,26 @@ pub(crate) async fn request(
 struct Attempt {
     result: Result<Granted, Failure>,
     retry_after: Option<Duration>,
-    /// The request may have reached the server, but no answer came back.
-    unanswered: bool,
-    /// The request may have reached the server (answered or not).
-    sent: bool,
+    reached: Reached,
+}
+
+/// Whether a token request reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// No: the connection was never made.
+    Never,
+    /// Maybe: it may have been served, but no (whole) answer came back.
+    Unanswered,
+    /// Yes, and it was answered.
+    Answered,
 }
 
 impl Attempt {
-    fn failed(failure: Failure, unanswered: bool, sent: bool) -> Self {
+    fn failed(failure: Failure, reached: Reached) -> Self {
         Attempt {
             result: Err(failure),
             retry_after: None,
-            unanswered,
-            sent,
+            reached,
         }
     }
 }
@@ -181,18 +187,14 @@ async fn request_once(
     let response = match request.send().await {
         Ok(response) => response,
         Err(e) => {
-            let (reason, unanswered) = if e.is_timeout() {
-                ("no answer in time", true)
+            let (reason, reached) = if e.is_timeout() {
+                ("no answer in time", Reached::Unanswered)
             } else if e.is_connect() {
-                ("could not connect", false)
+                ("could not connect", Reached::Never)
             } else {
-                ("the connection failed", true)
+                ("the connection failed", Reached::Unanswered)
             };
-            return Attempt::failed(
-                Failure::Transient(reason.to_string()),
-                unanswered,
-                unanswered,
-            );
+            return Attempt::failed(Failure::Transient(reason.to_string()), reached);
         }
     };
     let status = response.status();
@@ -205,15 +207,17 @@ async fn request_once(
     let body = match read_capped(response).await {
         Ok(body) => body,
         Err(failure) => {
-            let unanswered = matches!(failure, Failure::Transient(_));
-            return Attempt::failed(failure, unanswered, true);
+            let reached = match failure {
+                Failure::Transient(_) => Reached::Unanswered,
+                _ => Reached::Answered,
+            };
+            return Attempt::failed(failure, reached);
         }
     };
     Attempt {
         result: token_response::parse(status, form_body, &body, secrets),
         retry_after,
-        unanswered: false,
-        sent: true,
+        reached: Reached::Answered,
     }
 }
 

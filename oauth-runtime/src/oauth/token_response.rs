@@ -89,51 +89,37 @@ pub(crate) fn parse(
         || status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT;
     let Some(mut fields) = fields else {
-        return Err(if passing {
-            Failure::Transient(format!("the token endpoint answered {status}"))
-        } else if status == StatusCode::UNAUTHORIZED {
-            Failure::ClientAuthRefused(format!("the token endpoint answered {status}"))
-        } else {
-            Failure::Refused(format!(
-                "the token endpoint answered {status} with a body that is not a token response"
-            ))
-        });
+        return Err(status_failure(
+            status,
+            passing,
+            " with a body that is not a token response",
+        ));
     };
     // A 2xx that carries an access token is the tokens, whatever else it says: it may hold
     // the only copy of a rotated refresh token.
-    let granted = status.is_success() && has_access_token(&fields);
-    if !granted && let Some(failure) = error_answer(status, passing, &fields, secrets) {
-        return Err(failure);
-    }
-    if passing {
-        return Err(Failure::Transient(format!(
-            "the token endpoint answered {status}"
-        )));
-    }
-    if !status.is_success() {
-        return Err(if status == StatusCode::UNAUTHORIZED {
-            Failure::ClientAuthRefused(format!("the token endpoint answered {status}"))
-        } else {
-            Failure::Refused(format!("the token endpoint answered {status}"))
+    let read = status
+        .is_success()
+        .then(|| token_fields(&fields))
+        .flatten()
+        .and_then(|tokens| {
+            Some((
+                non_empty_text(tokens.get("access_token"))?,
+                optional(tokens, "refresh_token", |v| non_empty_text(Some(v))),
+                optional(tokens, "expires_in", lifetime),
+                optional(tokens, "scope", scopes).flatten(),
+            ))
         });
-    }
-    // Slack v2 user-only installs: the user's token is under `authed_user`, none at the top
-    // (https://api.slack.com/authentication/oauth-v2#exchanging).
-    let source = match non_empty_text(fields.get("access_token")) {
-        Some(_) => None,
-        None => match fields.get("authed_user") {
-            Some(Value::Object(user)) if non_empty_text(user.get("access_token")).is_some() => {
-                Some(user.clone())
-            }
-            _ => None,
-        },
+    let Some((access_token, refresh_token, expires_in, scopes)) = read else {
+        if let Some(failure) = error_answer(status, passing, &fields, secrets) {
+            return Err(failure);
+        }
+        if !status.is_success() || passing {
+            return Err(status_failure(status, passing, ""));
+        }
+        return Err(Failure::Refused(
+            "the token response has no access_token".to_string(),
+        ));
     };
-    let tokens = source.as_ref().unwrap_or(&fields);
-    let access_token = non_empty_text(tokens.get("access_token"))
-        .ok_or_else(|| Failure::Refused("the token response has no access_token".to_string()))?;
-    let refresh_token = optional(tokens, "refresh_token", |v| non_empty_text(Some(v)));
-    let expires_in = optional(tokens, "expires_in", lifetime);
-    let scopes = optional(tokens, "scope", scopes);
     for known in ["access_token", "refresh_token", "expires_in", "scope"] {
         fields.remove(known);
     }
@@ -141,15 +127,36 @@ pub(crate) fn parse(
         access_token,
         refresh_token,
         expires_in,
-        scopes: scopes.flatten(),
+        scopes,
         extra: fields,
     })
 }
 
-/// Whether the answer holds an access token, at the top or under Slack's `authed_user`.
-fn has_access_token(fields: &Map<String, Value>) -> bool {
-    non_empty_text(fields.get("access_token")).is_some()
-        || matches!(fields.get("authed_user"), Some(Value::Object(user)) if non_empty_text(user.get("access_token")).is_some())
+/// The failure an answer's status alone tells: passing (5xx, 429, 408), the client's
+/// authentication refused (401), or refused.
+fn status_failure(status: StatusCode, passing: bool, detail: &str) -> Failure {
+    let answered = format!("the token endpoint answered {status}");
+    if passing {
+        Failure::Transient(answered)
+    } else if status == StatusCode::UNAUTHORIZED {
+        Failure::ClientAuthRefused(answered)
+    } else {
+        Failure::Refused(format!("{answered}{detail}"))
+    }
+}
+
+/// The fields holding the access token: the answer's own, or, for Slack v2 user-only
+/// installs, its `authed_user` (https://api.slack.com/authentication/oauth-v2#exchanging).
+fn token_fields(fields: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    if non_empty_text(fields.get("access_token")).is_some() {
+        return Some(fields);
+    }
+    match fields.get("authed_user") {
+        Some(Value::Object(user)) if non_empty_text(user.get("access_token")).is_some() => {
+            Some(user)
+        }
+        _ => None,
+    }
 }
 
 /// `text` without any of `secrets`.

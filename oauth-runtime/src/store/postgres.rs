@@ -249,13 +249,6 @@ impl PostgresOptions {
         if config.get_ssl_mode() == SslMode::Require {
             return Ok(Transport::Tls);
         }
-        let loopback_name = |name: &str| {
-            let name = name.trim_start_matches('[').trim_end_matches(']');
-            name.eq_ignore_ascii_case("localhost")
-                || name
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        };
         // `hostaddr` is where tokio-postgres connects when it is given, whatever `host` says.
         let remote = config
             .get_hostaddrs()
@@ -264,7 +257,9 @@ impl PostgresOptions {
             .map(ToString::to_string)
             .or_else(|| {
                 config.get_hosts().iter().find_map(|host| match host {
-                    Host::Tcp(name) => (!loopback_name(name)).then(|| name.to_string()),
+                    Host::Tcp(name) => {
+                        (!oauth_rules::is_loopback_host(name)).then(|| name.to_string())
+                    }
                     #[cfg(unix)]
                     Host::Unix(_) => None,
                 })

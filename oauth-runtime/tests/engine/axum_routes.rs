@@ -10,18 +10,7 @@ async fn a_server_app_installs_at_account_level_through_its_routes() {
     let provider = Provider::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let runtime = Runtime::builder()
-        .store(MemoryStore::new())
-        .integration(
-            provider
-                .integration("crm")
-                .authorize_url("https://auth.example.com/authorize")
-                .unwrap()
-                .redirect_uri(&format!("{base}/oauth/crm/callback"))
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let runtime = provider.authorizing_runtime(&format!("{base}/oauth/crm/callback"));
     let app = oauth_runtime::axum::routes(runtime.clone(), "/oauth");
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let http = reqwest::Client::builder()

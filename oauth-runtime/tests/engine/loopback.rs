@@ -22,18 +22,7 @@ async fn listening(
     let server = CallbackServer::bind(&url::Url::parse(uri).unwrap())
         .await
         .unwrap();
-    let runtime = Runtime::builder()
-        .store(MemoryStore::new())
-        .integration(
-            provider
-                .integration("crm")
-                .authorize_url("https://auth.example.com/authorize")
-                .unwrap()
-                .redirect_uri(server.redirect_uri().as_str())
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let runtime = provider.authorizing_runtime(server.redirect_uri().as_str());
     let request = runtime.authorize("crm", Subject::Installation).unwrap();
     let state = request
         .url()

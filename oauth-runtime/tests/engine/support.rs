@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oauth_runtime::{
-    IntegrationConfig, Runtime, RuntimeBuilder, TokenKey, TokenRecord, TokenSet, TokenStore,
+    IntegrationConfig, MemoryStore, Runtime, RuntimeBuilder, TokenKey, TokenRecord, TokenSet,
+    TokenStore,
 };
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -97,6 +98,22 @@ impl Provider {
 
     pub(crate) fn runtime(&self, store: impl TokenStore) -> Runtime {
         self.builder(store).build().unwrap()
+    }
+
+    /// A runtime on a `MemoryStore` whose `crm` integration authorizes at
+    /// `https://auth.example.com/authorize` and sends the user back to `redirect_uri`.
+    pub(crate) fn authorizing_runtime(&self, redirect_uri: &str) -> Runtime {
+        Runtime::builder()
+            .store(MemoryStore::new())
+            .integration(
+                self.integration("crm")
+                    .authorize_url("https://auth.example.com/authorize")
+                    .unwrap()
+                    .redirect_uri(redirect_uri)
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
     }
 
     /// The API accepts `token`.
