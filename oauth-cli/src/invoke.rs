@@ -170,27 +170,9 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
         sent.extend(std::env::var(variable).ok());
     }
     app::block_on(async {
-        let store = runtime.store().cloned();
-        let stored_tokens = |store: Option<std::sync::Arc<dyn oauth_runtime::TokenStore>>| {
-            let key = key.clone();
-            async move {
-                let (Some(store), Some(key)) = (store, key) else {
-                    return Vec::new();
-                };
-                match store.load(&key).await {
-                    Ok(Some(current)) => {
-                        let tokens = &current.record.tokens;
-                        let mut secrets = vec![tokens.access_token().secret().to_string()];
-                        secrets.extend(tokens.refresh_token().map(str::to_string));
-                        secrets
-                    }
-                    _ => Vec::new(),
-                }
-            }
-        };
-        sent.extend(stored_tokens(store.clone()).await);
+        sent.extend(stored_tokens(&runtime, key.as_ref()).await);
         let result = request.send().await;
-        sent.extend(stored_tokens(store).await);
+        sent.extend(stored_tokens(&runtime, key.as_ref()).await);
         let redact = Redact::new(&sent);
         match result {
             Ok(response) => {
@@ -375,6 +357,22 @@ fn missing(path: String) -> Failed {
     Failed
 }
 
+/// The tokens stored for `key`, if any.
+async fn stored_tokens(runtime: &Runtime, key: Option<&TokenKey>) -> Vec<String> {
+    let (Some(store), Some(key)) = (runtime.store(), key) else {
+        return Vec::new();
+    };
+    match store.load(key).await {
+        Ok(Some(current)) => {
+            let tokens = &current.record.tokens;
+            let mut secrets = vec![tokens.access_token().secret().to_string()];
+            secrets.extend(tokens.refresh_token().map(str::to_string));
+            secrets
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Replaces every secret this call sent, wherever a response repeats it.
 struct Redact {
     /// Longest first, so a secret holding another is replaced whole.
@@ -395,7 +393,7 @@ impl Redact {
                 [s.clone(), url, json]
             })
             .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
         Redact { secrets }
     }

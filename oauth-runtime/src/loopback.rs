@@ -339,8 +339,7 @@ impl CallbackServer {
         if expected.start.is_some() && matches!(received, Ok(Ok(Arrival::Callback(..)))) {
             // Held for the rest of the grace: a late second opening of the start address
             // means someone else went first, with their own account.
-            let grace =
-                (began + self.start_grace).saturating_duration_since(tokio::time::Instant::now());
+            let grace = self.start_grace.saturating_sub(began.elapsed());
             if let Ok(Ok(())) = tokio::time::timeout(grace, start_reused).await {
                 received = Ok(Ok(Arrival::StartReused));
             }
