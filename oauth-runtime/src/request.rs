@@ -389,10 +389,11 @@ impl Prepared {
     /// and the URL is copied only when a retry may need it (`keep_url`).
     fn request(&mut self, last: bool, keep_url: bool) -> Result<reqwest::Request, InvokeError> {
         let draft = &mut self.draft;
-        let url = if last || !keep_url {
-            draft.url.take()
-        } else {
+        // The last attempt never keeps the URL: no retry follows it.
+        let url = if keep_url {
             draft.url.clone()
+        } else {
+            draft.url.take()
         };
         // A composed request has its URL until the last attempt takes it.
         let url = url.ok_or_else(|| InvokeError::InvalidValue {
@@ -466,8 +467,7 @@ impl Prepared {
         let Some(key) = &self.key else {
             return Ok(false);
         };
-        let renewed = source.rejected(key, rejected).await;
-        match renewed {
+        match source.rejected(key, rejected).await {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
             Err(error) => Err(self.token_error_for(error)),
