@@ -17,7 +17,7 @@ use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::PendingAuthorizations;
 use crate::oauth::token_endpoint::{self, Resend};
 use crate::oauth::token_response::{Failure, Granted};
-use crate::store::{StoreError, TokenStore, Versioned};
+use crate::store::{RefreshLock, StoreError, TokenStore, Versioned};
 use crate::tokens::{
     AccessToken, DeadToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey,
     TokenRecord, TokenSet, TokenSource,
@@ -41,6 +41,8 @@ pub(crate) struct RefreshPolicy {
     /// After a failed refresh, how long calls take its answer before anyone asks the token
     /// endpoint again, so a provider that is down is not hammered by every waiting call.
     pub(crate) backoff: Duration,
+    /// The longest a call waits for a token as a whole: locks, token requests and save.
+    pub(crate) token_wait: Duration,
 }
 
 pub(crate) struct TokenManager {
@@ -59,8 +61,9 @@ pub(crate) struct TokenManager {
 
 #[derive(Default)]
 struct Slot {
-    /// Held while reading the store or refreshing.
-    busy: tokio::sync::Mutex<()>,
+    /// Held while reading the store or refreshing; owned, so that a token request can hold
+    /// it in a task of its own.
+    busy: Arc<tokio::sync::Mutex<()>>,
     cached: Mutex<Option<Cached>>,
 }
 
@@ -124,6 +127,32 @@ impl Slot {
             cached.backoff = Some((Instant::now() + wait, reason));
         }
     }
+
+    /// Keeps `record`, obtained in place of `current`, until it is saved: whoever holds the
+    /// slot next saves it before using any token.
+    fn keep_unsaved(&self, current: Versioned, record: TokenRecord) {
+        *self.cached() = Some(Cached {
+            versioned: current,
+            refresh_at: None,
+            unsaved: Some(record),
+            missing_scopes: Vec::new(),
+            refreshed_at: None,
+            backoff: None,
+        });
+    }
+
+    async fn hold(&self) -> Busy {
+        self.busy.clone().lock_owned().await
+    }
+}
+
+/// The slot's lock, held.
+type Busy = tokio::sync::OwnedMutexGuard<()>;
+
+/// The locks a refresh holds: its slot's (this process) and the store's (other processes).
+struct Held {
+    _busy: Busy,
+    _refresh: RefreshLock,
 }
 
 /// How cached tokens came to be.
@@ -312,12 +341,38 @@ impl TokenManager {
         if let Some(token) = self.fresh(key, &slot) {
             return token;
         }
-        let _busy = slot.busy.lock().await;
-        // Whoever held the lock before may have refreshed already.
-        if let Some(token) = self.fresh(key, &slot) {
-            return token;
+        self.in_time(key, async {
+            let busy = slot.hold().await;
+            // Whoever held the lock before may have refreshed already.
+            if let Some(token) = self.fresh(key, &slot) {
+                return token;
+            }
+            self.obtain(key, &slot, None, busy).await
+        })
+        .await
+    }
+
+    /// `acquiring`, given up after the policy's `token_wait`. Giving up loses nothing: a
+    /// token request under way goes on in its own task and leaves its tokens to be saved.
+    async fn in_time(
+        &self,
+        key: &TokenKey,
+        acquiring: impl Future<Output = Result<AccessToken, TokenError>>,
+    ) -> Result<AccessToken, TokenError> {
+        match tokio::time::timeout(self.policy.token_wait, acquiring).await {
+            Ok(result) => result,
+            Err(_) => {
+                record_outcome("timed_out");
+                Err(TokenError::Refresh {
+                    integration: key.integration.to_string(),
+                    reason: format!(
+                        "no token within {} ms (the token endpoint, the token store or another \
+                         process's refresh is slow); a refresh under way goes on and is saved",
+                        self.policy.token_wait.as_millis()
+                    ),
+                })
+            }
         }
-        self.obtain(key, &slot, None).await
     }
 
     async fn rejected(
@@ -326,7 +381,17 @@ impl TokenManager {
         rejected: &AccessToken,
     ) -> Result<AccessToken, TokenError> {
         let slot = self.slot(key);
-        let _busy = slot.busy.lock().await;
+        self.in_time(key, self.renew(key, &slot, rejected)).await
+    }
+
+    /// After a 401 on `rejected`: its replacement, under the slot's lock.
+    async fn renew(
+        &self,
+        key: &TokenKey,
+        slot: &Arc<Slot>,
+        rejected: &AccessToken,
+    ) -> Result<AccessToken, TokenError> {
+        let busy = slot.hold().await;
         let (replaced, just_refreshed) = match slot.cached().as_ref() {
             Some(c) => {
                 let same = c.versioned.record.tokens.same_access_token(rejected);
@@ -337,7 +402,7 @@ impl TokenManager {
             }
             None => (false, false),
         };
-        if replaced && let Some(token) = self.fresh(key, &slot) {
+        if replaced && let Some(token) = self.fresh(key, slot) {
             return token;
         }
         if just_refreshed {
@@ -345,15 +410,16 @@ impl TokenManager {
                 integration: key.integration.to_string(),
             });
         }
-        self.obtain(key, &slot, Some(rejected)).await
+        self.obtain(key, slot, Some(rejected), busy).await
     }
 
     /// Under the slot's lock: the freshest usable token, refreshing when it must.
     async fn obtain(
         &self,
         key: &TokenKey,
-        slot: &Slot,
+        slot: &Arc<Slot>,
         rejected: Option<&AccessToken>,
+        busy: Busy,
     ) -> Result<AccessToken, TokenError> {
         if let Some(token) = self.save_unsaved(key, slot).await? {
             return Ok(token);
@@ -369,19 +435,23 @@ impl TokenManager {
             }
             return Err(failed.error(key));
         }
-        let _lock = self.store.lock_refresh(key, self.policy.lock_wait).await?;
+        let refresh_lock = self.store.lock_refresh(key, self.policy.lock_wait).await?;
         // Another process may have refreshed while we waited for its lock.
         let current = self.load(key, slot).await?;
         if let Some(token) = self.usable(key, slot, &current, rejected) {
             return token;
         }
+        let held = Held {
+            _busy: busy,
+            _refresh: refresh_lock,
+        };
         let span = tracing::info_span!(
             "oauth_runtime.refresh",
             integration = %key.integration,
             subject = subject_kind(&key.subject),
             outcome = tracing::field::Empty,
         );
-        self.refresh(key, slot, current, rejected)
+        self.refresh(key, slot, current, rejected, held)
             .instrument(span)
             .await
     }
@@ -418,9 +488,10 @@ impl TokenManager {
     async fn refresh(
         &self,
         key: &TokenKey,
-        slot: &Slot,
+        slot: &Arc<Slot>,
         current: Versioned,
         rejected: Option<&AccessToken>,
+        held: Held,
     ) -> Result<AccessToken, TokenError> {
         let tokens = &current.record.tokens;
         let still_valid = still_valid(&current, rejected);
@@ -459,23 +530,12 @@ impl TokenManager {
                     .to_string(),
             });
         };
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ];
-        let granted = token_endpoint::request(
-            &self.http,
-            integration,
-            &form,
-            self.policy.timeout,
-            self.policy.max_retry_wait,
-            Resend::Allowed,
-        )
-        .await;
+        let (_held, granted) = self
+            .redeem(slot, &current, integration, refresh_token, held)
+            .await;
         match granted {
-            Ok(granted) => {
+            Ok(record) => {
                 record_outcome("refreshed");
-                let record = TokenRecord::active(renewed(tokens, granted));
                 self.save(key, slot, record, current).await
             }
             Err(Failure::GrantRejected) => {
@@ -500,6 +560,58 @@ impl TokenManager {
                 self.refresh_failed(key, slot, tokens, still_valid, failed)
             }
         }
+    }
+
+    /// Redeems `refresh_token` in a task of its own, which holds the locks until it has left
+    /// the new tokens in the slot to be saved: a caller that stops waiting (its timeout, a
+    /// dropped request) loses no rotated refresh token, and no one redeems the old one
+    /// meanwhile. The locks come back with the answer (none if the task panicked).
+    async fn redeem(
+        &self,
+        slot: &Arc<Slot>,
+        current: &Versioned,
+        integration: &IntegrationConfig,
+        refresh_token: &str,
+        held: Held,
+    ) -> (Option<Held>, Result<TokenRecord, Failure>) {
+        let http = self.http.clone();
+        let integration = integration.clone();
+        let refresh_token = refresh_token.to_string();
+        let policy = self.policy;
+        let slot = slot.clone();
+        let current = current.clone();
+        let task = tokio::spawn(
+            async move {
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.as_str()),
+                ];
+                let granted = token_endpoint::request(
+                    &http,
+                    &integration,
+                    &form,
+                    policy.timeout,
+                    policy.max_retry_wait,
+                    Resend::Allowed,
+                )
+                .await;
+                let record = granted
+                    .map(|granted| TokenRecord::active(renewed(&current.record.tokens, granted)));
+                if let Ok(record) = &record {
+                    slot.keep_unsaved(current, record.clone());
+                }
+                (Some(held), record)
+            }
+            .in_current_span(),
+        );
+        task.await.unwrap_or_else(|_| {
+            (
+                None,
+                Err(Failure::Transient(
+                    "the token request's task ended without an answer".to_string(),
+                )),
+            )
+        })
     }
 
     /// A refresh that failed without killing the token: backs off, and uses the current token
@@ -567,14 +679,7 @@ impl TokenManager {
                 }
                 Err(error) => {
                     tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
-                    *slot.cached() = Some(Cached {
-                        versioned: current,
-                        refresh_at: None,
-                        unsaved: Some(record),
-                        missing_scopes: Vec::new(),
-                        refreshed_at: None,
-                        backoff: None,
-                    });
+                    slot.keep_unsaved(current, record);
                     return Err(TokenError::Store(error));
                 }
             }
@@ -633,7 +738,7 @@ impl TokenManager {
     /// Stores tokens obtained by an authorization, replacing whatever was there.
     pub(crate) async fn put(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
         let slot = self.slot(key);
-        let _busy = slot.busy.lock().await;
+        let _busy = slot.hold().await;
         let record = TokenRecord::active(tokens);
         for _ in 0..MAX_CONFLICTS {
             let expected = self.store.load(key).await?.map(|v| v.version);
@@ -654,7 +759,7 @@ impl TokenManager {
     /// Deletes the tokens of `key`; true if there were any.
     pub(crate) async fn forget(&self, key: &TokenKey) -> Result<bool, TokenError> {
         let slot = self.slot(key);
-        let _busy = slot.busy.lock().await;
+        let _busy = slot.hold().await;
         *slot.cached() = None;
         Ok(self.store.delete(key).await?)
     }

@@ -27,6 +27,10 @@ const DEFAULT_REFRESH_JITTER: Duration = Duration::from_secs(30);
 const DEFAULT_REFRESH_LOCK_WAIT: Duration = Duration::from_secs(60);
 /// How long a failed refresh's answer stands before the token endpoint is asked again.
 const DEFAULT_REFRESH_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest a call waits for a token as a whole: another process's refresh (up to
+/// `DEFAULT_REFRESH_LOCK_WAIT`), then a refresh of its own would take longer than this only
+/// when the token endpoint keeps timing out.
+const DEFAULT_TOKEN_WAIT: Duration = Duration::from_secs(90);
 
 /// The HTTP client, limits and token source shared by generated clients. Cheap to clone.
 #[derive(Clone)]
@@ -71,6 +75,7 @@ impl Runtime {
             refresh_jitter: DEFAULT_REFRESH_JITTER,
             refresh_lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
             refresh_backoff: DEFAULT_REFRESH_BACKOFF,
+            token_wait: DEFAULT_TOKEN_WAIT,
             authorization_ttl: crate::oauth::authorize::DEFAULT_TTL,
         }
     }
@@ -156,6 +161,7 @@ pub struct RuntimeBuilder {
     refresh_jitter: Duration,
     refresh_lock_wait: Duration,
     refresh_backoff: Duration,
+    token_wait: Duration,
     authorization_ttl: Duration,
 }
 
@@ -263,6 +269,16 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The longest a call waits for its token as a whole (default 90 s): the wait for another
+    /// refresh, the token requests and the save together; after it the call fails with
+    /// [`TokenError::Refresh`]. A refresh under way is not cut short: it goes on, and its
+    /// tokens are saved for the next call. Keep it longer than
+    /// [`refresh_lock_wait`](Self::refresh_lock_wait).
+    pub fn token_wait(mut self, wait: Duration) -> Self {
+        self.token_wait = wait;
+        self
+    }
+
     /// Builds the runtime and its HTTP client.
     pub fn build(self) -> Result<Runtime, BuildError> {
         // Redirects are not followed: a redirect must not carry a token to another place.
@@ -277,6 +293,7 @@ impl RuntimeBuilder {
             timeout: self.timeout,
             max_retry_wait: self.max_retry_wait,
             backoff: self.refresh_backoff,
+            token_wait: self.token_wait,
             authorization_ttl: self.authorization_ttl,
         };
         let (tokens, manager) = match self.tokens {

@@ -881,6 +881,74 @@ async fn a_lost_answer_then_invalid_grant_does_not_kill_the_token() {
     assert_eq!(stored.record.needs_reauthorization, None, "not marked dead");
 }
 
+/// A caller that stops waiting (its own timeout, a dropped request) after the provider has
+/// rotated the refresh token, but before the answer arrived, loses nothing: the token request
+/// goes on, and the next call uses its tokens instead of redeeming the replaced refresh token.
+#[tokio::test]
+async fn a_caller_that_stops_waiting_mid_refresh_loses_no_rotated_token() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let runtime = provider.runtime(MemoryStore::new());
+    provider.seed_expired(&runtime).await;
+    provider.fault(Fault::Hang(std::time::Duration::from_millis(300)));
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        get_thing(&runtime, &provider),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller stopped waiting: {gave_up:?}");
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    assert_eq!(provider.token_requests(), 1);
+    let stored = stored(&runtime).await;
+    assert_eq!(stored.record.needs_reauthorization, None);
+    assert_eq!(
+        stored.record.tokens.refresh_token(),
+        Some("sekrit-refresh-1")
+    );
+}
+
+/// `token_wait` bounds a call's wait for its token as a whole; the refresh it gave up on is
+/// still saved, and serves the next call.
+#[tokio::test]
+async fn a_call_waits_for_its_token_no_longer_than_token_wait() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .token_wait(std::time::Duration::from_millis(100))
+        .build()
+        .unwrap();
+    provider.seed_expired(&runtime).await;
+    provider.fault(Fault::Hang(std::time::Duration::from_millis(400)));
+    let error = get_thing(&runtime, &provider).await.unwrap_err();
+    let InvokeError::Token { source, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(
+        matches!(source, oauth_runtime::TokenError::Refresh { .. }),
+        "{source:?}"
+    );
+    assert!(
+        error.to_string().contains("no token within 100 ms"),
+        "{error}"
+    );
+    // The token request went on and its tokens were kept: once it is answered, the next
+    // call uses them without asking the provider again.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        get_thing(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    assert_eq!(provider.token_requests(), 1);
+    assert_eq!(
+        stored(&runtime).await.record.tokens.refresh_token(),
+        Some("sekrit-refresh-1")
+    );
+}
+
 #[tokio::test]
 async fn a_short_lived_token_is_not_refreshed_on_every_call() {
     let provider = Provider::start().await;
