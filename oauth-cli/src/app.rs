@@ -1,13 +1,15 @@
-//! What the commands that talk to servers share: the app's checked config, its integrations
-//! as runtime specs, the token store, and `K=V` arguments.
+//! What the commands that talk to servers share: the app's checked plan, its integrations as
+//! runtime specs, the token store, and `K=V` arguments.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use oauth_codegen::model::{AppConfig, Integration, TokenType};
-use oauth_codegen::placeholder::{Part, TemplateString, Term};
+use oauth_cli::interpret::Interpreter;
+use oauth_codegen::model::AppConfig;
+use oauth_codegen::plan::AppPlan;
 use oauth_codegen::{AppInput, check};
 use oauth_runtime::FileStore;
-use oauth_runtime::spec::{IntegrationSpec, SpecPiece, SpecTerm, SpecValue};
+use oauth_runtime::spec::IntegrationSpec;
 use oauth_runtime::store::EncryptionKey;
 
 /// The variable holding the token file's encryption key (standard Base64 of 32 bytes).
@@ -97,25 +99,31 @@ pub(crate) fn warn_if_plain(store: &FileStore) {
     }
 }
 
-/// The integration called `name` (`oauth` for the legacy format).
-pub(crate) fn integration<'a>(app: &'a AppConfig, name: &str) -> Result<&'a Integration, Failed> {
-    let Some(oauth) = &app.oauth else {
+/// The app in `dir`, checked and planned, kept for the life of the process: the runtime names
+/// templates and integrations by `&'static str`, as the generated code's constants do.
+pub(crate) fn interpreter(dir: &Path) -> Result<&'static Interpreter, Failed> {
+    static APP: OnceLock<Interpreter> = OnceLock::new();
+    let app = load(dir)?;
+    Ok(APP.get_or_init(|| Interpreter::new(AppPlan::new(&app))))
+}
+
+/// The runtime's spec of the integration whose tokens are stored under `name` (`oauth` for the
+/// legacy format).
+pub(crate) fn integration(
+    app: &'static Interpreter,
+    name: &str,
+) -> Result<IntegrationSpec, Failed> {
+    let integrations = &app.plan().integrations;
+    if integrations.is_empty() {
         return fail("the app has no config/oauth_config.json");
-    };
-    let key = |i: &Integration| {
-        i.name
-            .as_ref()
-            .map_or("oauth", |n| n.value.as_str())
-            .to_string()
-    };
-    match oauth.integrations.iter().find(|i| key(i) == name) {
-        Some(integration) => Ok(integration),
+    }
+    match app.integration_spec(name) {
+        Some(spec) => Ok(spec),
         None => fail(format!(
             "no integration `{name}` in oauth_config.json (there are: {})",
-            oauth
-                .integrations
+            integrations
                 .iter()
-                .map(key)
+                .map(|i| i.key.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
@@ -154,82 +162,6 @@ pub(crate) fn pairs(args: &[String], flag: &str) -> Result<Vec<(String, String)>
             None => fail(format!("{flag} takes KEY=VALUE, not `{arg}`")),
         })
         .collect()
-}
-
-/// The runtime's spec of an integration, as the macro would emit it. The CLI runs once and
-/// exits, so the spec's data is leaked to be `'static`, as the macro's constants are.
-pub(crate) fn spec(integration: &Integration) -> &'static IntegrationSpec {
-    let name = leak_str(
-        integration
-            .name
-            .as_ref()
-            .map_or("oauth", |n| n.value.as_str()),
-    );
-    let secret_in_iparams = integration.client_secret.placeholders().next().is_some();
-    let spec = IntegrationSpec {
-        name,
-        authorize_url: value(&integration.authorize_url),
-        token_url: value(&integration.token_url),
-        client_id: value(&integration.client_id),
-        client_secret: secret_in_iparams.then(|| value(&integration.client_secret)),
-        scope: integration.scope.as_ref().map(|s| leak_str(&s.value)),
-        token_headers: leak(
-            integration
-                .custom_headers
-                .iter()
-                .filter(|h| !h.is_literal_credential())
-                .map(|h| (leak_str(&h.name.value), value(&h.value)))
-                .collect(),
-        ),
-        authorize_params: leak(
-            integration
-                .extra_params
-                .iter()
-                .map(|(k, v)| (leak_str(&k.value), value(v)))
-                .collect(),
-        ),
-        agent: integration.token_type.value == TokenType::Agent,
-    };
-    Box::leak(Box::new(spec))
-}
-
-fn value(text: &TemplateString) -> SpecValue {
-    SpecValue(leak(
-        text.parts
-            .iter()
-            .map(|part| match part {
-                Part::Text(text) => SpecPiece::Text(leak_str(text)),
-                Part::Placeholder(p) => SpecPiece::Expr(
-                    terms(&p.expr.terms),
-                    p.expr.default.as_ref().map(|d| leak_str(d.value.text())),
-                ),
-            })
-            .collect(),
-    ))
-}
-
-fn terms(terms: &[Term]) -> &'static [SpecTerm] {
-    leak(
-        terms
-            .iter()
-            .map(|term| match term {
-                Term::Literal(literal) => SpecTerm::Literal(leak_str(literal.value.text())),
-                Term::Path(path) => match path.segments.as_slice() {
-                    [_, name] => SpecTerm::Iparam(leak_str(&name.value)),
-                    _ => SpecTerm::Literal(""),
-                },
-                Term::Encode { terms: inner, .. } => SpecTerm::Encode(self::terms(inner)),
-            })
-            .collect(),
-    )
-}
-
-fn leak<T>(items: Vec<T>) -> &'static [T] {
-    Box::leak(items.into_boxed_slice())
-}
-
-pub(crate) fn leak_str(text: &str) -> &'static str {
-    Box::leak(text.to_string().into_boxed_str())
 }
 
 /// Runs `future` on a runtime of its own.

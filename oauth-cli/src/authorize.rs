@@ -30,11 +30,10 @@ pub(crate) fn run(args: Authorize<'_>) -> ExitCode {
 }
 
 fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
-    let app = app::load(args.dir)?;
-    let integration = app::integration(&app, args.integration)?;
+    let app = app::interpreter(args.dir)?;
+    let spec = app::integration(app, args.integration)?;
     let lookup = app::oauth_iparams(args.oauth_iparams)?;
     let env = |var: &str| std::env::var(var).ok();
-    let spec = app::spec(integration);
     let agent = spec.agent;
     let config = spec.configure(&lookup, &env).or_else(fail)?;
     let subject = match (agent, args.user) {

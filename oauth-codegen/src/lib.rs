@@ -45,6 +45,7 @@ pub mod json;
 mod load;
 pub mod model;
 pub mod placeholder;
+pub mod plan;
 mod source;
 mod suggest;
 mod validate;
@@ -54,8 +55,9 @@ pub use app::{
     ReadError, check,
 };
 pub use attribute::expand_attribute;
-pub use codegen::{ClientSpec, generate, render_expr};
+pub use codegen::{ClientSpec, generate, generate_plan};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, render};
 #[cfg(feature = "pretty")]
 pub use format::format_generated;
+pub use placeholder::render_expr;
 pub use source::{FileId, SourceFile, SourceMap, Span, Spanned};

@@ -195,6 +195,17 @@ pub enum AuthRef {
     Legacy,
 }
 
+impl AuthRef {
+    /// The name the integration's tokens are stored under: its key, or
+    /// [`oauth_rules::LEGACY_INTEGRATION`] for the legacy format.
+    pub fn key(&self) -> &str {
+        match self {
+            AuthRef::Integration(name) => name,
+            AuthRef::Legacy => oauth_rules::LEGACY_INTEGRATION,
+        }
+    }
+}
+
 /// `config/oauth_config.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthConfig {
@@ -253,6 +264,16 @@ pub struct Integration {
     pub oauth_iparams: Vec<OAuthIparam>,
     /// The whole integration object.
     pub span: Span,
+}
+
+impl Integration {
+    /// The name its tokens are stored under: its key, or
+    /// [`oauth_rules::LEGACY_INTEGRATION`] for the legacy format.
+    pub fn key(&self) -> &str {
+        self.name
+            .as_ref()
+            .map_or(oauth_rules::LEGACY_INTEGRATION, |n| n.value.as_str())
+    }
 }
 
 /// One entry of an integration's `oauth_iparams`.

@@ -110,6 +110,10 @@ pub fn scope_text<S: AsRef<str>>(items: &[S]) -> String {
     text
 }
 
+/// The name the legacy `oauth_config.json` format's single integration (`isOAuth: true`) is
+/// known by: its tokens are stored, and its errors reported, under it.
+pub const LEGACY_INTEGRATION: &str = "oauth";
+
 /// The environment variable holding an integration's client secret (or, with `_CLIENT_ID`,
 /// its client id): `OAUTH_<NAME>_CLIENT_SECRET`, the name in upper case with `_` for anything
 /// but letters and digits (`freshservice` → `OAUTH_FRESHSERVICE_CLIENT_SECRET`).

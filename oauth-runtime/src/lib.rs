@@ -73,9 +73,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
-mod compose;
 mod error;
-mod handshake;
 pub mod loopback;
 mod oauth;
 mod refresh;

@@ -1,16 +1,15 @@
-//! Placeholder expressions compiled to Rust expressions of type `&str`. They run inside a
-//! generated method, where `__p` names the runtime's `__private` module.
+//! A plan's values as Rust expressions of type `&str`, following [`Value`]'s rules. They run
+//! inside a generated method, where `__p` names the runtime's `__private` module.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use super::fields::{ContextField, IparamField, IparamKind};
-use crate::placeholder::{Expr, Literal, Path, Term};
+use crate::plan::{ContextField, IparamField, IparamKind, Piece, Term, Text, Value};
 
-/// Compiles the values of one template method; statements it needs first go to `lets`.
+/// Compiles the values of one template method; statements they need first go to `lets`.
 pub(crate) struct Values<'a> {
-    pub(crate) context: &'a [ContextField],
-    pub(crate) iparams: &'a [IparamField],
+    context: &'a [ContextField],
+    iparams: &'a [IparamField],
     /// Statements to emit before the value is used (lookups of optional iparams).
     pub(crate) lets: Vec<TokenStream>,
     /// Whether any value reads the installation's iparams.
@@ -29,34 +28,47 @@ impl<'a> Values<'a> {
         }
     }
 
-    /// An expression evaluating to the placeholder's text (`&str`).
-    pub(crate) fn expr(&mut self, expr: &Expr) -> TokenStream {
-        let default = expr.default.as_ref().map(|d| d.value.text().to_string());
-        if let (Some(default), [Term::Path(path)]) = (&default, expr.terms.as_slice())
-            && let Some(optional) = self.optional_path(path, Some(default))
-        {
-            return optional;
+    /// An expression evaluating to the value's text (`&str`).
+    pub(crate) fn value(&mut self, value: &Value) -> TokenStream {
+        if let Some((term, default)) = value.defaulted_term() {
+            let read = self.read(term);
+            return quote!(__p::or(#read, #default));
         }
-        let value = self.concat(&expr.terms);
-        match default {
-            Some(default) => {
-                quote!(__p::or(::core::option::Option::Some(#value), #default))
-            }
-            None => value,
+        let text = self.concat(&value.terms);
+        match &value.default {
+            Some(default) => quote!(__p::or(::core::option::Option::Some(#text), #default)),
+            None => text,
         }
     }
 
-    /// Whether `expr` has the same value at each call of a client: it reads no context.
-    pub(crate) fn is_fixed(&self, expr: &Expr) -> bool {
-        self.terms_are_fixed(&expr.terms)
+    /// A whole text as one `&str` (query and header values).
+    pub(crate) fn text(&mut self, text: &Text) -> TokenStream {
+        let parts: Vec<TokenStream> = text.0.iter().map(|piece| self.piece(piece)).collect();
+        match parts.as_slice() {
+            [] => quote!(""),
+            [single] => single.clone(),
+            _ => quote!(__p::concat(&[#(#parts),*]).as_str()),
+        }
     }
 
-    fn terms_are_fixed(&self, terms: &[Term]) -> bool {
-        terms.iter().all(|term| match term {
-            Term::Literal(_) => true,
-            Term::Encode { terms, .. } => self.terms_are_fixed(terms),
-            Term::Path(path) => self.iparam_field(path).is_some(),
-        })
+    /// The text around the access token in a header: a `&'static str` when it is literal (the
+    /// usual `Bearer `), else an owned `String`, as `Compose::token_header` keeps it.
+    pub(crate) fn token_text(&mut self, text: &Text) -> TokenStream {
+        if let Some(literal) = text.as_literal() {
+            return quote!(#literal);
+        }
+        let parts: Vec<TokenStream> = text.0.iter().map(|piece| self.piece(piece)).collect();
+        match parts.as_slice() {
+            [single] => quote!(::std::string::String::from(#single)),
+            _ => quote!(__p::concat(&[#(#parts),*])),
+        }
+    }
+
+    fn piece(&mut self, piece: &Piece) -> TokenStream {
+        match piece {
+            Piece::Text(text) => quote!(#text),
+            Piece::Value(value) => self.value(value),
+        }
     }
 
     fn concat(&mut self, terms: &[Term]) -> TokenStream {
@@ -67,123 +79,91 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// A term as `&str`: an absent context value is empty, an absent installation value fails
+    /// the request (`MissingIparam`).
     fn term(&mut self, term: &Term) -> TokenStream {
         match term {
-            Term::Literal(literal) => {
-                let text = match &literal.value {
-                    Literal::String(s) | Literal::Number(s) => s.as_str(),
-                };
-                quote!(#text)
-            }
-            Term::Encode { terms, .. } => {
-                let inner = self.concat(terms);
+            Term::Literal(text) => quote!(#text),
+            Term::Encode(inner) => {
+                let inner = self.concat(inner);
                 quote!(__p::base64(#inner).as_str())
             }
-            Term::Path(path) => match self.optional_path(path, None) {
-                Some(optional) => optional,
-                None => self.required_path(path),
+            Term::Context(index) => match self.context.get(*index) {
+                Some(field) if field.optional => {
+                    let name = ident(&field.ident);
+                    quote!(context.#name.as_deref().unwrap_or(""))
+                }
+                Some(field) => {
+                    let name = ident(&field.ident);
+                    quote!(context.#name.as_str())
+                }
+                None => quote!(""),
             },
+            Term::Iparam(index) => match self.iparams.get(*index) {
+                Some(field) if field.required => {
+                    self.uses_iparams = true;
+                    let name = ident(&field.ident);
+                    match field.kind {
+                        IparamKind::Text => quote!(__iparams.#name.as_str()),
+                        IparamKind::Secret => quote!(__p::expose(&__iparams.#name)),
+                        IparamKind::Number | IparamKind::Checkbox => {
+                            quote!(__p::display(&__iparams.#name).as_str())
+                        }
+                        IparamKind::Multiselect => quote!(__p::join(&__iparams.#name).as_str()),
+                    }
+                }
+                Some(field) => {
+                    let label = field.label.as_str();
+                    let read = self.read(term);
+                    let value = self.fresh("__value");
+                    self.lets
+                        .push(quote!(let #value = __request.require(#label, #read);));
+                    quote!(#value)
+                }
+                None => quote!(""),
+            },
+            // Only in configs with errors, which never compile: keep the output valid.
+            Term::OauthIparam(_) | Term::Unresolved => quote!(""),
         }
     }
 
-    /// A context field or iparam that is an `Option`: with `default`, or else required at run time.
-    fn optional_path(&mut self, path: &Path, default: Option<&String>) -> Option<TokenStream> {
-        let label = path.dotted();
-        let value = if let Some(field) = self.context_field(path).filter(|f| f.optional) {
-            let ident = ident(&field.ident);
-            quote!(context.#ident.as_deref())
-        } else if let Some(field) = self.iparam_field(path).filter(|f| !f.required) {
-            self.uses_iparams = true;
-            let ident = ident(&field.ident);
-            match field.kind {
-                IparamKind::Text => quote!(__iparams.#ident.as_deref()),
-                IparamKind::Secret => quote!(__iparams.#ident.as_ref().map(__p::expose)),
-                IparamKind::Number | IparamKind::Checkbox => {
-                    return Some(self.bind_then(
-                        quote!(__iparams.#ident.as_ref().map(__p::display)),
-                        &label,
-                        default,
-                    ));
+    /// An `Option<&str>` reading a context or installation term (`None` when absent).
+    fn read(&mut self, term: &Term) -> TokenStream {
+        let some = |value: TokenStream| quote!(::core::option::Option::Some(#value));
+        match term {
+            Term::Context(index) => match self.context.get(*index) {
+                Some(field) if field.optional => {
+                    let name = ident(&field.ident);
+                    quote!(context.#name.as_deref())
                 }
-                IparamKind::Multiselect => {
-                    return Some(self.bind_then(
-                        quote!(__iparams.#ident.as_deref().map(__p::join)),
-                        &label,
-                        default,
-                    ));
+                _ => some(self.term(term)),
+            },
+            Term::Iparam(index) => match self.iparams.get(*index) {
+                Some(field) if !field.required => {
+                    self.uses_iparams = true;
+                    let name = ident(&field.ident);
+                    match field.kind {
+                        IparamKind::Text => quote!(__iparams.#name.as_deref()),
+                        IparamKind::Secret => quote!(__iparams.#name.as_ref().map(__p::expose)),
+                        IparamKind::Number | IparamKind::Checkbox => {
+                            self.bind(quote!(__iparams.#name.as_ref().map(__p::display)))
+                        }
+                        IparamKind::Multiselect => {
+                            self.bind(quote!(__iparams.#name.as_deref().map(__p::join)))
+                        }
+                    }
                 }
-            }
-        } else {
-            return None;
-        };
-        Some(match default {
-            Some(default) => quote!(__p::or(#value, #default)),
-            None => {
-                let name = self.fresh("__value");
-                self.lets
-                    .push(quote!(let #name = __request.require(#label, #value);));
-                quote!(#name)
-            }
-        })
+                _ => some(self.term(term)),
+            },
+            _ => some(self.term(term)),
+        }
     }
 
-    /// Binds an owned optional text (`Option<String>`) first, then uses it like `optional_path`.
-    fn bind_then(
-        &mut self,
-        owned: TokenStream,
-        label: &str,
-        default: Option<&String>,
-    ) -> TokenStream {
+    /// Binds an owned optional text (`Option<String>`) first; reads it as `Option<&str>`.
+    fn bind(&mut self, owned: TokenStream) -> TokenStream {
         let text = self.fresh("__text");
         self.lets.push(quote!(let #text = #owned;));
-        match default {
-            Some(default) => quote!(__p::or(#text.as_deref(), #default)),
-            None => {
-                let name = self.fresh("__value");
-                self.lets
-                    .push(quote!(let #name = __request.require(#label, #text.as_deref());));
-                quote!(#name)
-            }
-        }
-    }
-
-    fn required_path(&mut self, path: &Path) -> TokenStream {
-        if let Some(field) = self.context_field(path) {
-            let ident = ident(&field.ident);
-            return if field.optional {
-                quote!(context.#ident.as_deref().unwrap_or(""))
-            } else {
-                quote!(context.#ident.as_str())
-            };
-        }
-        if let Some(field) = self.iparam_field(path) {
-            self.uses_iparams = true;
-            let ident = ident(&field.ident);
-            return match field.kind {
-                IparamKind::Text => quote!(__iparams.#ident.as_str()),
-                IparamKind::Secret => quote!(__p::expose(&__iparams.#ident)),
-                IparamKind::Number | IparamKind::Checkbox => {
-                    quote!(__p::display(&__iparams.#ident).as_str())
-                }
-                IparamKind::Multiselect => quote!(__p::join(&__iparams.#ident).as_str()),
-            };
-        }
-        // Only reachable for configs with errors, which never compile: keep the output valid.
-        quote!("")
-    }
-
-    fn context_field(&self, path: &Path) -> Option<&'a ContextField> {
-        match path.segments.as_slice() {
-            [root, name] if root.value == "context" => {
-                self.context.iter().find(|f| f.name == name.value)
-            }
-            _ => None,
-        }
-    }
-
-    fn iparam_field(&self, path: &Path) -> Option<&'a IparamField> {
-        let label = path.dotted();
-        self.iparams.iter().find(|f| f.label == label)
+        quote!(#text.as_deref())
     }
 
     fn fresh(&mut self, prefix: &str) -> Ident {

@@ -206,7 +206,7 @@ fn load_integration(
         && !secret.parts.is_empty()
     {
         let variable = oauth_rules::client_variable(
-            name.map_or("oauth", |n| n.value.as_str()),
+            name.map_or(oauth_rules::LEGACY_INTEGRATION, |n| n.value.as_str()),
             oauth_rules::ClientVariable::Secret,
         );
         diagnostics.push(

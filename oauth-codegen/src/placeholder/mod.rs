@@ -12,8 +12,10 @@
 //! decided by validation.
 
 mod parse;
+mod render;
 
 pub use parse::parse_template;
+pub use render::{render_expr, render_template};
 
 use crate::source::{Span, Spanned};
 

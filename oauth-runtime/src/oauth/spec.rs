@@ -7,32 +7,36 @@ use base64::Engine as _;
 
 use super::{IntegrationConfig, InvalidIntegration, TokenType};
 
+/// Lists are borrowed from constants in generated code (`Borrowed(&[…])`), owned when the CLI
+/// builds a spec from the app's plan.
+pub use std::borrow::Cow::{self, Borrowed};
+
 /// A string of `oauth_config.json`: pieces concatenated.
-#[derive(Debug, Clone, Copy)]
-pub struct SpecValue(pub &'static [SpecPiece]);
+#[derive(Debug, Clone)]
+pub struct SpecValue(pub Cow<'static, [SpecPiece]>);
 
 /// Literal text, or a `<%= … %>` expression.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum SpecPiece {
     /// Text as written.
     Text(&'static str),
     /// Terms concatenated, with the `|| 'default'` used when the value is absent or empty.
-    Expr(&'static [SpecTerm], Option<&'static str>),
+    Expr(Cow<'static, [SpecTerm]>, Option<&'static str>),
 }
 
 /// One operand of an expression.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum SpecTerm {
     /// A literal.
     Literal(&'static str),
     /// `oauth_iparams.NAME`.
     Iparam(&'static str),
     /// `encode(…)`: Base64 of the UTF-8 text.
-    Encode(&'static [SpecTerm]),
+    Encode(Cow<'static, [SpecTerm]>),
 }
 
 /// One integration of `oauth_config.json`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IntegrationSpec {
     /// Its name (`oauth` for the legacy format).
     pub name: &'static str,
@@ -48,9 +52,9 @@ pub struct IntegrationSpec {
     /// `options.scope` as the authorize URL sends it (an array's items joined with spaces).
     pub scope: Option<&'static str>,
     /// `options.customHeaders`, sent verbatim on token requests.
-    pub token_headers: &'static [(&'static str, SpecValue)],
+    pub token_headers: Cow<'static, [(&'static str, SpecValue)]>,
     /// The other `options`: extra parameters of the authorize URL.
-    pub authorize_params: &'static [(&'static str, SpecValue)],
+    pub authorize_params: Cow<'static, [(&'static str, SpecValue)]>,
     /// `token_type: agent`.
     pub agent: bool,
 }
@@ -128,10 +132,10 @@ impl IntegrationSpec {
             } else {
                 TokenType::Account
             });
-        for (name, value) in self.token_headers {
+        for (name, value) in self.token_headers.iter() {
             config = config.token_header(name, &text(value, "custom header")?)?;
         }
-        for (key, value) in self.authorize_params {
+        for (key, value) in self.authorize_params.iter() {
             config = config.authorize_param(key, &text(value, "authorize option")?)?;
         }
         Ok(config)
@@ -144,7 +148,7 @@ fn evaluate(
     iparams: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, &'static str> {
     let mut out = String::new();
-    for piece in value.0 {
+    for piece in value.0.iter() {
         match piece {
             SpecPiece::Text(text) => out.push_str(text),
             SpecPiece::Expr(terms, default) => match (concat(terms, iparams), default) {
@@ -186,7 +190,7 @@ fn iparams_of(value: &SpecValue) -> Vec<&'static str> {
         }
     }
     let mut out = Vec::new();
-    for piece in value.0 {
+    for piece in value.0.iter() {
         if let SpecPiece::Expr(terms, _) = piece {
             walk(terms, &mut out);
         }
@@ -200,40 +204,43 @@ mod tests {
 
     const DOMAIN: &[SpecPiece] = &[
         SpecPiece::Text("https://"),
-        SpecPiece::Expr(&[SpecTerm::Iparam("org")], None),
+        SpecPiece::Expr(Cow::Borrowed(&[SpecTerm::Iparam("org")]), None),
         SpecPiece::Text("/org/oauth/v2/token"),
     ];
     const AUTHORIZE: &[SpecPiece] = &[
         SpecPiece::Text("https://"),
-        SpecPiece::Expr(&[SpecTerm::Iparam("org")], None),
+        SpecPiece::Expr(Cow::Borrowed(&[SpecTerm::Iparam("org")]), None),
         SpecPiece::Text("/org/oauth/v2/authorize"),
     ];
     const BASIC: &[SpecPiece] = &[
         SpecPiece::Text("Basic "),
         SpecPiece::Expr(
-            &[SpecTerm::Encode(&[
+            Cow::Borrowed(&[SpecTerm::Encode(Cow::Borrowed(&[
                 SpecTerm::Iparam("id"),
                 SpecTerm::Literal(":"),
                 SpecTerm::Iparam("secret"),
-            ])],
+            ]))]),
             None,
         ),
     ];
     const SPEC: IntegrationSpec = IntegrationSpec {
         name: "freshservice",
-        authorize_url: SpecValue(AUTHORIZE),
-        token_url: SpecValue(DOMAIN),
-        client_id: SpecValue(&[SpecPiece::Expr(&[SpecTerm::Iparam("id")], None)]),
+        authorize_url: SpecValue(Cow::Borrowed(AUTHORIZE)),
+        token_url: SpecValue(Cow::Borrowed(DOMAIN)),
+        client_id: SpecValue(Cow::Borrowed(&[SpecPiece::Expr(
+            Cow::Borrowed(&[SpecTerm::Iparam("id")]),
+            None,
+        )])),
         client_secret: None,
         scope: Some("freshservice.tickets.create"),
-        token_headers: &[("Authorization", SpecValue(BASIC))],
-        authorize_params: &[(
+        token_headers: Cow::Borrowed(&[("Authorization", SpecValue(Cow::Borrowed(BASIC)))]),
+        authorize_params: Cow::Borrowed(&[(
             "prompt",
-            SpecValue(&[SpecPiece::Expr(
-                &[SpecTerm::Iparam("prompt")],
+            SpecValue(Cow::Borrowed(&[SpecPiece::Expr(
+                Cow::Borrowed(&[SpecTerm::Iparam("prompt")]),
                 Some("consent"),
-            )]),
-        )],
+            )])),
+        )]),
         agent: false,
     };
 
@@ -280,8 +287,8 @@ mod tests {
     fn an_empty_client_id_comes_from_the_environment_as_the_error_says() {
         // Freshworks' sample apps ship `"client_id": ""`.
         let spec = IntegrationSpec {
-            client_id: SpecValue(&[]),
-            token_headers: &[],
+            client_id: SpecValue(Cow::Borrowed(&[])),
+            token_headers: Cow::Borrowed(&[]),
             ..SPEC
         };
         let org = iparams(&[("org", "acme.com")]);

@@ -8,8 +8,9 @@ use std::cell::Cell;
 use http::header::{HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
 
+use super::builder::RequestBuilder;
+use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
 use crate::error::InvokeError;
-use crate::request::{Draft, RequestBuilder};
 use crate::runtime::Runtime;
 use crate::tokens::{Subject, UserId};
 
@@ -17,69 +18,9 @@ mod encode;
 mod fixed;
 mod segments;
 
-use encode::{
-    NOT_HEADER_TEXT, PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, is_header_text,
-    split_port,
-};
+use encode::{PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, split_port};
 pub use fixed::{FixedUrl, FixedUrls};
 use segments::Segments;
-
-/// An HTTP method a template may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MethodKind {
-    /// GET
-    Get,
-    /// POST
-    Post,
-    /// PUT
-    Put,
-    /// PATCH
-    Patch,
-    /// DELETE
-    Delete,
-}
-
-impl MethodKind {
-    /// The method's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            MethodKind::Get => "GET",
-            MethodKind::Post => "POST",
-            MethodKind::Put => "PUT",
-            MethodKind::Patch => "PATCH",
-            MethodKind::Delete => "DELETE",
-        }
-    }
-
-    pub(crate) fn to_reqwest(self) -> reqwest::Method {
-        match self {
-            MethodKind::Get => reqwest::Method::GET,
-            MethodKind::Post => reqwest::Method::POST,
-            MethodKind::Put => reqwest::Method::PUT,
-            MethodKind::Patch => reqwest::Method::PATCH,
-            MethodKind::Delete => reqwest::Method::DELETE,
-        }
-    }
-}
-
-/// What the generated code knows about a template at compile time.
-#[derive(Debug)]
-pub struct TemplateInfo {
-    /// The template's name in `requests.json`.
-    pub name: &'static str,
-    /// Its method.
-    pub method: MethodKind,
-    /// `https` (true) or `http`.
-    pub https: bool,
-    /// The integration whose token it sends, if any.
-    pub integration: Option<&'static str>,
-    /// `options.maxAttempts` (1 when absent).
-    pub max_attempts: u8,
-    /// `options.retryDelay` in milliseconds.
-    pub retry_delay_ms: u16,
-    /// The keys of the template's `query`: they win over keys given at invoke time.
-    pub query_keys: &'static [&'static str],
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -97,54 +38,6 @@ struct Marks {
     /// Where the query starts (at its `?`), once it has.
     query_start: Option<usize>,
     part: Part,
-}
-
-/// A header that carries the access token: `prefix`, the token, `suffix`.
-pub(crate) struct TokenHeader {
-    /// Its label in errors (`header Authorization`).
-    pub(crate) placeholder: &'static str,
-    pub(crate) name: HeaderName,
-    pub(crate) prefix: Cow<'static, str>,
-    pub(crate) suffix: Cow<'static, str>,
-}
-
-impl TokenHeader {
-    /// The text around the token, checked apart from it: when the token is at hand, making
-    /// the header checks it all, and this only tells whose fault a failure is.
-    pub(crate) fn check_text(&self, template: &'static str) -> Result<(), InvokeError> {
-        if is_header_text(&self.prefix) && is_header_text(&self.suffix) {
-            return Ok(());
-        }
-        Err(InvokeError::InvalidValue {
-            template,
-            placeholder: self.placeholder,
-            reason: NOT_HEADER_TEXT,
-        })
-    }
-}
-
-/// The token headers of a request: nearly always one, kept without an allocation.
-#[derive(Default)]
-pub(crate) struct TokenHeaders {
-    first: Option<TokenHeader>,
-    more: Vec<TokenHeader>,
-}
-
-impl TokenHeaders {
-    fn push(&mut self, header: TokenHeader) {
-        match self.first {
-            None => self.first = Some(header),
-            Some(_) => self.more.push(header),
-        }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none()
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
-        self.first.iter().chain(&self.more)
-    }
 }
 
 thread_local! {
@@ -425,6 +318,16 @@ impl<'c> Compose<'c> {
             prefix: prefix.into(),
             suffix: suffix.into(),
         });
+    }
+
+    /// The usual `Authorization: Bearer <access token>`.
+    pub fn bearer(&mut self) {
+        self.token_header(
+            "header Authorization",
+            http::header::AUTHORIZATION,
+            "Bearer ",
+            "",
+        );
     }
 
     /// Hands the composed request to the user as a builder.

@@ -5,8 +5,9 @@ use proptest::prelude::*;
 
 use std::sync::LazyLock;
 
-use super::{Compose, FixedUrl, MethodKind, Segments, TemplateInfo};
+use super::{Compose, FixedUrl, Segments};
 use crate::error::InvokeError;
+use crate::request::draft::{MethodKind, TemplateInfo};
 use crate::runtime::Runtime;
 use crate::tokens::{StaticTokens, TokenKey};
 

@@ -6,15 +6,20 @@ use crate::placeholder::{Path, TemplateString, Term};
 
 /// Where in a request a value lands (for doc comments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Position {
+pub enum Position {
+    /// The host.
     Host,
+    /// The path.
     Path,
+    /// A query value.
     Query,
+    /// A header value.
     Header,
 }
 
 impl Position {
-    pub(crate) fn describe(self) -> &'static str {
+    /// Where, in words (`the path`).
+    pub fn describe(self) -> &'static str {
         match self {
             Position::Host => "the host",
             Position::Path => "the path",
@@ -39,15 +44,15 @@ pub(crate) fn positioned_values(template: &Template) -> Vec<(Position, &Template
 
 /// One field of a `…Context` struct.
 #[derive(Debug, Clone)]
-pub(crate) struct ContextField {
+pub struct ContextField {
     /// The name after `context.`.
-    pub(crate) name: String,
+    pub name: String,
     /// The Rust field name.
-    pub(crate) ident: String,
+    pub ident: String,
     /// `Option<String>`: every use of it has a `|| default`.
-    pub(crate) optional: bool,
+    pub optional: bool,
     /// Where it lands, each place once.
-    pub(crate) positions: Vec<Position>,
+    pub positions: Vec<Position>,
 }
 
 /// The context fields of a template, in order of first use.
@@ -94,24 +99,30 @@ fn context_name(path: &Path) -> Option<&str> {
 
 /// The Rust type of an installation value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IparamKind {
+pub enum IparamKind {
+    /// Text (`String`).
     Text,
+    /// A secure value (`SecretString`), redacted everywhere but where it is sent.
     Secret,
+    /// A number (`f64`), sent as Rust prints it.
     Number,
+    /// A checkbox (`bool`), sent as `true` or `false`.
     Checkbox,
+    /// Several values (`Vec<String>`), sent joined with `,`.
     Multiselect,
 }
 
 /// One field of the `…Iparams` struct.
 #[derive(Debug, Clone)]
-pub(crate) struct IparamField {
+pub struct IparamField {
     /// As written in placeholders: `iparam.domain`, `app_settings.a.b`, `current_host.endpoint_urls.x`.
-    pub(crate) label: String,
+    pub label: String,
     /// The Rust field name.
-    pub(crate) ident: String,
-    pub(crate) kind: IparamKind,
+    pub ident: String,
+    /// Its type.
+    pub kind: IparamKind,
     /// `Option<…>` when iparams.json says it is not required.
-    pub(crate) required: bool,
+    pub required: bool,
 }
 
 /// Installation values: every iparam of `iparams.json` (or, without it, every one the templates

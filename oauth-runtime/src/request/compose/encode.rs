@@ -52,14 +52,6 @@ pub(super) fn is_unencoded(text: &str, set: &'static AsciiSet) -> bool {
         .is_some_and(|run| run.len() == text.len())
 }
 
-/// Why a header value is refused.
-pub(super) const NOT_HEADER_TEXT: &str = "contains a line break or another control character";
-
-/// Text a header value can hold: no line break or other control character (tabs allowed).
-pub(super) fn is_header_text(text: &str) -> bool {
-    text.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
-}
-
 /// `.` and `..`, also percent-encoded: URL parsers resolve them, so they would change the path.
 pub(super) fn is_dot_segment(segment: &str) -> bool {
     // Short-circuits on length: most segments are longer than six bytes.

@@ -1,13 +1,13 @@
 //! The authorization-code grant on the [`TokenManager`]: start (authorize URL) and finish
 //! (callback → code exchange → stored tokens).
 
+use super::TokenManager;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
 use crate::oauth::token_endpoint::{self, Resend};
 use crate::oauth::token_response::{self, Failure};
 use crate::oauth::{IntegrationConfig, TokenType};
-use crate::refresh::TokenManager;
 use crate::tokens::{Subject, TokenError, TokenKey, TokenSet, UserId};
 
 impl TokenManager {

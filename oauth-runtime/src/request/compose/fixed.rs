@@ -12,37 +12,34 @@ use super::Marks;
 use super::segments::Segments;
 use crate::error::InvokeError;
 
-/// The fixed URL start of each template of a generated client, shared by its clones.
-pub struct FixedUrls<const N: usize>(Arc<[FixedUrl; N]>);
+/// The fixed URL starts of a generated client, one [`FixedUrl`] field per template method
+/// (`T` is a struct the macro generates), shared by the client's clones.
+pub struct FixedUrls<T>(Arc<T>);
 
-impl<const N: usize> Default for FixedUrls<N> {
+impl<T: Default> Default for FixedUrls<T> {
     fn default() -> Self {
-        FixedUrls(Arc::new(std::array::from_fn(|_| FixedUrl::default())))
+        FixedUrls(Arc::default())
     }
 }
 
-impl<const N: usize> Clone for FixedUrls<N> {
+impl<T> Clone for FixedUrls<T> {
     fn clone(&self) -> Self {
         FixedUrls(Arc::clone(&self.0))
     }
 }
 
-impl<const N: usize> Deref for FixedUrls<N> {
-    type Target = [FixedUrl; N];
+impl<T> Deref for FixedUrls<T> {
+    type Target = T;
 
     fn deref(&self) -> &Self::Target {
         &self.0
     }
 }
 
-impl<const N: usize> fmt::Debug for FixedUrls<N> {
+impl<T> fmt::Debug for FixedUrls<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URLs carry installation parameters: show how many are kept, not what they are.
-        let composed = self.0.iter().filter(|u| u.composed.get().is_some()).count();
-        f.debug_struct("FixedUrls")
-            .field("templates", &N)
-            .field("composed", &composed)
-            .finish()
+        // The URLs carry installation parameters: never shown.
+        f.debug_struct("FixedUrls").finish_non_exhaustive()
     }
 }
 

@@ -1,0 +1,145 @@
+//! Writing to the store: refreshed tokens saved before anyone uses them (kept in memory when
+//! the store fails), conflicts with other writers settled, dead tokens marked, and the tokens
+//! of an authorization stored or deleted.
+
+use super::slot::{Cached, Obtained, Slot};
+use super::{TokenManager, reauthorize};
+use crate::store::{StoreError, Versioned};
+use crate::tokens::{
+    AccessToken, DeadToken, ReauthorizationReason, TokenError, TokenKey, TokenRecord, TokenSet,
+};
+
+/// Saves that meet a newer record (a dead mark, another writer) before giving up.
+const MAX_CONFLICTS: usize = 3;
+
+impl TokenManager {
+    /// Saves refreshed tokens before anyone uses them. If the store fails they are kept in
+    /// memory and saved by the next call, never dropped: a rotated refresh token may be the
+    /// only one left.
+    pub(super) async fn save(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        record: TokenRecord,
+        current: Versioned,
+    ) -> Result<AccessToken, TokenError> {
+        let redeemed = current.record.tokens.refresh_token().map(str::to_string);
+        let mut expected = current.version;
+        for _ in 0..MAX_CONFLICTS {
+            match self.store.save(key, &record, Some(expected)).await {
+                Ok(version) => {
+                    let token = self.checked(key, &record.tokens);
+                    self.remember_as(
+                        key,
+                        slot,
+                        Versioned { record, version },
+                        Obtained::Refreshed,
+                    );
+                    return token;
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    let Some(newer) = self.store.load(key).await? else {
+                        // Deleted meanwhile (uninstalled): not brought back.
+                        *slot.cached() = None;
+                        return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
+                    };
+                    let ours_are_newer = newer.record.needs_reauthorization.is_some()
+                        || newer.record.tokens.refresh_token() == redeemed.as_deref();
+                    if !ours_are_newer {
+                        // Someone obtained other tokens meanwhile (a new authorization, or a
+                        // refresh of their own): theirs win.
+                        let token = self.checked(key, &newer.record.tokens);
+                        self.remember(key, slot, newer);
+                        return token;
+                    }
+                    // Theirs is a dead mark, or tokens from before our refresh: ours, which
+                    // may hold the only live refresh token, go on top.
+                    expected = newer.version;
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
+                    slot.keep_unsaved(current, record);
+                    return Err(TokenError::Store(error));
+                }
+            }
+        }
+        Err(TokenError::Store(StoreError::Conflict {
+            integration: key.integration.to_string(),
+        }))
+    }
+
+    pub(super) async fn save_unsaved(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+    ) -> Result<Option<AccessToken>, TokenError> {
+        let pending = {
+            let cached = slot.cached();
+            match cached.as_ref() {
+                Some(Cached {
+                    versioned,
+                    unsaved: Some(record),
+                    ..
+                }) => Some((versioned.clone(), record.clone())),
+                _ => None,
+            }
+        };
+        match pending {
+            Some((current, record)) => self.save(key, slot, record, current).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn mark_dead(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        current: Versioned,
+        dead: DeadToken,
+    ) -> Result<AccessToken, TokenError> {
+        let record = TokenRecord {
+            tokens: current.record.tokens.clone(),
+            needs_reauthorization: Some(dead),
+        };
+        match self.store.save(key, &record, Some(current.version)).await {
+            Ok(version) => self.remember(key, slot, Versioned { record, version }),
+            // Newer tokens arrived meanwhile (a reauthorization): use those.
+            Err(StoreError::Conflict { .. }) => {
+                let newer = self.load(key, slot).await?;
+                return self.checked(key, &newer.record.tokens);
+            }
+            // The mark is an optimisation: the dead token stays dead without it.
+            Err(error) => tracing::warn!(error = %error, "could not record that the token is dead"),
+        }
+        Err(reauthorize(key, ReauthorizationReason::Dead(dead)))
+    }
+
+    /// Stores tokens obtained by an authorization, replacing whatever was there.
+    pub(crate) async fn put(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
+        let slot = self.slot(key);
+        let _busy = slot.hold().await;
+        let record = TokenRecord::active(tokens);
+        for _ in 0..MAX_CONFLICTS {
+            let expected = self.store.load(key).await?.map(|v| v.version);
+            match self.store.save(key, &record, expected).await {
+                Ok(version) => {
+                    self.remember_as(key, &slot, Versioned { record, version }, Obtained::Granted);
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(TokenError::Store(StoreError::Conflict {
+            integration: key.integration.to_string(),
+        }))
+    }
+
+    /// Deletes the tokens of `key`; true if there were any.
+    pub(crate) async fn forget(&self, key: &TokenKey) -> Result<bool, TokenError> {
+        let slot = self.slot(key);
+        let _busy = slot.hold().await;
+        *slot.cached() = None;
+        Ok(self.store.delete(key).await?)
+    }
+}

@@ -1,0 +1,271 @@
+//! The cache of a [`TokenManager`]: per key a [`Slot`] with the last record read or written,
+//! when to refresh it, and a failed refresh's backoff, which the fast path reads without
+//! touching the store.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{TokenManager, reauthorize};
+use crate::store::Versioned;
+use crate::tokens::{
+    AccessToken, ReauthorizationReason, TokenError, TokenKey, TokenRecord, TokenSet,
+};
+
+/// One key's cached tokens, and the lock of whoever reads the store or refreshes them.
+#[derive(Default)]
+pub(super) struct Slot {
+    /// Held while reading the store or refreshing; owned, so that a token request can hold
+    /// it in a task of its own.
+    busy: Arc<tokio::sync::Mutex<()>>,
+    cached: Mutex<Option<Cached>>,
+}
+
+/// What a slot knows of its key's tokens.
+pub(super) struct Cached {
+    pub(super) versioned: Versioned,
+    /// When to stop using the access token (expiry less margin and jitter).
+    refresh_at: Option<SystemTime>,
+    /// Tokens obtained but not yet saved (the store failed): saved before they are used.
+    pub(super) unsaved: Option<TokenRecord>,
+    /// Scopes the integration asks for that were not asked for when the token was authorized.
+    missing_scopes: Vec<String>,
+    /// When this process refreshed it: a 401 soon after is about the call (a scope it lacks),
+    /// not the token, and is not worth another refresh.
+    pub(super) refreshed_at: Option<Instant>,
+    /// A refresh failed: no new attempt before this moment, and why it failed.
+    backoff: Option<(Instant, FailedRefresh)>,
+}
+
+/// Why a refresh failed, kept while its backoff lasts so every waiting call gets the same
+/// answer.
+#[derive(Clone)]
+pub(super) struct FailedRefresh {
+    pub(super) reason: String,
+    /// The token endpoint refused the client's credentials (not a passing failure).
+    pub(super) client_rejected: bool,
+}
+
+impl FailedRefresh {
+    pub(super) fn error(&self, key: &TokenKey) -> TokenError {
+        let integration = key.integration.to_string();
+        let reason = self.reason.clone();
+        if self.client_rejected {
+            TokenError::ClientRejected {
+                integration,
+                reason,
+            }
+        } else {
+            TokenError::Refresh {
+                integration,
+                reason,
+            }
+        }
+    }
+}
+
+impl Slot {
+    pub(super) fn cached(&self) -> MutexGuard<'_, Option<Cached>> {
+        // Every change is one assignment: a panic elsewhere cannot leave it half-made.
+        self.cached.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Why the last refresh failed, while its backoff lasts.
+    pub(super) fn backing_off(&self) -> Option<FailedRefresh> {
+        let cached = self.cached();
+        let (until, failed) = cached.as_ref()?.backoff.as_ref()?;
+        (Instant::now() < *until).then(|| failed.clone())
+    }
+
+    pub(super) fn back_off(&self, wait: Duration, reason: FailedRefresh) {
+        if let Some(cached) = self.cached().as_mut() {
+            cached.backoff = Some((Instant::now() + wait, reason));
+        }
+    }
+
+    /// Keeps `record`, obtained in place of `current`, until it is saved: whoever holds the
+    /// slot next saves it before using any token.
+    pub(super) fn keep_unsaved(&self, current: Versioned, record: TokenRecord) {
+        *self.cached() = Some(Cached {
+            versioned: current,
+            refresh_at: None,
+            unsaved: Some(record),
+            missing_scopes: Vec::new(),
+            refreshed_at: None,
+            backoff: None,
+        });
+    }
+
+    pub(super) async fn hold(&self) -> Busy {
+        self.busy.clone().lock_owned().await
+    }
+}
+
+/// The slot's lock, held.
+pub(super) type Busy = tokio::sync::OwnedMutexGuard<()>;
+
+/// How cached tokens came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Obtained {
+    /// Read from the store.
+    Read,
+    /// Saved after an authorization.
+    Granted,
+    /// Refreshed by this process.
+    Refreshed,
+}
+
+/// The wall clock as the fast path reads it on every call: on Linux the coarse clock, several
+/// times cheaper, which lags by up to a clock tick. [`COARSE_CLOCK_LAG`] is added to it, so a
+/// token is never used past its refresh time, only treated as due a little early.
+fn coarse_now() -> SystemTime {
+    #[cfg(target_os = "linux")]
+    {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+        if let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec), u32::try_from(now.tv_nsec)) {
+            return SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+        }
+    }
+    SystemTime::now()
+}
+
+/// More than the coarse clock can lag (a tick is 1 to 10 ms).
+const COARSE_CLOCK_LAG: Duration = Duration::from_millis(50);
+
+impl TokenManager {
+    /// The cached token if it can be used as it is.
+    pub(super) fn fresh(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+    ) -> Option<Result<AccessToken, TokenError>> {
+        let cached = slot.cached();
+        let cached = cached.as_ref()?;
+        if cached.unsaved.is_some()
+            || cached.versioned.record.needs_reauthorization.is_some()
+            || cached
+                .refresh_at
+                .is_some_and(|at| coarse_now() + COARSE_CLOCK_LAG >= at)
+        {
+            return None;
+        }
+        if !cached.missing_scopes.is_empty() {
+            let missing = cached.missing_scopes.clone();
+            return Some(Err(reauthorize(
+                key,
+                ReauthorizationReason::MissingScopes(missing),
+            )));
+        }
+        Some(Ok(cached.versioned.record.tokens.access_token().clone()))
+    }
+
+    /// The access token, unless the app now asks for scopes it was not granted.
+    pub(super) fn checked(
+        &self,
+        key: &TokenKey,
+        tokens: &TokenSet,
+    ) -> Result<AccessToken, TokenError> {
+        let missing = self.missing_scopes(key, tokens);
+        if !missing.is_empty() {
+            return Err(reauthorize(
+                key,
+                ReauthorizationReason::MissingScopes(missing),
+            ));
+        }
+        Ok(tokens.access_token().clone())
+    }
+
+    fn missing_scopes(&self, key: &TokenKey, tokens: &TokenSet) -> Vec<String> {
+        self.integrations
+            .get(key.integration.as_ref())
+            .map(|integration| tokens.missing_scopes(&integration.scope_items()))
+            .unwrap_or_default()
+    }
+
+    /// Caches tokens read from the store.
+    pub(super) fn remember(&self, key: &TokenKey, slot: &Slot, versioned: Versioned) {
+        self.remember_as(key, slot, versioned, Obtained::Read);
+    }
+
+    /// Caches `versioned`. What is known about the same version (a failed refresh's backoff)
+    /// is kept.
+    pub(super) fn remember_as(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        versioned: Versioned,
+        obtained: Obtained,
+    ) {
+        let missing_scopes = self.missing_scopes(key, &versioned.record.tokens);
+        let refresh_at = versioned
+            .record
+            .tokens
+            .expires_at()
+            .map(|at| self.refresh_time(at, obtained != Obtained::Read));
+        let refreshed_at = (obtained == Obtained::Refreshed).then(Instant::now);
+        let mut cached = slot.cached();
+        let (kept_refreshed_at, backoff) = match cached.take() {
+            Some(old) if old.versioned.version == versioned.version => {
+                (old.refreshed_at, old.backoff)
+            }
+            _ => (None, None),
+        };
+        *cached = Some(Cached {
+            versioned,
+            refresh_at,
+            unsaved: None,
+            missing_scopes,
+            refreshed_at: refreshed_at.or(kept_refreshed_at),
+            backoff,
+        });
+    }
+
+    /// The margin and jitter before `expires_at`; for tokens just granted, never more than
+    /// half their lifetime, so a short-lived token is used for a while, not refreshed on every
+    /// call.
+    fn refresh_time(&self, expires_at: SystemTime, just_granted: bool) -> SystemTime {
+        let early = expires_at
+            .checked_sub(self.policy.margin + random_part(self.policy.jitter))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        if !just_granted {
+            return early;
+        }
+        let now = SystemTime::now();
+        let halfway = expires_at
+            .duration_since(now)
+            .map_or(now, |left| now + left / 2);
+        early.max(halfway)
+    }
+}
+
+/// A random duration up to `max`, from the system's random source.
+fn random_part(max: Duration) -> Duration {
+    use aws_lc_rs::rand::SecureRandom as _;
+    let mut bytes = [0u8; 4];
+    if max.is_zero()
+        || aws_lc_rs::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .is_err()
+    {
+        return Duration::ZERO;
+    }
+    max.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{COARSE_CLOCK_LAG, coarse_now};
+    use std::time::SystemTime;
+
+    #[test]
+    fn the_coarse_clock_plus_its_lag_is_never_behind_the_exact_clock_nor_ahead_of_it() {
+        for _ in 0..10_000 {
+            let before = SystemTime::now();
+            let coarse = coarse_now();
+            let after = SystemTime::now();
+            // A token due at `before` is seen as due: the check is never late.
+            assert!(coarse + COARSE_CLOCK_LAG >= before);
+            // And never much early: the coarse clock does not run ahead.
+            assert!(coarse <= after + std::time::Duration::from_millis(1));
+        }
+    }
+}

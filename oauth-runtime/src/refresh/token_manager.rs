@@ -1,0 +1,126 @@
+//! [`TokenManager`]: the tokens of every key, from a [`TokenStore`], and its [`TokenSource`]
+//! face, which the requests call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use super::slot::Slot;
+use crate::oauth::IntegrationConfig;
+use crate::oauth::authorize::PendingAuthorizations;
+use crate::store::TokenStore;
+use crate::tokens::{AccessToken, Subject, TokenError, TokenFuture, TokenKey, TokenSource};
+
+/// When to refresh, and how long to wait for others.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshPolicy {
+    /// Refresh this long before the access token expires…
+    pub(crate) margin: Duration,
+    /// …plus a random part of this, so replicas do not all refresh at the same moment.
+    pub(crate) jitter: Duration,
+    /// The longest wait for another process's refresh.
+    pub(crate) lock_wait: Duration,
+    /// The timeout of one token request.
+    pub(crate) timeout: Duration,
+    /// The longest `Retry-After` honoured.
+    pub(crate) max_retry_wait: Duration,
+    /// How long a started authorization may take.
+    pub(crate) authorization_ttl: Duration,
+    /// After a failed refresh, how long calls take its answer before anyone asks the token
+    /// endpoint again, so a provider that is down is not hammered by every waiting call.
+    pub(crate) backoff: Duration,
+    /// The longest a call waits for a token as a whole: locks, token requests and save.
+    pub(crate) token_wait: Duration,
+}
+
+/// The tokens of every key: cached per key in a slot, read from and saved to the store,
+/// refreshed when due (see the `refresh` module).
+pub(crate) struct TokenManager {
+    pub(crate) http: reqwest::Client,
+    pub(super) store: Arc<dyn TokenStore>,
+    pub(crate) integrations: HashMap<String, IntegrationConfig>,
+    pub(crate) policy: RefreshPolicy,
+    /// The installation's token of each integration: found without hashing or locking, as
+    /// every call of an `account` integration's template asks for one.
+    installation_slots: Vec<(String, Arc<Slot>)>,
+    /// Users' tokens (`agent` integrations), and keys of integrations not configured.
+    slots: Mutex<HashMap<TokenKey, Arc<Slot>>>,
+    /// Authorizations started and not finished (see `handshake`).
+    pub(crate) pending: PendingAuthorizations,
+}
+
+impl TokenManager {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        store: Arc<dyn TokenStore>,
+        integrations: HashMap<String, IntegrationConfig>,
+        policy: RefreshPolicy,
+    ) -> Self {
+        let installation_slots = integrations
+            .keys()
+            .map(|name| (name.clone(), Arc::default()))
+            .collect();
+        TokenManager {
+            http,
+            store,
+            integrations,
+            policy,
+            installation_slots,
+            slots: Mutex::new(HashMap::new()),
+            pending: PendingAuthorizations::default(),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    fn installation_slot(&self, key: &TokenKey) -> Option<&Arc<Slot>> {
+        if key.subject != Subject::Installation {
+            return None;
+        }
+        self.installation_slots
+            .iter()
+            .find_map(|(name, slot)| (*name == key.integration).then_some(slot))
+    }
+
+    /// The slot of `key`, made the first time the key is seen.
+    pub(super) fn slot(&self, key: &TokenKey) -> Arc<Slot> {
+        if let Some(slot) = self.installation_slot(key) {
+            return slot.clone();
+        }
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
+        slots.entry(key.clone()).or_default().clone()
+    }
+}
+
+impl TokenSource for TokenManager {
+    fn access_token<'a>(&'a self, key: &'a TokenKey) -> TokenFuture<'a> {
+        Box::pin(self.access_token(key))
+    }
+
+    fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
+        match self.installation_slot(key) {
+            Some(slot) => self.fresh(key, slot),
+            None => {
+                // Only read: a key never seen has nothing cached, and `access_token` makes
+                // its slot.
+                let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+                let slot = slots.get(key).cloned()?;
+                drop(slots);
+                self.fresh(key, &slot)
+            }
+        }
+    }
+
+    fn can_renew(&self) -> bool {
+        true
+    }
+
+    fn rejected<'a>(&'a self, key: &'a TokenKey, rejected: &'a AccessToken) -> TokenFuture<'a> {
+        Box::pin(self.rejected(key, rejected))
+    }
+}

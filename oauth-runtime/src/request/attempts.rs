@@ -1,0 +1,188 @@
+//! Sending a prepared request: its attempts (retries on connection errors, timeouts, 429 and
+//! 5xx; one replay after a 401 with a renewed token) and reading the answer within the limit.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use super::builder::RequestBuilder;
+use super::token::Prepared;
+use crate::error::InvokeError;
+use crate::response::Response;
+use crate::retry::{retryable_status, wait_before_retry};
+
+impl RequestBuilder {
+    /// The attempts of [`RequestBuilder::send`], until an answer that is not retried.
+    pub(super) async fn send_attempts(self) -> Result<Response, InvokeError> {
+        let template = self.0.template;
+        let mut prepared = self.prepare().await?;
+        let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
+        let mut attempts = 0;
+        let mut retries_left = u32::from(template.max_attempts.max(1)) - 1;
+        let mut replayed = false;
+        loop {
+            attempts += 1;
+            // The last attempt takes the request's parts; so does one that can only be
+            // followed by a replay after a 401, whose URL the response gives back.
+            let last = retries_left == 0 && (replayed || prepared.token.is_none());
+            let keep_url = retries_left > 0;
+            let request = prepared.request(last, keep_url)?;
+            // The runtime is borrowed from the request, not cloned: every call would touch
+            // its shared reference count.
+            let inner = &prepared.draft.runtime.inner;
+            let mut response = match inner.http.execute(request).await {
+                Ok(response) => response,
+                Err(error) if retries_left > 0 => {
+                    retries_left -= 1;
+                    tracing::debug!(attempt = attempts, error = %error.without_url(), "no answer; trying again");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                Err(error) => return Err(transport_error(template.name, attempts, error)),
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED
+                && !replayed
+                && let Some(rejected) = prepared.token.clone()
+                && inner.tokens.as_ref().is_some_and(|t| t.can_renew())
+            {
+                replayed = true;
+                if prepared.draft.url.is_none() {
+                    // Redirects are not followed: the response's URL is the one sent.
+                    prepared.draft.url = Some(response.url().clone());
+                }
+                if prepared.renew_token(&rejected).await? {
+                    tracing::debug!(attempt = attempts, "401: token renewed; replaying once");
+                    continue;
+                }
+            }
+            let inner = &prepared.draft.runtime.inner;
+            if retryable_status(status)
+                && retries_left > 0
+                && let Some(wait) =
+                    wait_before_retry(Some(response.headers()), delay, inner.max_retry_wait)
+            {
+                retries_left -= 1;
+                tracing::debug!(
+                    attempt = attempts,
+                    status = status.as_u16(),
+                    wait_ms = wait.as_millis() as u64,
+                    "trying again"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            // Taken, not copied: the response is read whole below and dropped.
+            let headers = std::mem::take(response.headers_mut());
+            let body =
+                read_capped(response, inner.max_response_bytes, template.name, attempts).await?;
+            if !status.is_success() {
+                return Err(InvokeError::Status {
+                    template: template.name,
+                    status,
+                    headers,
+                    body,
+                    attempts,
+                });
+            }
+            return Ok(Response::new(status, headers, body, attempts));
+        }
+    }
+}
+
+impl Prepared {
+    /// The request of one attempt; the `last` one takes the parts instead of copying them,
+    /// and the URL is copied only when a retry may need it (`keep_url`).
+    pub(super) fn request(
+        &mut self,
+        last: bool,
+        keep_url: bool,
+    ) -> Result<reqwest::Request, InvokeError> {
+        let draft = &mut self.draft;
+        // The last attempt never keeps the URL: no retry follows it.
+        let url = if keep_url {
+            draft.url.clone()
+        } else {
+            draft.url.take()
+        };
+        // A composed request has its URL until the last attempt takes it.
+        let url = url.ok_or_else(|| InvokeError::InvalidValue {
+            template: draft.template.name,
+            placeholder: "path",
+            reason: "left no URL to send to",
+        })?;
+        let mut request = reqwest::Request::new(draft.template.method.to_reqwest(), url);
+        if last {
+            *request.headers_mut() = std::mem::take(&mut draft.headers);
+            *request.body_mut() = draft.body.take().map(reqwest::Body::from);
+        } else {
+            *request.headers_mut() = draft.headers.clone();
+            *request.body_mut() = draft.body.clone().map(reqwest::Body::from);
+        }
+        *request.timeout_mut() = Some(self.timeout);
+        Ok(request)
+    }
+}
+
+fn transport_error(template: &'static str, attempts: u32, error: reqwest::Error) -> InvokeError {
+    if error.is_timeout() {
+        InvokeError::Timeout { template, attempts }
+    } else if error.is_connect() {
+        InvokeError::Connect {
+            template,
+            attempts,
+            source: error.without_url(),
+        }
+    } else {
+        InvokeError::Transport {
+            template,
+            attempts,
+            source: error.without_url(),
+        }
+    }
+}
+
+/// Reads the body, failing as soon as it passes `limit`.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+    template: &'static str,
+    attempts: u32,
+) -> Result<Bytes, InvokeError> {
+    let too_large = InvokeError::ResponseTooLarge {
+        template,
+        limit,
+        attempts,
+    };
+    let read_error = |e| transport_error(template, attempts, e);
+    match response.content_length() {
+        Some(n) if n > limit as u64 => return Err(too_large),
+        // A declared length within the limit: hyper stops at it, so the body is read whole
+        // without copying its chunks.
+        Some(_) => return response.bytes().await.map_err(read_error),
+        None => {}
+    }
+    // No length: chunk by chunk, against the limit. A body of one chunk (the usual) is kept as
+    // it came; only a second chunk makes a buffer.
+    let Some(first) = response.chunk().await.map_err(read_error)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(too_large);
+    }
+    let Some(second) = response.chunk().await.map_err(read_error)? else {
+        return Ok(first);
+    };
+    let mut body = Vec::with_capacity(first.len() + second.len());
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(read_error)?;
+    }
+    Ok(Bytes::from(body))
+}

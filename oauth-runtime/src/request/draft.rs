@@ -1,0 +1,171 @@
+//! What a request is made of: the template's compile-time facts ([`TemplateInfo`]) and the
+//! [`Draft`] that the composer fills and the builder sends, token headers included.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName};
+
+use crate::error::InvokeError;
+use crate::runtime::Runtime;
+use crate::tokens::Subject;
+
+/// An HTTP method a template may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+}
+
+impl MethodKind {
+    /// The method's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Get => "GET",
+            MethodKind::Post => "POST",
+            MethodKind::Put => "PUT",
+            MethodKind::Patch => "PATCH",
+            MethodKind::Delete => "DELETE",
+        }
+    }
+
+    pub(crate) fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            MethodKind::Get => reqwest::Method::GET,
+            MethodKind::Post => reqwest::Method::POST,
+            MethodKind::Put => reqwest::Method::PUT,
+            MethodKind::Patch => reqwest::Method::PATCH,
+            MethodKind::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// What the generated code knows about a template at compile time.
+#[derive(Debug)]
+pub struct TemplateInfo {
+    /// The template's name in `requests.json`.
+    pub name: &'static str,
+    /// Its method.
+    pub method: MethodKind,
+    /// `https` (true) or `http`.
+    pub https: bool,
+    /// The integration whose token it sends, if any.
+    pub integration: Option<&'static str>,
+    /// `options.maxAttempts` (1 when absent).
+    pub max_attempts: u8,
+    /// `options.retryDelay` in milliseconds.
+    pub retry_delay_ms: u16,
+    /// The keys of the template's `query`: they win over keys given at invoke time.
+    pub query_keys: &'static [&'static str],
+}
+
+/// Everything a request is made of. Boxed: builder calls and awaits move one pointer.
+pub(crate) struct Draft {
+    pub(crate) runtime: Runtime,
+    pub(crate) template: &'static TemplateInfo,
+    /// The first thing that went wrong while composing; returned by `send`.
+    pub(crate) error: Option<Box<InvokeError>>,
+    /// Set once composed (unless there is an error); taken by the last attempt.
+    pub(crate) url: Option<url::Url>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) token_headers: TokenHeaders,
+    pub(crate) subject: Subject,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) json: bool,
+    pub(crate) extra_query: Vec<(String, String)>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Draft {
+    pub(crate) fn new(runtime: Runtime, template: &'static TemplateInfo) -> Box<Self> {
+        // Allocated first, then written: built in place rather than on the stack and copied.
+        Box::write(
+            Box::new_uninit(),
+            Draft {
+                runtime,
+                template,
+                error: None,
+                url: None,
+                headers: HeaderMap::new(),
+                token_headers: TokenHeaders::default(),
+                subject: Subject::Installation,
+                body: None,
+                json: false,
+                extra_query: Vec::new(),
+                timeout: None,
+            },
+        )
+    }
+
+    /// Keeps `error` unless an earlier one is kept already.
+    pub(crate) fn fail(&mut self, error: impl Into<Box<InvokeError>>) {
+        if self.error.is_none() {
+            self.error = Some(error.into());
+        }
+    }
+}
+
+/// A header that carries the access token: `prefix`, the token, `suffix`.
+pub(crate) struct TokenHeader {
+    /// Its label in errors (`header Authorization`).
+    pub(crate) placeholder: &'static str,
+    pub(crate) name: HeaderName,
+    pub(crate) prefix: Cow<'static, str>,
+    pub(crate) suffix: Cow<'static, str>,
+}
+
+impl TokenHeader {
+    /// The text around the token, checked apart from it: when the token is at hand, making
+    /// the header checks it all, and this only tells whose fault a failure is.
+    pub(crate) fn check_text(&self, template: &'static str) -> Result<(), InvokeError> {
+        if is_header_text(&self.prefix) && is_header_text(&self.suffix) {
+            return Ok(());
+        }
+        Err(InvokeError::InvalidValue {
+            template,
+            placeholder: self.placeholder,
+            reason: NOT_HEADER_TEXT,
+        })
+    }
+}
+
+/// The token headers of a request: nearly always one, kept without an allocation.
+#[derive(Default)]
+pub(crate) struct TokenHeaders {
+    first: Option<TokenHeader>,
+    more: Vec<TokenHeader>,
+}
+
+impl TokenHeaders {
+    pub(super) fn push(&mut self, header: TokenHeader) {
+        match self.first {
+            None => self.first = Some(header),
+            Some(_) => self.more.push(header),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
+        self.first.iter().chain(&self.more)
+    }
+}
+
+/// Why a header value is refused.
+pub(super) const NOT_HEADER_TEXT: &str = "contains a line break or another control character";
+
+/// Text a header value can hold: no line break or other control character (tabs allowed).
+fn is_header_text(text: &str) -> bool {
+    text.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}

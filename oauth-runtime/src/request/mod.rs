@@ -1,0 +1,13 @@
+//! A request, from the generated method to the answer: `compose` fills a `Draft` from the
+//! template, the [`RequestBuilder`] adds the caller's extras, `token` binds the access token,
+//! and `attempts` sends it.
+
+mod attempts;
+mod builder;
+mod compose;
+mod draft;
+mod token;
+
+pub use builder::RequestBuilder;
+pub use compose::{Compose, FixedUrl, FixedUrls};
+pub use draft::{MethodKind, TemplateInfo};

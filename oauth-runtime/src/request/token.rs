@@ -1,0 +1,221 @@
+//! Preparing a request to be sent: the builder's extras fixed, and the access token fetched
+//! (at once when cached, else awaited) and written into its headers; after a 401, renewed.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+
+use super::builder::RequestBuilder;
+use super::draft::{Draft, TemplateInfo};
+use crate::error::InvokeError;
+use crate::runtime::Runtime;
+use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
+
+impl RequestBuilder {
+    /// Everything but the token is fixed from here on. A token not at hand is awaited in a
+    /// box: only that is kept across the await, so the future of `build` stays a few words.
+    pub(super) async fn prepare(self) -> Result<Prepared, InvokeError> {
+        let awaiting = match self.start()? {
+            Preparing::Ready(prepared) => return Ok(prepared),
+            Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
+        };
+        awaiting.await
+    }
+
+    /// Fixes the request; it is ready unless its token must be awaited.
+    fn start(self) -> Result<Preparing, InvokeError> {
+        let mut draft = self.0;
+        if let Some(error) = draft.error.take() {
+            return Err(*error);
+        }
+        let template = draft.template;
+        let template_keys = template.query_keys;
+        if let Some(url) = draft.url.as_mut()
+            && draft
+                .extra_query
+                .iter()
+                .any(|(k, _)| !template_keys.contains(&k.as_str()))
+        {
+            let extra = draft
+                .extra_query
+                .iter()
+                .filter(|(k, _)| !template_keys.contains(&k.as_str()));
+            url.query_pairs_mut().extend_pairs(extra);
+        }
+        if draft.json && !draft.headers.contains_key(CONTENT_TYPE) {
+            draft
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        let timeout = draft.timeout.unwrap_or(draft.runtime.inner.timeout);
+        let subject = std::mem::replace(&mut draft.subject, Subject::Installation);
+        let mut prepared = Prepared {
+            draft,
+            key: None,
+            token: None,
+            timeout,
+        };
+        if prepared.draft.token_headers.is_empty() {
+            return Ok(Preparing::Ready(prepared));
+        }
+        let key = TokenKey {
+            integration: Cow::Borrowed(prepared.integration()),
+            subject,
+        };
+        let ready = token_source(&prepared.draft.runtime, template)?.ready_token(&key);
+        match ready {
+            Some(Ok(token)) => {
+                prepared.key = Some(key);
+                prepared.set_token(token)?;
+                Ok(Preparing::Ready(prepared))
+            }
+            // The template's own fault goes before a token error or a wait for the token.
+            Some(Err(error)) => {
+                prepared.check_token_header_text()?;
+                Err(prepared.token_error_for(error))
+            }
+            None => {
+                prepared.check_token_header_text()?;
+                Ok(Preparing::AwaitingToken(prepared, key))
+            }
+        }
+    }
+}
+
+/// A request fixed but for its token, which may have to be awaited.
+enum Preparing {
+    Ready(Prepared),
+    /// The token of this key is to be awaited.
+    AwaitingToken(Prepared, TokenKey),
+}
+
+fn token_source<'r>(
+    runtime: &'r Runtime,
+    template: &'static TemplateInfo,
+) -> Result<&'r dyn TokenSource, InvokeError> {
+    runtime.inner.tokens.as_deref().ok_or_else(|| {
+        InvokeError::from_token(
+            template.name,
+            template
+                .integration
+                .unwrap_or(oauth_rules::LEGACY_INTEGRATION),
+            TokenError::new(
+                "the runtime has no token source (see RuntimeBuilder::store or ::tokens)",
+            ),
+        )
+    })
+}
+
+/// A request ready to go out, as many times as its attempts need.
+pub(super) struct Prepared {
+    pub(super) draft: Box<Draft>,
+    key: Option<TokenKey>,
+    pub(super) token: Option<AccessToken>,
+    pub(super) timeout: Duration,
+}
+
+impl Prepared {
+    /// Awaits the token of `key` from the token source (a refresh, a store read).
+    async fn fetch_token(mut self, key: TokenKey) -> Result<Prepared, InvokeError> {
+        let token = token_source(&self.draft.runtime, self.draft.template)?
+            .access_token(&key)
+            .await
+            .map_err(|e| self.token_error_for(e))?;
+        self.key = Some(key);
+        self.set_token(token)?;
+        Ok(self)
+    }
+
+    fn integration(&self) -> &'static str {
+        self.draft
+            .template
+            .integration
+            .unwrap_or(oauth_rules::LEGACY_INTEGRATION)
+    }
+
+    fn token_error(&self, error: TokenError) -> InvokeError {
+        InvokeError::from_token(self.draft.template.name, self.integration(), error)
+    }
+
+    /// A token error, with the URL to authorize at when the user must (agent integrations).
+    fn token_error_for(&self, error: TokenError) -> InvokeError {
+        let mut error = self.token_error(error);
+        if let InvokeError::ReauthorizationRequired {
+            integration,
+            subject: subject @ Subject::User(_),
+            authorize_url,
+            ..
+        } = &mut error
+            && let Some(manager) = self.draft.runtime.inner.manager.as_deref()
+        {
+            *authorize_url = manager.authorize_url_for(integration, subject);
+        }
+        error
+    }
+
+    /// The text around the token in its headers, checked: done when the header is made, and
+    /// before the token when that is not at hand.
+    fn check_token_header_text(&self) -> Result<(), InvokeError> {
+        let template = self.draft.template.name;
+        self.draft
+            .token_headers
+            .iter()
+            .try_for_each(|header| header.check_text(template))
+    }
+
+    /// Writes the token into its headers.
+    fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
+        let Draft {
+            token_headers,
+            headers,
+            ..
+        } = &mut *self.draft;
+        let secret = token.secret();
+        let mut made = true;
+        for header in token_headers.iter() {
+            let (prefix, suffix) = (&header.prefix, &header.suffix);
+            let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
+            text.push_str(prefix);
+            text.push_str(secret);
+            text.push_str(suffix);
+            match HeaderValue::from_maybe_shared(Bytes::from(text)) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    headers.insert(header.name.clone(), value);
+                }
+                Err(_) => {
+                    made = false;
+                    break;
+                }
+            }
+        }
+        if !made {
+            // The template's text is at fault, or else the token.
+            self.check_token_header_text()?;
+            return Err(self.token_error(TokenError::new(
+                "the access token is not a valid header value",
+            )));
+        }
+        self.token = Some(token);
+        Ok(())
+    }
+
+    /// After a 401: the token source's replacement for `rejected`, written into the headers;
+    /// false when there is none better and the 401 stands.
+    pub(super) async fn renew_token(
+        &mut self,
+        rejected: &AccessToken,
+    ) -> Result<bool, InvokeError> {
+        let source = token_source(&self.draft.runtime, self.draft.template)?;
+        let Some(key) = &self.key else {
+            return Ok(false);
+        };
+        match source.rejected(key, rejected).await {
+            Ok(token) => self.set_token(token).map(|()| true),
+            Err(TokenError::NotRenewed { .. }) => Ok(false),
+            Err(error) => Err(self.token_error_for(error)),
+        }
+    }
+}
