@@ -123,10 +123,11 @@ impl Interpreter {
         // (a client's later calls copy it; the CLI makes one).
         let fixed = FixedUrl::default();
         let (start, rest) = template.steps.split_at(template.fixed_steps);
-        if !start.is_empty() {
-            request.fixed(&fixed, |request| {
-                start.iter().for_each(|step| values.step(request, step));
-            });
+        if !start.is_empty() && request.fixed(&fixed) {
+            start
+                .iter()
+                .for_each(|step| values.step(&mut request, step));
+            request.keep_fixed();
         }
         rest.iter().for_each(|step| values.step(&mut request, step));
         Ok(request.finish())

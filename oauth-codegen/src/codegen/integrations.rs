@@ -61,7 +61,8 @@ pub(super) fn integrations_enum(
     });
     quote! {
         #enum_doc
-        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+        #[derive(::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
         #vis enum #enum_ident { #(#variants)* }
 
         impl #enum_ident {

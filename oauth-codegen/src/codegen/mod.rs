@@ -221,7 +221,8 @@ fn template_tokens(
         });
         quote! {
             #struct_doc
-            #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq)]
+            #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
+            #[derive(::core::cmp::PartialEq, ::core::cmp::Eq)]
             #vis struct #context_ident { #(#fields)* }
         }
     };
@@ -243,32 +244,39 @@ fn template_tokens(
         statements.insert(
             0,
             quote! {
-                __request.fixed(&self.__urls.#method, |__request| {
+                if request.fixed(&self.__urls.#method) {
                     #(#fixed)*
-                });
+                    request.keep_fixed();
+                }
             },
         );
     }
 
     let name = &template.name;
     let method_kind = ident(match template.method {
-        Method::Get => "Get",
-        Method::Post => "Post",
-        Method::Put => "Put",
-        Method::Patch => "Patch",
-        Method::Delete => "Delete",
+        Method::Get => "get",
+        Method::Post => "post",
+        Method::Put => "put",
+        Method::Patch => "patch",
+        Method::Delete => "delete",
     });
-    let https = template.https;
-    let integration_tokens = match &template.auth {
-        Some(auth) => {
-            let key = &auth.integration;
-            quote!(::core::option::Option::Some(#key))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let max_attempts = proc_macro2::Literal::u8_unsuffixed(template.max_attempts);
-    let retry_delay_ms = proc_macro2::Literal::u16_unsuffixed(template.retry_delay_ms);
-    let query_keys = &template.query_keys;
+    let mut info = quote!(__p::TemplateInfo::#method_kind(#name));
+    if !template.https {
+        info.extend(quote!(.http()));
+    }
+    if let Some(auth) = &template.auth {
+        let key = &auth.integration;
+        info.extend(quote!(.oauth(#key)));
+    }
+    if template.max_attempts > 1 || template.retry_delay_ms > 0 {
+        let max_attempts = proc_macro2::Literal::u8_unsuffixed(template.max_attempts);
+        let retry_delay_ms = proc_macro2::Literal::u16_unsuffixed(template.retry_delay_ms);
+        info.extend(quote!(.attempts(#max_attempts, #retry_delay_ms)));
+    }
+    if !template.query_keys.is_empty() {
+        let keys = &template.query_keys;
+        info.extend(quote!(.query_keys(&[#(#keys),*])));
+    }
 
     let mut params = Vec::new();
     if !context.is_empty() {
@@ -276,7 +284,7 @@ fn template_tokens(
     }
     let user = if template.auth.as_ref().is_some_and(|a| a.agent) {
         params.push(quote!(user: &#rt::UserId));
-        quote!(__request.user(user);)
+        quote!(request.user(user);)
     } else {
         quote!()
     };
@@ -290,20 +298,12 @@ fn template_tokens(
         #method_doc
         #vis fn #method(&self #(, #params)*) -> #rt::RequestBuilder {
             use #rt::__private as __p;
-            static __TEMPLATE: __p::TemplateInfo = __p::TemplateInfo {
-                name: #name,
-                method: __p::MethodKind::#method_kind,
-                https: #https,
-                integration: #integration_tokens,
-                max_attempts: #max_attempts,
-                retry_delay_ms: #retry_delay_ms,
-                query_keys: &[#(#query_keys),*],
-            };
+            static TEMPLATE: __p::TemplateInfo = #info;
             #bind_iparams
-            let mut __request = __p::Compose::new(&self.__runtime, &__TEMPLATE);
+            let mut request = __p::Compose::new(&self.__runtime, &TEMPLATE);
             #user
             #(#statements)*
-            __request.finish()
+            request.finish()
         }
     };
     TemplateTokens {
@@ -316,31 +316,31 @@ fn template_tokens(
 /// `values.lets`.
 fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
     match step {
-        Step::HostText(text) => quote!(__request.host_text(#text);),
+        Step::HostText(text) => quote!(request.host_text(#text);),
         Step::HostValue(value) => {
             let label = &value.label;
             let value = values.value(value);
-            quote!(__request.host_value(#label, #value);)
+            quote!(request.host_value(#label, #value);)
         }
-        Step::PathText(text) => quote!(__request.path_text(#text);),
+        Step::PathText(text) => quote!(request.path_text(#text);),
         Step::PathPrefix(value) => {
             let label = &value.label;
             let value = values.value(value);
-            quote!(__request.path_prefix_value(#label, #value);)
+            quote!(request.path_prefix_value(#label, #value);)
         }
         Step::PathValue(value) => {
             let label = &value.label;
             let value = values.value(value);
-            quote!(__request.path_value(#label, #value);)
+            quote!(request.path_value(#label, #value);)
         }
         Step::Query { key, value } => {
             let value = values.text(value);
-            quote!(__request.query(#key, #value);)
+            quote!(request.query(#key, #value);)
         }
         Step::Header { label, name, value } => {
             let value = values.text(value);
             // A constant: the name was checked when the configs were read, so this cannot fail.
-            quote!(__request.header(#label, const { __p::HeaderName::from_static(#name) }, #value);)
+            quote!(request.header(#label, const { __p::HeaderName::from_static(#name) }, #value);)
         }
         Step::TokenHeader {
             label,
@@ -349,11 +349,11 @@ fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
             suffix,
         } => {
             if step.is_bearer() {
-                return quote!(__request.bearer(););
+                return quote!(request.bearer(););
             }
             let prefix = values.token_text(prefix);
             let suffix = values.token_text(suffix);
-            quote!(__request.token_header(#label, const { __p::HeaderName::from_static(#name) }, #prefix, #suffix);)
+            quote!(request.token_header(#label, const { __p::HeaderName::from_static(#name) }, #prefix, #suffix);)
         }
     }
 }

@@ -117,7 +117,7 @@ impl<'a> Values<'a> {
                     let read = self.read(term);
                     let value = self.fresh("__value");
                     self.lets
-                        .push(quote!(let #value = __request.require(#label, #read);));
+                        .push(quote!(let #value = request.require(#label, #read);));
                     quote!(#value)
                 }
                 None => quote!(""),

@@ -68,6 +68,72 @@ pub struct TemplateInfo {
     pub query_keys: &'static [&'static str],
 }
 
+impl TemplateInfo {
+    /// A template sending `method` over https, without a token, retries or query keys; the
+    /// other settings are added with the `const` methods below.
+    pub const fn new(name: &'static str, method: MethodKind) -> Self {
+        TemplateInfo {
+            name,
+            method,
+            https: true,
+            integration: None,
+            max_attempts: 1,
+            retry_delay_ms: 0,
+            query_keys: &[],
+        }
+    }
+
+    /// A `GET` template.
+    pub const fn get(name: &'static str) -> Self {
+        Self::new(name, MethodKind::Get)
+    }
+
+    /// A `POST` template.
+    pub const fn post(name: &'static str) -> Self {
+        Self::new(name, MethodKind::Post)
+    }
+
+    /// A `PUT` template.
+    pub const fn put(name: &'static str) -> Self {
+        Self::new(name, MethodKind::Put)
+    }
+
+    /// A `PATCH` template.
+    pub const fn patch(name: &'static str) -> Self {
+        Self::new(name, MethodKind::Patch)
+    }
+
+    /// A `DELETE` template.
+    pub const fn delete(name: &'static str) -> Self {
+        Self::new(name, MethodKind::Delete)
+    }
+
+    /// Sent over plain `http`.
+    pub const fn http(mut self) -> Self {
+        self.https = false;
+        self
+    }
+
+    /// Sends the access token of `integration`.
+    pub const fn oauth(mut self, integration: &'static str) -> Self {
+        self.integration = Some(integration);
+        self
+    }
+
+    /// Up to `max_attempts` attempts, `retry_delay_ms` apart.
+    pub const fn attempts(mut self, max_attempts: u8, retry_delay_ms: u16) -> Self {
+        self.max_attempts = max_attempts;
+        self.retry_delay_ms = retry_delay_ms;
+        self
+    }
+
+    /// The keys the template's own query sets.
+    pub const fn query_keys(mut self, keys: &'static [&'static str]) -> Self {
+        self.query_keys = keys;
+        self
+    }
+}
+
 /// Everything a request is made of. Boxed: builder calls and awaits move one pointer.
 pub(crate) struct Draft {
     pub(crate) runtime: Runtime,

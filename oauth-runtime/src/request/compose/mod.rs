@@ -54,8 +54,19 @@ pub struct Compose<'c> {
     marks: Marks,
     /// The path appended segment by segment to a parsed base, while it can be.
     segments: Segments,
-    /// The client's fixed start of this template's URL, and the length of its text.
-    fixed: Option<(&'c FixedUrl, usize)>,
+    /// The client's fixed start of this template's URL.
+    fixed: FixedStart<'c>,
+}
+
+/// Where a request is with its URL's fixed start.
+#[derive(Clone, Copy)]
+enum FixedStart<'c> {
+    /// It has none, or it was not kept.
+    None,
+    /// Being composed, to be kept.
+    Composing(&'c FixedUrl),
+    /// Kept, its text this long.
+    Kept(&'c FixedUrl, usize),
 }
 
 impl<'c> Compose<'c> {
@@ -79,35 +90,48 @@ impl<'c> Compose<'c> {
                 part: Part::Host,
             },
             segments: Segments::Pending,
-            fixed: None,
+            fixed: FixedStart::None,
         }
     }
 
     /// The start of the URL that the client always sends the same (literal text and
-    /// installation parameters, composed by `compose`): composed and checked at the first
-    /// call, copied from `fixed` at the next ones. It comes first.
-    pub fn fixed(&mut self, fixed: &'c FixedUrl, compose: impl FnOnce(&mut Self)) {
+    /// installation parameters): copied from `fixed` when an earlier call composed it, and
+    /// then false. True when the caller is to compose it now, then call
+    /// [`keep_fixed`](Self::keep_fixed). It comes first.
+    pub fn fixed(&mut self, fixed: &'c FixedUrl) -> bool {
         match fixed.composed() {
             Some(composed) => {
                 self.url.clear();
                 self.url.push_str(&composed.text);
                 self.marks = composed.marks;
                 self.segments = composed.segments.clone();
+                self.fixed = FixedStart::Kept(fixed, self.url.len());
+                false
             }
             None => {
-                compose(self);
-                // A start that fails (a missing iparam) is composed, and fails, at each call.
-                if self.draft.error.is_some() {
-                    return;
-                }
-                fixed.keep(fixed::Composed {
-                    text: self.url.as_str().into(),
-                    marks: self.marks,
-                    segments: self.segments.clone(),
-                });
+                self.fixed = FixedStart::Composing(fixed);
+                true
             }
         }
-        self.fixed = Some((fixed, self.url.len()));
+    }
+
+    /// Ends the URL's fixed start composed after [`fixed`](Self::fixed) returned true: it
+    /// is kept for the client's next calls, unless it failed (a missing iparam), when it is
+    /// composed, and fails, at each call.
+    pub fn keep_fixed(&mut self) {
+        let FixedStart::Composing(fixed) = self.fixed else {
+            return;
+        };
+        self.fixed = FixedStart::None;
+        if self.draft.error.is_some() {
+            return;
+        }
+        fixed.keep(fixed::Composed {
+            text: self.url.as_str().into(),
+            marks: self.marks,
+            segments: self.segments.clone(),
+        });
+        self.fixed = FixedStart::Kept(fixed, self.url.len());
     }
 
     /// The end user whose token an `agent` integration's template sends.
@@ -265,7 +289,9 @@ impl<'c> Compose<'c> {
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         };
         match self.fixed {
-            Some((fixed, fixed_len)) if text.len() <= fixed_len => fixed.parsed(text.len(), parse),
+            FixedStart::Kept(fixed, fixed_len) if text.len() <= fixed_len => {
+                fixed.parsed(text.len(), parse)
+            }
             _ => parse(),
         }
     }

@@ -163,7 +163,7 @@ fn http_request(
     value: Option<&str>,
 ) -> Result<String, InvokeError> {
     let mut compose = Compose::new(runtime, &PLAIN_HTTP);
-    compose.fixed(fixed, |compose| {
+    with_fixed(&mut compose, fixed, |compose| {
         compose.host_value("iparam.host", host);
         compose.path_text("/t/");
     });
@@ -242,7 +242,7 @@ fn with_fixed_start(
     rest: &[Piece],
 ) -> Result<url::Url, InvokeError> {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-    compose.fixed(start, |compose| {
+    with_fixed(&mut compose, start, |compose| {
         compose.host_text("api.example.com");
         compose.path_text("/");
         compose_pieces(compose, fixed);
@@ -283,7 +283,7 @@ fn a_start_that_fails_is_not_kept_and_fails_again() {
     let start = FixedUrl::default();
     for _ in 0..2 {
         let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-        compose.fixed(&start, |compose| {
+        with_fixed(&mut compose, &start, |compose| {
             let host = compose.require("iparam.host", None);
             compose.host_value("iparam.host", host);
             compose.path_text("/t/");
@@ -311,7 +311,7 @@ fn a_start_is_composed_once_then_copied() {
     let mut composed = 0;
     for id in ["1", "2", "a b"] {
         let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-        compose.fixed(&start, |compose| {
+        with_fixed(&mut compose, &start, |compose| {
             composed += 1;
             compose.host_value("iparam.host", "api.example.com");
             compose.path_text("/v2/");
@@ -337,7 +337,7 @@ fn concurrent_first_calls_keep_one_start_and_all_send_the_same_url() {
             .map(|_| {
                 scope.spawn(|| {
                     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-                    compose.fixed(&start, |compose| {
+                    with_fixed(&mut compose, &start, |compose| {
                         compose.host_text("api.example.com");
                         compose.path_text("/t/");
                     });
@@ -458,4 +458,16 @@ fn a_token_header_with_a_control_character_is_refused_and_says_whose_it_is() {
     let error = token_request("Bearer ", Some("abc\r\nX-Injected: 1"), "").expect_err("refused");
     assert!(matches!(error, InvokeError::Token { .. }), "{error:?}");
     assert!(!error.to_string().contains("X-Injected"), "{error}");
+}
+
+/// Composes a URL's fixed start as generated code does.
+fn with_fixed<'c>(
+    compose: &mut Compose<'c>,
+    start: &'c FixedUrl,
+    steps: impl FnOnce(&mut Compose<'c>),
+) {
+    if compose.fixed(start) {
+        steps(compose);
+        compose.keep_fixed();
+    }
 }

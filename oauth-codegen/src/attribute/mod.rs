@@ -1,28 +1,26 @@
-//! The `#[templates(…)]` attribute as a plain function: arguments, files, diagnostics, output.
-//! The proc-macro crate only forwards to [`expand_attribute`].
+//! The `#[templates(…)]` attribute as a plain function: its arguments (`args`), the files they
+//! name (`files`), then diagnostics and the client. The proc-macro crate only forwards to
+//! [`expand_attribute`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 
-use crate::app::{AppInput, InputFile, check};
+use crate::app::check;
 use crate::codegen::{ClientSpec, generate};
 use crate::diagnostic::{Diagnostic, Severity, render};
 use crate::source::SourceMap;
-use crate::suggest;
 
-const KEYS: &[&str] = &["requests", "oauth", "iparams", "manifest", "crate"];
+mod args;
+mod files;
 
-/// One config file named in the attribute.
-struct FileArg {
-    key: &'static str,
-    relative: String,
-    span: Span,
-}
+use args::FileArg;
 
 /// Expands `#[templates(args)] item`. `manifest_dir` is the user crate's `CARGO_MANIFEST_DIR`.
-/// Every problem becomes a `compile_error!` at the place it concerns; nothing panics.
+/// Every problem becomes a `compile_error!` at the place it concerns; nothing panics. The client
+/// is emitted even when there are errors (a skeleton for a config with errors), so one mistake
+/// gives one error, not one per use of the client.
 pub fn expand_attribute(
     args: TokenStream,
     item: TokenStream,
@@ -49,57 +47,10 @@ pub fn expand_attribute(
             .to_compile_error(),
         );
     }
-    let mut files: Vec<FileArg> = Vec::new();
-    let mut runtime = quote!(::oauth_runtime);
-    let parser = syn::meta::parser(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match key.as_str() {
-            "requests" | "oauth" | "iparams" | "manifest" => {
-                let literal: syn::LitStr = meta.value()?.parse()?;
-                if files.iter().any(|f| f.key == key) {
-                    return Err(meta.error(format!("`{key}` is given twice")));
-                }
-                let key = KEYS
-                    .iter()
-                    .find(|k| **k == key)
-                    .copied()
-                    .unwrap_or("requests");
-                files.push(FileArg {
-                    key,
-                    relative: literal.value(),
-                    span: literal.span(),
-                });
-                Ok(())
-            }
-            "crate" => {
-                let value = meta.value()?;
-                runtime = if value.peek(syn::LitStr) {
-                    let literal: syn::LitStr = value.parse()?;
-                    literal.parse::<syn::Path>()?.to_token_stream()
-                } else {
-                    value.parse::<syn::Path>()?.to_token_stream()
-                };
-                Ok(())
-            }
-            _ => {
-                let help = suggest::help(&key, KEYS.iter().copied()).unwrap_or_else(|| {
-                    "the keys are `requests`, `oauth`, `iparams`, `manifest` and `crate`"
-                        .to_string()
-                });
-                Err(meta.error(format!("unknown key `{key}` in `#[templates]`; {help}")))
-            }
-        }
-    });
-    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
-        errors.push(error.to_compile_error());
-    }
-    let requests_span = files.iter().find(|f| f.key == "requests").map(|f| f.span);
-    if requests_span.is_none() && errors.is_empty() {
-        errors.push(
+    let (args, mut arg_errors) = args::parse(args);
+    let requests_span = args.requests().map(|f| f.span);
+    if requests_span.is_none() && arg_errors.is_empty() {
+        arg_errors.push(
             syn::Error::new(
                 Span::call_site(),
                 "`#[templates]` needs the request templates: `#[templates(requests = \"config/requests.json\")]`",
@@ -107,33 +58,13 @@ pub fn expand_attribute(
             .to_compile_error(),
         );
     }
+    errors.append(&mut arg_errors);
 
-    let mut input = AppInput::default();
-    let mut tracked = Vec::new();
-    for file in &files {
-        match read_file(file, manifest_dir) {
-            Ok((path, text)) => {
-                tracked.push(path.display().to_string());
-                let input_file = InputFile {
-                    name: file.relative.clone(),
-                    path,
-                    text,
-                };
-                match file.key {
-                    "requests" => input.requests = Some(input_file),
-                    "oauth" => input.oauth = Some(input_file),
-                    "iparams" => input.iparams = Some(input_file),
-                    _ => input.manifest = Some(input_file),
-                }
-            }
-            Err(message) => {
-                errors.push(quote_spanned!(file.span=> ::core::compile_error!(#message);))
-            }
-        }
-    }
-    let app = check(input);
+    let read = files::read(&args.files, manifest_dir);
+    errors.extend(read.errors);
+    let app = check(read.input);
     for diagnostic in app.diagnostics.iter() {
-        let span = file_span(diagnostic, &app.sources, &files)
+        let span = file_span(diagnostic, &app.sources, &args.files)
             .or(requests_span)
             .unwrap_or_else(Span::call_site);
         errors.push(diagnostic_tokens(diagnostic, &app.sources, span));
@@ -143,38 +74,15 @@ pub fn expand_attribute(
         name: item.ident.to_string(),
         vis: item.vis.to_token_stream(),
         attrs: item.attrs.iter().map(ToTokens::to_token_stream).collect(),
-        runtime,
-        requests_label: files.iter().find(|f| f.key == "requests").map_or_else(
+        runtime: args.runtime.clone(),
+        requests_label: args.requests().map_or_else(
             || "config/requests.json".to_string(),
             |f| f.relative.clone(),
         ),
-        tracked_files: tracked,
+        tracked_files: read.tracked,
     };
     let client = generate(&app.config, &spec);
     quote!(#client #(#errors)*)
-}
-
-fn read_file(file: &FileArg, manifest_dir: Option<&Path>) -> Result<(PathBuf, String), String> {
-    let relative = Path::new(&file.relative);
-    if relative.is_absolute() {
-        return Err(format!(
-            "`{}` is an absolute path; paths are relative to the crate's folder (CARGO_MANIFEST_DIR), as in `config/requests.json`",
-            file.relative
-        ));
-    }
-    let Some(dir) = manifest_dir else {
-        return Err("CARGO_MANIFEST_DIR is not set: build the crate with cargo".to_string());
-    };
-    let path = dir.join(relative);
-    match InputFile::read(&path, file.relative.clone()) {
-        Ok(Some(input)) => Ok((path, input.text)),
-        Ok(None) => Err(format!(
-            "cannot find `{}`: looked at {}",
-            file.relative,
-            path.display()
-        )),
-        Err(error) => Err(error.to_string()),
-    }
 }
 
 /// The span of the attribute argument naming the file a diagnostic points into.
@@ -224,7 +132,7 @@ mod tests {
             ),
         );
         assert!(
-            out.contains("unknown key `request` in `#[templates]`; did you mean `requests`?"),
+            out.contains("Unknown field: `request`. Did you mean `requests`?"),
             "{out}"
         );
     }
