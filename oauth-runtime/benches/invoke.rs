@@ -1,75 +1,247 @@
-//! The invoke path against the same request written by hand on reqwest, side by side:
-//! (1) building the request (3 placeholders + the token from a store), (2) a whole call to a
-//! loopback server. Run: `cargo bench -p oauth-runtime --bench invoke`.
+//! Building a request from a template against the same request built by hand the fast way on
+//! reqwest (a pre-parsed base URL, `path_segments_mut().push` for each segment,
+//! `query_pairs_mut().append_pair`, header names as constants, the token in hand), over a
+//! matrix of realistic shapes, side by side in one run:
+//!
+//! - (a) 2 context values and the token (`getTicket`);
+//! - (b) 5 context values: two path values, a `||` default and two more query values, a
+//!   context header, and the token (`getConversation`), none needing encoding;
+//! - (c) the same with values that need encoding (a space and a `/` in a path value, `&` and a
+//!   space in a query value);
+//! - (d) an agent integration: the end user's token (`myTicket`);
+//! - (e) a `current_host.endpoint_urls` host and a path-prefix value (`hostTicket`).
+//!
+//! The template's token comes from a `MemoryStore` through the refreshing manager. Rounds
+//! alternate which side goes first; figures are medians over rounds (ns per request, and the
+//! ratio template ÷ by hand of each round).
+//!
+//! Run: `cargo bench -p oauth-runtime --bench invoke` (`INVOKE_ROUNDS=N` sets the rounds,
+//! `INVOKE_ROWS=b,c` the rows).
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use oauth_runtime::UserId;
 
 mod common;
-use common::{TOKEN, by_hand, client, client_with_token, context, server};
+use common::{
+    Bench, GetConversationContext, GetTicketContext, HostTicketContext, MyTicketContext, TOKEN,
+    USER, client, quick, server,
+};
 
-fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const ROUNDS: usize = 31;
+const PER_ROUND: usize = 20_000;
+
+/// One row: the template's request and the one built by hand, which must be equal.
+struct Row {
+    name: &'static str,
+    template: Box<dyn Fn(&Bench) -> oauth_runtime::RequestBuilder>,
+    by_hand: Box<dyn Fn(&url::Url) -> reqwest::Request>,
+}
+
+fn bearer() -> HeaderValue {
+    let mut value = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
+    value.set_sensitive(true);
+    value
+}
+
+/// A request on `url` with the token, as by hand.
+fn request(url: url::Url) -> reqwest::Request {
+    let mut request = reqwest::Request::new(reqwest::Method::GET, url);
+    *request.timeout_mut() = Some(Duration::from_secs(15));
+    request.headers_mut().insert(AUTHORIZATION, bearer());
+    request
+}
+
+fn conversation(ticket_id: &str, include: &str) -> GetConversationContext {
+    GetConversationContext {
+        ticket_id: ticket_id.into(),
+        conversation_id: "67890".into(),
+        include: Some(include.into()),
+        page: "2".into(),
+        per_page: "30".into(),
+        request_id: "req-8f14e45f-ceea".into(),
+    }
+}
+
+fn conversation_by_hand(base: &url::Url, context: &GetConversationContext) -> reqwest::Request {
+    let mut url = base.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments
+            .push("api")
+            .push("v2")
+            .push("tickets")
+            .push(&context.ticket_id)
+            .push("conversations")
+            .push(&context.conversation_id);
+    }
+    url.query_pairs_mut()
+        .append_pair("include", context.include.as_deref().unwrap_or("requester"))
+        .append_pair("page", &context.page)
+        .append_pair("per_page", &context.per_page);
+    let mut request = request(url);
+    request.headers_mut().insert(
+        X_REQUEST_ID,
+        HeaderValue::from_str(&context.request_id).unwrap(),
+    );
+    request
+}
+
+fn rows() -> Vec<Row> {
+    let ticket = GetTicketContext {
+        ticket_id: "12345".into(),
+        include: "requester,stats".into(),
+    };
+    let ticket_by_hand = |base: &url::Url, id: &str, include: &str| {
+        let mut url = base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push("api").push("v2").push("tickets").push(id);
+        }
+        url.query_pairs_mut().append_pair("include", include);
+        request(url)
+    };
+    let plain = conversation("12345", "requester,stats");
+    let encoded = conversation("12 345/A", "requester&stats x");
+    let mine = MyTicketContext {
+        ticket_id: "12345".into(),
+        include: "requester,stats".into(),
+    };
+    let user = UserId::new(USER);
+    let hosted = HostTicketContext {
+        base_path: "/helpdesk/v2".into(),
+        ticket_id: "12345".into(),
+        include: "requester,stats".into(),
+    };
+    vec![
+        Row {
+            name: "(a) 2 values + token",
+            template: Box::new({
+                let ticket = ticket.clone();
+                move |bench| bench.get_ticket(&ticket)
+            }),
+            by_hand: Box::new(move |base| ticket_by_hand(base, "12345", "requester,stats")),
+        },
+        Row {
+            name: "(b) 5 values, header, default",
+            template: Box::new({
+                let plain = plain.clone();
+                move |bench| bench.get_conversation(&plain)
+            }),
+            by_hand: Box::new(move |base| conversation_by_hand(base, &plain)),
+        },
+        Row {
+            name: "(c) (b) with encoding",
+            template: Box::new({
+                let encoded = encoded.clone();
+                move |bench| bench.get_conversation(&encoded)
+            }),
+            by_hand: Box::new(move |base| conversation_by_hand(base, &encoded)),
+        },
+        Row {
+            name: "(d) agent (user token)",
+            template: Box::new(move |bench| bench.my_ticket(&mine, &user)),
+            by_hand: Box::new(move |base| ticket_by_hand(base, "12345", "requester,stats")),
+        },
+        Row {
+            name: "(e) current_host + prefix",
+            template: Box::new(move |bench| bench.host_ticket(&hosted)),
+            by_hand: Box::new(|base| {
+                let mut url = base.clone();
+                if let Ok(mut segments) = url.path_segments_mut() {
+                    segments
+                        .push("helpdesk")
+                        .push("v2")
+                        .push("tickets")
+                        .push("12345");
+                }
+                url.query_pairs_mut()
+                    .append_pair("include", "requester,stats");
+                request(url)
+            }),
+        },
+    ]
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let port = runtime.block_on(server());
     let bench = runtime.block_on(client(port, Duration::from_secs(3600)));
-    let context = context();
     let base = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-
-    // Both sides must build the same request.
-    let ours = runtime
-        .block_on(bench.get_ticket(&context).build())
-        .unwrap();
-    let theirs = by_hand(&base, TOKEN, &context);
-    assert_eq!(ours.url(), theirs.url());
-    assert_eq!(
-        ours.headers()["authorization"],
-        theirs.headers()["authorization"]
+    let (rounds, per_round) = if quick() {
+        (1, 100)
+    } else {
+        let rounds = std::env::var("INVOKE_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(ROUNDS);
+        (rounds, PER_ROUND)
+    };
+    println!(
+        "{:<30} | {:>10} {:>10} | {:>6}",
+        "building the request", "template", "by hand", "ratio"
     );
+    // `INVOKE_ROWS=b,c` measures those rows only (their letters).
+    let only = std::env::var("INVOKE_ROWS").ok();
+    for row in rows() {
+        if let Some(only) = &only
+            && !only
+                .split(',')
+                .any(|l| row.name.starts_with(&format!("({l})")))
+        {
+            continue;
+        }
+        // Both sides must build the same request.
+        let ours = runtime.block_on((row.template)(&bench).build()).unwrap();
+        let theirs = (row.by_hand)(&base);
+        assert_eq!(ours.url(), theirs.url(), "{}", row.name);
+        assert_eq!(ours.headers(), theirs.headers(), "{}", row.name);
+        assert_eq!(ours.method(), theirs.method(), "{}", row.name);
 
-    let mut build = c.benchmark_group("build_request");
-    build.bench_function("by_hand", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(by_hand(&base, TOKEN, black_box(&context))) })
-    });
-    build.bench_function("template", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(bench.get_ticket(black_box(&context)).build().await) })
-    });
-    let in_hand = client_with_token(port);
-    build.bench_function("template_token_in_hand", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(in_hand.get_ticket(black_box(&context)).build().await) })
-    });
-    build.finish();
-
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut invoke = c.benchmark_group("invoke_loopback");
-    invoke.measurement_time(Duration::from_secs(8));
-    invoke.bench_function("by_hand", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let request = by_hand(&base, TOKEN, &context);
-            let response = http.execute(request).await.unwrap();
-            assert!(response.status().is_success());
-            black_box(response.bytes().await.unwrap())
-        })
-    });
-    invoke.bench_function("template", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let response = bench.get_ticket(&context).send().await.unwrap();
-            black_box(response.bytes())
-        })
-    });
-    invoke.finish();
+        let template = || {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for _ in 0..per_round {
+                    black_box((row.template)(black_box(&bench)).build().await.unwrap());
+                }
+                started.elapsed().as_nanos() as f64 / per_round as f64
+            })
+        };
+        let by_hand = || {
+            let started = Instant::now();
+            for _ in 0..per_round {
+                black_box((row.by_hand)(black_box(&base)));
+            }
+            started.elapsed().as_nanos() as f64 / per_round as f64
+        };
+        let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (a, b) = if round % 2 == 0 {
+                let a = template();
+                (a, by_hand())
+            } else {
+                let b = by_hand();
+                (template(), b)
+            };
+            ours.push(a);
+            theirs.push(b);
+            ratios.push(a / b);
+        }
+        println!(
+            "{:<30} | {:>8.0}ns {:>8.0}ns | {:>5.3}x",
+            row.name,
+            median(ours),
+            median(theirs),
+            median(ratios)
+        );
+    }
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

@@ -31,7 +31,7 @@ impl Side {
         match self {
             Side::Template(bench) => {
                 let response = bench.get_ticket(&context()).send().await.unwrap();
-                std::hint::black_box(response.bytes());
+                std::hint::black_box(response.into_bytes());
             }
             Side::ByHand(http, base) => {
                 let response = http

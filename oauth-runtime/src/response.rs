@@ -57,6 +57,11 @@ impl Response {
         self.body.clone()
     }
 
+    /// The body's bytes, taken: no other handle to the buffer is made.
+    pub fn into_bytes(self) -> Bytes {
+        self.body
+    }
+
     /// The body parsed as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(&self.body)

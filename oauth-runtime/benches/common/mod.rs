@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use oauth_runtime::{IntegrationConfig, MemoryStore, Runtime, StaticTokens, TokenKey, TokenSet};
+use oauth_runtime::{
+    IntegrationConfig, MemoryStore, Runtime, StaticTokens, TokenKey, TokenSet, UserId,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -97,19 +99,33 @@ pub fn context() -> GetTicketContext {
     }
 }
 
-/// A client whose token comes from a MemoryStore through the refreshing manager.
+/// The end user of the agent integration's template.
+pub const USER: &str = "u-1";
+
+/// The installation values: the loopback server, as `iparam.host` and as the current host.
+pub fn iparams(port: u16) -> BenchIparams {
+    BenchIparams {
+        host: format!("127.0.0.1:{port}"),
+        current_host_endpoint_urls_helpdesk: format!("127.0.0.1:{port}"),
+    }
+}
+
+/// A client whose token comes from a MemoryStore through the refreshing manager: the
+/// installation's for `crm`, USER's for `desk`.
 pub async fn client(port: u16, expires_in: Duration) -> Bench {
+    let integration = |name: &str| {
+        IntegrationConfig::new(
+            name,
+            &format!("http://127.0.0.1:{port}/token"),
+            "client",
+            "secret",
+        )
+        .unwrap()
+    };
     let runtime = Runtime::builder()
         .store(MemoryStore::new())
-        .integration(
-            IntegrationConfig::new(
-                "crm",
-                &format!("http://127.0.0.1:{port}/token"),
-                "client",
-                "secret",
-            )
-            .unwrap(),
-        )
+        .integration(integration("crm"))
+        .integration(integration("desk").token_type(oauth_runtime::TokenType::Agent))
         .refresh_margin(Duration::ZERO)
         .refresh_jitter(Duration::ZERO)
         .build()
@@ -123,12 +139,16 @@ pub async fn client(port: u16, expires_in: Duration) -> Bench {
         )
         .await
         .unwrap();
-    Bench::new(
-        runtime,
-        BenchIparams {
-            host: format!("127.0.0.1:{port}"),
-        },
-    )
+    runtime
+        .save_tokens(
+            &TokenKey::user("desk", UserId::new(USER)),
+            TokenSet::new(TOKEN)
+                .with_refresh_token("refresh")
+                .with_expires_at(std::time::SystemTime::now() + expires_in),
+        )
+        .await
+        .unwrap();
+    Bench::new(runtime, iparams(port))
 }
 
 /// A client whose token is given as it is (`StaticTokens`): the token in hand, as the
@@ -138,12 +158,7 @@ pub fn client_with_token(port: u16) -> Bench {
         .tokens(StaticTokens::new().with(TokenKey::installation("crm"), TOKEN))
         .build()
         .unwrap();
-    Bench::new(
-        runtime,
-        BenchIparams {
-            host: format!("127.0.0.1:{port}"),
-        },
-    )
+    Bench::new(runtime, iparams(port))
 }
 
 /// The same request built by hand the fast way: a pre-parsed base URL, segments and pairs

@@ -1,6 +1,6 @@
 //! How each part of a request is encoded, and the checks on values.
 
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC};
 
 /// A whole path segment: everything but unreserved characters is percent-encoded, `/` included.
 pub(super) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -8,22 +8,6 @@ pub(super) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-/// What a literal segment holds to be appended as it is: neither [`PATH_TEXT`] nor the URL
-/// parser changes these characters (unreserved, sub-delimiters, `:` and `@`).
-pub(super) const LITERAL_SEGMENT: &AsciiSet = &SEGMENT
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@');
 /// A path prefix: like a segment, but `/` separates segments.
 pub(super) const PATH_PREFIX: &AsciiSet = &SEGMENT.remove(b'/');
 /// Literal path text from the template: only what a URL path cannot hold.
@@ -45,17 +29,55 @@ pub(super) const QUERY_TEXT: &AsciiSet = &CONTROLS
     .add(b'>')
     .add(b'\'');
 
-/// Whether `set` leaves `text` as it is: its first unencoded run is all of it.
-pub(super) fn is_unencoded(text: &str, set: &'static AsciiSet) -> bool {
-    utf8_percent_encode(text, set)
-        .next()
-        .is_some_and(|run| run.len() == text.len())
+/// Bytes as a table: the checks on every value are a lookup per byte (a slice's `contains`
+/// would be a search per byte).
+struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    const fn of(bytes: &[u8]) -> ByteSet {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < bytes.len() {
+            table[bytes[i] as usize] = true;
+            i += 1;
+        }
+        ByteSet(table)
+    }
+
+    fn has_all(&self, text: &str) -> bool {
+        text.bytes().all(|b| self.0[usize::from(b)])
+    }
+
+    fn has_any(&self, text: &str) -> bool {
+        text.bytes().any(|b| self.0[usize::from(b)])
+    }
+}
+
+/// What [`SEGMENT`] encodes but the URL parser keeps as it is in a path segment. A value
+/// without them is encoded alike by both, so it can be appended with
+/// `PathSegmentsMut::push` (which encodes with the parser's set) instead of being parsed.
+const KEPT_BY_PARSER: ByteSet = ByteSet::of(b"!$&'()*+,;=:@[]^|");
+
+/// Whether `PathSegmentsMut::push` encodes `value` as [`SEGMENT`] does.
+pub(super) fn encodes_alike(value: &str) -> bool {
+    !KEPT_BY_PARSER.has_any(value)
+}
+
+/// What literal path text holds to be appended as a segment as it is: unreserved characters,
+/// sub-delimiters, `:` and `@`, which neither [`PATH_TEXT`] nor the URL parser changes.
+const LITERAL: ByteSet =
+    ByteSet::of(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@");
+
+/// Whether a piece of literal path text can be appended as a segment as it is.
+pub(super) fn is_literal_segment(segment: &str) -> bool {
+    LITERAL.has_all(segment) && !is_dot_segment(segment)
 }
 
 /// `.` and `..`, also percent-encoded: URL parsers resolve them, so they would change the path.
 pub(super) fn is_dot_segment(segment: &str) -> bool {
-    // Short-circuits on length: most segments are longer than six bytes.
-    segment.len() <= 6
+    // Short-circuits: most segments neither start with `.` or `%` nor are short.
+    segment.starts_with(['.', '%'])
+        && segment.len() <= 6
         && [".", "..", "%2e", "%2e%2e", ".%2e", "%2e."]
             .iter()
             .any(|dot| segment.eq_ignore_ascii_case(dot))

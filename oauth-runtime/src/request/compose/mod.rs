@@ -16,11 +16,15 @@ use crate::tokens::{Subject, UserId};
 
 mod encode;
 mod fixed;
+mod pairs;
 mod segments;
 
-use encode::{PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, is_dot_segment, split_port};
+use encode::{
+    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment, split_port,
+};
 pub use fixed::{FixedUrl, FixedUrls};
-use segments::Segments;
+use pairs::QueuedPairs;
+use segments::{Segments, Text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -56,6 +60,8 @@ pub struct Compose<'c> {
     segments: Segments,
     /// The client's fixed start of this template's URL.
     fixed: FixedStart<'c>,
+    /// The template's query pairs, written into the URL at the end.
+    pairs: QueuedPairs,
 }
 
 /// Where a request is with its URL's fixed start.
@@ -91,6 +97,7 @@ impl<'c> Compose<'c> {
             },
             segments: Segments::Pending,
             fixed: FixedStart::None,
+            pairs: QueuedPairs::default(),
         }
     }
 
@@ -126,12 +133,50 @@ impl<'c> Compose<'c> {
         if self.draft.error.is_some() {
             return;
         }
+        self.append_to_fixed_path();
+        if self.draft.error.is_some() {
+            return;
+        }
+        // Kept with its segments appended, so every call starts from the same state.
+        self.segments.flush(&mut Text {
+            text: &mut self.url,
+            start: self.marks.host_end,
+        });
         fixed.keep(fixed::Composed {
             text: self.url.as_str().into(),
             marks: self.marks,
             segments: self.segments.clone(),
         });
         self.fixed = FixedStart::Kept(fixed, self.url.len());
+    }
+
+    /// A fixed path that ends with `/` (`/api/v2/tickets/`, before the first value) is
+    /// parsed now, once per client, so that each call appends its values to a copy of it.
+    fn append_to_fixed_path(&mut self) {
+        let Some(base) = self.url.strip_suffix('/') else {
+            return;
+        };
+        let appendable = matches!(self.segments, Segments::Pending)
+            && self.marks.part == Part::Path
+            && base.len() >= self.marks.host_end
+            && !base.ends_with('/')
+            && self.path_follows_host(base.len());
+        if !appendable {
+            return;
+        }
+        match self.parse_base(base) {
+            Ok(url) => {
+                self.segments = Segments::appending(
+                    url,
+                    true,
+                    &mut Text {
+                        text: &mut self.url,
+                        start: self.marks.host_end,
+                    },
+                );
+            }
+            Err(error) => self.draft.fail(error),
+        }
     }
 
     /// The end user whose token an `agent` integration's template sends.
@@ -198,29 +243,29 @@ impl<'c> Compose<'c> {
         self.enter_path();
         let mut rest = text;
         while !rest.is_empty() {
-            match self.marks.part {
-                Part::Query => {
-                    self.url.extend(utf8_percent_encode(rest, QUERY_TEXT));
-                    return;
-                }
-                _ => match rest.split_once('?') {
-                    Some((path, query)) => {
-                        self.url.extend(utf8_percent_encode(path, PATH_TEXT));
-                        self.segments.text(path);
-                        if !matches!(self.segments, Segments::Pending) {
-                            // A query in the path: the text is parsed as a whole.
-                            self.segments = Segments::Whole;
-                        }
-                        self.start_query();
-                        rest = query;
-                    }
-                    None => {
-                        self.url.extend(utf8_percent_encode(rest, PATH_TEXT));
-                        self.segments.text(rest);
-                        return;
-                    }
-                },
+            if self.marks.part == Part::Query {
+                self.url.extend(utf8_percent_encode(rest, QUERY_TEXT));
+                return;
             }
+            let (path, query) = match rest.split_once('?') {
+                Some((path, query)) => (path, Some(query)),
+                None => (rest, None),
+            };
+            let mut text = Text {
+                text: &mut self.url,
+                start: self.marks.host_end,
+            };
+            if !self.segments.push_text(path, &mut text) {
+                self.leave_appending();
+                self.url.extend(utf8_percent_encode(path, PATH_TEXT));
+            }
+            let Some(query) = query else {
+                return;
+            };
+            // A query in the path: its text is parsed with the path.
+            self.leave_appending();
+            self.start_query();
+            rest = query;
         }
     }
 
@@ -233,49 +278,86 @@ impl<'c> Compose<'c> {
     /// A value inside the path: one segment (its `/` are encoded), or a query value after `?`.
     pub fn path_value(&mut self, placeholder: &'static str, value: &str) {
         self.enter_path();
-        match self.marks.part {
-            Part::Query => self
-                .url
-                .extend(form_urlencoded::byte_serialize(value.as_bytes())),
-            _ => {
-                if is_dot_segment(value) {
-                    return self.fail(placeholder, "is `.` or `..`, which would change the path");
-                }
-                let start = self.url.len();
-                self.url.extend(utf8_percent_encode(value, SEGMENT));
-                // Nothing was encoded (ids, numbers, names): the value can be appended as it is.
-                let plain = !value.is_empty() && self.url.len() - start == value.len();
-                self.append_segment(start, value, plain);
-            }
+        if self.marks.part == Part::Query {
+            self.url
+                .extend(form_urlencoded::byte_serialize(value.as_bytes()));
+            return;
+        }
+        if is_dot_segment(value) {
+            return self.fail(placeholder, "is `.` or `..`, which would change the path");
+        }
+        let mut text = Text {
+            text: &mut self.url,
+            start: self.marks.host_end,
+        };
+        if self.segments.push_value(value, &mut text) {
+            return;
+        }
+        self.leave_appending();
+        let start = self.url.len();
+        self.url.extend(utf8_percent_encode(value, SEGMENT));
+        if matches!(self.segments, Segments::Pending) {
+            self.start_appending(start, value);
         }
     }
 
-    /// Appends a path value (its text starts at `start`) to the parsed URL when it fills a
-    /// whole segment; the first one parses the base, the text composed before it.
-    fn append_segment(&mut self, start: usize, value: &str, plain: bool) {
-        if !matches!(self.segments, Segments::Pending) {
-            return self.segments.value(value, plain);
-        }
+    /// The first path value (its text starts at `start`): the text before it is parsed as the
+    /// base, and the value appended, when the value fills a whole segment.
+    fn start_appending(&mut self, start: usize, value: &str) {
         let base = self
             .url
             .get(..start)
             .and_then(|text| text.strip_suffix('/'))
             // A base ending in `/` (the text had `//`) would lose its empty segment when the
             // path is just `/`: the whole parse keeps it.
-            .filter(|base| base.len() >= self.marks.host_end && !base.ends_with('/'));
-        let (Some(base), true, None) = (base, plain, &self.draft.error) else {
+            .filter(|base| base.len() >= self.marks.host_end && !base.ends_with('/'))
+            .filter(|base| self.path_follows_host(base.len()));
+        let fills_segment = !value.is_empty() && encodes_alike(value);
+        let (Some(base), true, None) = (base, fills_segment, &self.draft.error) else {
             self.segments = Segments::Whole;
             return;
         };
         match self.parse_base(base) {
             Ok(url) => {
-                self.segments = Segments::Appending { url, open: true };
-                self.segments.value(value, plain);
+                let mut text = Text {
+                    text: &mut self.url,
+                    start: self.marks.host_end,
+                };
+                let mut segments = Segments::appending(url, true, &mut text);
+                // It fills its segment (checked above), so it is appended.
+                segments.push_value(value, &mut text);
+                self.segments = segments;
             }
             Err(error) => {
                 self.draft.fail(error);
                 self.segments = Segments::Whole;
             }
+        }
+    }
+
+    /// Whether the composed text up to `end` is the origin, then a path that starts with `/`:
+    /// parsed as it is, nothing after the host can join the host (an empty path prefix
+    /// followed by `.evil.com/x` would make `api.example.com.evil.com`).
+    fn path_follows_host(&self, end: usize) -> bool {
+        let path = self.url.get(self.marks.host_end..end).unwrap_or("");
+        path.is_empty() || path.starts_with('/')
+    }
+
+    /// Goes back to composing the path as text, to be parsed whole: the text is made from the
+    /// path appended so far.
+    fn leave_appending(&mut self) {
+        self.segments.flush(&mut Text {
+            text: &mut self.url,
+            start: self.marks.host_end,
+        });
+        if let Segments::Appending { url, open, .. } = &self.segments {
+            self.url.truncate(self.marks.host_end);
+            self.url.push_str(url.path());
+            // An open path ends with `/` in the text; the URL has it only when it is just `/`.
+            if *open && !self.url.ends_with('/') {
+                self.url.push('/');
+            }
+            self.segments = Segments::Whole;
         }
     }
 
@@ -296,7 +378,8 @@ impl<'c> Compose<'c> {
         }
     }
 
-    /// A value at the very start of the path: a path prefix such as `/org/project`.
+    /// A value at the very start of the path: a path prefix such as `/org/project`. Its
+    /// segments are appended to the parsed origin, as a hand-built request appends them.
     pub fn path_prefix_value(&mut self, placeholder: &'static str, value: &str) {
         self.enter_path();
         if !value.is_empty() && !value.starts_with('/') {
@@ -308,14 +391,45 @@ impl<'c> Compose<'c> {
                 "has a `.` or `..` segment, which would change the path",
             );
         }
-        self.url.extend(utf8_percent_encode(value, PATH_PREFIX));
+        let at_origin = self.url.len() == self.marks.host_end;
+        if at_origin
+            && !value.is_empty()
+            && matches!(self.segments, Segments::Pending)
+            && self.draft.error.is_none()
+        {
+            let origin = self.url.as_str();
+            match self.parse_base(origin) {
+                Ok(url) => {
+                    let mut text = Text {
+                        text: &mut self.url,
+                        start: self.marks.host_end,
+                    };
+                    let mut segments = Segments::appending(url, false, &mut text);
+                    if segments.push_prefix(value, &mut text) {
+                        self.segments = segments;
+                        return;
+                    }
+                }
+                Err(error) => return self.draft.fail(error),
+            }
+        }
+        let mut text = Text {
+            text: &mut self.url,
+            start: self.marks.host_end,
+        };
+        if !self.segments.push_prefix(value, &mut text) {
+            self.leave_appending();
+            self.url.extend(utf8_percent_encode(value, PATH_PREFIX));
+        }
     }
 
     /// One `key=value` pair of the template's `query`, form-encoded. The path is complete
     /// from here on: the pairs are written into the parsed URL.
     pub fn query(&mut self, key: &str, value: &str) {
-        if let Some(url) = self.parsed_url() {
-            url.query_pairs_mut().append_pair(key, value);
+        self.parsed_url();
+        if let Some(url) = self.draft.url.as_mut() {
+            self.pairs
+                .push(url, &mut self.url, self.marks.host_end, key, value);
         }
     }
 
@@ -359,6 +473,9 @@ impl<'c> Compose<'c> {
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
         self.parsed_url();
+        if let Some(url) = self.draft.url.as_mut() {
+            self.pairs.flush(url, &mut self.url, self.marks.host_end);
+        }
         // A buffer grown by an unusually long URL is let go rather than kept by the thread.
         if self.url.capacity() <= 2048 {
             URL_BUFFER.set(std::mem::take(&mut self.url));
@@ -382,13 +499,16 @@ impl<'c> Compose<'c> {
         let segments = std::mem::replace(&mut self.segments, Segments::Whole);
         let no_values = matches!(segments, Segments::Pending);
         // Appended segments are never dot segments, and the base was checked when parsed.
-        if let Some(url) = segments.finish() {
+        if let Some(url) = segments.finish(&mut Text {
+            text: &mut self.url,
+            start: self.marks.host_end,
+        }) {
             return Ok(url);
         }
         let path_end = self.marks.query_start.unwrap_or(self.url.len());
         // A path without values is parsed (and checked) as a base, kept with the client's
         // fixed start. Any other is checked, then set on a copy of the parsed origin.
-        let mut url = if no_values {
+        let mut url = if no_values && self.path_follows_host(path_end) {
             self.parse_base(self.url.get(..path_end).unwrap_or(""))?
         } else {
             let path = self.url.get(self.marks.host_end..path_end).unwrap_or("");

@@ -56,24 +56,37 @@ fn sent(compose: Compose<'_>) -> Result<url::Url, InvokeError> {
     }
 }
 
-/// Composes `pieces` after a first `/`, then `query` if any: the URL sent, the one parsing the
-/// composed text as a whole gives, and whether segments were appended to a parsed base
-/// (`None` when the request has an error).
-fn both(pieces: &[Piece], query: Option<&str>) -> Option<(url::Url, url::Url, bool)> {
-    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-    compose.host_text("api.example.com");
-    compose.path_text("/");
-    compose_pieces(&mut compose, pieces);
-    let appended = matches!(compose.segments, Segments::Appending { .. });
-    let mut whole = url::Url::parse(&compose.url).ok();
-    if let Some(value) = query {
-        compose.query("k", value);
-        if let Some(url) = whole.as_mut() {
-            url.query_pairs_mut().append_pair("k", value);
+/// Composes a path prefix (or else a first `/`), `pieces`, then `query` if any: the URL
+/// sent, the one the same request gives when its path is composed as text and parsed whole,
+/// and whether segments were appended to a parsed base (`None` when the request has an error).
+fn both(
+    prefix: Option<&str>,
+    pieces: &[Piece],
+    query: Option<&str>,
+) -> Option<(url::Url, url::Url, bool)> {
+    let mut appended = false;
+    let mut compose = |whole: bool| {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        if whole {
+            compose.segments = Segments::Whole;
         }
-    }
-    let sent = compose.finish().0.url?;
-    Some((sent, whole?, appended))
+        compose.host_text("api.example.com");
+        match prefix {
+            Some(prefix) => compose.path_prefix_value("context.p", prefix),
+            None => compose.path_text("/"),
+        }
+        compose_pieces(&mut compose, pieces);
+        if !whole {
+            appended = matches!(compose.segments, Segments::Appending { .. });
+        }
+        if let Some(value) = query {
+            compose.query("k", value);
+        }
+        compose.finish().0.url
+    };
+    let sent = compose(false)?;
+    let whole = compose(true)?;
+    Some((sent, whole, appended))
 }
 
 proptest! {
@@ -81,10 +94,11 @@ proptest! {
 
     #[test]
     fn appending_segments_gives_the_url_of_the_whole_text(
+        prefix in proptest::option::of("(/[a-z0-9 %._~-]{0,4}){0,3}/?"),
         pieces in proptest::collection::vec(piece(), 0..6),
         query in proptest::option::of(any::<String>()),
     ) {
-        if let Some((sent, whole, _)) = both(&pieces, query.as_deref()) {
+        if let Some((sent, whole, _)) = both(prefix.as_deref(), &pieces, query.as_deref()) {
             prop_assert_eq!(sent.as_str(), whole.as_str());
         }
     }
@@ -108,7 +122,7 @@ fn plain_values_are_appended_and_others_parsed_with_the_whole_path() {
                 Piece::Text("/x".into()),
             ],
             "https://api.example.com/t/a%20b%2Fc/x",
-            false,
+            true,
         ),
         (
             &[
@@ -142,7 +156,7 @@ fn plain_values_are_appended_and_others_parsed_with_the_whole_path() {
         ),
     ];
     for (pieces, expected, appends) in cases {
-        let (sent, whole, appended) = both(pieces, None).expect("no error");
+        let (sent, whole, appended) = both(None, pieces, None).expect("no error");
         assert_eq!(sent.as_str(), *expected);
         assert_eq!(whole.as_str(), *expected);
         assert_eq!(appended, *appends, "{expected}");
@@ -263,7 +277,7 @@ proptest! {
         let start = FixedUrl::default();
         let first = with_fixed_start(&start, &fixed, &rest);
         let all: Vec<Piece> = fixed.iter().chain(&rest).cloned().collect();
-        let whole = both(&all, None).map(|(sent, _, _)| sent);
+        let whole = both(None, &all, None).map(|(sent, _, _)| sent);
         prop_assert_eq!(first.as_ref().ok(), whole.as_ref());
         if first.is_ok() {
             prop_assert!(start.composed().is_some());
@@ -272,7 +286,7 @@ proptest! {
         for rest in [&rest, &later] {
             let reused = with_fixed_start(&start, &fixed, rest).ok();
             let all: Vec<Piece> = fixed.iter().chain(rest.iter()).cloned().collect();
-            let composed = both(&all, None).map(|(sent, _, _)| sent);
+            let composed = both(None, &all, None).map(|(sent, _, _)| sent);
             prop_assert_eq!(reused, composed);
         }
     }
@@ -355,9 +369,11 @@ fn concurrent_first_calls_keep_one_start_and_all_send_the_same_url() {
         urls.iter().all(|url| url == "https://api.example.com/t/1"),
         "{urls:?}"
     );
-    assert_eq!(
-        start.composed().map(|composed| &*composed.text),
-        Some("https://api.example.com/t/")
+    // The start is kept as its origin and its path, parsed once for the client's calls.
+    let composed = start.composed().expect("a start kept");
+    assert_eq!(&*composed.text, "https://api.example.com");
+    assert!(
+        matches!(&composed.segments, Segments::Appending { url, open: true, .. } if url.as_str() == "https://api.example.com/t"),
     );
 }
 
@@ -469,5 +485,29 @@ fn with_fixed<'c>(
     if compose.fixed(start) {
         steps(compose);
         compose.keep_fixed();
+    }
+}
+
+#[test]
+fn text_after_an_empty_path_prefix_never_joins_the_host() {
+    for rest in [".evil.com/x", ":8080/x", "@evil.com/x"] {
+        for value in [None, Some("1")] {
+            let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+            compose.host_text("api.example.com");
+            compose.path_prefix_value("context.prefix", "");
+            compose.path_text(rest);
+            if let Some(value) = value {
+                compose.path_text("/");
+                compose.path_value("context.v", value);
+            }
+            let url = sent(compose).expect("a URL");
+            assert_eq!(url.host_str(), Some("api.example.com"), "{url}");
+            assert_eq!(url.port(), None, "{url}");
+            assert!(
+                url.path()
+                    .starts_with(&format!("/{rest}").replace('/', "/").replace("//", "/")),
+                "{url}"
+            );
+        }
     }
 }
