@@ -72,3 +72,23 @@ impl Response {
         self.attempts
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_header_value_or_body_that_may_hold_a_secret() {
+        let mut headers = HeaderMap::new();
+        headers.insert("set-cookie", "session=sekrit-cookie".parse().unwrap());
+        headers.insert("x-echo-credential", "Bearer sekrit-token".parse().unwrap());
+        headers.insert("content-type", "application/json".parse().unwrap());
+        let response = Response::new(StatusCode::OK, headers, Bytes::from_static(b"sekrit"), 1);
+        let shown = format!("{response:?}");
+        assert!(!shown.contains("sekrit"), "{shown}");
+        assert!(
+            shown.contains("application/json") && shown.contains("body_bytes: 6"),
+            "{shown}"
+        );
+    }
+}

@@ -47,7 +47,7 @@ impl<'a> Values<'a> {
         match parts.as_slice() {
             [] => quote!(""),
             [single] => single.clone(),
-            _ => quote!(__p::concat(&[#(#parts),*]).as_str()),
+            _ => quote!(&__p::concat(&[#(#parts),*])),
         }
     }
 
@@ -75,7 +75,7 @@ impl<'a> Values<'a> {
         let parts: Vec<TokenStream> = terms.iter().map(|t| self.term(t)).collect();
         match parts.as_slice() {
             [single] => single.clone(),
-            _ => quote!(__p::concat(&[#(#parts),*]).as_str()),
+            _ => quote!(&__p::concat(&[#(#parts),*])),
         }
     }
 
@@ -86,7 +86,7 @@ impl<'a> Values<'a> {
             Term::Literal(text) => quote!(#text),
             Term::Encode(inner) => {
                 let inner = self.concat(inner);
-                quote!(__p::base64(#inner).as_str())
+                quote!(&__p::base64(#inner))
             }
             Term::Context(index) => match self.context.get(*index) {
                 Some(field) if field.optional => {
@@ -95,7 +95,7 @@ impl<'a> Values<'a> {
                 }
                 Some(field) => {
                     let name = ident(&field.ident);
-                    quote!(context.#name.as_str())
+                    quote!(&context.#name)
                 }
                 None => quote!(""),
             },
@@ -104,12 +104,12 @@ impl<'a> Values<'a> {
                     self.uses_iparams = true;
                     let name = ident(&field.ident);
                     match field.kind {
-                        IparamKind::Text => quote!(__iparams.#name.as_str()),
+                        IparamKind::Text => quote!(&__iparams.#name),
                         IparamKind::Secret => quote!(__p::expose(&__iparams.#name)),
                         IparamKind::Number | IparamKind::Checkbox => {
-                            quote!(__p::display(&__iparams.#name).as_str())
+                            quote!(&__p::display(&__iparams.#name))
                         }
-                        IparamKind::Multiselect => quote!(__p::join(&__iparams.#name).as_str()),
+                        IparamKind::Multiselect => quote!(&__p::join(&__iparams.#name)),
                     }
                 }
                 Some(field) => {

@@ -16,15 +16,13 @@ use crate::tokens::{Subject, UserId};
 
 mod encode;
 mod fixed;
-mod pairs;
 mod segments;
 
 use encode::{
     PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment, split_port,
 };
 pub use fixed::{FixedUrl, FixedUrls};
-use pairs::QueuedPairs;
-use segments::{Segments, Text};
+use segments::Segments;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -60,8 +58,6 @@ pub struct Compose<'c> {
     segments: Segments,
     /// The client's fixed start of this template's URL.
     fixed: FixedStart<'c>,
-    /// The template's query pairs, written into the URL at the end.
-    pairs: QueuedPairs,
 }
 
 /// Where a request is with its URL's fixed start.
@@ -97,7 +93,6 @@ impl<'c> Compose<'c> {
             },
             segments: Segments::Pending,
             fixed: FixedStart::None,
-            pairs: QueuedPairs::default(),
         }
     }
 
@@ -137,11 +132,6 @@ impl<'c> Compose<'c> {
         if self.draft.error.is_some() {
             return;
         }
-        // Kept with its segments appended, so every call starts from the same state.
-        self.segments.flush(&mut Text {
-            text: &mut self.url,
-            start: self.marks.host_end,
-        });
         fixed.keep(fixed::Composed {
             text: self.url.as_str().into(),
             marks: self.marks,
@@ -166,14 +156,7 @@ impl<'c> Compose<'c> {
         }
         match self.parse_base(base) {
             Ok(url) => {
-                self.segments = Segments::appending(
-                    url,
-                    true,
-                    &mut Text {
-                        text: &mut self.url,
-                        start: self.marks.host_end,
-                    },
-                );
+                self.segments = Segments::Appending { url, open: true };
             }
             Err(error) => self.draft.fail(error),
         }
@@ -251,11 +234,7 @@ impl<'c> Compose<'c> {
                 Some((path, query)) => (path, Some(query)),
                 None => (rest, None),
             };
-            let mut text = Text {
-                text: &mut self.url,
-                start: self.marks.host_end,
-            };
-            if !self.segments.push_text(path, &mut text) {
+            if !self.segments.push_text(path) {
                 self.leave_appending();
                 self.url.extend(utf8_percent_encode(path, PATH_TEXT));
             }
@@ -286,11 +265,7 @@ impl<'c> Compose<'c> {
         if is_dot_segment(value) {
             return self.fail(placeholder, "is `.` or `..`, which would change the path");
         }
-        let mut text = Text {
-            text: &mut self.url,
-            start: self.marks.host_end,
-        };
-        if self.segments.push_value(value, &mut text) {
+        if self.segments.push_value(value) {
             return;
         }
         self.leave_appending();
@@ -319,13 +294,9 @@ impl<'c> Compose<'c> {
         };
         match self.parse_base(base) {
             Ok(url) => {
-                let mut text = Text {
-                    text: &mut self.url,
-                    start: self.marks.host_end,
-                };
-                let mut segments = Segments::appending(url, true, &mut text);
+                let mut segments = Segments::Appending { url, open: true };
                 // It fills its segment (checked above), so it is appended.
-                segments.push_value(value, &mut text);
+                segments.push_value(value);
                 self.segments = segments;
             }
             Err(error) => {
@@ -346,11 +317,7 @@ impl<'c> Compose<'c> {
     /// Goes back to composing the path as text, to be parsed whole: the text is made from the
     /// path appended so far.
     fn leave_appending(&mut self) {
-        self.segments.flush(&mut Text {
-            text: &mut self.url,
-            start: self.marks.host_end,
-        });
-        if let Segments::Appending { url, open, .. } = &self.segments {
+        if let Segments::Appending { url, open } = &self.segments {
             self.url.truncate(self.marks.host_end);
             self.url.push_str(url.path());
             // An open path ends with `/` in the text; the URL has it only when it is just `/`.
@@ -400,12 +367,8 @@ impl<'c> Compose<'c> {
             let origin = self.url.as_str();
             match self.parse_base(origin) {
                 Ok(url) => {
-                    let mut text = Text {
-                        text: &mut self.url,
-                        start: self.marks.host_end,
-                    };
-                    let mut segments = Segments::appending(url, false, &mut text);
-                    if segments.push_prefix(value, &mut text) {
+                    let mut segments = Segments::Appending { url, open: false };
+                    if segments.push_prefix(value) {
                         self.segments = segments;
                         return;
                     }
@@ -413,11 +376,7 @@ impl<'c> Compose<'c> {
                 Err(error) => return self.draft.fail(error),
             }
         }
-        let mut text = Text {
-            text: &mut self.url,
-            start: self.marks.host_end,
-        };
-        if !self.segments.push_prefix(value, &mut text) {
+        if !self.segments.push_prefix(value) {
             self.leave_appending();
             self.url.extend(utf8_percent_encode(value, PATH_PREFIX));
         }
@@ -426,10 +385,8 @@ impl<'c> Compose<'c> {
     /// One `key=value` pair of the template's `query`, form-encoded. The path is complete
     /// from here on: the pairs are written into the parsed URL.
     pub fn query(&mut self, key: &str, value: &str) {
-        self.parsed_url();
-        if let Some(url) = self.draft.url.as_mut() {
-            self.pairs
-                .push(url, &mut self.url, self.marks.host_end, key, value);
+        if let Some(url) = self.parsed_url() {
+            url.query_pairs_mut().append_pair(key, value);
         }
     }
 
@@ -473,9 +430,6 @@ impl<'c> Compose<'c> {
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
         self.parsed_url();
-        if let Some(url) = self.draft.url.as_mut() {
-            self.pairs.flush(url, &mut self.url, self.marks.host_end);
-        }
         // A buffer grown by an unusually long URL is let go rather than kept by the thread.
         if self.url.capacity() <= 2048 {
             URL_BUFFER.set(std::mem::take(&mut self.url));
@@ -499,10 +453,7 @@ impl<'c> Compose<'c> {
         let segments = std::mem::replace(&mut self.segments, Segments::Whole);
         let no_values = matches!(segments, Segments::Pending);
         // Appended segments are never dot segments, and the base was checked when parsed.
-        if let Some(url) = segments.finish(&mut Text {
-            text: &mut self.url,
-            start: self.marks.host_end,
-        }) {
+        if let Some(url) = segments.finish() {
             return Ok(url);
         }
         let path_end = self.marks.query_start.unwrap_or(self.url.len());

@@ -369,9 +369,9 @@ fn concurrent_first_calls_keep_one_start_and_all_send_the_same_url() {
         urls.iter().all(|url| url == "https://api.example.com/t/1"),
         "{urls:?}"
     );
-    // The start is kept as its origin and its path, parsed once for the client's calls.
+    // The start is kept with its path parsed once for the client's calls.
     let composed = start.composed().expect("a start kept");
-    assert_eq!(&*composed.text, "https://api.example.com");
+    assert_eq!(&*composed.text, "https://api.example.com/t/");
     assert!(
         matches!(&composed.segments, Segments::Appending { url, open: true, .. } if url.as_str() == "https://api.example.com/t"),
     );
