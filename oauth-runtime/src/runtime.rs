@@ -11,7 +11,7 @@ use crate::oauth::authorize::{
 };
 use crate::refresh::{RefreshPolicy, TokenManager};
 use crate::store::TokenStore;
-use crate::tokens::{Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId};
+use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId};
 
 /// FDK's default timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -84,6 +84,26 @@ impl Runtime {
     /// replacing what was stored. Needs a runtime built with [`RuntimeBuilder::store`].
     pub async fn save_tokens(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
         self.manager()?.put(key, tokens).await
+    }
+
+    /// A valid access token of `key`, for code outside the templates (a provider's SDK, a
+    /// webhook check): the cached one while fresh, else refreshed, on the same single-flight
+    /// path the templates' calls take.
+    pub async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
+        let source = self.inner.tokens.as_deref().ok_or_else(|| {
+            TokenError::new(
+                "the runtime has no token source (see RuntimeBuilder::store or ::tokens)",
+            )
+        })?;
+        source.access_token(key).await
+    }
+
+    /// Refreshes `key`'s token now, whether or not it is due (after changing its scopes at
+    /// the provider, say), and returns the new access token. Concurrent calls and template
+    /// calls share the one refresh. A token without a refresh token is an error, left as it
+    /// is. Needs a runtime built with [`RuntimeBuilder::store`].
+    pub async fn refresh_now(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
+        self.manager()?.refresh_now(key).await
     }
 
     /// Deletes the tokens of `key` (uninstall, sign-out); true if there were any.

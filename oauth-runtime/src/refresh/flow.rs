@@ -39,6 +39,21 @@ fn still_valid(current: &Versioned, rejected: Option<&AccessToken>) -> bool {
     rejected.is_none() && !is_expired(&current.record.tokens)
 }
 
+/// What became of the access token `seen` in `slot`, under the slot's lock: replaced (and
+/// saved) by someone else, or refreshed by this process moments ago.
+fn since_seen(slot: &Slot, seen: &AccessToken) -> (bool, bool) {
+    match slot.cached().as_ref() {
+        Some(c) => {
+            let same = c.versioned.record.tokens.same_access_token(seen);
+            (
+                c.unsaved.is_none() && !same,
+                same && c.refreshed_at.is_some_and(|at| at.elapsed() < RECENT),
+            )
+        }
+        None => (false, false),
+    }
+}
+
 impl TokenManager {
     /// The token of `key`: the cached one while fresh, else one obtained under the slot's lock.
     pub(super) async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
@@ -53,6 +68,35 @@ impl TokenManager {
                 return token;
             }
             self.obtain(key, &slot, None, busy).await
+        })
+        .await
+    }
+
+    /// Refreshes `key`'s token now, under the lock the templates' refreshes take: callers
+    /// waiting meanwhile get the new token, and a refresh made by someone else while this one
+    /// waited for the lock counts as this one.
+    pub(crate) async fn refresh_now(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
+        let seen = self.access_token(key).await?;
+        let slot = self.slot(key);
+        self.in_time(key, async {
+            let busy = slot.hold().await;
+            let (replaced, just_refreshed) = since_seen(&slot, &seen);
+            // Refreshed by someone else while this waited, or moments ago by this process
+            // (the token `access_token` just renewed, say): that is the refresh asked for.
+            if (replaced || just_refreshed)
+                && let Some(token) = self.fresh(key, &slot)
+            {
+                return token;
+            }
+            let current = self.load(key, &slot).await?;
+            if current.record.tokens.refresh_token().is_none() {
+                return Err(TokenError::Refresh {
+                    integration: key.integration.to_string(),
+                    reason: "it has no refresh token: only a new authorization renews it"
+                        .to_string(),
+                });
+            }
+            self.obtain(key, &slot, Some(&seen), busy).await
         })
         .await
     }
@@ -98,16 +142,7 @@ impl TokenManager {
         rejected: &AccessToken,
     ) -> Result<AccessToken, TokenError> {
         let busy = slot.hold().await;
-        let (replaced, just_refreshed) = match slot.cached().as_ref() {
-            Some(c) => {
-                let same = c.versioned.record.tokens.same_access_token(rejected);
-                (
-                    c.unsaved.is_none() && !same,
-                    same && c.refreshed_at.is_some_and(|at| at.elapsed() < RECENT),
-                )
-            }
-            None => (false, false),
-        };
+        let (replaced, just_refreshed) = since_seen(slot, rejected);
         if replaced && let Some(token) = self.fresh(key, slot) {
             return token;
         }

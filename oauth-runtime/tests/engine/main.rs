@@ -14,6 +14,7 @@ mod hostile;
 mod interop;
 mod limits;
 mod loopback;
+mod on_demand;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 mod providers;
