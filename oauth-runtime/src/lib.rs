@@ -74,7 +74,9 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 mod error;
+pub mod events;
 pub mod loopback;
+pub mod metrics;
 mod oauth;
 mod refresh;
 mod request;

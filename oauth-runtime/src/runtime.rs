@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::events::EventSender;
 use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
@@ -70,6 +71,7 @@ impl Runtime {
             allow_insecure_http: false,
             max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
             tokens: Tokens::None,
+            events: None,
             integrations: HashMap::new(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             refresh_jitter: DEFAULT_REFRESH_JITTER,
@@ -176,6 +178,7 @@ pub struct RuntimeBuilder {
     allow_insecure_http: bool,
     max_retry_wait: Duration,
     tokens: Tokens,
+    events: Option<EventSender>,
     integrations: HashMap<String, IntegrationConfig>,
     refresh_margin: Duration,
     refresh_jitter: Duration,
@@ -299,6 +302,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Sends the tokens' lifecycle events (authorized, refreshed, refresh failed, recovered,
+    /// reauthorization required) to `events` (see [`crate::events`]). Only a runtime with a
+    /// store has them.
+    pub fn events(mut self, events: EventSender) -> Self {
+        self.events = Some(events);
+        self
+    }
+
     /// Builds the runtime and its HTTP client.
     pub fn build(self) -> Result<Runtime, BuildError> {
         // Redirects are not followed: a redirect must not carry a token to another place.
@@ -325,6 +336,7 @@ impl RuntimeBuilder {
                     store,
                     self.integrations,
                     policy,
+                    self.events,
                 ));
                 (Some(manager.clone() as Arc<dyn TokenSource>), Some(manager))
             }

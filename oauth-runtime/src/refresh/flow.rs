@@ -9,6 +9,7 @@ use tracing::Instrument as _;
 
 use super::slot::{Busy, FailedRefresh, Slot};
 use super::{TokenManager, reauthorize};
+use crate::events::{RefreshFailure, TokenEvent};
 use crate::oauth::IntegrationConfig;
 use crate::oauth::token_endpoint::{self, Resend};
 use crate::oauth::token_response::{Failure, Granted};
@@ -73,17 +74,26 @@ impl TokenManager {
     }
 
     /// Refreshes `key`'s token now, under the lock the templates' refreshes take: callers
-    /// waiting meanwhile get the new token, and a refresh made by someone else while this one
-    /// waited for the lock counts as this one.
+    /// waiting meanwhile get the new token, and a refresh made by someone else after this was
+    /// asked counts as this one.
     pub(crate) async fn refresh_now(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
-        let seen = self.access_token(key).await?;
         let slot = self.slot(key);
         self.in_time(key, async {
+            // The token as it is when asked: a refresh made after this counts as this one.
+            // Only read (the slot changes under its lock alone).
+            let cached = slot
+                .cached()
+                .as_ref()
+                .map(|c| c.versioned.record.tokens.access_token().clone());
+            let seen = match cached {
+                Some(token) => token,
+                None => match self.store.load(key).await? {
+                    Some(stored) => stored.record.tokens.access_token().clone(),
+                    None => return Err(reauthorize(key, ReauthorizationReason::NotAuthorized)),
+                },
+            };
             let busy = slot.hold().await;
-            let (replaced, just_refreshed) = since_seen(&slot, &seen);
-            // Refreshed by someone else while this waited, or moments ago by this process
-            // (the token `access_token` just renewed, say): that is the refresh asked for.
-            if (replaced || just_refreshed)
+            if since_seen(&slot, &seen).0
                 && let Some(token) = self.fresh(key, &slot)
             {
                 return token;
@@ -111,7 +121,7 @@ impl TokenManager {
         match tokio::time::timeout(self.policy.token_wait, acquiring).await {
             Ok(result) => result,
             Err(_) => {
-                record_outcome("timed_out");
+                record_outcome(key, "timed_out");
                 Err(TokenError::Refresh {
                     integration: key.integration.to_string(),
                     reason: format!(
@@ -245,11 +255,10 @@ impl TokenManager {
                 // revoked (GitHub OAuth apps' tokens live until the user revokes them). Not
                 // marked dead in the store: a 401 may also be about the call (a header the
                 // template writes wrong), and the token may still be good.
-                record_outcome("access_token_rejected");
-                return Err(reauthorize(
-                    key,
-                    ReauthorizationReason::Dead(DeadToken::AccessTokenRejected),
-                ));
+                record_outcome(key, "access_token_rejected");
+                let reason = ReauthorizationReason::Dead(DeadToken::AccessTokenRejected);
+                self.emit_reauthorization(key, reason.clone());
+                return Err(reauthorize(key, reason));
             }
             if !is_expired(tokens) {
                 // A 401 on an unexpired token without a refresh token may be about the call
@@ -258,13 +267,13 @@ impl TokenManager {
                     integration: key.integration.to_string(),
                 });
             }
-            record_outcome("no_refresh_token");
+            record_outcome(key, "no_refresh_token");
             return self
                 .mark_dead(key, slot, current, DeadToken::NoRefreshToken)
                 .await;
         };
         let Some(integration) = self.integrations.get(key.integration.as_ref()) else {
-            record_outcome("not_configured");
+            record_outcome(key, "not_configured");
             return Err(TokenError::Refresh {
                 integration: key.integration.to_string(),
                 reason: "the runtime has no IntegrationConfig for it, so it cannot refresh"
@@ -276,16 +285,23 @@ impl TokenManager {
             .await;
         match granted {
             Ok(record) => {
-                record_outcome("refreshed");
-                self.save(key, slot, record, current).await
+                record_outcome(key, "refreshed");
+                let saved = self.save(key, slot, record, current).await;
+                if saved.is_ok() {
+                    self.emit(|| TokenEvent::Refreshed { key: key.clone() });
+                    if slot.recovered() {
+                        self.emit(|| TokenEvent::Recovered { key: key.clone() });
+                    }
+                }
+                saved
             }
             Err(Failure::GrantRejected) => {
-                record_outcome("refresh_token_rejected");
+                record_outcome(key, "refresh_token_rejected");
                 self.mark_dead(key, slot, current, DeadToken::RefreshTokenRejected)
                     .await
             }
             Err(Failure::ClientRejected(reason) | Failure::ClientAuthRefused(reason)) => {
-                record_outcome("client_rejected");
+                record_outcome(key, "client_rejected");
                 let failed = FailedRefresh {
                     reason,
                     client_rejected: true,
@@ -293,7 +309,7 @@ impl TokenManager {
                 self.refresh_failed(key, slot, tokens, still_valid, failed)
             }
             Err(Failure::Refused(reason) | Failure::Transient(reason)) => {
-                record_outcome("failed");
+                record_outcome(key, "failed");
                 let failed = FailedRefresh {
                     reason,
                     client_rejected: false,
@@ -366,6 +382,16 @@ impl TokenManager {
         failed: FailedRefresh,
     ) -> Result<AccessToken, TokenError> {
         let error = failed.error(key);
+        let failure = if failed.client_rejected {
+            RefreshFailure::ClientRejected
+        } else {
+            RefreshFailure::Transient
+        };
+        slot.refresh_failed();
+        self.emit(|| TokenEvent::RefreshFailed {
+            key: key.clone(),
+            failure,
+        });
         slot.back_off(self.policy.backoff, failed);
         if still_valid {
             // Refreshing early failed; the token itself still works.
@@ -411,6 +437,7 @@ fn subject_kind(subject: &Subject) -> &'static str {
     }
 }
 
-fn record_outcome(outcome: &'static str) {
+fn record_outcome(key: &TokenKey, outcome: &'static str) {
     tracing::Span::current().record("outcome", outcome);
+    crate::metrics::refresh(&key.integration, outcome);
 }

@@ -2,6 +2,7 @@
 //! (callback → code exchange → stored tokens).
 
 use super::TokenManager;
+use crate::events::TokenEvent;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
@@ -180,6 +181,7 @@ impl TokenManager {
             subject: pending.subject.clone(),
         };
         self.put(&key, tokens).await.map_err(exchange_error)?;
+        self.emit(|| TokenEvent::Authorized { key: key.clone() });
         Ok(CallbackOutcome::Authorized {
             integration,
             subject: pending.subject,

@@ -111,6 +111,7 @@ impl TokenManager {
             // The mark is an optimisation: the dead token stays dead without it.
             Err(error) => tracing::warn!(error = %error, "could not record that the token is dead"),
         }
+        self.emit_reauthorization(key, ReauthorizationReason::Dead(dead));
         Err(reauthorize(key, ReauthorizationReason::Dead(dead)))
     }
 

@@ -2,6 +2,7 @@
 //! when to refresh it, and a failed refresh's backoff, which the fast path reads without
 //! touching the store.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,6 +19,8 @@ pub(super) struct Slot {
     /// it in a task of its own.
     busy: Arc<tokio::sync::Mutex<()>>,
     cached: Mutex<Option<Cached>>,
+    /// The last refresh failed: the next that works is a recovery.
+    failing: AtomicBool,
 }
 
 /// What a slot knows of its key's tokens.
@@ -93,6 +96,16 @@ impl Slot {
             refreshed_at: None,
             backoff: None,
         });
+    }
+
+    /// Notes that a refresh failed.
+    pub(super) fn refresh_failed(&self) {
+        self.failing.store(true, Ordering::Relaxed);
+    }
+
+    /// Notes that a refresh worked: true if the one before had failed.
+    pub(super) fn recovered(&self) -> bool {
+        self.failing.swap(false, Ordering::Relaxed)
     }
 
     pub(super) async fn hold(&self) -> Busy {

@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::slot::Slot;
+use crate::events::{EventSender, TokenEvent};
 use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::PendingAuthorizations;
 use crate::store::TokenStore;
-use crate::tokens::{AccessToken, Subject, TokenError, TokenFuture, TokenKey, TokenSource};
+use crate::tokens::{
+    AccessToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey, TokenSource,
+};
 
 /// When to refresh, and how long to wait for others.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +50,8 @@ pub(crate) struct TokenManager {
     slots: Mutex<HashMap<TokenKey, Arc<Slot>>>,
     /// Authorizations started and not finished (see `handshake`).
     pub(crate) pending: PendingAuthorizations,
+    /// Where lifecycle events go, if the app subscribed.
+    pub(crate) events: Option<EventSender>,
 }
 
 impl TokenManager {
@@ -55,6 +60,7 @@ impl TokenManager {
         store: Arc<dyn TokenStore>,
         integrations: HashMap<String, IntegrationConfig>,
         policy: RefreshPolicy,
+        events: Option<EventSender>,
     ) -> Self {
         let installation_slots = integrations
             .keys()
@@ -68,7 +74,28 @@ impl TokenManager {
             installation_slots,
             slots: Mutex::new(HashMap::new()),
             pending: PendingAuthorizations::default(),
+            events,
         }
+    }
+
+    /// Tells the app's subscriber, if any; never waits.
+    pub(crate) fn emit(&self, event: impl FnOnce() -> TokenEvent) {
+        if let Some(events) = &self.events {
+            events.send(event());
+        }
+    }
+
+    /// The event of a key whose user must authorize again, with the URL to send them to
+    /// for an `agent` integration.
+    pub(crate) fn emit_reauthorization(&self, key: &TokenKey, reason: ReauthorizationReason) {
+        self.emit(|| TokenEvent::ReauthorizationRequired {
+            authorize_url: match &key.subject {
+                Subject::User(_) => self.authorize_url_for(&key.integration, &key.subject),
+                Subject::Installation => None,
+            },
+            key: key.clone(),
+            reason,
+        });
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn TokenStore> {

@@ -81,9 +81,10 @@ impl RequestBuilder {
     /// after a 401, one refresh of the token and one replay. A status that is not 2xx is an
     /// [`InvokeError::Status`].
     pub async fn send(self) -> Result<Response, InvokeError> {
+        let template = self.0.template.name;
         let span = tracing::info_span!(
             "oauth_runtime.invoke",
-            template = self.0.template.name,
+            template,
             method = self.0.template.method.as_str(),
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
@@ -92,24 +93,24 @@ impl RequestBuilder {
         // The attempts' state (a retry's timer, the body being read) lives in one allocation:
         // a caller's task, of which thousands may wait at once, stays a few words.
         let attempts = Box::pin(self.send_attempts());
-        // Without a subscriber that wants the span, it is neither entered at every poll nor
-        // timed.
-        if span.is_disabled() {
-            return attempts.await;
-        }
         let started = std::time::Instant::now();
-        let result = attempts.instrument(span.clone()).await;
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
-        match &result {
-            Ok(response) => {
-                span.record("attempts", response.attempts());
-                span.record("status", response.status().as_u16());
-            }
-            Err(error) => {
-                span.record("attempts", error.attempts());
-                if let Some(status) = error.status() {
-                    span.record("status", status.as_u16());
-                }
+        // Without a subscriber that wants the span, it is not entered at every poll.
+        let result = if span.is_disabled() {
+            attempts.await
+        } else {
+            attempts.instrument(span.clone()).await
+        };
+        let took = started.elapsed();
+        let (status, attempts) = match &result {
+            Ok(response) => (Some(response.status()), response.attempts()),
+            Err(error) => (error.status(), error.attempts()),
+        };
+        crate::metrics::call(template, status, attempts, took);
+        if !span.is_disabled() {
+            span.record("duration_ms", took.as_millis() as u64);
+            span.record("attempts", attempts);
+            if let Some(status) = status {
+                span.record("status", status.as_u16());
             }
         }
         result

@@ -119,10 +119,12 @@ pub(super) struct Prepared {
 impl Prepared {
     /// Awaits the token of `key` from the token source (a refresh, a store read).
     async fn fetch_token(mut self, key: TokenKey) -> Result<Prepared, InvokeError> {
+        let started = std::time::Instant::now();
         let token = token_source(&self.draft.runtime, self.draft.template)?
             .access_token(&key)
-            .await
-            .map_err(|e| self.token_error_for(e))?;
+            .await;
+        crate::metrics::token_wait(self.integration(), started.elapsed());
+        let token = token.map_err(|e| self.token_error_for(e))?;
         self.key = Some(key);
         self.set_token(token)?;
         Ok(self)

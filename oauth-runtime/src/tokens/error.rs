@@ -115,6 +115,13 @@ impl std::error::Error for TokenError {
 
 impl From<StoreError> for TokenError {
     fn from(error: StoreError) -> Self {
+        crate::metrics::store_error(match &error {
+            StoreError::Conflict { .. } => "conflict",
+            StoreError::Io { .. } => "io",
+            StoreError::Corrupt { .. } => "corrupt",
+            StoreError::Decrypt { .. } => "decrypt",
+            StoreError::Backend(_) => "backend",
+        });
         TokenError::Store(error)
     }
 }
