@@ -136,7 +136,9 @@ enum TokensAction {
         store: Option<PathBuf>,
     },
     /// Delete an integration's tokens (all of its users', or one's with --user), or --all,
-    /// from the token file; the provider is not told.
+    /// from the token file. With --revocation-url, each is first revoked at the provider
+    /// (RFC 7009: the refresh token, then the access token), and deleted here whatever the
+    /// provider answers.
     Revoke {
         /// The integration.
         integration: Option<String>,
@@ -146,6 +148,13 @@ enum TokensAction {
         /// Every token in the file.
         #[arg(long)]
         all: bool,
+        /// The provider's revocation endpoint (oauth_config.json has no such key); needs the
+        /// integration's client secret, as `authorize` does.
+        #[arg(long, value_name = "URL")]
+        revocation_url: Option<String>,
+        /// An oauth_iparam of the integration (its token URL's host, say), as for `authorize`.
+        #[arg(long = "oauth-iparam", value_name = "K=V")]
+        oauth_iparams: Vec<String>,
         /// The app's folder (the one holding `config/`).
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -216,15 +225,19 @@ fn main() -> ExitCode {
                 integration,
                 user,
                 all,
+                revocation_url,
+                oauth_iparams,
                 dir,
                 store,
-            } => tokens::revoke(
-                &dir,
-                store.as_deref(),
-                integration.as_deref(),
-                user.as_deref(),
+            } => tokens::revoke(tokens::Revoke {
+                dir: &dir,
+                store: store.as_deref(),
+                integration: integration.as_deref(),
+                user: user.as_deref(),
                 all,
-            ),
+                revocation_url: revocation_url.as_deref(),
+                oauth_iparams: &oauth_iparams,
+            }),
         },
     }
 }

@@ -388,14 +388,53 @@ async fn authorize_stores_the_tokens_then_invoke_sends_them_and_tokens_lists_the
         String::from_utf8_lossy(&missing.stderr)
     );
 
+    // Revoked at the provider (RFC 7009), refresh token first, then deleted.
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&provider)
+        .await;
     let revoke = cli(&dir)
-        .args(["tokens", "revoke", "crm"])
+        .env("OAUTH_IPARAM_TENANT", "acme")
+        .args(["tokens", "revoke", "crm", "--revocation-url"])
+        .arg(format!("{}/revoke", provider.uri()))
         .output()
         .await
         .unwrap();
+    let said = String::from_utf8_lossy(&revoke.stdout).into_owned();
     assert!(
-        String::from_utf8_lossy(&revoke.stdout)
-            .contains("deleted the tokens of `crm` for installation")
+        said.contains(
+            "the tokens of `crm` for installation: revoked at the provider, then deleted"
+        ),
+        "{said}{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    assert!(!said.contains("sekrit"), "{said}");
+    let revocations: Vec<Vec<(String, String)>> = provider
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/revoke")
+        .map(|r| form_urlencoded::parse(&r.body).into_owned().collect())
+        .collect();
+    let sent: Vec<(&str, &str)> = revocations
+        .iter()
+        .map(|form| {
+            let field = |k: &str| {
+                form.iter()
+                    .find(|(n, _)| n == k)
+                    .map_or("", |(_, v)| v.as_str())
+            };
+            (field("token"), field("token_type_hint"))
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("sekrit-refresh", "refresh_token"),
+            ("sekrit-access", "access_token")
+        ]
     );
     let after = cli(&dir)
         .args(["invoke", "getThing", "--context", "id=7"])
@@ -500,6 +539,22 @@ async fn malformed_arguments_are_explained() {
     assert!(
         String::from_utf8_lossy(&output.stderr)
             .contains("name the integration whose tokens to delete, or pass --all")
+    );
+    let output = cli(&dir)
+        .args([
+            "tokens",
+            "revoke",
+            "--all",
+            "--revocation-url",
+            "http://127.0.0.1:9/revoke",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--revocation-url revokes one integration's tokens: name it")
     );
 }
 

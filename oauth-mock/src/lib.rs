@@ -172,6 +172,11 @@ impl Provider {
         };
     }
 
+    /// How many revocation requests it answered (RFC 7009).
+    pub fn revocations(&self) -> usize {
+        self.state.data().revocations
+    }
+
     /// The profile it speaks with.
     pub fn profile(&self) -> Profile {
         self.state.settings().profile.clone()
@@ -223,12 +228,13 @@ async fn profile_endpoint(
 ) -> axum::response::Response {
     use axum::http::Method;
     use axum::response::IntoResponse as _;
-    let (authorize, token, api) = {
+    let (authorize, token, revoke, api) = {
         let settings = state.settings();
         let profile = &settings.profile;
         (
             uri.path() == profile.authorize_path,
             uri.path() == profile.token_path,
+            profile.revocation_path == Some(uri.path()),
             uri.path() == profile.api_path,
         )
     };
@@ -236,6 +242,7 @@ async fn profile_endpoint(
         Method::GET if authorize => authorize::show(&state, uri.query()),
         Method::POST if authorize => authorize::decide(&state, &body),
         Method::POST if token => token::token_endpoint(&state, &headers, &body).await,
+        Method::POST if revoke => token::revoke(&state, &headers, &body),
         Method::GET if api => api::whoami(&state, &headers),
         _ => axum::http::StatusCode::NOT_FOUND.into_response(),
     }

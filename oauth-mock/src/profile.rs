@@ -120,6 +120,8 @@ pub struct Profile {
     pub(crate) docs: &'static str,
     pub(crate) authorize_path: Cow<'static, str>,
     pub(crate) token_path: Cow<'static, str>,
+    /// Its RFC 7009 revocation endpoint, where the real provider has one.
+    pub(crate) revocation_path: Option<&'static str>,
     pub(crate) api_path: Cow<'static, str>,
     pub(crate) api_rejection: ApiRejection,
     pub(crate) client_auth: ClientAuthentication,
@@ -141,12 +143,20 @@ pub struct Profile {
     paths: &'static [&'static str],
 }
 
+impl Profile {
+    /// The path of its RFC 7009 revocation endpoint, if the real provider has one.
+    pub fn revocation_path(&self) -> Option<&'static str> {
+        self.revocation_path
+    }
+}
+
 const fn base(name: &'static str, docs: &'static str) -> Profile {
     Profile {
         name,
         docs,
         authorize_path: Cow::Borrowed("/oauth/authorize"),
         token_path: Cow::Borrowed("/oauth/token"),
+        revocation_path: None,
         api_path: Cow::Borrowed("/api/me"),
         api_rejection: ApiRejection::Unauthorized,
         client_auth: ClientAuthentication::Either,
@@ -291,11 +301,13 @@ impl Profile {
     /// <https://accounts.google.com/.well-known/openid-configuration>), JSON, access tokens for
     /// an hour, refresh tokens reused (a refresh answers none), short scope names rewritten as
     /// URLs, `invalid_grant` "Token has been expired or revoked." and 401 `invalid_client`
-    /// (<https://developers.google.com/identity/protocols/oauth2/web-server>).
+    /// (<https://developers.google.com/identity/protocols/oauth2/web-server>); tokens revoked
+    /// at `https://oauth2.googleapis.com/revoke` (the same page, "Revoking a token").
     pub fn google() -> Profile {
         Profile {
             authorize_path: Cow::Borrowed("/o/oauth2/v2/auth"),
             token_path: Cow::Borrowed("/token"),
+            revocation_path: Some("/revoke"),
             api_path: Cow::Borrowed("/v1/userinfo"),
             scope_echo: ScopeEcho::AsUrls,
             access_lifetime: Some(Duration::from_secs(3599)),
@@ -390,12 +402,14 @@ impl Profile {
     }
 
     /// Asana: the form's credentials, JSON with the user under `data`, access tokens for an
-    /// hour, refresh tokens reused (a refresh answers none), no `scope`, 400 `invalid_grant`
+    /// hour, refresh tokens reused (a refresh answers none), no `scope`, 400 `invalid_grant`,
+    /// tokens revoked at `POST https://app.asana.com/-/oauth_revoke`
     /// (<https://developers.asana.com/docs/oauth>).
     pub fn asana() -> Profile {
         Profile {
             authorize_path: Cow::Borrowed("/-/oauth_authorize"),
             token_path: Cow::Borrowed("/-/oauth_token"),
+            revocation_path: Some("/-/oauth_revoke"),
             api_path: Cow::Borrowed("/api/1.0/users/me"),
             client_auth: ClientAuthentication::Form,
             scope_echo: ScopeEcho::Omitted,
@@ -515,10 +529,12 @@ impl Profile {
 
     /// GitLab (gitlab.com or self-hosted): Basic or the form, JSON with `created_at`, access
     /// tokens for 2 hours, rotating refresh tokens, 400 `invalid_grant`, 401
-    /// `invalid_client` (<https://docs.gitlab.com/api/oauth2/>).
+    /// `invalid_client`, tokens revoked at `POST /oauth/revoke`
+    /// (<https://docs.gitlab.com/api/oauth2/>).
     pub fn gitlab() -> Profile {
         Profile {
             api_path: Cow::Borrowed("/api/v4/user"),
+            revocation_path: Some("/oauth/revoke"),
             access_lifetime: Some(Duration::from_secs(7200)),
             refresh: Refresh::Rotating,
             extra: r#"{"token_type":"Bearer","created_at":1607635748}"#,

@@ -86,6 +86,8 @@ pub(crate) struct Data {
     pub(crate) tickets: Vec<Ticket>,
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) token_requests: usize,
+    /// Revocation requests answered.
+    pub(crate) revocations: usize,
     /// Codes exchanged for tokens.
     pub(crate) redemptions: usize,
     /// Every token and code issued, to check that none leaks.

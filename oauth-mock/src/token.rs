@@ -137,6 +137,41 @@ fn error(profile: &Profile, asked: &Asked, kind: ErrorKind, basic: bool) -> Resp
 }
 
 /// `POST` of the token endpoint.
+/// RFC 7009 token revocation: the client authenticated as at the token endpoint, then the
+/// `token` (refresh or access) forgotten. 200 also for a token it does not know (§2.2); 503
+/// when a fault says the provider is down.
+pub(crate) fn revoke(state: &State, headers: &HeaderMap, body: &[u8]) -> Response {
+    let profile = state.settings().profile.clone();
+    if let Some(Fault::ServerError) = state.data().faults.pop_front() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable").into_response();
+    }
+    let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let basic = headers.contains_key(header::AUTHORIZATION);
+    let asked = Asked { json: true };
+    if authenticate(
+        state,
+        profile.client_auth,
+        headers,
+        field("client_id"),
+        field("client_secret"),
+    )
+    .is_none()
+    {
+        return error(&profile, &asked, ErrorKind::BadClient, basic);
+    }
+    let token = field("token").unwrap_or("");
+    let mut data = state.data();
+    data.revocations += 1;
+    data.refresh.remove(token);
+    data.access.remove(token);
+    StatusCode::OK.into_response()
+}
+
 pub(crate) async fn token_endpoint(state: &State, headers: &HeaderMap, body: &[u8]) -> Response {
     let profile = state.settings().profile.clone();
     let asked = Asked {

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
+use crate::oauth::Revocation;
 use crate::tokens::{ReauthorizationReason, TokenKey};
 
 /// Something that happened to the tokens of one key. Never holds a secret.
@@ -66,6 +67,14 @@ pub enum TokenEvent {
         /// Where to send the user, for an `agent` integration whose runtime knows its
         /// authorize URL.
         authorize_url: Option<url::Url>,
+    },
+    /// The key's tokens were forgotten: revoked at the provider first when it has a
+    /// revocation endpoint, then deleted.
+    Revoked {
+        /// Whose tokens.
+        key: TokenKey,
+        /// What the provider said.
+        revocation: Revocation,
     },
 }
 

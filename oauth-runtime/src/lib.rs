@@ -95,7 +95,7 @@ pub use oauth::authorize::{
 };
 pub use oauth::spec;
 pub use oauth::{
-    ClientAuth, DEFAULT_REDIRECT_URI, IntegrationConfig, InvalidIntegration, TokenType,
+    ClientAuth, DEFAULT_REDIRECT_URI, IntegrationConfig, InvalidIntegration, Revocation, TokenType,
 };
 pub use oauth_macros::templates;
 pub use request::RequestBuilder;

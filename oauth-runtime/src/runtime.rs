@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::events::EventSender;
-use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
+use crate::oauth::{IntegrationConfig, Revocation};
 use crate::refresh::{RefreshPolicy, TokenManager};
 use crate::store::TokenStore;
 use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId};
@@ -108,9 +108,19 @@ impl Runtime {
         self.manager()?.refresh_now(key).await
     }
 
-    /// Deletes the tokens of `key` (uninstall, sign-out); true if there were any.
+    /// Deletes the tokens of `key` (sign-out); true if there were any. They are revoked at
+    /// the provider first when the integration has a revocation endpoint (see
+    /// [`Runtime::revoke_tokens`] for what the provider said).
     pub async fn forget_tokens(&self, key: &TokenKey) -> Result<bool, TokenError> {
         self.manager()?.forget(key).await
+    }
+
+    /// Revokes the tokens of `key` at the provider (RFC 7009: the refresh token, then the
+    /// access token) when the integration has a revocation endpoint
+    /// ([`IntegrationConfig::revocation_url`]), then deletes them here, even when the provider
+    /// could not be asked. Says what the provider answered.
+    pub async fn revoke_tokens(&self, key: &TokenKey) -> Result<Revocation, TokenError> {
+        self.manager()?.revoke(key).await
     }
 
     /// Starts an authorization of `integration` for `subject` (the installation for an
@@ -147,7 +157,8 @@ impl Runtime {
         }
     }
 
-    /// Uninstall: deletes every token of the installation, its own and its users'. Returns
+    /// Uninstall: deletes every token of the installation, its own and its users', each
+    /// revoked at the provider first when its integration has a revocation endpoint. Returns
     /// how many were deleted.
     pub async fn uninstall(&self) -> Result<usize, TokenError> {
         self.manager()?.uninstall().await

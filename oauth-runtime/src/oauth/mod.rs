@@ -10,6 +10,8 @@ use secrecy::SecretString;
 
 pub(crate) mod authorize;
 pub(crate) mod pkce;
+pub(crate) mod revocation;
+pub use revocation::Revocation;
 mod provider_errors;
 pub mod spec;
 pub(crate) mod token_endpoint;
@@ -65,6 +67,8 @@ pub struct IntegrationConfig {
     pub(crate) pkce: bool,
     pub(crate) authorize_params: Vec<(String, String)>,
     pub(crate) token_type: TokenType,
+    /// Its RFC 7009 revocation endpoint, if the provider has one.
+    pub(crate) revocation_url: Option<url::Url>,
 }
 
 impl IntegrationConfig {
@@ -99,6 +103,7 @@ impl IntegrationConfig {
             pkce: true,
             authorize_params: Vec::new(),
             token_type: TokenType::default(),
+            revocation_url: None,
             name,
         })
     }
@@ -162,6 +167,15 @@ impl IntegrationConfig {
             }
         }
         self.authorize_url = Some(parsed);
+        Ok(self)
+    }
+
+    /// The provider's token revocation endpoint (RFC 7009), where it has one:
+    /// `oauth_config.json` has no such key, so it is given here. With it, forgetting a key's
+    /// tokens (`Runtime::revoke_tokens`, `forget_tokens`, `uninstall`) first revokes them at
+    /// the provider. The URL must be `https`, or `http` to a loopback host.
+    pub fn revocation_url(mut self, url: &str) -> Result<Self, InvalidIntegration> {
+        self.revocation_url = Some(self.endpoint(url, "revocation URL")?);
         Ok(self)
     }
 

@@ -145,7 +145,7 @@ impl Attempt {
 
 /// Where a token request carries the client's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Credentials {
+pub(crate) enum Credentials {
     /// `Authorization: Basic`, or the integration's custom headers.
     Header,
     /// `client_id` and `client_secret` in the form.
@@ -231,11 +231,31 @@ fn token_request(
     timeout: Duration,
     credentials: Credentials,
 ) -> reqwest::RequestBuilder {
+    authenticated_post(
+        http,
+        integration,
+        &integration.token_url,
+        form,
+        timeout,
+        credentials,
+    )
+}
+
+/// The POST of `form` to `url` with the client's authentication, as the token endpoint takes
+/// it (the revocation endpoint takes it the same way, RFC 7009 §2.1).
+pub(crate) fn authenticated_post(
+    http: &reqwest::Client,
+    integration: &IntegrationConfig,
+    url: &url::Url,
+    form: &[(&str, &str)],
+    timeout: Duration,
+    credentials: Credentials,
+) -> reqwest::RequestBuilder {
     let secret = || secrecy::ExposeSecret::expose_secret(&integration.client_secret);
     let mut body = form_urlencoded::Serializer::new(String::new());
     body.extend_pairs(form);
     let mut request = http
-        .post(integration.token_url.clone())
+        .post(url.clone())
         .timeout(timeout)
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded");

@@ -4,6 +4,9 @@
 
 use super::slot::{Cached, Obtained, Slot};
 use super::{TokenManager, reauthorize};
+use crate::events::TokenEvent;
+use crate::oauth::Revocation;
+use crate::oauth::revocation;
 use crate::store::{StoreError, Versioned};
 use crate::tokens::{
     AccessToken, DeadToken, ReauthorizationReason, TokenError, TokenKey, TokenRecord, TokenSet,
@@ -138,9 +141,50 @@ impl TokenManager {
 
     /// Deletes the tokens of `key`; true if there were any.
     pub(crate) async fn forget(&self, key: &TokenKey) -> Result<bool, TokenError> {
+        Ok(self.revoke(key).await? != Revocation::NothingStored)
+    }
+
+    /// Revokes `key`'s tokens at the provider when its integration has a revocation
+    /// endpoint, then deletes them here whatever the provider said: a provider that is down
+    /// never keeps tokens an app was asked to forget.
+    pub(crate) async fn revoke(&self, key: &TokenKey) -> Result<Revocation, TokenError> {
         let slot = self.slot(key);
         let _busy = slot.hold().await;
+        let stored = self.store.load(key).await?;
+        let revocation = match (&stored, self.integrations.get(key.integration.as_ref())) {
+            (None, _) => Revocation::NothingStored,
+            (Some(stored), Some(integration)) => match &integration.revocation_url {
+                Some(url) => {
+                    let tokens = &stored.record.tokens;
+                    revocation::revoke(
+                        &self.http,
+                        integration,
+                        url,
+                        tokens.access_token().secret(),
+                        tokens.refresh_token(),
+                        self.policy.timeout,
+                    )
+                    .await
+                }
+                None => Revocation::NotSupported,
+            },
+            (Some(_), None) => Revocation::NotSupported,
+        };
+        if let Revocation::Failed { reason } = &revocation {
+            tracing::warn!(
+                integration = %key.integration,
+                reason = %reason,
+                "revocation at the provider failed; the tokens are deleted here anyway"
+            );
+        }
         *slot.cached() = None;
-        Ok(self.store.delete(key).await?)
+        self.store.delete(key).await?;
+        if stored.is_some() {
+            self.emit(|| TokenEvent::Revoked {
+                key: key.clone(),
+                revocation: revocation.clone(),
+            });
+        }
+        Ok(revocation)
     }
 }

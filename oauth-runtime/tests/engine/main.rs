@@ -21,6 +21,7 @@ mod postgres_store;
 mod providers;
 mod refresh;
 mod retries;
+mod revocation;
 mod secrets;
 mod stores;
 mod support;
