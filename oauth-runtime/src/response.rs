@@ -67,9 +67,20 @@ impl Response {
         serde_json::from_slice(&self.body)
     }
 
-    /// How many attempts it took.
+    /// How many attempts it took: 0 for an answer from the response cache
+    /// ([`RequestBuilder::cache`](crate::RequestBuilder::cache)).
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    pub(crate) fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// The same answer, from the cache.
+    pub(crate) fn cached(mut self) -> Response {
+        self.attempts = 0;
+        self
     }
 }
 

@@ -11,6 +11,7 @@ use crate::oauth::authorize::{
 };
 use crate::oauth::{IntegrationConfig, Revocation};
 use crate::refresh::{RefreshPolicy, TokenManager};
+use crate::request::cache::ResponseCache;
 use crate::store::TokenStore;
 use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId};
 
@@ -32,6 +33,10 @@ const DEFAULT_REFRESH_BACKOFF: Duration = Duration::from_secs(5);
 /// `DEFAULT_REFRESH_LOCK_WAIT`), then a refresh of its own would take longer than this only
 /// when the token endpoint keeps timing out.
 const DEFAULT_TOKEN_WAIT: Duration = Duration::from_secs(90);
+/// The response cache holds this many answers at most…
+const DEFAULT_CACHE_ENTRIES: usize = 1_000;
+/// …and this many bytes of bodies.
+const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// The HTTP client, limits and token source shared by generated clients. Cheap to clone.
 #[derive(Clone)]
@@ -47,6 +52,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) max_retry_wait: Duration,
     pub(crate) tokens: Option<Arc<dyn TokenSource>>,
     pub(crate) manager: Option<Arc<TokenManager>>,
+    /// GET answers kept at the caller's request ([`RequestBuilder::cache`]).
+    pub(crate) cache: ResponseCache,
 }
 
 impl fmt::Debug for Runtime {
@@ -72,6 +79,8 @@ impl Runtime {
             max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
             tokens: Tokens::None,
             events: None,
+            cache_entries: DEFAULT_CACHE_ENTRIES,
+            cache_bytes: DEFAULT_CACHE_BYTES,
             integrations: HashMap::new(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             refresh_jitter: DEFAULT_REFRESH_JITTER,
@@ -190,6 +199,8 @@ pub struct RuntimeBuilder {
     max_retry_wait: Duration,
     tokens: Tokens,
     events: Option<EventSender>,
+    cache_entries: usize,
+    cache_bytes: usize,
     integrations: HashMap<String, IntegrationConfig>,
     refresh_margin: Duration,
     refresh_jitter: Duration,
@@ -313,6 +324,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The bounds of the response cache ([`RequestBuilder::cache`]): at most `entries`
+    /// answers and `bytes` of bodies (default 1,000 and 32 MiB); the oldest goes first.
+    pub fn response_cache(mut self, entries: usize, bytes: usize) -> Self {
+        self.cache_entries = entries;
+        self.cache_bytes = bytes;
+        self
+    }
+
     /// Sends the tokens' lifecycle events (authorized, refreshed, refresh failed, recovered,
     /// reauthorization required) to `events` (see [`crate::events`]). Only a runtime with a
     /// store has them.
@@ -361,6 +380,7 @@ impl RuntimeBuilder {
                 max_retry_wait: self.max_retry_wait,
                 tokens,
                 manager,
+                cache: ResponseCache::new(self.cache_entries, self.cache_bytes),
             }),
         })
     }

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use http::StatusCode;
 
 use super::builder::RequestBuilder;
+use super::cache::CacheKey;
+use super::draft::MethodKind;
 use super::token::Prepared;
 use crate::error::InvokeError;
 use crate::response::Response;
@@ -17,6 +19,12 @@ impl RequestBuilder {
     pub(super) async fn send_attempts(self) -> Result<Response, InvokeError> {
         let template = self.0.template;
         let mut prepared = self.prepare().await?;
+        let cache_key = prepared.cache_key();
+        if let Some(key) = &cache_key
+            && let Some(hit) = prepared.draft.runtime.inner.cache.get(key)
+        {
+            return Ok(hit.cached());
+        }
         let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
         let mut attempts = 0;
         let mut retries_left = u32::from(template.max_attempts.max(1)) - 1;
@@ -86,12 +94,35 @@ impl RequestBuilder {
                     attempts,
                 });
             }
-            return Ok(Response::new(status, headers, body, attempts));
+            let response = Response::new(status, headers, body, attempts);
+            if let (Some(key), Some(ttl)) = (cache_key, prepared.draft.cache_ttl) {
+                inner.cache.put(key, &response, ttl);
+            }
+            return Ok(response);
         }
     }
 }
 
 impl Prepared {
+    /// The response cache's key of a GET asked to be cached (without a body).
+    fn cache_key(&self) -> Option<CacheKey> {
+        let draft = &self.draft;
+        let url = draft.url.as_ref()?;
+        if draft.cache_ttl.is_none()
+            || draft.template.method != MethodKind::Get
+            || draft.body.is_some()
+        {
+            return None;
+        }
+        let token_headers: Vec<_> = draft.token_headers.iter().map(|h| h.name.clone()).collect();
+        Some(CacheKey::new(
+            url,
+            self.key.as_ref(),
+            &draft.headers,
+            &token_headers,
+        ))
+    }
+
     /// The request of one attempt; the `last` one takes the parts instead of copying them,
     /// and the URL is copied only when a retry may need it (`keep_url`).
     pub(super) fn request(

@@ -64,6 +64,15 @@ impl RequestBuilder {
         self
     }
 
+    /// Answers from the runtime's response cache when the same GET (same URL, same token
+    /// key, same headers) got a 2xx within `ttl`, else sends it and keeps a 2xx answer for
+    /// `ttl` (FDK's `invokeTemplate` `cache` and `ttl`). A cached answer's
+    /// [`Response::attempts`] is 0. Other methods are never cached: on them it does nothing.
+    pub fn cache(mut self, ttl: Duration) -> Self {
+        self.0.cache_ttl = Some(ttl);
+        self
+    }
+
     /// The timeout of this call (instead of the runtime's).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.0.timeout = Some(timeout);

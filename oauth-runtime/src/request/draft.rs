@@ -149,6 +149,8 @@ pub(crate) struct Draft {
     pub(crate) json: bool,
     pub(crate) extra_query: Vec<(String, String)>,
     pub(crate) timeout: Option<Duration>,
+    /// How long a GET's 2xx answer is kept in the runtime's response cache.
+    pub(crate) cache_ttl: Option<Duration>,
 }
 
 impl Draft {
@@ -168,6 +170,7 @@ impl Draft {
                 json: false,
                 extra_query: Vec::new(),
                 timeout: None,
+                cache_ttl: None,
             },
         )
     }

@@ -4,6 +4,7 @@
 
 mod attempts;
 mod builder;
+pub(crate) mod cache;
 mod compose;
 mod draft;
 mod token;

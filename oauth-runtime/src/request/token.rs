@@ -111,7 +111,7 @@ fn token_source<'r>(
 /// A request ready to go out, as many times as its attempts need.
 pub(super) struct Prepared {
     pub(super) draft: Box<Draft>,
-    key: Option<TokenKey>,
+    pub(super) key: Option<TokenKey>,
     pub(super) token: Option<AccessToken>,
     pub(super) timeout: Duration,
 }

@@ -9,6 +9,7 @@ pub struct Engine;
 
 #[cfg(feature = "axum")]
 mod axum_routes;
+mod cache;
 mod events;
 mod handshake;
 mod hostile;

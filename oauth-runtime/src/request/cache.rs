@@ -1,0 +1,124 @@
+//! The response cache of FDK's `invokeTemplate` (`cache: true, ttl`): a GET's 2xx answer kept
+//! for a while, keyed by the final URL, whose token it was sent with (never shared across
+//! installations or users) and the request's other headers. Bounded in entries and bytes;
+//! the oldest entry goes first.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::response::Response;
+use crate::tokens::TokenKey;
+
+/// What a cached answer was asked with.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CacheKey {
+    url: String,
+    token: Option<TokenKey>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl CacheKey {
+    /// The key of a request to `url` with the token of `token` and `headers` (those that
+    /// carry the token left out: a refreshed token asks the same question).
+    pub(crate) fn new(
+        url: &url::Url,
+        token: Option<&TokenKey>,
+        headers: &HeaderMap,
+        token_headers: &[HeaderName],
+    ) -> CacheKey {
+        CacheKey {
+            url: url.as_str().to_string(),
+            token: token.cloned(),
+            headers: headers
+                .iter()
+                .filter(|(name, _)| !token_headers.contains(name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        }
+    }
+}
+
+struct Entry {
+    response: Response,
+    until: Instant,
+}
+
+struct Entries {
+    map: HashMap<CacheKey, Entry>,
+    /// Keys from the oldest insertion.
+    order: VecDeque<CacheKey>,
+    bytes: usize,
+}
+
+/// The runtime's response cache.
+pub(crate) struct ResponseCache {
+    entries: Mutex<Entries>,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl ResponseCache {
+    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> Self {
+        ResponseCache {
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+            }),
+            max_entries,
+            max_bytes,
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The answer kept for `key`, while it lasts.
+    pub(crate) fn get(&self, key: &CacheKey) -> Option<Response> {
+        let mut entries = self.entries();
+        let entry = entries.map.get(key)?;
+        if entry.until > Instant::now() {
+            return Some(entry.response.clone());
+        }
+        entries.remove(key);
+        None
+    }
+
+    /// Keeps `response` (a 2xx) for `ttl`, making room by dropping the oldest answers.
+    pub(crate) fn put(&self, key: CacheKey, response: &Response, ttl: Duration) {
+        let size = response.body_len();
+        if !response.status().is_success() || size > self.max_bytes || self.max_entries == 0 {
+            return;
+        }
+        let mut entries = self.entries();
+        entries.remove(&key);
+        while entries.map.len() >= self.max_entries || entries.bytes + size > self.max_bytes {
+            let Some(oldest) = entries.order.pop_front() else {
+                break;
+            };
+            entries.remove(&oldest);
+        }
+        entries.bytes += size;
+        entries.order.push_back(key.clone());
+        entries.map.insert(
+            key,
+            Entry {
+                response: response.clone(),
+                until: Instant::now() + ttl,
+            },
+        );
+    }
+}
+
+impl Entries {
+    fn remove(&mut self, key: &CacheKey) {
+        if let Some(entry) = self.map.remove(key) {
+            self.bytes -= entry.response.body_len();
+            self.order.retain(|k| k != key);
+        }
+    }
+}
