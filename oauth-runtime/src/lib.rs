@@ -100,7 +100,7 @@ pub use oauth::{
 pub use oauth_macros::templates;
 pub use request::RequestBuilder;
 pub use response::Response;
-pub use runtime::{BuildError, Runtime, RuntimeBuilder};
+pub use runtime::{BackgroundRefresh, BuildError, Runtime, RuntimeBuilder};
 pub use secrecy::SecretString;
 pub use store::{FileStore, MemoryStore, TokenStore};
 pub use tokens::{

@@ -38,6 +38,19 @@ const DEFAULT_CACHE_ENTRIES: usize = 1_000;
 /// …and this many bytes of bodies.
 const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
+/// The background refresh started by [`Runtime::refresh_in_background`]; dropping it stops
+/// it.
+#[derive(Debug)]
+pub struct BackgroundRefresh {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for BackgroundRefresh {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// The HTTP client, limits and token source shared by generated clients. Cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
@@ -164,6 +177,30 @@ impl Runtime {
                 ),
             }),
         }
+    }
+
+    /// Refreshes stored tokens in the background, every `every`, as they come due, so that
+    /// they are fresh before a call needs them and a provider that expires refresh tokens
+    /// left unused (some do after days or weeks) does not log out an idle installation or
+    /// user. Off unless asked for; the task stops when the returned handle is dropped or the
+    /// runtime is. Each key goes through the templates' single-flight path, so a call and the
+    /// background never refresh the same token twice. Must be called within a Tokio runtime.
+    pub fn refresh_in_background(&self, every: Duration) -> Result<BackgroundRefresh, TokenError> {
+        let manager = Arc::downgrade(self.inner.manager.as_ref().ok_or_else(|| {
+            TokenError::new("the runtime has no token store (see RuntimeBuilder::store)")
+        })?);
+        let task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(manager) = manager.upgrade() else {
+                    return;
+                };
+                manager.refresh_due().await;
+            }
+        });
+        Ok(BackgroundRefresh { task })
     }
 
     /// Uninstall: deletes every token of the installation, its own and its users', each

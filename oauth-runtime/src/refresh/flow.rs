@@ -111,6 +111,23 @@ impl TokenManager {
         .await
     }
 
+    /// Refreshes the stored tokens that are due, each on the single-flight path; tokens that
+    /// need a new authorization, or whose refresh fails, are left for the calls to report.
+    pub(crate) async fn refresh_due(&self) {
+        let keys = match self.store.keys().await {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::warn!(error = %error, "background refresh: the token store cannot be listed");
+                return;
+            }
+        };
+        for key in keys {
+            if let Err(error) = self.access_token(&key).await {
+                tracing::debug!(integration = %key.integration, error = %error, "background refresh left a key as it is");
+            }
+        }
+    }
+
     /// `acquiring`, given up after the policy's `token_wait`. Giving up loses nothing: a
     /// token request under way goes on in its own task and leaves its tokens to be saved.
     async fn in_time(

@@ -171,3 +171,52 @@ async fn refresh_now_without_a_refresh_token_says_so_and_leaves_the_token() {
     let without_store = Runtime::builder().build().expect("a runtime");
     assert!(without_store.refresh_now(&crm()).await.is_err());
 }
+
+#[tokio::test]
+async fn the_background_refreshes_a_due_token_with_no_call_and_stops_when_dropped() {
+    let provider = Provider::start().await;
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .refresh_margin(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap();
+    // Valid for 30 s more, inside the 60 s margin: due.
+    provider
+        .seed(&runtime, &crm(), "sekrit-old", true, 30, Some("sekrit-refresh-0"))
+        .await;
+    let background = runtime
+        .refresh_in_background(std::time::Duration::from_millis(50))
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while provider.token_requests() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(provider.token_requests(), 1, "refreshed once, with no call");
+    let stored = runtime
+        .store()
+        .unwrap()
+        .load(&crm())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.tokens.access_token().secret(), "sekrit-access-1");
+    // Fresh now: later ticks leave it alone.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(provider.token_requests(), 1);
+
+    // Dropped: no more refreshes, even of a token that comes due.
+    drop(background);
+    provider
+        .seed(&runtime, &crm(), "sekrit-due-again", true, 30, Some("sekrit-refresh-1"))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(provider.token_requests(), 1);
+    // A runtime without a store has nothing to refresh.
+    assert!(
+        Runtime::builder()
+            .build()
+            .unwrap()
+            .refresh_in_background(std::time::Duration::from_secs(1))
+            .is_err()
+    );
+}
