@@ -7,6 +7,10 @@
 //! a stand-in sign-in sets an `admin_session` cookie and a middleware refuses the authorize
 //! route without it; a real app uses its own sessions.
 //!
+//! The runtime's lifecycle events drive an admin notice (FDK's REAUTHORIZE button): when the
+//! provider revokes the installation's tokens, `/admin/notices` says so, with no call needed to
+//! fail first in the admin's view.
+//!
 //! Run: `cargo run --example axum_server`.
 
 use std::io::Write;
@@ -17,6 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use oauth_mock::Provider;
+use oauth_runtime::events::{self, TokenEvent};
 use oauth_runtime::{MemoryStore, Runtime};
 
 use crate::support::{Result, browse};
@@ -38,6 +43,38 @@ async fn create_ticket(State(helpdesk): State<Helpdesk>, subject: String) -> Str
     match sent {
         Ok(response) => format!("{}", response.status()),
         Err(error) => format!("error: {error}"),
+    }
+}
+
+/// What the admin is told about the installation's authorizations.
+type Notices = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Keeps a notice for each authorization the admin must renew, and drops it once renewed.
+async fn watch(mut receiver: events::EventReceiver, notices: Notices) {
+    while let Some(event) = receiver.recv().await {
+        let mut notices = notices
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            TokenEvent::ReauthorizationRequired { key, reason, .. } => notices.push(format!(
+                "{} needs a new authorization: {reason}",
+                key.integration
+            )),
+            TokenEvent::Authorized { key } => notices.retain(|n| !n.starts_with(&*key.integration)),
+            _ => {}
+        }
+    }
+}
+
+/// `GET /admin/notices`: the admin's notices, one a line.
+async fn admin_notices(State(notices): State<Notices>) -> String {
+    let notices = notices
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if notices.is_empty() {
+        "no notices".to_string()
+    } else {
+        notices.join("\n")
     }
 }
 
@@ -70,8 +107,9 @@ async fn admins_only(request: Request, next: Next) -> Response {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .any(|pair| pair.trim() == ADMIN_SESSION);
-    let authorize = request.uri().path().ends_with("/authorize");
-    if authorize && !signed_in {
+    let path = request.uri().path();
+    let admin_only = path.ends_with("/authorize") || path.starts_with("/admin/");
+    if admin_only && !signed_in {
         return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
     }
     next.run(request).await
@@ -93,9 +131,13 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
             &|var| (var == "OAUTH_FRESHSERVICE_CLIENT_SECRET").then(|| "server-secret".to_string()),
         )?
         .redirect_uri(&format!("{base}/oauth/freshservice/callback"))?;
+    let (sender, receiver) = events::channel(64);
+    let notices = Notices::default();
+    tokio::spawn(watch(receiver, notices.clone()));
     let runtime = Runtime::builder()
         .store(MemoryStore::new())
         .integration(integration)
+        .events(sender)
         .build()?;
     let helpdesk = Helpdesk::new(
         runtime.clone(),
@@ -110,6 +152,12 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
                 .route("/sign-in", get(sign_in))
                 .route("/tickets", post(create_ticket))
                 .with_state(helpdesk),
+        )
+        .merge(
+            axum::Router::new()
+                .route("/admin/notices", get(admin_notices))
+                .with_state(notices)
+                .layer(axum::middleware::from_fn(admins_only)),
         );
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     writeln!(out, "server listening at {base}")?;
@@ -142,6 +190,37 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
         .text()
         .await?;
     writeln!(out, "POST /tickets answered: {filed}")?;
+
+    // The user revokes the app at the provider; the next call finds out, and the admin is told.
+    provider.revoke_all();
+    provider.expire_access_tokens();
+    let refused = reqwest::Client::new()
+        .post(format!("{base}/tickets"))
+        .body("Printer jam")
+        .send()
+        .await?
+        .text()
+        .await?;
+    writeln!(
+        out,
+        "after the provider revoked the app, POST /tickets answered: {refused}"
+    )?;
+    // The notice arrives through the event channel, as the admin page would poll for it.
+    let mut notice = String::new();
+    for _ in 0..50 {
+        notice = reqwest::Client::new()
+            .get(format!("{base}/admin/notices"))
+            .header(header::COOKIE, ADMIN_SESSION)
+            .send()
+            .await?
+            .text()
+            .await?;
+        if notice != "no notices" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    writeln!(out, "the admin's notices: {notice}")?;
     server.abort();
     Ok(())
 }

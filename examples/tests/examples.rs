@@ -94,6 +94,8 @@ async fn the_axum_server_installs_at_account_level() {
             "the authorize route without an admin session: 401 Unauthorized",
             "the admin installed the app: freshservice is authorized",
             "POST /tickets answered: 201 Created",
+            "after the provider revoked the app, POST /tickets answered: error:",
+            "the admin's notices: freshservice needs a new authorization:",
         ],
     );
 }

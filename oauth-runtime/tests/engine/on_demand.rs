@@ -182,7 +182,14 @@ async fn the_background_refreshes_a_due_token_with_no_call_and_stops_when_droppe
         .unwrap();
     // Valid for 30 s more, inside the 60 s margin: due.
     provider
-        .seed(&runtime, &crm(), "sekrit-old", true, 30, Some("sekrit-refresh-0"))
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-old",
+            true,
+            30,
+            Some("sekrit-refresh-0"),
+        )
         .await;
     let background = runtime
         .refresh_in_background(std::time::Duration::from_millis(50))
@@ -199,7 +206,10 @@ async fn the_background_refreshes_a_due_token_with_no_call_and_stops_when_droppe
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.record.tokens.access_token().secret(), "sekrit-access-1");
+    assert_eq!(
+        stored.record.tokens.access_token().secret(),
+        "sekrit-access-1"
+    );
     // Fresh now: later ticks leave it alone.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(provider.token_requests(), 1);
@@ -207,7 +217,14 @@ async fn the_background_refreshes_a_due_token_with_no_call_and_stops_when_droppe
     // Dropped: no more refreshes, even of a token that comes due.
     drop(background);
     provider
-        .seed(&runtime, &crm(), "sekrit-due-again", true, 30, Some("sekrit-refresh-1"))
+        .seed(
+            &runtime,
+            &crm(),
+            "sekrit-due-again",
+            true,
+            30,
+            Some("sekrit-refresh-1"),
+        )
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(provider.token_requests(), 1);
