@@ -118,8 +118,134 @@ async fn interleaved(port: u16, rounds: usize, calls: usize) -> (Duration, Durat
     (ours[rounds / 2], theirs[rounds / 2], ratios[rounds / 2])
 }
 
+/// A recorder as exporters keep one: an atomic per metric, found by its key under a read
+/// lock. Off, it hands out no-op metrics, as if none were installed.
+#[derive(Default)]
+struct Recorder {
+    on: std::sync::atomic::AtomicBool,
+    counters: std::sync::RwLock<
+        std::collections::HashMap<metrics::Key, std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    >,
+}
+
+struct Cell(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl metrics::CounterFn for Cell {
+    fn increment(&self, value: u64) {
+        self.0
+            .fetch_add(value, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn absolute(&self, value: u64) {
+        self.0.store(value, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl metrics::HistogramFn for Cell {
+    fn record(&self, value: f64) {
+        self.0
+            .fetch_add(value.to_bits() & 1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Recorder {
+    fn cell(&self, key: &metrics::Key) -> std::sync::Arc<Cell> {
+        if let Some(cell) = self.counters.read().unwrap().get(key) {
+            return std::sync::Arc::new(Cell(cell.clone()));
+        }
+        let mut counters = self.counters.write().unwrap();
+        std::sync::Arc::new(Cell(counters.entry(key.clone()).or_default().clone()))
+    }
+
+    fn on(&self) -> bool {
+        self.on.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl metrics::Recorder for &'static Recorder {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        if !self.on() {
+            return metrics::Counter::noop();
+        }
+        metrics::Counter::from_arc(self.cell(key))
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        key: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        if !self.on() {
+            return metrics::Histogram::noop();
+        }
+        metrics::Histogram::from_arc(self.cell(key))
+    }
+}
+
+/// Median per-call time of `calls` sequential calls to loopback, with an event subscriber and
+/// a metrics recorder against without them, in `rounds` alternating rounds.
+async fn observed(
+    port: u16,
+    rounds: usize,
+    calls: usize,
+    recorder: &'static Recorder,
+) -> (Duration, Duration, f64) {
+    let plain = client(port, Duration::from_secs(3600)).await;
+    let (sender, mut receiver) = oauth_runtime::events::channel(1024);
+    tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let watched = common::client_with_events(port, sender).await;
+    let context = context();
+    let (mut with, mut without, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut pair = [Duration::ZERO; 2];
+        for side in [round % 2, 1 - round % 2] {
+            recorder
+                .on
+                .store(side == 0, std::sync::atomic::Ordering::Relaxed);
+            let bench = if side == 0 { &watched } else { &plain };
+            let started = Instant::now();
+            for _ in 0..calls {
+                let response = bench.get_ticket(&context).send().await.unwrap();
+                std::hint::black_box(response.into_bytes());
+            }
+            pair[side] = started.elapsed() / calls as u32;
+        }
+        with.push(pair[0]);
+        without.push(pair[1]);
+        ratios.push(pair[0].as_secs_f64() / pair[1].as_secs_f64());
+    }
+    with.sort();
+    without.sort();
+    ratios.sort_by(f64::total_cmp);
+    (with[rounds / 2], without[rounds / 2], ratios[rounds / 2])
+}
+
 fn main() {
     let quick = common::quick();
+    let recorder: &'static Recorder = Box::leak(Box::default());
+    metrics::set_global_recorder(recorder).expect("the bench's only recorder");
     let runtime = common::two_workers();
     let port = runtime.block_on(server());
     let (rounds, calls) = if quick { (2, 20) } else { (30, 1000) };
@@ -127,6 +253,11 @@ fn main() {
     println!(
         "one call to a loopback server, median of {rounds} interleaved rounds of {calls}: \
          template {ours:.2?}, by hand {theirs:.2?}, ratio {ratio:.3}"
+    );
+    let (with, without, ratio) = runtime.block_on(observed(port, rounds, calls, recorder));
+    println!(
+        "the same call with an event subscriber and a metrics recorder: {with:.2?}, \
+         without: {without:.2?}, ratio {ratio:.3}"
     );
     println!();
     #[cfg(feature = "postgres")]

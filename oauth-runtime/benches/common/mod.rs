@@ -113,6 +113,24 @@ pub fn iparams(port: u16) -> BenchIparams {
 /// A client whose token comes from a MemoryStore through the refreshing manager: the
 /// installation's for `crm`, USER's for `desk`.
 pub async fn client(port: u16, expires_in: Duration) -> Bench {
+    client_on(port, expires_in, Runtime::builder()).await
+}
+
+/// [`client`], its runtime sending its lifecycle events to `events`.
+pub async fn client_with_events(port: u16, events: oauth_runtime::events::EventSender) -> Bench {
+    client_on(
+        port,
+        Duration::from_secs(3600),
+        Runtime::builder().events(events),
+    )
+    .await
+}
+
+async fn client_on(
+    port: u16,
+    expires_in: Duration,
+    builder: oauth_runtime::RuntimeBuilder,
+) -> Bench {
     let integration = |name: &str| {
         IntegrationConfig::new(
             name,
@@ -122,7 +140,7 @@ pub async fn client(port: u16, expires_in: Duration) -> Bench {
         )
         .unwrap()
     };
-    let runtime = Runtime::builder()
+    let runtime = builder
         .store(MemoryStore::new())
         .integration(integration("crm"))
         .integration(integration("desk").token_type(oauth_runtime::TokenType::Agent))
