@@ -318,3 +318,32 @@ async fn calls_refreshes_and_waits_are_metrics_with_bounded_labels() {
         assert!(!name.contains("sekrit"), "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_token_that_expired_is_refreshed_by_a_call_and_told() {
+    let provider = Provider::start().await;
+    let (sender, mut receiver) = events::channel(8);
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .events(sender)
+        .build()
+        .unwrap();
+    provider.seed_expired(&runtime).await;
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "7".into(),
+    };
+    Engine::new(runtime.clone())
+        .get_thing(&context)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drain(&mut receiver), [TokenEvent::Refreshed { key: crm() }]);
+    // A call on the fresh token tells nothing.
+    Engine::new(runtime.clone())
+        .get_thing(&context)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drain(&mut receiver), []);
+}
