@@ -40,6 +40,7 @@ mod authorize;
 mod page;
 mod profile;
 mod state;
+mod tls;
 mod token;
 
 use std::fmt;
@@ -56,6 +57,8 @@ pub struct Provider {
     address: SocketAddr,
     state: Arc<State>,
     server: tokio::task::JoinHandle<()>,
+    /// The https side, when asked for: its address, its CA's certificate, its task.
+    https: Option<(SocketAddr, String, tokio::task::JoinHandle<()>)>,
 }
 
 impl fmt::Debug for Provider {
@@ -69,6 +72,9 @@ impl fmt::Debug for Provider {
 impl Drop for Provider {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some((_, _, task)) = &self.https {
+            task.abort();
+        }
     }
 }
 
@@ -77,6 +83,8 @@ pub struct ProviderBuilder {
     settings: Settings,
     data: Data,
     port: u16,
+    /// Names the https side's certificate is for, beside `localhost` and `127.0.0.1`.
+    https: Option<Vec<String>>,
 }
 
 impl fmt::Debug for ProviderBuilder {
@@ -116,7 +124,27 @@ impl Provider {
                 ..Data::default()
             },
             port: 0,
+            https: None,
         }
+    }
+
+    /// `https://127.0.0.1:PORT` when the provider serves https too
+    /// ([`ProviderBuilder::https`]).
+    pub fn https_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(address, _, _)| format!("https://{address}"))
+    }
+
+    /// The address of the https side, to map host names to with a client's `resolve`.
+    pub fn https_address(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(|(address, _, _)| *address)
+    }
+
+    /// The certificate (PEM) of the throwaway authority that signed the https side's
+    /// certificate: what a client trusts to reach it.
+    pub fn ca_certificate(&self) -> Option<&str> {
+        self.https.as_ref().map(|(_, pem, _)| pem.as_str())
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -331,6 +359,15 @@ impl ProviderBuilder {
         self
     }
 
+    /// Serves https too, on a port of its own, with a certificate for `localhost`,
+    /// `127.0.0.1` and `names` (the hosts a test maps to it, such as `api.github.com`),
+    /// signed by a throwaway authority made at start ([`Provider::ca_certificate`]). Plain
+    /// http stays available.
+    pub fn https<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.https = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Starts the provider on 127.0.0.1.
     pub async fn start(self) -> std::io::Result<Provider> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
@@ -343,6 +380,18 @@ impl ProviderBuilder {
             .merge(api::routes())
             .fallback(profile_endpoint)
             .with_state(state.clone());
+        let https = match self.https {
+            Some(names) => {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+                let https_address = listener.local_addr()?;
+                let mut all = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+                all.extend(names);
+                let tls = tls::make(&all)?;
+                let task = tokio::spawn(tls::serve(listener, tls.acceptor, app.clone()));
+                Some((https_address, tls.ca_pem, task))
+            }
+            None => None,
+        };
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -350,6 +399,7 @@ impl ProviderBuilder {
             address,
             state,
             server,
+            https,
         })
     }
 }

@@ -94,6 +94,9 @@ impl Runtime {
             events: None,
             cache_entries: DEFAULT_CACHE_ENTRIES,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            root_certificates: Vec::new(),
+            resolve: Vec::new(),
+            http_client: None,
             integrations: HashMap::new(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             refresh_jitter: DEFAULT_REFRESH_JITTER,
@@ -238,6 +241,9 @@ pub struct RuntimeBuilder {
     events: Option<EventSender>,
     cache_entries: usize,
     cache_bytes: usize,
+    root_certificates: Vec<Vec<u8>>,
+    resolve: Vec<(String, std::net::SocketAddr)>,
+    http_client: Option<reqwest::Client>,
     integrations: HashMap<String, IntegrationConfig>,
     refresh_margin: Duration,
     refresh_jitter: Duration,
@@ -377,13 +383,74 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Builds the runtime and its HTTP client.
-    pub fn build(self) -> Result<Runtime, BuildError> {
-        // Redirects are not followed: a redirect must not carry a token to another place.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+    /// Also trusts the certificate authorities in `pem` (one or more PEM certificates), beside
+    /// the platform's: a company's private CA, or the embedded provider's (`oauth_mock`) in
+    /// tests. The token endpoint and the templates' calls trust the same. Read at `build`.
+    pub fn add_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Sends requests for `host` to `address` instead of resolving it; TLS still checks that
+    /// the certificate is `host`'s. For tests that run an app's config unchanged (fixed hosts
+    /// such as `api.github.com`) against a local server, or a host that DNS does not know.
+    pub fn resolve(mut self, host: &str, address: std::net::SocketAddr) -> Self {
+        self.resolve.push((host.to_string(), address));
+        self
+    }
+
+    /// Sends every request (the templates' calls and the token endpoint's) with `client`,
+    /// configured by the app (a proxy, HTTP versions, its own TLS trust). The runtime's own
+    /// per-request settings still apply: the timeout, the response size limit, retries and the
+    /// token. `add_root_certificate` and `resolve` do not (set them on the client), and the
+    /// client's redirect policy is its own: a client that follows redirects may carry a
+    /// token to where a redirect points, so build it with `redirect::Policy::none()`.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// The HTTP client: the app's, or one trusting the platform's roots and those added,
+    /// following no redirect (a redirect must not carry a token to another place).
+    fn make_http_client(&mut self) -> Result<reqwest::Client, BuildError> {
+        if let Some(client) = self.http_client.take() {
+            if !self.root_certificates.is_empty() || !self.resolve.is_empty() {
+                return Err(BuildError::new(
+                    "add_root_certificate and resolve configure the runtime's own HTTP client: \
+                     with http_client, set them on that client",
+                    None,
+                ));
+            }
+            return Ok(client);
+        }
+        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        let mut roots = Vec::new();
+        for pem in &self.root_certificates {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                BuildError::new("a root certificate is not a PEM certificate", Some(e))
+            })?;
+            if certificates.is_empty() {
+                return Err(BuildError::new(
+                    "a root certificate holds no PEM certificate",
+                    None,
+                ));
+            }
+            roots.extend(certificates);
+        }
+        if !roots.is_empty() {
+            builder = builder.tls_certs_merge(roots);
+        }
+        for (host, address) in &self.resolve {
+            builder = builder.resolve(host, *address);
+        }
+        builder
             .build()
-            .map_err(|source| BuildError { source })?;
+            .map_err(|e| BuildError::new("the HTTP client could not be created", Some(e)))
+    }
+
+    /// Builds the runtime and its HTTP client.
+    pub fn build(mut self) -> Result<Runtime, BuildError> {
+        let http = self.make_http_client()?;
         let policy = RefreshPolicy {
             margin: self.refresh_margin,
             jitter: self.refresh_jitter,
@@ -423,20 +490,33 @@ impl RuntimeBuilder {
     }
 }
 
-/// The HTTP client could not be created (its TLS setup failed).
+/// The runtime could not be built: its HTTP client's TLS setup failed, a root certificate
+/// could not be read, or the settings contradict each other.
 #[derive(Debug)]
 pub struct BuildError {
-    source: reqwest::Error,
+    reason: String,
+    source: Option<reqwest::Error>,
+}
+
+impl BuildError {
+    fn new(reason: impl Into<String>, source: Option<reqwest::Error>) -> Self {
+        BuildError {
+            reason: reason.into(),
+            source,
+        }
+    }
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the HTTP client could not be created")
+        f.write_str(&self.reason)
     }
 }
 
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

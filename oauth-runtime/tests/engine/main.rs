@@ -26,3 +26,4 @@ mod revocation;
 mod secrets;
 mod stores;
 mod support;
+mod tls;
