@@ -173,3 +173,30 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, F
         .or_else(|e| fail(format!("cannot start the async runtime: {e}")))?;
     Ok(runtime.block_on(future))
 }
+
+/// `builder` trusting the `--ca-cert` files and resolving the `--resolve` hosts.
+pub(crate) fn trust(
+    mut builder: oauth_runtime::RuntimeBuilder,
+    trust: &crate::Trust,
+) -> Result<oauth_runtime::RuntimeBuilder, Failed> {
+    for file in &trust.ca_certs {
+        let pem =
+            std::fs::read(file).or_else(|e| fail(format!("--ca-cert {}: {e}", file.display())))?;
+        builder = builder.add_root_certificate(pem);
+    }
+    for entry in &trust.resolve {
+        let Some((host, address)) = entry.split_once(':') else {
+            return fail(format!("--resolve takes HOST:ADDR, not `{entry}`"));
+        };
+        let address = address
+            .parse::<std::net::SocketAddr>()
+            .or_else(|_| address.parse::<std::net::IpAddr>().map(|ip| (ip, 0).into()))
+            .or_else(|_| {
+                fail(format!(
+                    "--resolve {entry}: `{address}` is not an IP address (with or without a port)"
+                ))
+            })?;
+        builder = builder.resolve(host, address);
+    }
+    Ok(builder)
+}

@@ -20,6 +20,7 @@ pub(crate) struct Authorize<'a> {
     pub(crate) no_browser: bool,
     pub(crate) timeout: Duration,
     pub(crate) start_grace: Duration,
+    pub(crate) trust: &'a crate::Trust,
 }
 
 pub(crate) fn run(args: Authorize<'_>) -> ExitCode {
@@ -65,7 +66,7 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
         // The port actually bound (with --port 0, a free one).
         let redirect = server.redirect_uri().clone();
         let config = config.redirect_uri(redirect.as_str()).or_else(fail)?;
-        let runtime = Runtime::builder()
+        let runtime = app::trust(Runtime::builder(), args.trust)?
             .store(store)
             .integration(config)
             .build()

@@ -18,6 +18,7 @@ pub(crate) struct Invoke<'a> {
     pub(crate) oauth_iparams: &'a [String],
     pub(crate) user: Option<&'a str>,
     pub(crate) body: Option<&'a str>,
+    pub(crate) trust: &'a crate::Trust,
 }
 
 pub(crate) fn run(args: Invoke<'_>) -> ExitCode {
@@ -65,7 +66,8 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
 
     let integration = template.auth.as_ref().map(|auth| auth.integration.as_str());
     let agent = template.auth.as_ref().is_some_and(|auth| auth.agent);
-    let mut builder = Runtime::builder().store(app::store(args.dir, args.store)?);
+    let mut builder =
+        app::trust(Runtime::builder(), args.trust)?.store(app::store(args.dir, args.store)?);
     if let Some(name) = integration {
         let spec = app::integration(app, name)?;
         let lookup = app::oauth_iparams(args.oauth_iparams)?;

@@ -89,6 +89,8 @@ enum Command {
         /// authorization is abandoned. 0 does not watch.
         #[arg(long, default_value_t = 8)]
         start_grace: u64,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// Send one template, with its values from the command line; prints the status, the
     /// headers (secrets redacted) and the body. Exits with 1 when the status is not 2xx.
@@ -116,12 +118,27 @@ enum Command {
         /// The body: JSON text, or @FILE.
         #[arg(long, value_name = "JSON|@FILE")]
         body: Option<String>,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// What the token file holds (never a secret), or delete tokens from it.
     Tokens {
         #[command(subcommand)]
         action: TokensAction,
     },
+}
+
+/// Whom the HTTP client trusts, and where it finds hosts: for a private CA, or a local server
+/// standing in for a real one (the embedded provider in tests).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct Trust {
+    /// Also trust the certificate authorities in FILE (PEM), beside the system's.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub(crate) ca_certs: Vec<PathBuf>,
+    /// Send requests for HOST to ADDR (an IP address, with or without a port: the URL's port
+    /// is used); TLS still checks the certificate is HOST's.
+    #[arg(long = "resolve", value_name = "HOST:ADDR")]
+    pub(crate) resolve: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +172,8 @@ enum TokensAction {
         /// An oauth_iparam of the integration (its token URL's host, say), as for `authorize`.
         #[arg(long = "oauth-iparam", value_name = "K=V")]
         oauth_iparams: Vec<String>,
+        #[command(flatten)]
+        trust: Trust,
         /// The app's folder (the one holding `config/`).
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -189,6 +208,7 @@ fn main() -> ExitCode {
             no_browser,
             timeout,
             start_grace,
+            trust,
         } => authorize::run(authorize::Authorize {
             dir: &dir,
             integration: &integration,
@@ -199,6 +219,7 @@ fn main() -> ExitCode {
             no_browser,
             timeout: Duration::from_secs(timeout),
             start_grace: Duration::from_secs(start_grace),
+            trust: &trust,
         }),
         Command::Invoke {
             template,
@@ -209,6 +230,7 @@ fn main() -> ExitCode {
             oauth_iparams,
             user,
             body,
+            trust,
         } => invoke::run(invoke::Invoke {
             dir: &dir,
             template: &template,
@@ -218,6 +240,7 @@ fn main() -> ExitCode {
             oauth_iparams: &oauth_iparams,
             user: user.as_deref(),
             body: body.as_deref(),
+            trust: &trust,
         }),
         Command::Tokens { action } => match action {
             TokensAction::List { dir, store } => tokens::list(&dir, store.as_deref()),
@@ -227,6 +250,7 @@ fn main() -> ExitCode {
                 all,
                 revocation_url,
                 oauth_iparams,
+                trust,
                 dir,
                 store,
             } => tokens::revoke(tokens::Revoke {
@@ -237,6 +261,7 @@ fn main() -> ExitCode {
                 all,
                 revocation_url: revocation_url.as_deref(),
                 oauth_iparams: &oauth_iparams,
+                trust: &trust,
             }),
         },
     }

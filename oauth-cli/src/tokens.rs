@@ -21,6 +21,7 @@ pub(crate) struct Revoke<'a> {
     pub(crate) all: bool,
     pub(crate) revocation_url: Option<&'a str>,
     pub(crate) oauth_iparams: &'a [String],
+    pub(crate) trust: &'a crate::Trust,
 }
 
 pub(crate) fn revoke(args: Revoke<'_>) -> ExitCode {
@@ -103,7 +104,7 @@ fn revoke_tokens(args: &Revoke<'_>) -> Result<(), Failed> {
                 .revocation_url(url)
                 .or_else(fail)?;
             Some(
-                Runtime::builder()
+                app::trust(Runtime::builder(), args.trust)?
                     .store(store)
                     .integration(config)
                     .build()
