@@ -158,6 +158,9 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
                 if let InvokeError::ReauthorizationRequired { integration, .. } = &error {
                     eprintln!("help: run `oauth-templates authorize {integration}`");
                 }
+                if error.to_string().contains("certificate was refused") {
+                    eprintln!("help: pass the authority's certificate with --ca-cert FILE");
+                }
                 Err(Failed)
             }
         }

@@ -54,7 +54,14 @@ async fn invoke_reaches_a_fixed_https_host_through_resolve_and_a_ca_certificate(
     // The name alone goes nowhere; resolved, its certificate is not trusted yet.
     let (code, _, stderr) = invoke(&dir, &["--resolve".into(), resolve.clone()]).await;
     assert_eq!(code, Some(1));
-    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains("the server's certificate was refused"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: pass the authority's certificate with --ca-cert FILE"),
+        "{stderr}"
+    );
 
     // Resolved and trusted: the provider answers (401: the request carries no credential).
     let (code, stdout, stderr) = invoke(

@@ -323,6 +323,20 @@ impl InvokeError {
     }
 }
 
+/// What TLS said when it refused the server's certificate, if that is why a connection
+/// failed (an unknown authority, a certificate for another name, an expired one).
+fn certificate_refused(error: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        let text = current.to_string();
+        if text.contains("certificate") {
+            return Some(text);
+        }
+        source = current.source();
+    }
+    None
+}
+
 impl fmt::Display for InvokeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -339,12 +353,22 @@ impl fmt::Display for InvokeError {
                 )
             }
             InvokeError::Connect {
-                template, attempts, ..
-            } => write!(
-                f,
-                "template `{template}`: could not connect to the server ({attempts} attempt{})",
-                plural(*attempts)
-            ),
+                template,
+                attempts,
+                source,
+            } => match certificate_refused(source) {
+                Some(reason) => write!(
+                    f,
+                    "template `{template}`: the server's certificate was refused ({reason}); if \
+                     its authority is a private one, trust it with \
+                     RuntimeBuilder::add_root_certificate"
+                ),
+                None => write!(
+                    f,
+                    "template `{template}`: could not connect to the server ({attempts} attempt{})",
+                    plural(*attempts)
+                ),
+            },
             InvokeError::Transport { template, .. } => {
                 write!(
                     f,

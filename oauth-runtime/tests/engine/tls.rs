@@ -107,7 +107,13 @@ async fn an_untrusted_certificate_is_refused_before_any_token_is_sent() {
     let error = whoami(&runtime, address.port()).await.unwrap_err();
     let text = chain(&error);
     assert!(matches!(error, InvokeError::Connect { .. }), "{text}");
-    assert!(text.contains("certificate"), "{text}");
+    // Said plainly, with what to do.
+    let said = error.to_string();
+    assert!(
+        said.contains("the server's certificate was refused"),
+        "{said}"
+    );
+    assert!(said.contains("add_root_certificate"), "{said}");
     assert!(!text.contains("sekrit"), "{text}");
 }
 
