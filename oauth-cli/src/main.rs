@@ -135,8 +135,8 @@ pub(crate) struct Trust {
     /// Also trust the certificate authorities in FILE (PEM), beside the system's.
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub(crate) ca_certs: Vec<PathBuf>,
-    /// Send requests for HOST to ADDR (an IP address, with or without a port: the URL's port
-    /// is used); TLS still checks the certificate is HOST's.
+    /// Send requests for HOST to ADDR (an IP address, with a port used when the URL names
+    /// none); TLS still checks the certificate is HOST's.
     #[arg(long = "resolve", value_name = "HOST:ADDR")]
     pub(crate) resolve: Vec<String>,
 }

@@ -392,8 +392,9 @@ impl RuntimeBuilder {
     }
 
     /// Sends requests for `host` to `address` instead of resolving it; TLS still checks that
-    /// the certificate is `host`'s. For tests that run an app's config unchanged (fixed hosts
-    /// such as `api.github.com`) against a local server, or a host that DNS does not know.
+    /// the certificate is `host`'s. The address's port is used when the URL names none, so a
+    /// local server on any port can stand in for `https://api.github.com`. For tests that run
+    /// an app's config unchanged against a local server, or a host that DNS does not know.
     pub fn resolve(mut self, host: &str, address: std::net::SocketAddr) -> Self {
         self.resolve.push((host.to_string(), address));
         self
