@@ -53,10 +53,14 @@ impl ByteSet {
     }
 }
 
-/// What [`SEGMENT`] encodes but the URL parser keeps as it is in a path segment. A value
-/// without them is encoded alike by both, so it can be appended with
+/// What [`SEGMENT`] encodes but the URL parser keeps as it is in a path segment, or drops: a
+/// tab, a line feed and a carriage return vanish from its input (so `..\t` would become `..`
+/// after the dot-segment checks), and every other control character is held out with them.
+/// A value without these is encoded alike by both, so it can be appended with
 /// `PathSegmentsMut::push` (which encodes with the parser's set) instead of being parsed.
-const KEPT_BY_PARSER: ByteSet = ByteSet::of(b"!$&'()*+,;=:@[]^|");
+const KEPT_BY_PARSER: ByteSet = ByteSet::of(
+    b"!$&'()*+,;=:@[]^|\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f",
+);
 
 /// Whether `PathSegmentsMut::push` encodes `value` as [`SEGMENT`] does.
 pub(super) fn encodes_alike(value: &str) -> bool {

@@ -35,6 +35,9 @@ fn piece() -> impl Strategy<Value = Piece> {
         "[a-zA-Z0-9/._~!$&'()*+,;=:@%? -]{0,8}".prop_map(Piece::Text),
         "[a-z0-9/._~%-]{0,6}".prop_map(Piece::Value),
         any::<String>().prop_map(Piece::Value),
+        // Control characters, which `any::<String>()` never makes: the URL parser drops tabs
+        // and line breaks from its input.
+        "[.a\t\n\r\x00\x7f/%]{0,5}".prop_map(Piece::Value),
     ]
 }
 
@@ -508,6 +511,27 @@ fn text_after_an_empty_path_prefix_never_joins_the_host() {
                     .starts_with(&format!("/{rest}").replace('/', "/").replace("//", "/")),
                 "{url}"
             );
+        }
+    }
+}
+
+#[test]
+fn control_characters_in_a_value_never_reach_the_parser_raw() {
+    for value in ["..\t", ".\n.", "\r", "a\tb", "\n", ".\t"] {
+        let pieces = [
+            Piece::Text("t/".into()),
+            Piece::Value(value.into()),
+            Piece::Text("/c".into()),
+        ];
+        match both(None, &pieces, None) {
+            Some((sent, whole, _)) => {
+                assert_eq!(sent.as_str(), whole.as_str(), "{value:?}");
+                assert!(
+                    sent.path().starts_with("/t/") && sent.path().ends_with("/c"),
+                    "{sent}"
+                );
+            }
+            None => {}
         }
     }
 }
