@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::token_endpoint::{Credentials, authenticated_post};
 use super::{ClientAuth, IntegrationConfig};
+use crate::tokens::TokenSet;
 
 /// What became of a key's tokens at the provider when they were forgotten.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +28,14 @@ pub enum Revocation {
     NothingStored,
 }
 
-/// Revokes `refresh_token` (if any), then `access_token`, at `url`.
+/// Revokes the refresh tokens of `tokens`, then their access tokens, at `url`. Once every
+/// refresh token is revoked, the provider invalidates the access tokens of the same grant
+/// (RFC 7009 §2.1) and may refuse to revoke them again: the revocation stands.
 pub(crate) async fn revoke(
     http: &reqwest::Client,
     integration: &IntegrationConfig,
     url: &url::Url,
-    access_token: &str,
-    refresh_token: Option<&str>,
+    tokens: &[&TokenSet],
     timeout: Duration,
 ) -> Revocation {
     let credentials = if integration.client_auth == ClientAuth::Post
@@ -43,26 +45,40 @@ pub(crate) async fn revoke(
     } else {
         Credentials::Header
     };
-    let tokens = refresh_token
-        .map(|t| (t, "refresh_token"))
-        .into_iter()
-        .chain([(access_token, "access_token")]);
-    for (token, hint) in tokens {
+    let mut refresh_tokens: Vec<&str> = tokens.iter().filter_map(|t| t.refresh_token()).collect();
+    refresh_tokens.dedup();
+    let mut access_tokens: Vec<&str> = tokens.iter().map(|t| t.access_token().secret()).collect();
+    access_tokens.dedup();
+    let post = |token: &str, hint: &'static str| {
         let form = [("token", token), ("token_type_hint", hint)];
-        let request = authenticated_post(http, integration, url, &form, timeout, credentials);
-        let reason = match request.send().await {
-            Ok(response) if response.status().is_success() => continue,
-            // The status alone: a body may echo the token.
-            Ok(response) => format!(
-                "the revocation endpoint answered {} for the {}",
-                response.status(),
-                hint.replace('_', " ")
-            ),
-            Err(e) if e.is_timeout() => "the revocation endpoint did not answer in time".into(),
-            Err(e) if e.is_connect() => "could not connect to the revocation endpoint".into(),
-            Err(_) => "the connection to the revocation endpoint failed".into(),
-        };
-        return Revocation::Failed { reason };
+        authenticated_post(http, integration, url, &form, timeout, credentials).send()
+    };
+    for token in &refresh_tokens {
+        if let Err(reason) = answered(post(token, "refresh_token").await, "refresh token") {
+            return Revocation::Failed { reason };
+        }
+    }
+    for token in &access_tokens {
+        if let Err(reason) = answered(post(token, "access_token").await, "access token") {
+            if refresh_tokens.is_empty() {
+                return Revocation::Failed { reason };
+            }
+        }
     }
     Revocation::Revoked
+}
+
+/// Whether the provider revoked the token (200, RFC 7009 §2.2), or why not: the status alone,
+/// as a body may echo the token.
+fn answered(sent: reqwest::Result<reqwest::Response>, what: &str) -> Result<(), String> {
+    match sent {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!(
+            "the revocation endpoint answered {} for the {what}",
+            response.status()
+        )),
+        Err(e) if e.is_timeout() => Err("the revocation endpoint did not answer in time".into()),
+        Err(e) if e.is_connect() => Err("could not connect to the revocation endpoint".into()),
+        Err(_) => Err("the connection to the revocation endpoint failed".into()),
+    }
 }

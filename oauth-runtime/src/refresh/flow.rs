@@ -98,6 +98,11 @@ impl TokenManager {
             {
                 return token;
             }
+            // Tokens a refresh obtained and could not save are saved first: they are the
+            // newest, and redeeming the refresh token they replaced would kill the grant.
+            if let Some(token) = self.save_unsaved(key, &slot).await? {
+                return Ok(token);
+            }
             let current = self.load(key, &slot).await?;
             if current.record.tokens.refresh_token().is_none() {
                 return Err(TokenError::Refresh {

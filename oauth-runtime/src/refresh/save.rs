@@ -146,29 +146,31 @@ impl TokenManager {
 
     /// Revokes `key`'s tokens at the provider when its integration has a revocation
     /// endpoint, then deletes them here whatever the provider said: a provider that is down
-    /// never keeps tokens an app was asked to forget.
+    /// never keeps tokens an app was asked to forget. Under the key's locks, this process's
+    /// and the store's, so no refresh anywhere replaces the tokens while they are revoked;
+    /// tokens obtained but not yet saved are revoked too. A new authorization stored by
+    /// another process meanwhile is kept.
     pub(crate) async fn revoke(&self, key: &TokenKey) -> Result<Revocation, TokenError> {
         let slot = self.slot(key);
         let _busy = slot.hold().await;
+        let _refresh = self.store.lock_refresh(key, self.policy.lock_wait).await?;
+        let unsaved = slot.cached().as_ref().and_then(|c| c.unsaved.clone());
         let stored = self.store.load(key).await?;
-        let revocation = match (&stored, self.integrations.get(key.integration.as_ref())) {
-            (None, _) => Revocation::NothingStored,
-            (Some(stored), Some(integration)) => match &integration.revocation_url {
+        let mut tokens: Vec<&TokenSet> = stored.iter().map(|s| &s.record.tokens).collect();
+        tokens.extend(unsaved.as_ref().map(|record| &record.tokens));
+        let revocation = match (
+            tokens.is_empty(),
+            self.integrations.get(key.integration.as_ref()),
+        ) {
+            (true, _) => Revocation::NothingStored,
+            (false, Some(integration)) => match &integration.revocation_url {
                 Some(url) => {
-                    let tokens = &stored.record.tokens;
-                    revocation::revoke(
-                        &self.http,
-                        integration,
-                        url,
-                        tokens.access_token().secret(),
-                        tokens.refresh_token(),
-                        self.policy.timeout,
-                    )
-                    .await
+                    revocation::revoke(&self.http, integration, url, &tokens, self.policy.timeout)
+                        .await
                 }
                 None => Revocation::NotSupported,
             },
-            (Some(_), None) => Revocation::NotSupported,
+            (false, None) => Revocation::NotSupported,
         };
         if let Revocation::Failed { reason } = &revocation {
             tracing::warn!(
@@ -178,8 +180,12 @@ impl TokenManager {
             );
         }
         *slot.cached() = None;
-        self.store.delete(key).await?;
-        if stored.is_some() {
+        slot.recovered();
+        let now = self.store.load(key).await?;
+        if now.as_ref().map(|v| v.version) == stored.as_ref().map(|v| v.version) {
+            self.store.delete(key).await?;
+        }
+        if !tokens.is_empty() {
             self.emit(|| TokenEvent::Revoked {
                 key: key.clone(),
                 revocation: revocation.clone(),

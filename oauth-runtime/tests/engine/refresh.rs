@@ -1055,3 +1055,31 @@ async fn two_processes_sharing_one_file_store_refresh_once() {
         .count();
     assert_eq!(api_calls, 1000, "both processes made their calls");
 }
+
+#[tokio::test]
+async fn refresh_now_after_a_failed_save_saves_the_kept_tokens_instead_of_redeeming_the_old() {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let fail = Arc::new(AtomicBool::new(false));
+    let store = Recording {
+        inner: MemoryStore::new(),
+        events: provider.state.clone(),
+        fail: fail.clone(),
+    };
+    let runtime = provider.runtime(store.clone());
+    provider.seed_expired(&runtime).await;
+    fail.store(true, Ordering::SeqCst);
+    assert!(get_thing(&runtime, &provider).await.is_err());
+    fail.store(false, Ordering::SeqCst);
+    // The provider has rotated: sekrit-refresh-0 is dead there, sekrit-refresh-1 is kept in
+    // memory. A refresh now saves what was kept and does not redeem the dead one.
+    let token = runtime.refresh_now(&crm()).await.unwrap();
+    assert_eq!(token.secret(), "sekrit-access-1");
+    assert_eq!(provider.token_requests(), 1);
+    let stored = store.load(&crm()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.record.tokens.refresh_token(),
+        Some("sekrit-refresh-1")
+    );
+    assert!(stored.record.needs_reauthorization.is_none());
+}

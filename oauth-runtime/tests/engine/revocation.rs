@@ -219,3 +219,22 @@ async fn without_a_revocation_endpoint_tokens_are_deleted_here_only_and_forget_a
     assert_eq!(setup.provider.revocations(), 4);
     assert!(setup.deleted().await);
 }
+
+#[tokio::test]
+async fn after_a_revocation_a_new_authorization_is_stored_as_usual() {
+    let setup = start(Profile::google()).await;
+    let runtime = setup.runtime(SECRET, true, None);
+    setup.authorize(&runtime).await;
+    // Revoked and deleted; a new authorization afterwards is stored as usual.
+    assert_eq!(
+        runtime.revoke_tokens(&crm()).await.unwrap(),
+        Revocation::Revoked
+    );
+    let record = setup.authorize(&runtime).await;
+    let stored = setup.store.load(&crm()).await.unwrap().unwrap().record;
+    assert_eq!(
+        stored.tokens.access_token().secret(),
+        record.tokens.access_token().secret()
+    );
+    assert!(setup.api_takes(record.tokens.access_token().secret()).await);
+}
