@@ -29,8 +29,9 @@ use tokio::sync::mpsc;
 use crate::oauth::Revocation;
 use crate::tokens::{ReauthorizationReason, TokenKey};
 
-/// Something that happened to the tokens of one key. Never holds a secret.
-#[derive(Debug, Clone, PartialEq)]
+/// Something that happened to the tokens of one key. Never holds a secret; its `Debug`
+/// shows an authorize URL without its query (the pending authorization's `state`).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum TokenEvent {
     /// An authorization completed: the key has tokens.
@@ -76,6 +77,45 @@ pub enum TokenEvent {
         /// What the provider said.
         revocation: Revocation,
     },
+}
+
+impl std::fmt::Debug for TokenEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenEvent::Authorized { key } => {
+                f.debug_struct("Authorized").field("key", key).finish()
+            }
+            TokenEvent::Refreshed { key } => f.debug_struct("Refreshed").field("key", key).finish(),
+            TokenEvent::RefreshFailed { key, failure } => f
+                .debug_struct("RefreshFailed")
+                .field("key", key)
+                .field("failure", failure)
+                .finish(),
+            TokenEvent::Recovered { key } => f.debug_struct("Recovered").field("key", key).finish(),
+            TokenEvent::ReauthorizationRequired {
+                key,
+                reason,
+                authorize_url,
+            } => f
+                .debug_struct("ReauthorizationRequired")
+                .field("key", key)
+                .field("reason", reason)
+                .field(
+                    "authorize_url",
+                    &authorize_url.as_ref().map(|url| {
+                        let mut shown = url.clone();
+                        shown.set_query(None);
+                        format!("{shown}?[REDACTED]")
+                    }),
+                )
+                .finish(),
+            TokenEvent::Revoked { key, revocation } => f
+                .debug_struct("Revoked")
+                .field("key", key)
+                .field("revocation", revocation)
+                .finish(),
+        }
+    }
 }
 
 /// Why a refresh failed.

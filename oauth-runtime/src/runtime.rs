@@ -110,7 +110,9 @@ impl Runtime {
     /// Stores `tokens` for `key` (after an authorization, or tokens obtained elsewhere),
     /// replacing what was stored. Needs a runtime built with [`RuntimeBuilder::store`].
     pub async fn save_tokens(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
-        self.manager()?.put(key, tokens).await
+        self.manager()?.put(key, tokens).await?;
+        self.inner.cache.forget(key);
+        Ok(())
     }
 
     /// A valid access token of `key`, for code outside the templates (a provider's SDK, a
@@ -137,7 +139,9 @@ impl Runtime {
     /// the provider first when the integration has a revocation endpoint (see
     /// [`Runtime::revoke_tokens`] for what the provider said).
     pub async fn forget_tokens(&self, key: &TokenKey) -> Result<bool, TokenError> {
-        self.manager()?.forget(key).await
+        let forgotten = self.manager()?.forget(key).await;
+        self.inner.cache.forget(key);
+        forgotten
     }
 
     /// Revokes the tokens of `key` at the provider (RFC 7009: the refresh token, then the
@@ -145,7 +149,9 @@ impl Runtime {
     /// ([`IntegrationConfig::revocation_url`]), then deletes them here, even when the provider
     /// could not be asked. Says what the provider answered.
     pub async fn revoke_tokens(&self, key: &TokenKey) -> Result<Revocation, TokenError> {
-        self.manager()?.revoke(key).await
+        let revoked = self.manager()?.revoke(key).await;
+        self.inner.cache.forget(key);
+        revoked
     }
 
     /// Starts an authorization of `integration` for `subject` (the installation for an
@@ -172,7 +178,16 @@ impl Runtime {
         callback: &Callback,
     ) -> Result<CallbackOutcome, CallbackError> {
         match self.inner.manager.as_deref() {
-            Some(manager) => manager.complete(integration, user, callback).await,
+            Some(manager) => {
+                let outcome = manager.complete(integration, user, callback).await;
+                if let Ok(CallbackOutcome::Authorized { subject, .. }) = &outcome {
+                    self.inner.cache.forget(&TokenKey {
+                        integration: integration.to_string().into(),
+                        subject: subject.clone(),
+                    });
+                }
+                outcome
+            }
             None => Err(CallbackError::Exchange {
                 integration: integration.to_string(),
                 source: TokenError::new(
@@ -192,7 +207,15 @@ impl Runtime {
         let manager = Arc::downgrade(self.inner.manager.as_ref().ok_or_else(|| {
             TokenError::new("the runtime has no token store (see RuntimeBuilder::store)")
         })?);
-        let task = tokio::spawn(async move {
+        if every.is_zero() {
+            return Err(TokenError::new(
+                "the background refresh needs an interval above zero",
+            ));
+        }
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+            TokenError::new("the background refresh runs on Tokio: call it within a Tokio runtime")
+        })?;
+        let task = handle.spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -210,7 +233,9 @@ impl Runtime {
     /// revoked at the provider first when its integration has a revocation endpoint. Returns
     /// how many were deleted.
     pub async fn uninstall(&self) -> Result<usize, TokenError> {
-        self.manager()?.uninstall().await
+        let uninstalled = self.manager()?.uninstall().await;
+        self.inner.cache.clear();
+        uninstalled
     }
 
     /// The token store, if the runtime was built with one.

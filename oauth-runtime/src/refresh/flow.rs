@@ -56,6 +56,17 @@ fn since_seen(slot: &Slot, seen: &AccessToken) -> (bool, bool) {
 }
 
 impl TokenManager {
+    /// The refresh's outcome, on its span and as a metric (labelled with the integration's
+    /// name when it is configured, else `other`, so label values stay the config's).
+    fn record_outcome(&self, key: &TokenKey, outcome: &'static str) {
+        tracing::Span::current().record("outcome", outcome);
+        let integration = match self.integrations.get_key_value(key.integration.as_ref()) {
+            Some((name, _)) => name.as_str(),
+            None => "other",
+        };
+        crate::metrics::refresh(integration, outcome);
+    }
+
     /// The token of `key`: the cached one while fresh, else one obtained under the slot's lock.
     pub(super) async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
         let slot = self.slot(key);
@@ -143,7 +154,7 @@ impl TokenManager {
         match tokio::time::timeout(self.policy.token_wait, acquiring).await {
             Ok(result) => result,
             Err(_) => {
-                record_outcome(key, "timed_out");
+                self.record_outcome(key, "timed_out");
                 Err(TokenError::Refresh {
                     integration: key.integration.to_string(),
                     reason: format!(
@@ -277,9 +288,13 @@ impl TokenManager {
                 // revoked (GitHub OAuth apps' tokens live until the user revokes them). Not
                 // marked dead in the store: a 401 may also be about the call (a header the
                 // template writes wrong), and the token may still be good.
-                record_outcome(key, "access_token_rejected");
+                self.record_outcome(key, "access_token_rejected");
                 let reason = ReauthorizationReason::Dead(DeadToken::AccessTokenRejected);
-                self.emit_reauthorization(key, reason.clone());
+                // Not marked in the store (see above), so told once per stored version, not at
+                // every call's 401.
+                if slot.first_rejection(current.version) {
+                    self.emit_reauthorization(key, reason.clone());
+                }
                 return Err(reauthorize(key, reason));
             }
             if !is_expired(tokens) {
@@ -289,13 +304,13 @@ impl TokenManager {
                     integration: key.integration.to_string(),
                 });
             }
-            record_outcome(key, "no_refresh_token");
+            self.record_outcome(key, "no_refresh_token");
             return self
                 .mark_dead(key, slot, current, DeadToken::NoRefreshToken)
                 .await;
         };
         let Some(integration) = self.integrations.get(key.integration.as_ref()) else {
-            record_outcome(key, "not_configured");
+            self.record_outcome(key, "not_configured");
             return Err(TokenError::Refresh {
                 integration: key.integration.to_string(),
                 reason: "the runtime has no IntegrationConfig for it, so it cannot refresh"
@@ -307,23 +322,16 @@ impl TokenManager {
             .await;
         match granted {
             Ok(record) => {
-                record_outcome(key, "refreshed");
-                let saved = self.save(key, slot, record, current).await;
-                if saved.is_ok() {
-                    self.emit(|| TokenEvent::Refreshed { key: key.clone() });
-                    if slot.recovered() {
-                        self.emit(|| TokenEvent::Recovered { key: key.clone() });
-                    }
-                }
-                saved
+                self.record_outcome(key, "refreshed");
+                self.save(key, slot, record, current).await
             }
             Err(Failure::GrantRejected) => {
-                record_outcome(key, "refresh_token_rejected");
+                self.record_outcome(key, "refresh_token_rejected");
                 self.mark_dead(key, slot, current, DeadToken::RefreshTokenRejected)
                     .await
             }
             Err(Failure::ClientRejected(reason) | Failure::ClientAuthRefused(reason)) => {
-                record_outcome(key, "client_rejected");
+                self.record_outcome(key, "client_rejected");
                 let failed = FailedRefresh {
                     reason,
                     client_rejected: true,
@@ -331,7 +339,7 @@ impl TokenManager {
                 self.refresh_failed(key, slot, tokens, still_valid, failed)
             }
             Err(Failure::Refused(reason) | Failure::Transient(reason)) => {
-                record_outcome(key, "failed");
+                self.record_outcome(key, "failed");
                 let failed = FailedRefresh {
                     reason,
                     client_rejected: false,
@@ -457,9 +465,4 @@ fn subject_kind(subject: &Subject) -> &'static str {
         Subject::Installation => "installation",
         Subject::User(_) => "user",
     }
-}
-
-fn record_outcome(key: &TokenKey, outcome: &'static str) {
-    tracing::Span::current().record("outcome", outcome);
-    crate::metrics::refresh(&key.integration, outcome);
 }

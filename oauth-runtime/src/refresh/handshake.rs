@@ -2,7 +2,6 @@
 //! (callback → code exchange → stored tokens).
 
 use super::TokenManager;
-use crate::events::TokenEvent;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
@@ -181,7 +180,6 @@ impl TokenManager {
             subject: pending.subject.clone(),
         };
         self.put(&key, tokens).await.map_err(exchange_error)?;
-        self.emit(|| TokenEvent::Authorized { key: key.clone() });
         Ok(CallbackOutcome::Authorized {
             integration,
             subject: pending.subject,

@@ -38,6 +38,12 @@ impl TokenManager {
                         Versioned { record, version },
                         Obtained::Refreshed,
                     );
+                    // Told here, once saved: a refresh saved later (its first save failed,
+                    // or its caller stopped waiting) is told when it is.
+                    self.emit(|| TokenEvent::Refreshed { key: key.clone() });
+                    if slot.recovered() {
+                        self.emit(|| TokenEvent::Recovered { key: key.clone() });
+                    }
                     return token;
                 }
                 Err(StoreError::Conflict { .. }) => {
@@ -128,6 +134,10 @@ impl TokenManager {
             match self.store.save(key, &record, expected).await {
                 Ok(version) => {
                     self.remember_as(key, &slot, Versioned { record, version }, Obtained::Granted);
+                    // A new grant: earlier refresh failures are not its.
+                    slot.recovered();
+                    // Told under the key's lock, so no revocation's event can come between.
+                    self.emit(|| TokenEvent::Authorized { key: key.clone() });
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => {}

@@ -2,12 +2,12 @@
 //! when to refresh it, and a failed refresh's backoff, which the fast path reads without
 //! touching the store.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{TokenManager, reauthorize};
-use crate::store::Versioned;
+use crate::store::{Version, Versioned};
 use crate::tokens::{
     AccessToken, ReauthorizationReason, TokenError, TokenKey, TokenRecord, TokenSet,
 };
@@ -21,6 +21,9 @@ pub(super) struct Slot {
     cached: Mutex<Option<Cached>>,
     /// The last refresh failed: the next that works is a recovery.
     failing: AtomicBool,
+    /// One more than the stored version whose access token the provider rejected and the app
+    /// was told about (0: none).
+    told_rejected: AtomicU64,
 }
 
 /// What a slot knows of its key's tokens.
@@ -101,6 +104,12 @@ impl Slot {
     /// Notes that a refresh failed.
     pub(super) fn refresh_failed(&self) {
         self.failing.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the rejection of `version`'s access token is news (not told before).
+    pub(super) fn first_rejection(&self, version: Version) -> bool {
+        let marked = version.get().wrapping_add(1);
+        self.told_rejected.swap(marked, Ordering::Relaxed) != marked
     }
 
     /// Notes that a refresh worked: true if the one before had failed.

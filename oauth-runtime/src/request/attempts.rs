@@ -114,7 +114,11 @@ impl Prepared {
         {
             return None;
         }
-        let token_headers: Vec<_> = draft.token_headers.iter().map(|h| h.name.clone()).collect();
+        let token_headers: Vec<_> = draft
+            .token_headers
+            .iter()
+            .map(|h| (h.name.clone(), h.prefix.to_string(), h.suffix.to_string()))
+            .collect();
         Some(CacheKey::new(
             url,
             self.key.as_ref(),

@@ -18,6 +18,8 @@ pub(crate) struct CacheKey {
     url: String,
     token: Option<TokenKey>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// The text around the token in its headers (it may hold values given at the call).
+    token_text: Vec<(HeaderName, String, String)>,
 }
 
 impl CacheKey {
@@ -27,23 +29,25 @@ impl CacheKey {
         url: &url::Url,
         token: Option<&TokenKey>,
         headers: &HeaderMap,
-        token_headers: &[HeaderName],
+        token_headers: &[(HeaderName, String, String)],
     ) -> CacheKey {
         CacheKey {
             url: url.as_str().to_string(),
             token: token.cloned(),
             headers: headers
                 .iter()
-                .filter(|(name, _)| !token_headers.contains(name))
+                .filter(|(name, _)| !token_headers.iter().any(|(n, _, _)| n == *name))
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
+            token_text: token_headers.to_vec(),
         }
     }
 }
 
 struct Entry {
     response: Response,
-    until: Instant,
+    /// `None`: a ttl too long to count.
+    until: Option<Instant>,
 }
 
 struct Entries {
@@ -81,7 +85,7 @@ impl ResponseCache {
     pub(crate) fn get(&self, key: &CacheKey) -> Option<Response> {
         let mut entries = self.entries();
         let entry = entries.map.get(key)?;
-        if entry.until > Instant::now() {
+        if entry.until.is_none_or(|until| until > Instant::now()) {
             return Some(entry.response.clone());
         }
         entries.remove(key);
@@ -108,9 +112,34 @@ impl ResponseCache {
             key,
             Entry {
                 response: response.clone(),
-                until: Instant::now() + ttl,
+                until: Instant::now().checked_add(ttl),
             },
         );
+    }
+}
+
+impl ResponseCache {
+    /// Drops the answers given with `key`'s tokens (they were revoked, or replaced by an
+    /// authorization, perhaps of another account).
+    pub(crate) fn forget(&self, key: &TokenKey) {
+        let mut entries = self.entries();
+        let gone: Vec<CacheKey> = entries
+            .map
+            .keys()
+            .filter(|k| k.token.as_ref() == Some(key))
+            .cloned()
+            .collect();
+        for k in &gone {
+            entries.remove(k);
+        }
+    }
+
+    /// Drops every answer (uninstall).
+    pub(crate) fn clear(&self) {
+        let mut entries = self.entries();
+        entries.map.clear();
+        entries.order.clear();
+        entries.bytes = 0;
     }
 }
 

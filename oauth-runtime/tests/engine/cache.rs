@@ -176,3 +176,45 @@ async fn only_success_is_cached_and_the_cache_is_bounded() {
     assert_eq!(get_thing(&runtime, &provider, "7", ttl).await.attempts(), 1);
     assert_eq!(api_calls(&provider), before + 3);
 }
+
+#[tokio::test]
+async fn new_tokens_for_a_key_drop_its_cached_answers() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    let key = TokenKey::installation("crm");
+    provider
+        .seed(
+            &runtime,
+            &key,
+            "sekrit-a",
+            true,
+            3600,
+            Some("sekrit-refresh"),
+        )
+        .await;
+    let ttl = Duration::from_secs(60);
+    get_thing(&runtime, &provider, "7", ttl).await;
+    assert_eq!(get_thing(&runtime, &provider, "7", ttl).await.attempts(), 0);
+    // Reauthorized through this runtime (perhaps as another account): the answers of the
+    // old tokens are gone.
+    provider.accept("sekrit-b");
+    runtime
+        .save_tokens(&key, oauth_runtime::TokenSet::new("sekrit-b"))
+        .await
+        .unwrap();
+    let fresh = get_thing(&runtime, &provider, "7", ttl).await;
+    assert_eq!(fresh.attempts(), 1);
+    assert_eq!(
+        fresh.json::<serde_json::Value>().unwrap()["token"],
+        "sekrit-b"
+    );
+    // Forgotten: the same.
+    get_thing(&runtime, &provider, "7", ttl).await;
+    runtime.forget_tokens(&key).await.unwrap();
+    provider.accept("sekrit-c");
+    runtime
+        .save_tokens(&key, oauth_runtime::TokenSet::new("sekrit-c"))
+        .await
+        .unwrap();
+    assert_eq!(get_thing(&runtime, &provider, "7", ttl).await.attempts(), 1);
+}

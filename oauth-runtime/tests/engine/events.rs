@@ -147,6 +147,13 @@ async fn an_agent_users_dead_token_event_carries_the_url_to_authorize_at() {
     assert_eq!(told, &key);
     assert_eq!(url.host_str(), Some("auth.example.com"));
     assert!(!format!("{events:?}").contains("sekrit"));
+    // The URL holds the pending authorization's `state`: `Debug` never shows it.
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state");
+    assert!(!format!("{events:?}").contains(&state), "{events:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -346,4 +353,44 @@ async fn a_token_that_expired_is_refreshed_by_a_call_and_told() {
         .await
         .unwrap();
     assert_eq!(drain(&mut receiver), []);
+}
+
+#[tokio::test]
+async fn a_rejected_token_that_cannot_be_renewed_is_told_once_not_at_every_call() {
+    let provider = Provider::start().await;
+    let (sender, mut receiver) = events::channel(8);
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .events(sender)
+        .build()
+        .unwrap();
+    // A token that does not expire and has no refresh token (GitHub's OAuth apps'), revoked
+    // at the provider: every call gets a 401.
+    runtime
+        .save_tokens(&crm(), oauth_runtime::TokenSet::new("sekrit-revoked"))
+        .await
+        .unwrap();
+    drain(&mut receiver);
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "7".into(),
+    };
+    for _ in 0..3 {
+        assert!(
+            Engine::new(runtime.clone())
+                .get_thing(&context)
+                .send()
+                .await
+                .is_err()
+        );
+    }
+    let told: Vec<TokenEvent> = drain(&mut receiver);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(matches!(
+        &told[0],
+        TokenEvent::ReauthorizationRequired {
+            reason: ReauthorizationReason::Dead(DeadToken::AccessTokenRejected),
+            ..
+        }
+    ));
 }

@@ -228,6 +228,12 @@ async fn the_background_refreshes_a_due_token_with_no_call_and_stops_when_droppe
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(provider.token_requests(), 1);
+    // An interval of zero is refused, not a panic.
+    assert!(
+        runtime
+            .refresh_in_background(std::time::Duration::ZERO)
+            .is_err()
+    );
     // A runtime without a store has nothing to refresh.
     assert!(
         Runtime::builder()
