@@ -59,10 +59,10 @@ pub(crate) async fn revoke(
         }
     }
     for token in &access_tokens {
-        if let Err(reason) = answered(post(token, "access_token").await, "access token") {
-            if refresh_tokens.is_empty() {
-                return Revocation::Failed { reason };
-            }
+        if let Err(reason) = answered(post(token, "access_token").await, "access token")
+            && refresh_tokens.is_empty()
+        {
+            return Revocation::Failed { reason };
         }
     }
     Revocation::Revoked
