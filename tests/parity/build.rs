@@ -29,6 +29,12 @@ fn main() {
         "tests/renamed",
     ] {
         let dir = root.join(dir);
+        // Once a build script names a file to watch, cargo watches only what it names.
+        for watched in [dir.join("config"), dir.join("manifest.json")] {
+            if watched.exists() {
+                println!("cargo::rerun-if-changed={}", watched.display());
+            }
+        }
         let input = AppInput::read_dir(&dir).expect("a readable fixture");
         apps.push((dir.display().to_string(), input));
     }
@@ -39,6 +45,7 @@ fn main() {
         .unwrap_or_else(|| root.join("../shared/fdk-corpus"));
     let corpus_found = corpus.join("INDEX.md").is_file();
     if corpus_found {
+        println!("cargo::rerun-if-changed={}", corpus.display());
         for file in sorted(&corpus) {
             let name = file
                 .file_name()

@@ -2,10 +2,11 @@
 //! `Runtime::refresh_now`, on the same single-flight path as the templates' calls.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use oauth_runtime::{MemoryStore, Runtime, StaticTokens, TokenError, TokenKey, TokenSet};
 
-use crate::support::Provider;
+use crate::support::{Fault, Provider};
 
 fn crm() -> TokenKey {
     TokenKey::installation("crm")
@@ -103,9 +104,16 @@ async fn refresh_now_refreshes_a_valid_token_once_for_everyone_waiting() {
         "sekrit-valid"
     );
     assert_eq!(provider.token_requests(), 0);
+    // Every caller asks while the one refresh is under way: the callers start together, and
+    // the token endpoint answers only after they have all asked.
+    provider.fault(Fault::Hang(Duration::from_millis(500)));
+    let start = Arc::new(tokio::sync::Barrier::new(20));
     let refreshed = concurrently(20, || {
-        let runtime = runtime.clone();
-        async move { runtime.refresh_now(&crm()).await }
+        let (runtime, start) = (runtime.clone(), start.clone());
+        async move {
+            start.wait().await;
+            runtime.refresh_now(&crm()).await
+        }
     })
     .await;
     assert!(
