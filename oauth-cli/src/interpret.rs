@@ -246,6 +246,18 @@ impl Values<'_> {
                 let (prefix, suffix) = (self.text(request, prefix), self.text(request, suffix));
                 request.token_header(label, header_name(name), prefix, suffix);
             }
+            Step::ClientIdentity {
+                certificate,
+                key,
+                ca,
+            } => {
+                let (certificate, key) =
+                    (self.value(request, certificate), self.value(request, key));
+                // An absent or empty `ca` is none, as in the generated code.
+                let ca = ca.as_ref().and_then(|ca| ca.evaluate(self).ok());
+                let ca = ca.as_deref().filter(|ca| !ca.is_empty());
+                request.client_identity(&certificate, &key, ca);
+            }
         }
     }
 
@@ -288,6 +300,9 @@ fn step_values(step: &Step) -> Vec<&Value> {
         Step::TokenHeader { prefix, suffix, .. } => {
             prefix.values().chain(suffix.values()).collect()
         }
+        Step::ClientIdentity {
+            certificate, key, ..
+        } => vec![certificate, key],
         Step::HostText(_) | Step::PathText(_) => Vec::new(),
     }
 }

@@ -15,6 +15,7 @@ pub(crate) struct Invoke<'a> {
     pub(crate) store: Option<&'a Path>,
     pub(crate) context: &'a [String],
     pub(crate) iparams: &'a [String],
+    pub(crate) iparam_files: &'a [String],
     pub(crate) oauth_iparams: &'a [String],
     pub(crate) user: Option<&'a str>,
     pub(crate) body: Option<&'a str>,
@@ -46,7 +47,12 @@ fn invoke(args: &Invoke<'_>) -> Result<ExitCode, Failed> {
         context: app::pairs(args.context, "--context")?.into_iter().collect(),
         ..Given::default()
     };
-    for (key, value) in app::pairs(args.iparams, "--iparam")? {
+    let mut iparams = app::pairs(args.iparams, "--iparam")?;
+    for (key, file) in app::pairs(args.iparam_files, "--iparam-file")? {
+        let text = std::fs::read_to_string(&file).or_else(|e| fail(format!("{file}: {e}")))?;
+        iparams.push((key, text));
+    }
+    for (key, value) in iparams {
         // `domain` is `iparam.domain`; `app_settings.a.b` and the like are given whole.
         let label = if key.contains('.') {
             key

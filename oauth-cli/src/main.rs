@@ -109,6 +109,10 @@ enum Command {
         /// An installation value, as KEY=VALUE (`iparam.KEY`; `app_settings.a.b=…` whole).
         #[arg(long = "iparam", value_name = "KEY=VALUE")]
         iparams: Vec<String>,
+        /// An installation value read from a file, as KEY=FILE: a PEM client certificate or
+        /// key for a template's `options.security`, say.
+        #[arg(long = "iparam-file", value_name = "KEY=FILE")]
+        iparam_files: Vec<String>,
         /// A value of the integration's oauth_iparams (to refresh its token), as KEY=VALUE.
         #[arg(long = "oauth-iparam", value_name = "KEY=VALUE")]
         oauth_iparams: Vec<String>,
@@ -227,6 +231,7 @@ fn main() -> ExitCode {
             store,
             context,
             iparams,
+            iparam_files,
             oauth_iparams,
             user,
             body,
@@ -237,6 +242,7 @@ fn main() -> ExitCode {
             store: store.as_deref(),
             context: &context,
             iparams: &iparams,
+            iparam_files: &iparam_files,
             oauth_iparams: &oauth_iparams,
             user: user.as_deref(),
             body: body.as_deref(),

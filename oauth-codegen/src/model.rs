@@ -184,6 +184,35 @@ pub struct TemplateOptions {
     pub max_attempts: Option<Spanned<u8>>,
     /// `retryDelay` in milliseconds (0..=1500).
     pub retry_delay_ms: Option<Spanned<u16>>,
+    /// `security`: the client certificate the template presents (mutual TLS).
+    pub security: Option<Security>,
+}
+
+/// A template's `options.security`: the client certificate it presents to the server, read
+/// from the installation's values at each call (never compiled in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Security {
+    /// The `security` key: where a problem with it as a whole is reported.
+    pub span: Span,
+    /// `cert`: the client certificate (PEM).
+    pub certificate: TemplateString,
+    /// `key`: its private key (PEM).
+    pub key: TemplateString,
+    /// `ca`: an authority (PEM) trusted for this template beside the runtime's.
+    pub ca: Option<TemplateString>,
+}
+
+impl Security {
+    /// Its values with their keys' names: `cert`, `key`, then `ca` when given.
+    pub fn values(&self) -> impl Iterator<Item = (&'static str, &TemplateString)> {
+        [
+            ("cert", Some(&self.certificate)),
+            ("key", Some(&self.key)),
+            ("ca", self.ca.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+    }
 }
 
 /// The integration whose token a template uses.

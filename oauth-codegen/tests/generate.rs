@@ -52,6 +52,11 @@ fn fixture_minimal() {
     insta::assert_snapshot!("minimal", generated(fixture("minimal"), "Minimal"));
 }
 
+#[test]
+fn fixture_mutual_tls() {
+    insta::assert_snapshot!("mutual_tls", generated(fixture("mutual_tls"), "Payments"));
+}
+
 /// A corpus app: its requests.json and, if it has one, its oauth_config.json.
 fn corpus_app(corpus: &Path, requests: &str, oauth: Option<&str>) -> AppInput {
     let read = |file: &str, name: &str| {

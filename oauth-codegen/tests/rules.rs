@@ -542,13 +542,170 @@ fn option_rules() {
         "unknown key `isOauth` in `options` of template `a`",
     );
     assert_eq!(help(&d), "did you mean `isOAuth`?");
-    let r = base(r#"{ "security": { "cert": "c" } }"#);
+}
+
+// ---- options.security (mutual TLS) ------------------------------------------------------
+
+fn with_security(security: &str, protocol: &str) -> String {
+    format!(
+        r#"{{ "a": {{ "schema": {{ "method": "GET", {protocol}"host": "api.example.com:<%= iparam.port %>" }}, "options": {{ "security": {security} }} }} }}"#
+    )
+}
+
+const SECURE_IPARAMS: &str = r#"{
+  "port": { "display_name": "Port", "type": "text", "required": true },
+  "client_cert": { "display_name": "Certificate", "type": "paragraph", "required": true },
+  "client_key": { "display_name": "Key", "type": "paragraph", "required": true, "secure": true },
+  "plain_key": { "display_name": "Key", "type": "paragraph", "required": true },
+  "client_ca": { "display_name": "CA", "type": "paragraph", "required": false } }"#;
+
+fn with_iparams<'a>(requests: &'a str, iparams: &'a str) -> App<'a> {
+    App {
+        requests: Some(requests),
+        iparams: Some(iparams),
+        ..App::default()
+    }
+}
+
+#[test]
+fn security_names_installation_values() {
+    let ok = with_security(
+        r#"{ "cert": "<%= iparam.client_cert %>", "key": "<%= iparam.client_key %>", "ca": "<%= iparam.client_ca %>" }"#,
+        "",
+    );
+    assert_eq!(
+        describe(&run(with_iparams(&ok, SECURE_IPARAMS))),
+        Vec::<String>::new()
+    );
+    let platform = with_security(
+        r#"{ "cert": "<%= app_settings.visa.cert %>", "key": "<%= app_settings.visa.key %>" }"#,
+        "",
+    );
+    assert_eq!(describe(&run(requests(&platform))), Vec::<String>::new());
+
+    let r = with_security(
+        r#"{ "cert": "-----BEGIN CERTIFICATE-----", "key": "<%= iparam.client_key %>" }"#,
+        "",
+    );
+    let d = expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "-----BEGIN",
+        "`security.cert` must be one installation value",
+    );
+    assert!(
+        help(&d).contains("never written into requests.json"),
+        "{}",
+        help(&d)
+    );
+    let r = with_security(
+        r#"{ "cert": "<%= iparam.client_cert %>", "key": "<%= context.key %>" }"#,
+        "",
+    );
+    let d = expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "context.key",
+        "`security.key` cannot be given at each call (`context.key`)",
+    );
+    assert!(help(&d).contains("keep it in an iparam"), "{}", help(&d));
+    let r = with_security(
+        r#"{ "cert": "<%= iparam.client_cert || 'x' %>", "key": "<%= iparam.client_key %>" }"#,
+        "",
+    );
     expect_one(
-        requests(&r),
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "<%= iparam.client_cert ||",
+        "`security.cert` must name one value, without `||` or `encode(…)`",
+    );
+    let r = with_security(
+        r#"{ "cert": "<%= iparam.client_cert %>", "key": "<%= iparam.client_kee %>" }"#,
+        "",
+    );
+    let d = expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "iparam.client_kee",
+        "iparam `client_kee` is not defined in `iparams.json`",
+    );
+    assert_eq!(help(&d), "did you mean `iparam.client_key`?");
+    let r = with_security(
+        r#"{ "cert": "<%= iparam.client_cert %>", "key": "<%= iparam.plain_key %>" }"#,
+        "",
+    );
+    expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "iparam.plain_key",
+        "warning: the private key is in iparam `plain_key`, which is not secure",
+    );
+}
+
+#[test]
+fn security_needs_cert_and_key_over_https() {
+    let r = with_security(r#"{ "cert": "<%= iparam.client_cert %>" }"#, "");
+    expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
         REQUESTS,
         "\"security\"",
-        "mutual TLS (`options.security`) is not supported yet",
+        "missing key `key` in `options.security` of template `a`",
     );
+    let r = with_security(
+        r#"{ "cert": "<%= iparam.client_cert %>", "key": "<%= iparam.client_key %>" }"#,
+        r#""protocol": "http", "#,
+    );
+    let d = expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "\"security\"",
+        "a client certificate (`options.security`) needs https",
+    );
+    assert!(help(&d).contains("\"protocol\": \"http\""), "{}", help(&d));
+    let r = with_security(
+        r#"{ "cert": "<%= iparam.client_cert %>", "key": "<%= iparam.client_key %>", "certificate": "x" }"#,
+        "",
+    );
+    expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "\"certificate\"",
+        "unknown key `certificate` in `options.security` of template `a`",
+    );
+    let r = with_security(r#""<%= iparam.client_cert %>""#, "");
+    expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "\"<%= iparam.client_cert %>\" }",
+        "`options.security` of template `a` must be an object, found a string",
+    );
+}
+
+#[test]
+fn security_pfx_and_passphrase_say_how_to_convert() {
+    let r = with_security(r#"{ "pfx": "<%= iparam.client_cert %>" }"#, "");
+    let d = expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "\"pfx\"",
+        "a PKCS #12 identity (`pfx`) cannot be used: client certificates are read as PEM",
+    );
+    assert!(
+        help(&d).contains("openssl pkcs12 -in identity.pfx"),
+        "{}",
+        help(&d)
+    );
+    let r = with_security(
+        r#"{ "cert": "<%= iparam.client_cert %>", "key": "<%= iparam.client_key %>", "passphrase": "<%= iparam.port %>" }"#,
+        "",
+    );
+    let d = expect_one(
+        with_iparams(&r, SECURE_IPARAMS),
+        REQUESTS,
+        "\"passphrase\"",
+        "an encrypted private key (`passphrase`) cannot be used: keys are read unencrypted",
+    );
+    assert!(help(&d).contains("openssl pkey"), "{}", help(&d));
 }
 
 // ---- OAuth references -------------------------------------------------------------------

@@ -45,20 +45,32 @@ mod token;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use profile::{Profile, Refresh, ScopeEcho};
 pub use state::Fault;
 use state::{Client, Data, Settings, State};
+pub use tls::ClientIdentity;
 
 /// A running provider; it stops when dropped.
 pub struct Provider {
     address: SocketAddr,
     state: Arc<State>,
     server: tokio::task::JoinHandle<()>,
-    /// The https side, when asked for: its address, its CA's certificate, its task.
-    https: Option<(SocketAddr, String, tokio::task::JoinHandle<()>)>,
+    /// The https sides, when asked for.
+    https: Option<Https>,
+}
+
+/// The https side and, beside it, the side that requires client certificates.
+struct Https {
+    address: SocketAddr,
+    mutual_address: SocketAddr,
+    tls: tls::Tls,
+    /// Handshakes completed on the mutual side.
+    mutual_handshakes: Arc<AtomicUsize>,
+    tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
 impl fmt::Debug for Provider {
@@ -72,7 +84,7 @@ impl fmt::Debug for Provider {
 impl Drop for Provider {
     fn drop(&mut self) {
         self.server.abort();
-        if let Some((_, _, task)) = &self.https {
+        for task in self.https.iter().flat_map(|https| &https.tasks) {
             task.abort();
         }
     }
@@ -131,20 +143,49 @@ impl Provider {
     /// `https://127.0.0.1:PORT` when the provider serves https too
     /// ([`ProviderBuilder::https`]).
     pub fn https_url(&self) -> Option<String> {
-        self.https
-            .as_ref()
-            .map(|(address, _, _)| format!("https://{address}"))
+        self.https_address()
+            .map(|address| format!("https://{address}"))
     }
 
     /// The address of the https side, to map host names to with a client's `resolve`.
     pub fn https_address(&self) -> Option<SocketAddr> {
-        self.https.as_ref().map(|(address, _, _)| *address)
+        self.https.as_ref().map(|https| https.address)
     }
 
     /// The certificate (PEM) of the throwaway authority that signed the https side's
     /// certificate: what a client trusts to reach it.
     pub fn ca_certificate(&self) -> Option<&str> {
-        self.https.as_ref().map(|(_, pem, _)| pem.as_str())
+        self.https.as_ref().map(|https| https.tls.ca_pem.as_str())
+    }
+
+    /// The address of the side that requires a client certificate the provider's authority
+    /// signed ([`Provider::client_identity`]), as a server a template's `options.security`
+    /// is for would; it serves what the https side serves. Present when the provider serves
+    /// https.
+    pub fn mutual_tls_address(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(|https| https.mutual_address)
+    }
+
+    /// `https://127.0.0.1:PORT` of the side that requires a client certificate.
+    pub fn mutual_tls_url(&self) -> Option<String> {
+        self.mutual_tls_address()
+            .map(|address| format!("https://{address}"))
+    }
+
+    /// A new client certificate for `name` and its key, signed by the provider's authority:
+    /// what the mutual-TLS side accepts. Present when the provider serves https.
+    pub fn client_identity(&self, name: &str) -> Option<std::io::Result<ClientIdentity>> {
+        self.https
+            .as_ref()
+            .map(|https| https.tls.client_identity(name))
+    }
+
+    /// How many TLS handshakes the mutual-TLS side completed: connections a client reused
+    /// count once.
+    pub fn mutual_tls_handshakes(&self) -> usize {
+        self.https
+            .as_ref()
+            .map_or(0, |https| https.mutual_handshakes.load(Ordering::Relaxed))
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -362,7 +403,11 @@ impl ProviderBuilder {
     /// Serves https too, on a port of its own, with a certificate for `localhost`,
     /// `127.0.0.1` and `names` (the hosts a test maps to it, such as `api.github.com`),
     /// signed by a throwaway authority made at start ([`Provider::ca_certificate`]). Plain
-    /// http stays available.
+    /// http stays available. A second https port requires client certificates
+    /// ([`Provider::mutual_tls_address`]).
+    ///
+    /// The certificates are made with rcgen, the rustls project's certificate generator, on
+    /// the aws-lc-rs already under reqwest: no second crypto library, and no OpenSSL.
     pub fn https<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
         self.https = Some(names.into_iter().map(Into::into).collect());
         self
@@ -387,8 +432,30 @@ impl ProviderBuilder {
                 let mut all = vec!["localhost".to_string(), "127.0.0.1".to_string()];
                 all.extend(names);
                 let tls = tls::make(&all)?;
-                let task = tokio::spawn(tls::serve(listener, tls.acceptor, app.clone()));
-                Some((https_address, tls.ca_pem, task))
+                let mutual_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+                let mutual_address = mutual_listener.local_addr()?;
+                let mutual_handshakes = Arc::new(AtomicUsize::new(0));
+                let tasks = [
+                    tokio::spawn(tls::serve(
+                        listener,
+                        tls.acceptor.clone(),
+                        app.clone(),
+                        Arc::new(AtomicUsize::new(0)),
+                    )),
+                    tokio::spawn(tls::serve(
+                        mutual_listener,
+                        tls.mutual_acceptor.clone(),
+                        app.clone(),
+                        mutual_handshakes.clone(),
+                    )),
+                ];
+                Some(Https {
+                    address: https_address,
+                    mutual_address,
+                    tls,
+                    mutual_handshakes,
+                    tasks,
+                })
             }
             None => None,
         };

@@ -37,3 +37,8 @@ pub fn or<'a>(value: Option<&'a str>, default: &'static str) -> &'a str {
         _ => default,
     }
 }
+
+/// An optional value that is absent when empty (`options.security.ca`).
+pub fn present(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
+}

@@ -62,6 +62,14 @@ pub enum InvokeError {
         /// Why the value was refused.
         reason: &'static str,
     },
+    /// The template's client certificate (`options.security`) cannot be used: not PEM, an
+    /// encrypted key, a key of another certificate. Nothing was sent.
+    ClientCertificate {
+        /// The template's name.
+        template: &'static str,
+        /// Why (never the certificate's or the key's content).
+        reason: &'static str,
+    },
     /// An optional installation parameter has no value and the template has no default for it.
     MissingIparam {
         /// The template's name.
@@ -182,6 +190,11 @@ impl fmt::Debug for InvokeError {
                 .field("placeholder", placeholder)
                 .field("reason", reason)
                 .finish(),
+            InvokeError::ClientCertificate { template, reason } => f
+                .debug_struct("ClientCertificate")
+                .field("template", template)
+                .field("reason", reason)
+                .finish(),
             InvokeError::MissingIparam {
                 template,
                 placeholder,
@@ -292,6 +305,7 @@ impl InvokeError {
             | InvokeError::Connect { template, .. }
             | InvokeError::Transport { template, .. }
             | InvokeError::InvalidValue { template, .. }
+            | InvokeError::ClientCertificate { template, .. }
             | InvokeError::MissingIparam { template, .. }
             | InvokeError::InsecureHttp { template, .. }
             | InvokeError::ResponseTooLarge { template, .. }
@@ -337,6 +351,50 @@ fn certificate_refused(error: &reqwest::Error) -> Option<String> {
     None
 }
 
+/// The TLS alerts a server ends a connection with when it wants a client certificate, or
+/// refuses the one shown (RFC 8446 §6.2).
+const CLIENT_CERTIFICATE_ALERTS: &[&str] = &[
+    "CertificateRequired",
+    "BadCertificate",
+    "UnknownCA",
+    "CertificateUnknown",
+    "UnsupportedCertificate",
+    "CertificateRevoked",
+    "CertificateExpired",
+    "AccessDenied",
+];
+
+/// The alert, if the server ended the connection over the client's certificate.
+fn client_certificate_refused(error: &reqwest::Error) -> Option<&'static str> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        let text = current.to_string();
+        if let Some((_, alert)) = text.split_once("received fatal alert: ") {
+            let alert = alert.split(|c: char| !c.is_ascii_alphanumeric()).next()?;
+            return CLIENT_CERTIFICATE_ALERTS
+                .iter()
+                .copied()
+                .find(|a| *a == alert);
+        }
+        source = current.source();
+    }
+    None
+}
+
+/// Says that the server refused the client certificate (or its absence), if it did.
+fn write_client_certificate_refused(
+    f: &mut fmt::Formatter<'_>,
+    template: &str,
+    source: &reqwest::Error,
+) -> Option<fmt::Result> {
+    let alert = client_certificate_refused(source)?;
+    Some(write!(
+        f,
+        "template `{template}`: the server refused the TLS connection ({alert}): it wants a \
+         client certificate it trusts, which a template presents with `options.security`"
+    ))
+}
+
 impl fmt::Display for InvokeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -351,6 +409,16 @@ impl fmt::Display for InvokeError {
                     "template `{template}`: no response in time ({attempts} attempt{})",
                     plural(*attempts)
                 )
+            }
+            InvokeError::Connect {
+                template, source, ..
+            } if client_certificate_refused(source).is_some() => {
+                write_client_certificate_refused(f, template, source).unwrap_or(Ok(()))
+            }
+            InvokeError::Transport {
+                template, source, ..
+            } if client_certificate_refused(source).is_some() => {
+                write_client_certificate_refused(f, template, source).unwrap_or(Ok(()))
             }
             InvokeError::Connect {
                 template,
@@ -385,6 +453,10 @@ impl fmt::Display for InvokeError {
                     "template `{template}`: the value of `{placeholder}` {reason}; nothing was sent"
                 )
             }
+            InvokeError::ClientCertificate { template, reason } => write!(
+                f,
+                "template `{template}`: its client certificate (`options.security`) cannot be used: {reason}; nothing was sent"
+            ),
             InvokeError::MissingIparam {
                 template,
                 placeholder,

@@ -75,6 +75,7 @@
 pub mod axum;
 mod error;
 pub mod events;
+mod http_clients;
 pub mod loopback;
 pub mod metrics;
 mod oauth;

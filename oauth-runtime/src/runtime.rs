@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::events::EventSender;
+use crate::http_clients::{ClientSettings, IdentityClients};
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
@@ -67,6 +68,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) manager: Option<Arc<TokenManager>>,
     /// GET answers kept at the caller's request ([`RequestBuilder::cache`]).
     pub(crate) cache: ResponseCache,
+    /// The clients of templates that present a client certificate.
+    pub(crate) identities: IdentityClients,
 }
 
 impl fmt::Debug for Runtime {
@@ -431,25 +434,19 @@ impl RuntimeBuilder {
     /// token. `add_root_certificate` and `resolve` do not (set them on the client), and the
     /// client's redirect policy is its own: a client that follows redirects may carry a
     /// token to where a redirect points, so build it with `redirect::Policy::none()`.
+    ///
+    /// A template with a client certificate (`options.security`) is the exception: a
+    /// `reqwest::Client` takes its identity when it is built, so those calls go through a
+    /// client the runtime builds for that identity, trusting the platform's roots and the
+    /// template's `ca`, without this client's other settings.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
     }
 
-    /// The HTTP client: the app's, or one trusting the platform's roots and those added,
-    /// following no redirect (a redirect must not carry a token to another place).
-    fn make_http_client(&mut self) -> Result<reqwest::Client, BuildError> {
-        if let Some(client) = self.http_client.take() {
-            if !self.root_certificates.is_empty() || !self.resolve.is_empty() {
-                return Err(BuildError::new(
-                    "add_root_certificate and resolve configure the runtime's own HTTP client: \
-                     with http_client, set them on that client",
-                    None,
-                ));
-            }
-            return Ok(client);
-        }
-        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    /// What the clients the runtime builds trust and resolve: checked here, so that a bad
+    /// root certificate is a build error.
+    fn client_settings(&self) -> Result<ClientSettings, BuildError> {
         let mut roots = Vec::new();
         for pem in &self.root_certificates {
             let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
@@ -463,20 +460,38 @@ impl RuntimeBuilder {
             }
             roots.extend(certificates);
         }
-        if !roots.is_empty() {
-            builder = builder.tls_certs_merge(roots);
+        Ok(ClientSettings {
+            roots,
+            resolve: self.resolve.clone(),
+        })
+    }
+
+    /// The HTTP client: the app's, or one trusting the platform's roots and those added,
+    /// following no redirect (a redirect must not carry a token to another place).
+    fn make_http_client(
+        &mut self,
+        settings: &ClientSettings,
+    ) -> Result<reqwest::Client, BuildError> {
+        if let Some(client) = self.http_client.take() {
+            if !self.root_certificates.is_empty() || !self.resolve.is_empty() {
+                return Err(BuildError::new(
+                    "add_root_certificate and resolve configure the runtime's own HTTP client: \
+                     with http_client, set them on that client",
+                    None,
+                ));
+            }
+            return Ok(client);
         }
-        for (host, address) in &self.resolve {
-            builder = builder.resolve(host, *address);
-        }
-        builder
+        settings
+            .builder()
             .build()
             .map_err(|e| BuildError::new("the HTTP client could not be created", Some(e)))
     }
 
     /// Builds the runtime and its HTTP client.
     pub fn build(mut self) -> Result<Runtime, BuildError> {
-        let http = self.make_http_client()?;
+        let settings = self.client_settings()?;
+        let http = self.make_http_client(&settings)?;
         let policy = RefreshPolicy {
             margin: self.refresh_margin,
             jitter: self.refresh_jitter,
@@ -511,6 +526,7 @@ impl RuntimeBuilder {
                 tokens,
                 manager,
                 cache: ResponseCache::new(self.cache_entries, self.cache_bytes),
+                identities: IdentityClients::new(settings),
             }),
         })
     }

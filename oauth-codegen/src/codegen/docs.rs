@@ -1,6 +1,6 @@
 //! Doc comments of generated items: what a method sends, in words a reader checks at a glance.
 
-use crate::plan::TemplatePlan;
+use crate::plan::{Step, TemplatePlan};
 
 /// `text` as a Markdown code span that nothing in it can close early: the fence is longer
 /// than any run of backticks inside, and line breaks and other control characters are shown
@@ -71,6 +71,14 @@ pub(crate) fn method_doc(template: &TemplatePlan, file: &str) -> String {
     }
     if template.max_attempts > 1 {
         doc.push_str(&format!(" Up to {} attempts.", template.max_attempts));
+    }
+    for step in &template.steps {
+        if let Step::ClientIdentity { certificate, .. } = step {
+            doc.push_str(&format!(
+                " Presents the client certificate {} (mutual TLS).",
+                code(&certificate.label)
+            ));
+        }
     }
     doc
 }

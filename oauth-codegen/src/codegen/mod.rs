@@ -355,5 +355,18 @@ fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
             let suffix = values.token_text(suffix);
             quote!(request.token_header(#label, const { __p::HeaderName::from_static(#name) }, #prefix, #suffix);)
         }
+        Step::ClientIdentity {
+            certificate,
+            key,
+            ca,
+        } => {
+            let certificate = values.value(certificate);
+            let key = values.value(key);
+            let ca = match ca {
+                Some(ca) => values.optional(ca),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(request.client_identity(#certificate, #key, #ca);)
+        }
     }
 }

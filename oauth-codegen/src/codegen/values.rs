@@ -41,6 +41,19 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// An expression evaluating to the value's text as `Option<&str>`: `None` when it is one
+    /// optional installation value that is absent, or empty.
+    pub(crate) fn optional(&mut self, value: &Value) -> TokenStream {
+        let read = match (value.terms.as_slice(), &value.default) {
+            ([term @ (Term::Context(_) | Term::Iparam(_))], None) => self.read(term),
+            _ => {
+                let text = self.value(value);
+                quote!(::core::option::Option::Some(#text))
+            }
+        };
+        quote!(__p::present(#read))
+    }
+
     /// A whole text as one `&str` (query and header values).
     pub(crate) fn text(&mut self, text: &Text) -> TokenStream {
         let parts: Vec<TokenStream> = text.0.iter().map(|piece| self.piece(piece)).collect();

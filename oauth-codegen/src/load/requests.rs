@@ -6,7 +6,8 @@ use super::{boolean, get, integer_in, object, reject_unknown_keys, required, tem
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::json::{Json, JsonKind, Member};
 use crate::model::{
-    AuthRef, Header, Method, Protocol, QueryParam, QueryValue, Schema, Template, TemplateOptions,
+    AuthRef, Header, Method, Protocol, QueryParam, QueryValue, Schema, Security, Template,
+    TemplateOptions,
 };
 use crate::placeholder::{Part, TemplateString};
 use crate::source::{Span, Spanned};
@@ -17,6 +18,7 @@ pub(crate) const MAX_TEMPLATES: usize = 100;
 const TEMPLATE_KEYS: &[&str] = &["schema", "options"];
 const SCHEMA_KEYS: &[&str] = &["method", "protocol", "host", "path", "headers", "query"];
 const OPTION_KEYS: &[&str] = &["oauth", "isOAuth", "maxAttempts", "retryDelay", "security"];
+const SECURITY_KEYS: &[&str] = &["cert", "key", "ca", "pfx", "passphrase"];
 
 /// Reads the templates of a parsed `requests.json`. Templates with errors are left out.
 pub(crate) fn load_requests(json: &Json, diagnostics: &mut Diagnostics) -> Vec<Template> {
@@ -380,17 +382,70 @@ fn load_options(json: &Json, template: &str, diagnostics: &mut Diagnostics) -> T
             .map(|n| Spanned::new(n, member.value.span.clone()));
     }
     if let Some(member) = get(members, "security") {
+        options.security = load_security(member, template, diagnostics);
+    }
+    options
+}
+
+/// `options.security`: `cert` and `key` (PEM text from the installation's values), an
+/// optional `ca`. FDK's `pfx` and `passphrase` are refused with the conversion to make: the
+/// TLS stack (rustls) reads unencrypted PEM only.
+fn load_security(
+    member: &Member,
+    template: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Security> {
+    let what = format!("`options.security` of template `{template}`");
+    let members = object(&member.value, &what, diagnostics)?;
+    reject_unknown_keys(members, SECURITY_KEYS, &what, diagnostics);
+    let pfx = get(members, "pfx");
+    if let Some(pfx) = pfx {
         diagnostics.push(
             Diagnostic::error(
-                member.key.span.clone(),
-                "mutual TLS (`options.security`) is not supported yet",
+                pfx.key.span.clone(),
+                "a PKCS #12 identity (`pfx`) cannot be used: client certificates are read as PEM",
             )
             .with_help(
-                "remove `security`; client certificates cannot be configured in templates yet",
+                "convert it once with `openssl pkcs12 -in identity.pfx -nodes -clcerts -nokeys -out cert.pem` \
+                 and `openssl pkcs12 -in identity.pfx -nodes -nocerts -out key.pem`, keep both in iparams \
+                 (the key secure), and write `\"cert\": \"<%= iparam.cert %>\", \"key\": \"<%= iparam.key %>\"`",
             ),
         );
     }
-    options
+    if let Some(passphrase) = get(members, "passphrase") {
+        diagnostics.push(
+            Diagnostic::error(
+                passphrase.key.span.clone(),
+                "an encrypted private key (`passphrase`) cannot be used: keys are read unencrypted",
+            )
+            .with_help(
+                "decrypt it once with `openssl pkey -in key.pem -out key-plain.pem`, keep it in a \
+                 secure iparam, and remove `passphrase`",
+            ),
+        );
+    }
+    let mut value = |key: &str| {
+        let json = if pfx.is_some() {
+            // `pfx` stands for both: its error says what to write instead.
+            get(members, key).map(|m| &m.value)
+        } else {
+            required(members, key, &member.key.span, &what, diagnostics)
+        };
+        json.and_then(|json| template_string(json, &format!("`security.{key}`"), diagnostics))
+    };
+    let certificate = value("cert");
+    let key = value("key");
+    let ca =
+        get(members, "ca").and_then(|m| template_string(&m.value, "`security.ca`", diagnostics));
+    if pfx.is_some() || get(members, "passphrase").is_some() {
+        return None;
+    }
+    Some(Security {
+        span: member.key.span.clone(),
+        certificate: certificate?,
+        key: key?,
+        ca,
+    })
 }
 
 fn check_host(host: &TemplateString, protocol: Protocol, diagnostics: &mut Diagnostics) {

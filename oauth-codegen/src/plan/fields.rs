@@ -147,7 +147,11 @@ pub(crate) fn iparam_fields(app: &AppConfig) -> Vec<IparamField> {
         }
     }
     for template in &app.templates {
-        for (_, value) in positioned_values(template) {
+        let values = positioned_values(template)
+            .into_iter()
+            .map(|(_, value)| value);
+        let security = template.options.security.iter().flat_map(|s| s.values());
+        for value in values.chain(security.map(|(_, value)| value)) {
             for path in value.paths() {
                 let Some((root, rest)) = path.segments.split_first() else {
                     continue;
@@ -172,7 +176,10 @@ pub(crate) fn iparam_fields(app: &AppConfig) -> Vec<IparamField> {
                 };
                 // Without iparams.json nothing says which values are secure: one sent only in
                 // credential headers (`Authorization: Basic <%= encode(iparam.api_key) %>`) is.
-                let kind = if is_iparam && only_in_credential_headers(app, &label) {
+                // A client certificate's private key is, wherever it comes from.
+                let kind = if (is_iparam && only_in_credential_headers(app, &label))
+                    || is_security_key(app, &label)
+                {
                     IparamKind::Secret
                 } else {
                     IparamKind::Text
@@ -187,6 +194,17 @@ pub(crate) fn iparam_fields(app: &AppConfig) -> Vec<IparamField> {
         }
     }
     fields
+}
+
+/// Whether a template's `options.security.key` is the value `label`.
+fn is_security_key(app: &AppConfig, label: &str) -> bool {
+    app.templates.iter().any(|template| {
+        template
+            .options
+            .security
+            .as_ref()
+            .is_some_and(|s| s.key.paths().iter().any(|p| p.dotted() == label))
+    })
 }
 
 /// Whether every use of the value `label` in the templates is in a header that carries a

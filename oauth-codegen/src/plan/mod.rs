@@ -126,6 +126,15 @@ pub enum Step {
         /// The text after it.
         suffix: Text,
     },
+    /// The client certificate the request presents (`options.security`), each part PEM.
+    ClientIdentity {
+        /// `cert`.
+        certificate: Value,
+        /// `key`.
+        key: Value,
+        /// `ca`: an authority trusted beside the runtime's; none when absent or empty.
+        ca: Option<Value>,
+    },
 }
 
 impl Step {
@@ -332,6 +341,22 @@ fn steps(template: &Template, resolve: &Resolve<'_>) -> (Vec<Step>, usize) {
                 name,
                 value: resolve.text(&header.value),
             },
+        });
+    }
+    if let Some(security) = &template.options.security {
+        // Each is one placeholder (checked): its value.
+        let value = |text: &TemplateString| match text.parts.as_slice() {
+            [Part::Placeholder(p)] => resolve.value(&p.expr),
+            _ => Value {
+                label: render_template(text),
+                terms: vec![Term::Unresolved],
+                default: None,
+            },
+        };
+        steps.push(Step::ClientIdentity {
+            certificate: value(&security.certificate),
+            key: value(&security.key),
+            ca: security.ca.as_ref().map(value),
         });
     }
     (steps, fixed_steps)

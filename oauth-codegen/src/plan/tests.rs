@@ -111,6 +111,7 @@ fn a_template_is_decided_once_names_types_integration_retries_and_steps() {
             Step::Query { .. } => "query",
             Step::Header { .. } => "header",
             Step::TokenHeader { .. } => "token header",
+            Step::ClientIdentity { .. } => "client identity",
         })
         .collect();
     assert_eq!(

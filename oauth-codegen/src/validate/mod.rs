@@ -2,6 +2,7 @@
 //! template uses, manifest declarations, and Rust name collisions.
 
 mod references;
+mod security;
 
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ pub(crate) fn validate(app: &AppConfig, diagnostics: &mut Diagnostics) {
     for template in &app.templates {
         check_template_references(app, template, diagnostics);
         check_auth(app, template, diagnostics);
+        security::check_security(app, template, diagnostics);
     }
     if let Some(oauth) = &app.oauth {
         for integration in &oauth.integrations {

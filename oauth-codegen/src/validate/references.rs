@@ -13,6 +13,8 @@ pub(super) enum Position {
     Path,
     Query,
     Header,
+    /// `options.security`: the TLS client certificate, never sent as text.
+    Security,
 }
 
 impl Position {
@@ -22,6 +24,7 @@ impl Position {
             Position::Path => "`path`",
             Position::Query => "`query`",
             Position::Header => "headers",
+            Position::Security => "`options.security`",
         }
     }
 }
@@ -175,7 +178,7 @@ pub(super) fn check_request_value(
     }
 }
 
-fn check_iparam(
+pub(super) fn check_iparam(
     path: &Path,
     name: &str,
     position: Position,
@@ -197,7 +200,7 @@ fn check_iparam(
         );
         return;
     };
-    if iparam.secure && position != Position::Header {
+    if iparam.secure && !matches!(position, Position::Header | Position::Security) {
         diagnostics.push(
             Diagnostic::error(
                 path.span.clone(),

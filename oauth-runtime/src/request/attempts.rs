@@ -39,7 +39,12 @@ impl RequestBuilder {
             // The runtime is borrowed from the request, not cloned: every call would touch
             // its shared reference count.
             let inner = &prepared.draft.runtime.inner;
-            let mut response = match inner.http.execute(request).await {
+            let http = prepared
+                .draft
+                .identity_client
+                .as_ref()
+                .unwrap_or(&inner.http);
+            let mut response = match http.execute(request).await {
                 Ok(response) => response,
                 Err(error) if retries_left > 0 => {
                     retries_left -= 1;

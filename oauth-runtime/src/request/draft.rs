@@ -151,6 +151,8 @@ pub(crate) struct Draft {
     pub(crate) timeout: Option<Duration>,
     /// How long a GET's 2xx answer is kept in the runtime's response cache.
     pub(crate) cache_ttl: Option<Duration>,
+    /// The client presenting the template's client certificate, when it has one.
+    pub(crate) identity_client: Option<reqwest::Client>,
 }
 
 impl Draft {
@@ -171,6 +173,7 @@ impl Draft {
                 extra_query: Vec::new(),
                 timeout: None,
                 cache_ttl: None,
+                identity_client: None,
             },
         )
     }

@@ -16,6 +16,7 @@ mod hostile;
 mod interop;
 mod limits;
 mod loopback;
+mod mutual_tls;
 mod on_demand;
 #[cfg(feature = "postgres")]
 mod postgres_store;

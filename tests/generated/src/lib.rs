@@ -17,6 +17,11 @@ pub mod minimal {
     include!(concat!(env!("OUT_DIR"), "/minimal.rs"));
 }
 
+/// `oauth-codegen/tests/fixtures/mutual_tls`: a client certificate from iparams.
+pub mod mutual_tls {
+    include!(concat!(env!("OUT_DIR"), "/mutual_tls.rs"));
+}
+
 /// Real FDK apps from the corpus.
 pub mod corpus {
     /// 35 templates.

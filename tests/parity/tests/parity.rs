@@ -93,6 +93,27 @@ fn ordinary(interpreter: &Interpreter, template: &TemplatePlan) -> Given {
             (Step::PathPrefix(_), _) => "/org/project",
             _ => "acme-7x",
         };
+        if let Step::ClientIdentity {
+            certificate,
+            key,
+            ca,
+        } = step
+        {
+            let (certificate_pem, key_pem) = client_identity();
+            let pems = [
+                (Some(certificate), certificate_pem),
+                (Some(key), key_pem),
+                (ca.as_ref(), certificate_pem),
+            ];
+            for (value, pem) in pems {
+                for term in value.iter().flat_map(|v| &v.terms) {
+                    if let Term::Iparam(i) = term {
+                        let label = interpreter.plan().iparams[*i].label.clone();
+                        given.iparams.insert(label, pem.to_string());
+                    }
+                }
+            }
+        }
         if let Step::HostValue(value) | Step::PathPrefix(value) = step {
             for term in &value.terms {
                 let plan = interpreter.plan();
@@ -114,6 +135,16 @@ fn ordinary(interpreter: &Interpreter, template: &TemplatePlan) -> Given {
         previous = Some(step);
     }
     given
+}
+
+/// A self-signed client certificate and its key, PEM.
+fn client_identity() -> &'static (String, String) {
+    static IDENTITY: OnceLock<(String, String)> = OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let made = rcgen::generate_simple_self_signed(vec!["client.example".to_string()])
+            .expect("a certificate");
+        (made.cert.pem(), made.signing_key.serialize_pem())
+    })
 }
 
 fn given(interpreter: &Interpreter, template: &str, text: &str) -> Given {

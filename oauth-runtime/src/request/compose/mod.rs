@@ -427,6 +427,20 @@ impl<'c> Compose<'c> {
         );
     }
 
+    /// Presents `certificate` and `key` (PEM) to the server, also trusting the authority
+    /// `ca` (PEM) when given: the template's `options.security`. The client for that identity
+    /// is built at its first call and reused.
+    pub fn client_identity(&mut self, certificate: &str, key: &str, ca: Option<&str>) {
+        let identities = &self.draft.runtime.inner.identities;
+        match identities.client(certificate, key, ca) {
+            Ok(client) => self.draft.identity_client = Some(client),
+            Err(error) => self.draft.fail(InvokeError::ClientCertificate {
+                template: self.draft.template.name,
+                reason: error.reason(),
+            }),
+        }
+    }
+
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
         self.parsed_url();
