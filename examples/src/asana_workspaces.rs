@@ -5,10 +5,10 @@
 
 use std::io::Write;
 
-use oauth_mock::Provider;
-use oauth_runtime::{MemoryStore, Runtime, Subject};
+use oauth_mock::{Profile, Provider};
+use oauth_runtime::{MemoryStore, Subject};
 
-use crate::support::{Result, authorize, callback_server};
+use crate::support::{Result, StandIn, authorize, callback_server};
 
 /// The client of `examples/asana_workspaces/config`.
 #[oauth_runtime::templates(
@@ -19,33 +19,39 @@ pub struct Asana;
 
 /// Authorizes the Asana integration, then lists the workspaces.
 pub async fn run(out: &mut dyn Write) -> Result<()> {
-    let provider = Provider::builder()
-        .client("asana-client", "asana-secret", "Workspace viewer")
-        .auto_consent(true)
-        .start()
-        .await?;
+    // The config is Asana's own (`app.asana.com`, over https); the embedded provider answers
+    // for that name, as Asana does.
+    let asana = StandIn::start(
+        Provider::builder()
+            .profile(Profile::asana())
+            .client("asana-client", "asana-secret", "Workspace viewer")
+            .auto_consent(true),
+        &["app.asana.com"],
+    )
+    .await?;
     let server = callback_server().await?;
     let integration = AsanaIntegration::Asana
         .spec()
-        .configure(
-            &|name| (name == "asana_host").then(|| provider.host()),
-            &|var| (var == "OAUTH_ASANA_CLIENT_SECRET").then(|| "asana-secret".to_string()),
-        )?
+        .configure(&|_| None, &|var| {
+            (var == "OAUTH_ASANA_CLIENT_SECRET").then(|| "asana-secret".to_string())
+        })?
         .redirect_uri(server.redirect_uri().as_str())?;
-    let runtime = Runtime::builder()
+    let runtime = asana
+        .runtime()?
         .store(MemoryStore::new())
         .integration(integration)
         .build()?;
-    authorize(&runtime, "asana", Subject::Installation, server).await?;
+    authorize(
+        &runtime,
+        &asana.browser()?,
+        "asana",
+        Subject::Installation,
+        server,
+    )
+    .await?;
     writeln!(out, "authorized `asana` for the installation")?;
 
-    let asana = Asana::new(
-        runtime,
-        AsanaIparams {
-            asana_host: provider.host(),
-        },
-    );
-    let response = asana.asana_get_workspace().send().await?;
+    let response = Asana::new(runtime).asana_get_workspace().send().await?;
     let body: serde_json::Value = response.json()?;
     for workspace in body["data"].as_array().into_iter().flatten() {
         writeln!(

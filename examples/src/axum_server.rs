@@ -21,10 +21,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use oauth_mock::Provider;
+use oauth_runtime::MemoryStore;
 use oauth_runtime::events::{self, TokenEvent};
-use oauth_runtime::{MemoryStore, Runtime};
 
-use crate::support::{Result, browse};
+use crate::support::{Result, StandIn, browse};
+
+/// The installation's Freshworks organisation and its Freshservice account.
+const ORG_DOMAIN: &str = "acme.myfreshworks.com";
+const FRESHSERVICE_DOMAIN: &str = "acme.freshservice.com";
 
 /// The client of `examples/axum_server/config`.
 #[oauth_runtime::templates(
@@ -117,24 +121,28 @@ async fn admins_only(request: Request, next: Next) -> Response {
 
 /// Starts the server on a free loopback port, installs through its routes, files a ticket.
 pub async fn run(out: &mut dyn Write) -> Result<()> {
-    let provider = Provider::builder()
-        .client("server-client", "server-secret", "Helpdesk server")
-        .auto_consent(true)
-        .start()
-        .await?;
+    let stand_in = StandIn::start(
+        Provider::builder()
+            .client("server-client", "server-secret", "Helpdesk server")
+            .auto_consent(true),
+        &[ORG_DOMAIN, FRESHSERVICE_DOMAIN],
+    )
+    .await?;
+    let provider = &stand_in.provider;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let integration = HelpdeskIntegration::Freshservice
         .spec()
         .configure(
-            &|name| (name == "freshworks_org_domain").then(|| provider.host()),
+            &|name| (name == "freshworks_org_domain").then(|| ORG_DOMAIN.to_string()),
             &|var| (var == "OAUTH_FRESHSERVICE_CLIENT_SECRET").then(|| "server-secret".to_string()),
         )?
         .redirect_uri(&format!("{base}/oauth/freshservice/callback"))?;
     let (sender, receiver) = events::channel(64);
     let notices = Notices::default();
     tokio::spawn(watch(receiver, notices.clone()));
-    let runtime = Runtime::builder()
+    let runtime = stand_in
+        .runtime()?
         .store(MemoryStore::new())
         .integration(integration)
         .events(sender)
@@ -142,7 +150,7 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
     let helpdesk = Helpdesk::new(
         runtime.clone(),
         HelpdeskIparams {
-            freshservice_domain: provider.host(),
+            freshservice_domain: FRESHSERVICE_DOMAIN.to_string(),
         },
     );
     let app = oauth_runtime::axum::routes(runtime, "/oauth")
@@ -168,9 +176,12 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
         "the authorize route without an admin session: {}",
         anonymous.status()
     )?;
-    let page = browse(url::Url::parse(&format!(
-        "{base}/sign-in?next=/oauth/freshservice/authorize"
-    ))?)
+    let page = browse(
+        stand_in.browser()?,
+        url::Url::parse(&format!(
+            "{base}/sign-in?next=/oauth/freshservice/authorize"
+        ))?,
+    )
     .await?;
     let installed = page.contains("freshservice is authorized");
     writeln!(

@@ -6,10 +6,8 @@
 
 use std::io::Write;
 
+use crate::support::{Result, StandIn};
 use oauth_mock::Provider;
-use oauth_runtime::Runtime;
-
-use crate::support::Result;
 
 /// The client of `examples/freshdesk_api_key/config`.
 #[oauth_runtime::templates(
@@ -20,18 +18,20 @@ pub struct Freshdesk;
 
 /// Creates a ticket with the API key, then lists the tickets.
 pub async fn run(out: &mut dyn Write) -> Result<()> {
-    let provider = Provider::builder()
-        .api_key("fd-api-key-0123", "acme.freshdesk.com")
-        .start()
-        .await?;
+    let freshdesk_domain = "acme.freshdesk.com";
+    let stand_in = StandIn::start(
+        Provider::builder().api_key("fd-api-key-0123", freshdesk_domain),
+        &[freshdesk_domain],
+    )
+    .await?;
     let iparams = FreshdeskIparams {
-        domain: provider.host(),
+        domain: freshdesk_domain.to_string(),
         api_key: "fd-api-key-0123".to_string().into(),
     };
     // Neither the installation values' `Debug` nor the secret's own shows the key.
     writeln!(out, "installation values: {iparams:?}")?;
     writeln!(out, "api_key: {:?}", iparams.api_key)?;
-    let freshdesk = Freshdesk::new(Runtime::builder().build()?, iparams);
+    let freshdesk = Freshdesk::new(stand_in.runtime()?.build()?, iparams);
     let created = freshdesk
         .create_ticket()
         .json(&serde_json::json!({ "subject": "Refund", "description": "Order 1234", "email": "bo@example.com" }))

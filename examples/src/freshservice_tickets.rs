@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::Path;
 
 use oauth_mock::Provider;
-use oauth_runtime::{FileStore, IntegrationConfig, Runtime, Subject};
+use oauth_runtime::{FileStore, IntegrationConfig, Subject};
 
-use crate::support::{Result, authorize, callback_server};
+use crate::support::{Result, StandIn, authorize, callback_server};
 
 /// The client of `examples/freshservice_tickets/config`.
 #[oauth_runtime::templates(
@@ -18,11 +18,15 @@ use crate::support::{Result, authorize, callback_server};
 )]
 pub struct Tickets;
 
-fn integration(provider: &Provider, redirect: &str) -> Result<IntegrationConfig> {
+/// The installation's Freshworks organisation and its Freshservice account.
+const ORG_DOMAIN: &str = "acme.myfreshworks.com";
+const FRESHSERVICE_DOMAIN: &str = "acme.freshservice.com";
+
+fn integration(redirect: &str) -> Result<IntegrationConfig> {
     Ok(TicketsIntegration::Freshservice
         .spec()
         .configure(
-            &|name| (name == "freshworks_org_domain").then(|| provider.host()),
+            &|name| (name == "freshworks_org_domain").then(|| ORG_DOMAIN.to_string()),
             &|var| {
                 (var == "OAUTH_FRESHSERVICE_CLIENT_SECRET").then(|| "tickets-secret".to_string())
             },
@@ -33,30 +37,42 @@ fn integration(provider: &Provider, redirect: &str) -> Result<IntegrationConfig>
 /// Authorizes with tokens kept in `folder/tokens.json`, creates tickets from a second runtime
 /// reading the same file, and lists them.
 pub async fn run(out: &mut dyn Write, folder: &Path) -> Result<()> {
-    let provider = Provider::builder()
-        .client("tickets-client", "tickets-secret", "Ticket desk")
-        .auto_consent(true)
-        .start()
-        .await?;
+    let stand_in = StandIn::start(
+        Provider::builder()
+            .client("tickets-client", "tickets-secret", "Ticket desk")
+            .auto_consent(true),
+        &[ORG_DOMAIN, FRESHSERVICE_DOMAIN],
+    )
+    .await?;
     let file = folder.join("tokens.json");
     let server = callback_server().await?;
     let redirect = server.redirect_uri().to_string();
-    let installing = Runtime::builder()
+    let installing = stand_in
+        .runtime()?
         .store(FileStore::new(&file))
-        .integration(integration(&provider, &redirect)?)
+        .integration(integration(&redirect)?)
         .build()?;
-    authorize(&installing, "freshservice", Subject::Installation, server).await?;
+    let browser = stand_in.browser()?;
+    authorize(
+        &installing,
+        &browser,
+        "freshservice",
+        Subject::Installation,
+        server,
+    )
+    .await?;
     writeln!(out, "authorized; the tokens are in {}", file.display())?;
 
     // Later, another run of the app: a new runtime on the same file.
-    let runtime = Runtime::builder()
+    let runtime = stand_in
+        .runtime()?
         .store(FileStore::new(&file))
-        .integration(integration(&provider, &redirect)?)
+        .integration(integration(&redirect)?)
         .build()?;
     let tickets = Tickets::new(
         runtime,
         TicketsIparams {
-            freshservice_domain: provider.host(),
+            freshservice_domain: FRESHSERVICE_DOMAIN.to_string(),
         },
     );
     for subject in ["Laptop will not start", "New hire: accounts"] {
@@ -71,7 +87,7 @@ pub async fn run(out: &mut dyn Write, folder: &Path) -> Result<()> {
     writeln!(
         out,
         "token requests so far: {} (the second runtime used the stored token)",
-        provider.token_requests()
+        stand_in.provider.token_requests()
     )?;
     Ok(())
 }

@@ -5,10 +5,10 @@
 
 use std::io::Write;
 
-use oauth_mock::Provider;
-use oauth_runtime::{InvokeError, MemoryStore, Runtime, Subject, UserId};
+use oauth_mock::{Profile, Provider};
+use oauth_runtime::{InvokeError, MemoryStore, Subject, UserId};
 
-use crate::support::{Result, authorize, callback_server};
+use crate::support::{Result, StandIn, authorize, browser, callback_server};
 
 /// The client of `examples/multi_oauth/config`.
 #[oauth_runtime::templates(
@@ -17,23 +17,44 @@ use crate::support::{Result, authorize, callback_server};
 )]
 pub struct Multi;
 
+const ORG_DOMAIN: &str = "acme.myfreshworks.com";
+const FRESHSERVICE_DOMAIN: &str = "acme.freshservice.com";
+
 /// Authorizes the three integrations (the agent one for one agent), and calls each.
 pub async fn run(out: &mut dyn Write) -> Result<()> {
-    let provider = Provider::builder()
-        .client("multi-client", "multi-secret", "Multi app")
-        .auto_consent(true)
-        .start()
-        .await?;
-    let host = provider.host();
-    let mut builder = Runtime::builder().store(MemoryStore::new());
+    // Two providers, as in production: FreshID (with Freshservice's API) and Asana.
+    let freshworks = StandIn::start(
+        Provider::builder()
+            .client("multi-client", "multi-secret", "Multi app")
+            .auto_consent(true),
+        &[ORG_DOMAIN, FRESHSERVICE_DOMAIN],
+    )
+    .await?;
+    let asana = StandIn::start(
+        Provider::builder()
+            .profile(Profile::asana())
+            .client("multi-asana-client", "multi-asana-secret", "Multi app")
+            .auto_consent(true),
+        &["app.asana.com"],
+    )
+    .await?;
+    let mut builder = asana
+        .trusted_by(freshworks.runtime()?)?
+        .store(MemoryStore::new());
+    let browser = asana.seen_by(freshworks.seen_by(browser())?)?.build()?;
     let mut servers = Vec::new();
     for integration in MultiIntegration::ALL {
         let server = callback_server().await?;
+        let secret = match integration {
+            MultiIntegration::Asana => "multi-asana-secret",
+            _ => "multi-secret",
+        };
         let config = integration
             .spec()
-            .configure(&|_| Some(host.clone()), &|_| {
-                Some("multi-secret".to_string())
-            })?
+            .configure(
+                &|name| (name == "freshworks_org_domain").then(|| ORG_DOMAIN.to_string()),
+                &|_| Some(secret.to_string()),
+            )?
             .redirect_uri(server.redirect_uri().as_str())?;
         builder = builder.integration(config);
         servers.push((integration, server));
@@ -45,11 +66,23 @@ pub async fn run(out: &mut dyn Write) -> Result<()> {
             MultiIntegration::AgentFreshservice => Subject::User(ana.clone()),
             _ => Subject::Installation,
         };
-        authorize(&runtime, integration.name(), subject.clone(), server).await?;
+        authorize(
+            &runtime,
+            &browser,
+            integration.name(),
+            subject.clone(),
+            server,
+        )
+        .await?;
         writeln!(out, "authorized `{}` for {subject}", integration.name())?;
     }
 
-    let app = Multi::new(runtime, MultiIparams { host: host.clone() });
+    let app = Multi::new(
+        runtime,
+        MultiIparams {
+            freshservice_domain: FRESHSERVICE_DOMAIN.to_string(),
+        },
+    );
     let created = app
         .create_ticket()
         .json(&serde_json::json!({ "subject": "From the multi app", "description": "…" }))

@@ -1,6 +1,8 @@
 //! The quickstart: the whole lifecycle of an FDK-style Freshservice app, offline.
 //!
-//! 1. An embedded FreshID-like provider starts on a loopback port.
+//! 1. An embedded FreshID-like provider starts on loopback, answering over https for the
+//!    organisation's FreshID domain and its Freshservice domain: the config is the one a real
+//!    app ships (`https`, real host names), and nothing leaves the machine.
 //! 2. The admin authorizes the app (account level): the authorize URL, the provider's consent,
 //!    the redirect to the loopback callback, the code exchange with PKCE.
 //! 3. A ticket is created with the typed method generated from `config/requests.json`.
@@ -18,7 +20,9 @@ use std::time::Duration;
 
 use oauth_mock::Provider;
 use oauth_runtime::loopback::CallbackServer;
-use oauth_runtime::{CallbackOutcome, InvokeError, MemoryStore, Runtime, Subject};
+use oauth_runtime::{CallbackOutcome, InvokeError, MemoryStore, Subject};
+
+use crate::support::StandIn;
 
 /// The client generated from the app's configuration (`oauth-templates expand --dir
 /// examples/quickstart --name Freshservice` prints it).
@@ -30,6 +34,9 @@ pub struct Freshservice;
 
 const CLIENT_ID: &str = "quickstart-client";
 const CLIENT_SECRET: &str = "quickstart-secret";
+/// The installation's Freshworks organisation (FreshID) and its Freshservice account.
+const ORG_DOMAIN: &str = "acme.myfreshworks.com";
+const FRESHSERVICE_DOMAIN: &str = "acme.freshservice.com";
 /// Short, so the quickstart sees a token expire.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(2);
 
@@ -39,21 +46,28 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         out,
         "1. Starting the embedded FreshID-like provider (offline, on loopback)."
     )?;
-    let provider = Provider::builder()
-        .client(CLIENT_ID, CLIENT_SECRET, "Quickstart helpdesk")
-        .access_token_lifetime(TOKEN_LIFETIME)
-        .require_pkce(true)
-        .auto_consent(true)
-        .start()
-        .await?;
-    writeln!(out, "   provider at {}", provider.url())?;
+    let stand_in = StandIn::start(
+        Provider::builder()
+            .client(CLIENT_ID, CLIENT_SECRET, "Quickstart helpdesk")
+            .access_token_lifetime(TOKEN_LIFETIME)
+            .require_pkce(true)
+            .auto_consent(true),
+        &[ORG_DOMAIN, FRESHSERVICE_DOMAIN],
+    )
+    .await?;
+    let provider = &stand_in.provider;
+    writeln!(
+        out,
+        "   https://{ORG_DOMAIN} and https://{FRESHSERVICE_DOMAIN} are answered at {}",
+        provider.https_address().ok_or("no https")?
+    )?;
 
     // The installation: what the admin enters when installing the app (`oauth_iparams`: the
     // organisation's domain and the OAuth client's credentials). The token requests carry
     // FreshID's custom header, `Authorization: Basic base64(id:secret)`, built from them; none
     // of it is in the config file or the binary.
     let oauth_iparams = |name: &str| match name {
-        "freshworks_org_domain" => Some(provider.host()),
+        "freshworks_org_domain" => Some(ORG_DOMAIN.to_string()),
         "client_id" => Some(CLIENT_ID.to_string()),
         "client_secret" => Some(CLIENT_SECRET.to_string()),
         _ => None,
@@ -72,7 +86,10 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         .spec()
         .configure(&oauth_iparams, &no_environment)?
         .redirect_uri(callback.redirect_uri().as_str())?;
-    let runtime = Runtime::builder()
+    // In production: `Runtime::builder()`. Here the two domains go to the embedded provider,
+    // whose throwaway authority is trusted; TLS still checks their names.
+    let runtime = stand_in
+        .runtime()?
         .store(MemoryStore::new())
         .integration(integration)
         .build()?;
@@ -89,7 +106,10 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     )?;
     // The admin's browser: the provider consents at once (auto-consent) and redirects to the
     // loopback callback.
-    let browser = tokio::spawn(crate::support::browse(request.url().clone()));
+    let browser = tokio::spawn(crate::support::browse(
+        stand_in.browser()?,
+        request.url().clone(),
+    ));
     let (received, reply) = callback.receive(&request, Duration::from_secs(30)).await?;
     let outcome = runtime
         .complete_authorization("freshservice", None, &received)
@@ -110,7 +130,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     let app = Freshservice::new(
         runtime.clone(),
         FreshserviceIparams {
-            freshservice_domain: provider.host(),
+            freshservice_domain: FRESHSERVICE_DOMAIN.to_string(),
         },
     );
 

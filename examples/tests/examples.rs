@@ -79,7 +79,7 @@ async fn multi_oauth_keeps_three_integrations_apart() {
             "freshservice (account): create_ticket 201 Created",
             "asana (account): 2 workspaces",
             "agent_freshservice (ana's token): 1 tickets",
-            "bob must authorize first, at http://127.0.0.1:",
+            "bob must authorize first, at https://acme.myfreshworks.com/org/oauth/v2/authorize",
         ],
     );
 }

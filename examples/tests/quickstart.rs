@@ -8,7 +8,9 @@ async fn the_quickstart_runs_the_whole_lifecycle() {
     assert!(result.is_ok(), "{result:?}\n{text}");
     let steps = [
         "1. Starting the embedded FreshID-like provider",
+        "https://acme.myfreshworks.com and https://acme.freshservice.com are answered at 127.0.0.1:",
         "2. Authorizing the app for the account",
+        "the admin is sent to https://acme.myfreshworks.com/org/oauth/v2/authorize?",
         "it was exchanged for tokens (PKCE checked) and they are stored",
         "the token request authenticated with FreshID's custom header `Authorization: Basic …`",
         "3. Creating a ticket with the typed method `create_ticket`.",
@@ -17,7 +19,7 @@ async fn the_quickstart_runs_the_whole_lifecycle() {
         "get_ticket answered 200 OK at once: the runtime refreshed the token first (1 token request)",
         "5. The refresh token is revoked",
         "the call failed: template `getTicket`: the installation must authorize `freshservice` again (the authorization server rejected the refresh token)",
-        "the app shows the admin where to authorize again: http://127.0.0.1:",
+        "the app shows the admin where to authorize again: https://acme.myfreshworks.com/org/oauth/v2/authorize?",
         "further calls fail at once: 0 more token requests",
         "Done: authorize, call, refresh, reauthorize — all offline.",
     ];

@@ -3,6 +3,10 @@
 //! consent page, presses Agree (then, in a second run, Cancel), and lands on the CLI's loopback
 //! callback page. Screenshots of both pages go to `target/test-artifacts/`.
 //!
+//! The config is a real app's (`https://acme.myfreshworks.com/…`): the CLI reaches that name at
+//! the provider with `--resolve` and trusts its authority with `--ca-cert`; Chromium maps the
+//! name with `--host-resolver-rules` and accepts the provider's key by its hash.
+//!
 //! Needs `chromium` and `chromedriver` (Debian packages `chromium` and `chromium-driver`),
 //! installed by `scripts/install-browser`, which `scripts/test` runs.
 
@@ -16,6 +20,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const SECRET: &str = "browser-secret";
+/// The organisation's FreshID domain, answered by the embedded provider over https.
+const ORG_DOMAIN: &str = "acme.myfreshworks.com";
 
 fn artifacts() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
@@ -27,14 +33,15 @@ fn app(provider: &Provider) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("oauth-cli-browser-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("config")).unwrap();
-    let host = provider.host();
+    std::fs::write(dir.join("ca.pem"), provider.ca_certificate().unwrap()).unwrap();
+    let host = ORG_DOMAIN;
     std::fs::write(
         dir.join("config/oauth_config.json"),
         format!(
             r#"{{ "integrations": {{ "freshservice": {{ "display_name": "Freshservice",
                 "client_id": "browser-client", "client_secret": "",
-                "authorize_url": "http://{host}/org/oauth/v2/authorize",
-                "token_url": "http://{host}/org/oauth/v2/token",
+                "authorize_url": "https://{host}/org/oauth/v2/authorize",
+                "token_url": "https://{host}/org/oauth/v2/token",
                 "options": {{ "scope": "freshservice.tickets.create freshservice.tickets.view" }},
                 "token_type": "account" }} }} }}"#
         ),
@@ -43,8 +50,9 @@ fn app(provider: &Provider) -> PathBuf {
     dir
 }
 
-/// Chromedriver on a free port, and a headless Chromium session through it.
-async fn browser() -> (tokio::process::Child, Client) {
+/// Chromedriver on a free port, and a headless Chromium session through it that reaches the
+/// organisation's domain at the provider and accepts its certificate.
+async fn browser(provider: &Provider) -> (tokio::process::Child, Client) {
     let missing = "chromium and chromedriver are needed: run `scripts/install-browser` \
                    (Debian packages chromium and chromium-driver)";
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -79,6 +87,14 @@ async fn browser() -> (tokio::process::Child, Client) {
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--window-size=900,760",
                 format!("--user-data-dir={}", profile.display()),
+                format!(
+                    "--host-resolver-rules=MAP {ORG_DOMAIN} {}",
+                    provider.https_address().unwrap()
+                ),
+                format!(
+                    "--ignore-certificate-errors-spki-list={}",
+                    provider.server_spki_sha256().unwrap()
+                ),
             ]
         }),
     );
@@ -100,9 +116,14 @@ fn which(program: &str) -> Option<String> {
 }
 
 /// Starts `authorize freshservice` and returns it with the address it printed.
-async fn start_authorize(dir: &Path) -> (tokio::process::Child, String, Vec<String>) {
+async fn start_authorize(
+    dir: &Path,
+    provider: &Provider,
+) -> (tokio::process::Child, String, Vec<String>) {
+    let resolve = format!("{ORG_DOMAIN}:{}", provider.https_address().unwrap());
     let mut child = Command::new(env!("CARGO_BIN_EXE_oauth-templates"))
         .args(["authorize", "freshservice", "--no-browser", "--port", "0"])
+        .args(["--ca-cert", "ca.pem", "--resolve", &resolve])
         .current_dir(dir)
         .env("OAUTH_FRESHSERVICE_CLIENT_SECRET", SECRET)
         .env_remove("OAUTH_TEMPLATES_STORE_KEY")
@@ -167,15 +188,21 @@ async fn body_text(client: &Client) -> String {
 async fn consent_in_a_real_browser_authorizes_and_cancel_does_not() {
     let provider = Provider::builder()
         .client("browser-client", SECRET, "Browser test app")
+        .https([ORG_DOMAIN])
         .start()
         .await
         .unwrap();
     let dir = app(&provider);
-    let (_driver, client) = browser().await;
+    let (_driver, client) = browser(&provider).await;
 
-    // Agree, as the second account.
-    let (cli, address, _) = start_authorize(&dir).await;
+    // Agree, as the second account, on the consent page served over https.
+    let (cli, address, _) = start_authorize(&dir, &provider).await;
     client.goto(&address).await.unwrap();
+    let consent = client.current_url().await.unwrap();
+    assert_eq!(
+        (consent.scheme(), consent.host_str()),
+        ("https", Some(ORG_DOMAIN))
+    );
     let page = body_text(&client).await;
     assert!(
         page.contains("Browser test app wants to access your account"),
@@ -228,7 +255,7 @@ async fn consent_in_a_real_browser_authorizes_and_cancel_does_not() {
     assert_eq!(provider.token_requests(), 1);
 
     // Cancel: the CLI reports the app unauthorized.
-    let (cli, address, _) = start_authorize(&dir).await;
+    let (cli, address, _) = start_authorize(&dir, &provider).await;
     client.goto(&address).await.unwrap();
     client
         .find(Locator::Css("#cancel"))

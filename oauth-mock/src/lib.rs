@@ -180,6 +180,16 @@ impl Provider {
             .map(|https| https.tls.client_identity(name))
     }
 
+    /// Base64 of the SHA-256 of the https certificate's public key (its SubjectPublicKeyInfo),
+    /// for a browser that is not told of the provider's authority: Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes it, for a browser test of the consent page
+    /// over https. Present when the provider serves https.
+    pub fn server_spki_sha256(&self) -> Option<&str> {
+        self.https
+            .as_ref()
+            .map(|https| https.tls.server_spki_sha256.as_str())
+    }
+
     /// How many TLS handshakes the mutual-TLS side completed: connections a client reused
     /// count once.
     pub fn mutual_tls_handshakes(&self) -> usize {

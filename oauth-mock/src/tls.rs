@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    KeyUsagePurpose, PublicKeyData as _,
 };
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -47,6 +47,8 @@ pub(crate) struct Tls {
     pub(crate) acceptor: TlsAcceptor,
     /// Serves with the server certificate, requiring a client certificate the CA signed.
     pub(crate) mutual_acceptor: TlsAcceptor,
+    /// Base64 of the SHA-256 of the server key's SubjectPublicKeyInfo.
+    pub(crate) server_spki_sha256: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -97,7 +99,14 @@ pub(crate) fn make(names: &[String]) -> std::io::Result<Tls> {
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key())
         .map_err(invalid)?;
+    let spki = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        &server_key.subject_public_key_info(),
+    );
+    use base64::Engine as _;
+    let server_spki_sha256 = base64::engine::general_purpose::STANDARD.encode(spki.as_ref());
     Ok(Tls {
+        server_spki_sha256,
         ca_pem: ca_certificate.pem(),
         acceptor: TlsAcceptor::from(Arc::new(config)),
         mutual_acceptor: TlsAcceptor::from(Arc::new(mutual)),
