@@ -81,7 +81,8 @@ pub(super) fn check_security(app: &AppConfig, template: &Template, diagnostics: 
                     );
                 }
             }
-            Reference::Platform if path.segments[0].value == "app_settings" => {}
+            Reference::Platform
+                if path.segments.first().is_some_and(|s| s.value == "app_settings") => {}
             Reference::Context(field) => diagnostics.push(
                 Diagnostic::error(
                     path.span.clone(),
