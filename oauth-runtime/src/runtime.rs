@@ -447,6 +447,15 @@ impl RuntimeBuilder {
     /// What the clients the runtime builds trust and resolve: checked here, so that a bad
     /// root certificate is a build error.
     fn client_settings(&self) -> Result<ClientSettings, BuildError> {
+        if self.http_client.is_some()
+            && (!self.root_certificates.is_empty() || !self.resolve.is_empty())
+        {
+            return Err(BuildError::new(
+                "add_root_certificate and resolve configure the runtime's own HTTP client: \
+                 with http_client, set them on that client",
+                None,
+            ));
+        }
         let mut roots = Vec::new();
         for pem in &self.root_certificates {
             let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
@@ -473,13 +482,6 @@ impl RuntimeBuilder {
         settings: &ClientSettings,
     ) -> Result<reqwest::Client, BuildError> {
         if let Some(client) = self.http_client.take() {
-            if !self.root_certificates.is_empty() || !self.resolve.is_empty() {
-                return Err(BuildError::new(
-                    "add_root_certificate and resolve configure the runtime's own HTTP client: \
-                     with http_client, set them on that client",
-                    None,
-                ));
-            }
             return Ok(client);
         }
         settings
