@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::store::StoreError;
-use crate::tokens::{ReauthorizationReason, Subject, TokenError};
+use crate::tokens::{InstallationId, ReauthorizationReason, Subject, TokenError};
 
 /// Why an invocation failed. Match on the variant; `Display` is a sentence for a person.
 /// Nothing secret (tokens, secure iparams) is ever part of it, and `Debug` shows no response
@@ -110,6 +110,8 @@ pub enum InvokeError {
         integration: &'static str,
         /// Whose token.
         subject: Subject,
+        /// The installation.
+        installation: InstallationId,
         /// Why.
         reason: ReauthorizationReason,
         /// Where to send them to authorize, for an `agent` integration whose runtime knows its
@@ -227,6 +229,7 @@ impl fmt::Debug for InvokeError {
                 template,
                 integration,
                 subject,
+                installation,
                 reason,
                 authorize_url,
             } => f
@@ -234,6 +237,7 @@ impl fmt::Debug for InvokeError {
                 .field("template", template)
                 .field("integration", integration)
                 .field("subject", subject)
+                .field("installation", installation)
                 .field("reason", reason)
                 .field("authorize_url", &authorize_url.as_ref().map(without_query))
                 .finish(),
@@ -486,11 +490,13 @@ impl fmt::Display for InvokeError {
                 template,
                 integration,
                 subject,
+                installation,
                 reason,
                 ..
             } => write!(
                 f,
-                "template `{template}`: {subject} must authorize `{integration}`{} ({reason})",
+                "template `{template}`: {} must authorize `{integration}`{} ({reason})",
+                crate::tokens::owner(subject, installation),
                 reason.again()
             ),
             InvokeError::TokenStore {
@@ -524,11 +530,15 @@ impl InvokeError {
     ) -> Self {
         match error {
             TokenError::ReauthorizationRequired {
-                subject, reason, ..
+                subject,
+                installation,
+                reason,
+                ..
             } => InvokeError::ReauthorizationRequired {
                 template,
                 integration,
                 subject,
+                installation,
                 reason,
                 authorize_url: None,
             },
@@ -591,6 +601,7 @@ mod debug_tests {
             template: "t",
             integration: "crm",
             subject: Subject::Installation,
+            installation: InstallationId::default(),
             reason: ReauthorizationReason::NotAuthorized,
             authorize_url: Some(
                 url::Url::parse("https://auth.example/authorize?state=sekrit-state&code_challenge=sekrit-challenge")

@@ -105,6 +105,6 @@ pub use runtime::{BackgroundRefresh, BuildError, Runtime, RuntimeBuilder};
 pub use secrecy::SecretString;
 pub use store::{FileStore, MemoryStore, TokenStore};
 pub use tokens::{
-    AccessToken, DeadToken, ReauthorizationReason, StaticTokens, Subject, TokenError, TokenFuture,
-    TokenKey, TokenRecord, TokenSet, TokenSource, UserId,
+    AccessToken, DeadToken, InstallationId, ReauthorizationReason, StaticTokens, Subject,
+    TokenError, TokenFuture, TokenKey, TokenRecord, TokenSet, TokenSource, UserId,
 };

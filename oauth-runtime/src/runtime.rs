@@ -14,7 +14,9 @@ use crate::oauth::{IntegrationConfig, Revocation};
 use crate::refresh::{RefreshPolicy, TokenManager};
 use crate::request::cache::ResponseCache;
 use crate::store::TokenStore;
-use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId};
+use crate::tokens::{
+    AccessToken, InstallationId, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId,
+};
 
 /// FDK's default timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -53,9 +55,16 @@ impl Drop for BackgroundRefresh {
 }
 
 /// The HTTP client, limits and token source shared by generated clients. Cheap to clone.
+///
+/// A runtime is a handle on one installation of the app: the default one, or the one
+/// [`Runtime::installation`] names. Handles of one runtime share everything but the
+/// installation (HTTP connections, token manager, store, caches), so a handle, and a
+/// generated client made from it, costs nothing to make per request.
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) inner: Arc<RuntimeInner>,
+    /// Whose tokens the templates' calls send and authorizations store.
+    pub(crate) installation: InstallationId,
 }
 
 pub(crate) struct RuntimeInner {
@@ -80,6 +89,7 @@ impl fmt::Debug for Runtime {
             .field("allow_insecure_http", &self.inner.allow_insecure_http)
             .field("max_retry_wait", &self.inner.max_retry_wait)
             .field("tokens", &self.inner.tokens.as_ref().map(|_| "configured"))
+            .field("installation", &self.installation)
             .finish()
     }
 }
@@ -108,6 +118,21 @@ impl Runtime {
             token_wait: DEFAULT_TOKEN_WAIT,
             authorization_ttl: crate::oauth::authorize::DEFAULT_TTL,
         }
+    }
+
+    /// A handle on `installation` sharing this runtime: the templates' calls of a client made
+    /// from it send that installation's tokens, its authorizations store tokens for it, and
+    /// [`Runtime::uninstall`] deletes only its tokens.
+    pub fn installation(&self, installation: impl Into<InstallationId>) -> Runtime {
+        Runtime {
+            inner: self.inner.clone(),
+            installation: installation.into(),
+        }
+    }
+
+    /// The installation this handle is on.
+    pub fn installation_id(&self) -> &InstallationId {
+        &self.installation
     }
 
     /// Stores `tokens` for `key` (after an authorization, or tokens obtained elsewhere),
@@ -168,7 +193,7 @@ impl Runtime {
             .manager
             .as_deref()
             .ok_or(AuthorizeError::NoStore)?
-            .authorize(integration, subject)
+            .authorize(&self.installation, integration, subject)
     }
 
     /// Completes an authorization from its callback to `integration`'s redirect URI (for an
@@ -183,8 +208,14 @@ impl Runtime {
         match self.inner.manager.as_deref() {
             Some(manager) => {
                 let outcome = manager.complete(integration, user, callback).await;
-                if let Ok(CallbackOutcome::Authorized { subject, .. }) = &outcome {
+                if let Ok(CallbackOutcome::Authorized {
+                    subject,
+                    installation,
+                    ..
+                }) = &outcome
+                {
                     self.inner.cache.forget(&TokenKey {
+                        installation: installation.clone(),
                         integration: integration.to_string().into(),
                         subject: subject.clone(),
                     });
@@ -232,11 +263,11 @@ impl Runtime {
         Ok(BackgroundRefresh { task })
     }
 
-    /// Uninstall: deletes every token of the installation, its own and its users', each
-    /// revoked at the provider first when its integration has a revocation endpoint. Returns
-    /// how many were deleted.
+    /// Uninstall: deletes every token of this handle's installation, its own and its
+    /// users', each revoked at the provider first when its integration has a revocation
+    /// endpoint. Other installations' tokens stay. Returns how many were deleted.
     pub async fn uninstall(&self) -> Result<usize, TokenError> {
-        let uninstalled = self.manager()?.uninstall().await;
+        let uninstalled = self.manager()?.uninstall(&self.installation).await;
         self.inner.cache.clear();
         uninstalled
     }
@@ -519,6 +550,7 @@ impl RuntimeBuilder {
             }
         };
         Ok(Runtime {
+            installation: InstallationId::default(),
             inner: Arc::new(RuntimeInner {
                 http,
                 timeout: self.timeout,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::pkce::{Pkce, random_token};
-use crate::tokens::{Subject, UserId};
+use crate::tokens::{InstallationId, Subject, UserId};
 
 /// How long a started authorization may take before its callback is refused.
 pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
@@ -31,6 +31,7 @@ pub struct AuthorizationRequest {
     pub(crate) state: String,
     pub(crate) integration: String,
     pub(crate) subject: Subject,
+    pub(crate) installation: InstallationId,
 }
 
 impl fmt::Debug for AuthorizationRequest {
@@ -41,6 +42,7 @@ impl fmt::Debug for AuthorizationRequest {
             .field("url", &shown.as_str())
             .field("integration", &self.integration)
             .field("subject", &self.subject)
+            .field("installation", &self.installation)
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +61,11 @@ impl AuthorizationRequest {
     /// Whose tokens it will give.
     pub fn subject(&self) -> &Subject {
         &self.subject
+    }
+
+    /// The installation the tokens will belong to.
+    pub fn installation(&self) -> &InstallationId {
+        &self.installation
     }
 
     /// Whether `state` is this request's, compared in constant time.
@@ -126,6 +133,8 @@ pub enum CallbackOutcome {
         integration: String,
         /// Whose tokens.
         subject: Subject,
+        /// The installation they belong to: the one the authorization was started for.
+        installation: InstallationId,
     },
     /// The user pressed Cancel: nothing was stored, the app stays unauthorized.
     Denied {
@@ -293,6 +302,7 @@ impl std::error::Error for AuthorizeError {}
 /// An authorization started and not finished.
 pub(crate) struct Pending {
     state: String,
+    pub(crate) installation: InstallationId,
     pub(crate) integration: String,
     pub(crate) subject: Subject,
     pub(crate) verifier: Option<SecretString>,
@@ -312,6 +322,7 @@ impl PendingAuthorizations {
     /// Starts an authorization: its `state`, and the PKCE challenge if `pkce`.
     pub(crate) fn begin(
         &self,
+        installation: &InstallationId,
         integration: &str,
         subject: Subject,
         redirect_uri: url::Url,
@@ -328,14 +339,16 @@ impl PendingAuthorizations {
         };
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         pending.retain(|p| p.started.elapsed() <= ttl);
-        let mine = |p: &Pending| p.integration == integration && p.subject == subject;
+        let mine = |p: &Pending| {
+            p.installation == *installation && p.integration == integration && p.subject == subject
+        };
         if pending.iter().filter(|p| mine(p)).count() >= MAX_PENDING_PER_SUBJECT
             && let Some(oldest) = pending.iter().position(mine)
         {
             pending.remove(oldest);
         } else if pending
             .iter()
-            .filter(|p| p.integration == integration)
+            .filter(|p| p.installation == *installation && p.integration == integration)
             .count()
             >= MAX_PENDING_PER_INTEGRATION
         {
@@ -343,6 +356,7 @@ impl PendingAuthorizations {
         }
         pending.push(Pending {
             state: state.clone(),
+            installation: installation.clone(),
             integration: integration.to_string(),
             subject,
             verifier,
@@ -364,6 +378,7 @@ impl PendingAuthorizations {
     /// `left` to live.
     pub(crate) fn live_url(
         &self,
+        installation: &InstallationId,
         integration: &str,
         subject: &Subject,
         left: Duration,
@@ -373,7 +388,10 @@ impl PendingAuthorizations {
             .iter()
             .rev()
             .find(|e| {
-                e.integration == integration && &e.subject == subject && e.started.elapsed() < left
+                e.installation == *installation
+                    && e.integration == integration
+                    && &e.subject == subject
+                    && e.started.elapsed() < left
             })
             .and_then(|e| e.url.clone())
     }

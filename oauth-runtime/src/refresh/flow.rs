@@ -139,7 +139,7 @@ impl TokenManager {
         };
         for key in keys {
             if let Err(error) = self.access_token(&key).await {
-                tracing::debug!(integration = %key.integration, error = %error, "background refresh left a key as it is");
+                tracing::debug!(installation = key.installation.as_str(), integration = %key.integration, error = %error, "background refresh left a key as it is");
             }
         }
     }
@@ -231,7 +231,7 @@ impl TokenManager {
         };
         let span = tracing::info_span!(
             "oauth_runtime.refresh",
-            integration = %key.integration,
+            installation = key.installation.as_str(), integration = %key.integration,
             subject = subject_kind(&key.subject),
             outcome = tracing::field::Empty,
         );

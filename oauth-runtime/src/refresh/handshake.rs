@@ -8,7 +8,7 @@ use crate::oauth::authorize::{
 use crate::oauth::token_endpoint::{self, Resend};
 use crate::oauth::token_response::{self, Failure};
 use crate::oauth::{IntegrationConfig, TokenType};
-use crate::tokens::{Subject, TokenError, TokenKey, TokenSet, UserId};
+use crate::tokens::{InstallationId, Subject, TokenError, TokenKey, TokenSet, UserId};
 
 impl TokenManager {
     fn integration(&self, name: &str) -> Result<&IntegrationConfig, AuthorizeError> {
@@ -19,6 +19,7 @@ impl TokenManager {
 
     pub(crate) fn authorize(
         &self,
+        installation: &InstallationId,
         name: &str,
         subject: Subject,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
@@ -35,6 +36,7 @@ impl TokenManager {
             .clone()
             .ok_or_else(|| AuthorizeError::NoAuthorizeUrl(name.to_string()))?;
         let (state, challenge) = self.pending.begin(
+            installation,
             name,
             subject.clone(),
             integration.redirect_uri.clone(),
@@ -68,26 +70,35 @@ impl TokenManager {
             state,
             integration: name.to_string(),
             subject,
+            installation: installation.clone(),
         })
     }
 
     /// The URL a user sent back to authorize goes to: the live one issued for them before,
     /// or a new one, so failing calls do not pile up authorizations.
-    pub(crate) fn authorize_url_for(&self, name: &str, subject: &Subject) -> Option<url::Url> {
-        if let Some(url) = self
-            .pending
-            .live_url(name, subject, self.policy.authorization_ttl / 2)
-        {
+    pub(crate) fn authorize_url_for(&self, key: &TokenKey) -> Option<url::Url> {
+        let (installation, name) = (&key.installation, key.integration.as_ref());
+        if let Some(url) = self.pending.live_url(
+            installation,
+            name,
+            &key.subject,
+            self.policy.authorization_ttl / 2,
+        ) {
             return Some(url);
         }
-        self.authorize(name, subject.clone()).ok().map(|r| r.url)
+        self.authorize(installation, name, key.subject.clone())
+            .ok()
+            .map(|r| r.url)
     }
 
     /// Deletes every token of the installation, its own and its users' (uninstall).
-    pub(crate) async fn uninstall(&self) -> Result<usize, TokenError> {
+    pub(crate) async fn uninstall(
+        &self,
+        installation: &InstallationId,
+    ) -> Result<usize, TokenError> {
         let keys = self.store().keys().await?;
         let mut deleted = 0;
-        for key in &keys {
+        for key in keys.iter().filter(|k| k.installation == *installation) {
             if self.forget(key).await? {
                 deleted += 1;
             }
@@ -176,6 +187,7 @@ impl TokenManager {
         // RFC 6749 §5.1: without `scope`, the scopes granted are the ones asked for.
         tokens = tokens.with_granted_scopes(granted.scopes.unwrap_or_else(|| config.scope_items()));
         let key = TokenKey {
+            installation: pending.installation.clone(),
             integration: name.to_string().into(),
             subject: pending.subject.clone(),
         };
@@ -183,6 +195,7 @@ impl TokenManager {
         Ok(CallbackOutcome::Authorized {
             integration,
             subject: pending.subject,
+            installation: pending.installation,
         })
     }
 }

@@ -26,6 +26,7 @@ fn reauthorize(key: &TokenKey, reason: ReauthorizationReason) -> TokenError {
     TokenError::ReauthorizationRequired {
         integration: key.integration.to_string(),
         subject: key.subject.clone(),
+        installation: key.installation.clone(),
         reason,
     }
 }

@@ -184,7 +184,7 @@ impl TokenManager {
         };
         if let Revocation::Failed { reason } = &revocation {
             tracing::warn!(
-                integration = %key.integration,
+                installation = key.installation.as_str(), integration = %key.integration,
                 reason = %reason,
                 "revocation at the provider failed; the tokens are deleted here anyway"
             );

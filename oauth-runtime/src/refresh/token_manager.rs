@@ -43,10 +43,11 @@ pub(crate) struct TokenManager {
     pub(super) store: Arc<dyn TokenStore>,
     pub(crate) integrations: HashMap<String, IntegrationConfig>,
     pub(crate) policy: RefreshPolicy,
-    /// The installation's token of each integration: found without hashing or locking, as
-    /// every call of an `account` integration's template asks for one.
+    /// The default installation's token of each integration: found without hashing or
+    /// locking, as every call of an `account` integration's template asks for one.
     installation_slots: Vec<(String, Arc<Slot>)>,
-    /// Users' tokens (`agent` integrations), and keys of integrations not configured.
+    /// Users' tokens (`agent` integrations), named installations' tokens, and keys of
+    /// integrations not configured.
     slots: Mutex<HashMap<TokenKey, Arc<Slot>>>,
     /// Authorizations started and not finished (see `handshake`).
     pub(crate) pending: PendingAuthorizations,
@@ -90,7 +91,7 @@ impl TokenManager {
     pub(crate) fn emit_reauthorization(&self, key: &TokenKey, reason: ReauthorizationReason) {
         self.emit(|| TokenEvent::ReauthorizationRequired {
             authorize_url: match &key.subject {
-                Subject::User(_) => self.authorize_url_for(&key.integration, &key.subject),
+                Subject::User(_) => self.authorize_url_for(key),
                 Subject::Installation => None,
             },
             key: key.clone(),
@@ -103,7 +104,7 @@ impl TokenManager {
     }
 
     fn installation_slot(&self, key: &TokenKey) -> Option<&Arc<Slot>> {
-        if key.subject != Subject::Installation {
+        if key.subject != Subject::Installation || !key.installation.is_default() {
             return None;
         }
         self.installation_slots

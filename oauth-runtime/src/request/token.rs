@@ -61,6 +61,7 @@ impl RequestBuilder {
             return Ok(Preparing::Ready(prepared));
         }
         let key = TokenKey {
+            installation: prepared.draft.runtime.installation.clone(),
             integration: Cow::Borrowed(prepared.integration()),
             subject,
         };
@@ -147,12 +148,17 @@ impl Prepared {
         if let InvokeError::ReauthorizationRequired {
             integration,
             subject: subject @ Subject::User(_),
+            installation,
             authorize_url,
             ..
         } = &mut error
             && let Some(manager) = self.draft.runtime.inner.manager.as_deref()
         {
-            *authorize_url = manager.authorize_url_for(integration, subject);
+            *authorize_url = manager.authorize_url_for(&TokenKey {
+                installation: installation.clone(),
+                integration: Cow::Borrowed(integration),
+                subject: subject.clone(),
+            });
         }
         error
     }

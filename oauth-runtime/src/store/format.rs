@@ -9,7 +9,10 @@
 //! ```
 //!
 //! `scopes` are those the server said it granted; `requested_scopes` and `extra` are absent
-//! from files written before they were kept, and such files open as they are.
+//! from files written before they were kept, and such files open as they are. A record of a
+//! named installation says which (`"installation": "acme"`); the default installation's
+//! records say nothing, as files written before installations existed, whose tokens are
+//! therefore the default installation's.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crypt::{EncryptionKey, MAGIC};
 use super::{StoreError, Version, Versioned};
-use crate::tokens::{DeadToken, Subject, TokenKey, TokenRecord, TokenSet, UserId};
+use crate::tokens::{DeadToken, InstallationId, Subject, TokenKey, TokenRecord, TokenSet, UserId};
 
 const FORMAT: u32 = 1;
 
@@ -43,6 +46,9 @@ struct File {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Record {
+    /// The installation's id; absent for the default installation.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    installation: String,
     integration: String,
     user: Option<String>,
     version: u64,
@@ -128,6 +134,7 @@ pub(crate) fn decode(
 /// A stored record back as its key and versioned tokens; `Err` says what is wrong.
 fn from_record(record: Record) -> Result<(TokenKey, Versioned), String> {
     let key = TokenKey {
+        installation: InstallationId::new(&record.installation),
         integration: record.integration.into(),
         subject: match record.user {
             Some(user) => Subject::User(UserId::new(user)),
@@ -177,6 +184,7 @@ fn from_record(record: Record) -> Result<(TokenKey, Versioned), String> {
 fn to_record(key: &TokenKey, versioned: &Versioned) -> Record {
     let tokens = &versioned.record.tokens;
     Record {
+        installation: key.installation.as_str().to_string(),
         integration: key.integration.to_string(),
         user: match &key.subject {
             Subject::Installation => None,

@@ -5,14 +5,20 @@
 //!
 //! ```sql
 //! CREATE TABLE IF NOT EXISTS oauth_tokens (
-//!     integration text NOT NULL,
-//!     subject     text NOT NULL,          -- 'installation', or 'user:' || the user's id
-//!     version     bigint NOT NULL,        -- from oauth_token_versions: never repeats
-//!     record      bytea NOT NULL,         -- the tokens, AES-256-GCM sealed with a key
-//!     updated_at  timestamptz NOT NULL DEFAULT now(),
-//!     PRIMARY KEY (integration, subject));
+//!     installation text NOT NULL DEFAULT '', -- the installation's id; '' for the default
+//!     integration  text NOT NULL,
+//!     subject      text NOT NULL,          -- 'installation', or 'user:' || the user's id
+//!     version      bigint NOT NULL,        -- from oauth_token_versions: never repeats
+//!     record       bytea NOT NULL,         -- the tokens, AES-256-GCM sealed with a key
+//!     updated_at   timestamptz NOT NULL DEFAULT now(),
+//!     PRIMARY KEY (installation, integration, subject));
 //! CREATE SEQUENCE IF NOT EXISTS oauth_token_versions;
 //! ```
+//!
+//! A table of the previous version (no `installation`, keyed by integration and subject) is
+//! migrated in place: the column is added (its rows belong to the default installation) and
+//! the primary key extended. A replica of the previous version still running writes rows the
+//! default installation reads, but its upserts name the old key: upgrade every replica.
 //!
 //! Saves are compare-and-swap on `version`. A refresh holds a session-level advisory lock
 //! (`pg_try_advisory_lock`) on its key, polled up to the runtime's `refresh_lock_wait`; a
@@ -42,19 +48,32 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::crypt::EncryptionKey;
 use super::format::{decode_one, encode_one};
 use super::{RefreshLock, StoreError, StoreFuture, TokenStore, Version, Versioned};
-use crate::tokens::{Subject, TokenKey, TokenRecord, UserId};
+use crate::tokens::{InstallationId, Subject, TokenKey, TokenRecord, UserId};
 
 const MIGRATION: &str = "
     BEGIN;
     SELECT pg_advisory_xact_lock(7243110017);
     CREATE TABLE IF NOT EXISTS oauth_tokens (
-        integration text NOT NULL,
-        subject     text NOT NULL,
-        version     bigint NOT NULL,
-        record      bytea NOT NULL,
-        updated_at  timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (integration, subject));
+        installation text NOT NULL DEFAULT '',
+        integration  text NOT NULL,
+        subject      text NOT NULL,
+        version      bigint NOT NULL,
+        record       bytea NOT NULL,
+        updated_at   timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (installation, integration, subject));
     CREATE SEQUENCE IF NOT EXISTS oauth_token_versions;
+    ALTER TABLE oauth_tokens ADD COLUMN IF NOT EXISTS installation text NOT NULL DEFAULT '';
+    DO $$ BEGIN
+        IF NOT EXISTS (
+            SELECT 1 FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+            WHERE i.indrelid = 'oauth_tokens'::regclass AND i.indisprimary
+              AND a.attname = 'installation')
+        THEN
+            ALTER TABLE oauth_tokens DROP CONSTRAINT oauth_tokens_pkey;
+            ALTER TABLE oauth_tokens ADD PRIMARY KEY (installation, integration, subject);
+        END IF;
+    END $$;
     COMMIT;";
 
 /// How often a waiting refresh asks for another replica's lock again.
@@ -339,7 +358,8 @@ impl PostgresStore {
         let mut versioned =
             decode_one(bytes, self.inner.key.as_ref()).map_err(|reason| StoreError::Corrupt {
                 path: format!(
-                    "oauth_tokens ({}, {})",
+                    "oauth_tokens ({:?}, {}, {})",
+                    key.installation.as_str(),
                     key.integration,
                     subject_text(&key.subject)
                 )
@@ -387,8 +407,9 @@ impl TokenStore for PostgresStore {
                     async move {
                         client
                             .query_opt(
-                                "SELECT version, record FROM oauth_tokens WHERE integration = $1 AND subject = $2",
-                                &[&key.integration, &subject],
+                                "SELECT version, record FROM oauth_tokens
+                                 WHERE integration = $1 AND subject = $2 AND installation = $3",
+                                &[&key.integration, &subject, &key.installation.as_str()],
                             )
                             .await
                     }
@@ -432,10 +453,10 @@ impl TokenStore for PostgresStore {
                             None => {
                                 client
                                     .query_opt(
-                                        "INSERT INTO oauth_tokens (integration, subject, version, record)
-                                         VALUES ($1, $2, nextval('oauth_token_versions'), $3)
+                                        "INSERT INTO oauth_tokens (integration, subject, installation, version, record)
+                                         VALUES ($1, $2, $3, nextval('oauth_token_versions'), $4)
                                          ON CONFLICT DO NOTHING RETURNING version",
-                                        &[&key.integration, &subject, &bytes],
+                                        &[&key.integration, &subject, &key.installation.as_str(), &bytes],
                                     )
                                     .await
                             }
@@ -443,10 +464,10 @@ impl TokenStore for PostgresStore {
                                 client
                                     .query_opt(
                                         "UPDATE oauth_tokens
-                                         SET version = nextval('oauth_token_versions'), record = $3, updated_at = now()
-                                         WHERE integration = $1 AND subject = $2 AND version = $4
+                                         SET version = nextval('oauth_token_versions'), record = $4, updated_at = now()
+                                         WHERE integration = $1 AND subject = $2 AND installation = $3 AND version = $5
                                          RETURNING version",
-                                        &[&key.integration, &subject, &bytes, &expected],
+                                        &[&key.integration, &subject, &key.installation.as_str(), &bytes, &expected],
                                     )
                                     .await
                             }
@@ -475,8 +496,9 @@ impl TokenStore for PostgresStore {
                     async move {
                         client
                             .execute(
-                                "DELETE FROM oauth_tokens WHERE integration = $1 AND subject = $2",
-                                &[&key.integration, &subject],
+                                "DELETE FROM oauth_tokens
+                                 WHERE integration = $1 AND subject = $2 AND installation = $3",
+                                &[&key.integration, &subject, &key.installation.as_str()],
                             )
                             .await
                     }
@@ -491,15 +513,20 @@ impl TokenStore for PostgresStore {
             let rows = self
                 .retrying(|client| async move {
                     client
-                        .query("SELECT integration, subject FROM oauth_tokens", &[])
+                        .query(
+                            "SELECT installation, integration, subject FROM oauth_tokens",
+                            &[],
+                        )
                         .await
                 })
                 .await?;
             rows.iter()
                 .map(|row| {
-                    let integration: String = row.try_get(0).map_err(backend)?;
-                    let subject: String = row.try_get(1).map_err(backend)?;
+                    let installation: String = row.try_get(0).map_err(backend)?;
+                    let integration: String = row.try_get(1).map_err(backend)?;
+                    let subject: String = row.try_get(2).map_err(backend)?;
                     Ok(TokenKey {
+                        installation: InstallationId::new(installation),
                         integration: integration.into(),
                         subject: subject_of(&subject),
                     })
@@ -528,7 +555,7 @@ impl TokenStore for PostgresStore {
                 }
                 if tokio::time::Instant::now() >= deadline {
                     tracing::warn!(
-                        integration = %key.integration,
+                        installation = key.installation.as_str(), integration = %key.integration,
                         "another replica still holds the refresh lock after the wait; refreshing without it"
                     );
                     return Ok(RefreshLock::none());
@@ -559,11 +586,26 @@ impl Drop for AdvisoryLock {
     }
 }
 
-/// A stable 64-bit number for a key (FNV-1a), the advisory lock's id.
+/// A stable 64-bit number for a key (FNV-1a), the advisory lock's id. The default
+/// installation's keys hash as they did before installations existed, so replicas of both
+/// versions take the same lock during an upgrade.
 fn lock_id(key: &TokenKey) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let subject = subject_text(&key.subject);
-    for byte in key.integration.bytes().chain([0]).chain(subject.bytes()) {
+    let installation = match key.installation.is_default() {
+        true => None,
+        false => Some(key.installation.as_str()),
+    };
+    let named = installation
+        .into_iter()
+        .flat_map(|id| [0u8].into_iter().chain(id.bytes()));
+    for byte in key
+        .integration
+        .bytes()
+        .chain([0])
+        .chain(subject.bytes())
+        .chain(named)
+    {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

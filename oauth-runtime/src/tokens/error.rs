@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{DeadToken, StoreError, Subject};
+use super::{DeadToken, InstallationId, StoreError, Subject};
 
 /// Why no token could be had. Nothing secret is ever part of it.
 #[derive(Debug)]
@@ -15,6 +15,8 @@ pub enum TokenError {
         integration: String,
         /// Whose token.
         subject: Subject,
+        /// The installation.
+        installation: InstallationId,
         /// Why.
         reason: ReauthorizationReason,
     },
@@ -69,10 +71,12 @@ impl fmt::Display for TokenError {
             TokenError::ReauthorizationRequired {
                 integration,
                 subject,
+                installation,
                 reason,
             } => write!(
                 f,
-                "{subject} must authorize `{integration}`{}: {reason}",
+                "{} must authorize `{integration}`{}: {reason}",
+                super::key::owner(subject, installation),
                 reason.again()
             ),
             TokenError::Store(error) => write!(f, "the token store failed: {error}"),

@@ -1,8 +1,69 @@
-//! Which token: [`TokenKey`], an integration and a [`Subject`] (the installation, or one
-//! [`UserId`]).
+//! Which token: [`TokenKey`], an [`InstallationId`], an integration and a [`Subject`] (the
+//! installation, or one [`UserId`]).
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
+
+/// One installation of the app: an account that installed it, whose tokens (and
+/// `oauth_iparams`) are its own. A backend serving one account uses the default installation
+/// and never names one; a backend serving many names each ([`crate::Runtime::installation`]).
+///
+/// Cheap to clone. Its id is the app's own (an account id, a domain): it appears in logs and
+/// errors, so it must not be a secret.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstallationId(Option<Arc<str>>);
+
+impl InstallationId {
+    /// The installation `id`; the empty id is the default installation.
+    pub fn new(id: impl AsRef<str>) -> Self {
+        match id.as_ref() {
+            "" => InstallationId(None),
+            id => InstallationId(Some(Arc::from(id))),
+        }
+    }
+
+    /// The id; empty for the default installation (as stores keep it).
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+
+    /// Whether this is the default installation.
+    pub fn is_default(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl fmt::Debug for InstallationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(id) => write!(f, "InstallationId({id:?})"),
+            None => f.write_str("InstallationId(default)"),
+        }
+    }
+}
+
+/// `installation \`acme\``, or `the default installation`.
+impl fmt::Display for InstallationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(id) => write!(f, "installation `{id}`"),
+            None => f.write_str("the default installation"),
+        }
+    }
+}
+
+impl From<&str> for InstallationId {
+    fn from(id: &str) -> Self {
+        InstallationId::new(id)
+    }
+}
+
+impl From<String> for InstallationId {
+    fn from(id: String) -> Self {
+        InstallationId::new(id)
+    }
+}
 
 /// The end user of an `agent` integration (one token per user).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,9 +117,20 @@ impl fmt::Display for Subject {
     }
 }
 
-/// Which token: an integration and a subject.
+/// `subject`, in words, with `installation` when it is not the default one.
+pub(crate) fn owner(subject: &Subject, installation: &InstallationId) -> String {
+    match (subject, installation.is_default()) {
+        (_, true) => subject.to_string(),
+        (Subject::Installation, false) => installation.to_string(),
+        (Subject::User(_), false) => format!("{subject} of {installation}"),
+    }
+}
+
+/// Which token: an installation, an integration and a subject.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TokenKey {
+    /// The installation (the default one unless named).
+    pub installation: InstallationId,
     /// The integration's name in `oauth_config.json` (`oauth` for the legacy format).
     pub integration: Cow<'static, str>,
     /// Whose token.
@@ -66,19 +138,33 @@ pub struct TokenKey {
 }
 
 impl TokenKey {
-    /// The key of an `account` integration's token.
+    /// The key of an `account` integration's token, in the default installation.
     pub fn installation(integration: impl Into<Cow<'static, str>>) -> Self {
         TokenKey {
+            installation: InstallationId::default(),
             integration: integration.into(),
             subject: Subject::Installation,
         }
     }
 
-    /// The key of one user's token of an `agent` integration.
+    /// The key of one user's token of an `agent` integration, in the default installation.
     pub fn user(integration: impl Into<Cow<'static, str>>, user: UserId) -> Self {
         TokenKey {
+            installation: InstallationId::default(),
             integration: integration.into(),
             subject: Subject::User(user),
         }
+    }
+
+    /// The same key in `installation`.
+    pub fn in_installation(mut self, installation: impl Into<InstallationId>) -> Self {
+        self.installation = installation.into();
+        self
+    }
+
+    /// Whose token, in words: `the installation`, `user \`ana\``, with the installation's id
+    /// when it is not the default one (`user \`ana\` of installation \`acme\``).
+    pub fn owner(&self) -> String {
+        owner(&self.subject, &self.installation)
     }
 }

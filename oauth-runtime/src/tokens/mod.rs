@@ -15,7 +15,8 @@ mod set;
 mod store_error;
 
 pub use error::{ReauthorizationReason, TokenError};
-pub use key::{Subject, TokenKey, UserId};
+pub(crate) use key::owner;
+pub use key::{InstallationId, Subject, TokenKey, UserId};
 pub use set::{DeadToken, TokenRecord, TokenSet};
 pub use store_error::StoreError;
 
@@ -108,6 +109,7 @@ impl StaticTokens {
             .ok_or_else(|| TokenError::ReauthorizationRequired {
                 integration: key.integration.to_string(),
                 subject: key.subject.clone(),
+                installation: key.installation.clone(),
                 reason: ReauthorizationReason::NotAuthorized,
             })
     }

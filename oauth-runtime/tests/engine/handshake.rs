@@ -176,7 +176,8 @@ async fn the_code_is_exchanged_with_the_verifier_and_the_same_redirect_uri() {
         outcome,
         CallbackOutcome::Authorized {
             integration: "crm".into(),
-            subject: Subject::Installation
+            subject: Subject::Installation,
+            installation: oauth_runtime::InstallationId::default(),
         }
     );
     let exchange = provider.state.exchanges.lock().unwrap()[0].clone();

@@ -158,7 +158,8 @@ async fn the_whole_lifecycle_against_a_real_oauth_server() {
         outcome.unwrap(),
         CallbackOutcome::Authorized {
             integration: "crm".into(),
-            subject: Subject::Installation
+            subject: Subject::Installation,
+            installation: oauth_runtime::InstallationId::default(),
         }
     );
     assert_eq!(browser.await.unwrap().status(), 200);

@@ -13,6 +13,7 @@ mod cache;
 mod events;
 mod handshake;
 mod hostile;
+mod installations;
 mod interop;
 mod limits;
 mod loopback;

@@ -414,3 +414,164 @@ async fn a_loopback_server_without_required_tls_is_reached_in_the_clear() {
     let admin = std::env::var("OAUTH_TEST_POSTGRES").unwrap();
     assert!(!session_uses_tls(&admin, "plain_loopback").await);
 }
+
+/// A table of the previous version (no `installation` column, keyed by integration and
+/// subject), with a row in its exact format, is migrated in place: the row is the default
+/// installation's, and named installations are kept beside it.
+#[tokio::test]
+async fn a_table_of_the_previous_version_opens_and_its_tokens_are_the_default_installations() {
+    // Two databases: the old table's, and one where the store writes a record to copy.
+    let urls = [
+        database(&["old"]).await.remove(0),
+        database(&["donor"]).await.remove(0),
+    ];
+    let old_url = format!("{}&sslmode=disable", urls[0]);
+    let (raw, connection) = tokio_postgres::connect(&old_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // The previous version's schema, verbatim.
+    raw.batch_execute(
+        "CREATE TABLE IF NOT EXISTS oauth_tokens (
+            integration text NOT NULL,
+            subject     text NOT NULL,
+            version     bigint NOT NULL,
+            record      bytea NOT NULL,
+            updated_at  timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (integration, subject));
+         CREATE SEQUENCE IF NOT EXISTS oauth_token_versions;",
+    )
+    .await
+    .unwrap();
+    // A record's bytes as the store writes them for the default installation, which is
+    // what the previous version wrote (its records name no installation).
+    let donor = connect(&urls[1]).await.unwrap();
+    donor
+        .save(
+            &crm(),
+            &TokenRecord::active(TokenSet::new("sekrit-old").with_refresh_token("sekrit-r")),
+            None,
+        )
+        .await
+        .unwrap();
+    let (donor_raw, connection) = tokio_postgres::connect(
+        &format!("{}&sslmode=disable", urls[1]),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let record: Vec<u8> = donor_raw
+        .query_one("SELECT record FROM oauth_tokens", &[])
+        .await
+        .unwrap()
+        .get(0);
+    raw.execute(
+        "INSERT INTO oauth_tokens (integration, subject, version, record)
+         VALUES ('crm', 'installation', nextval('oauth_token_versions'), $1)",
+        &[&record],
+    )
+    .await
+    .unwrap();
+
+    let store = connect(&urls[0]).await.unwrap();
+    let old = store.load(&crm()).await.unwrap().expect("the old row");
+    assert_eq!(old.record.tokens.access_token().secret(), "sekrit-old");
+    let acme = crm().in_installation("acme");
+    assert!(store.load(&acme).await.unwrap().is_none());
+    store
+        .save(
+            &acme,
+            &TokenRecord::active(TokenSet::new("sekrit-acme")),
+            None,
+        )
+        .await
+        .unwrap();
+    // The default installation's row is updated in place, not duplicated.
+    store
+        .save(
+            &crm(),
+            &TokenRecord::active(TokenSet::new("sekrit-new")),
+            Some(old.version),
+        )
+        .await
+        .unwrap();
+    let mut keys = store.keys().await.unwrap();
+    keys.sort();
+    assert_eq!(keys, [crm(), acme.clone()]);
+    // Connecting again (another replica) migrates nothing more.
+    let again = connect(&urls[0]).await.unwrap();
+    assert_eq!(
+        again
+            .load(&crm())
+            .await
+            .unwrap()
+            .unwrap()
+            .record
+            .tokens
+            .access_token()
+            .secret(),
+        "sekrit-new"
+    );
+    let primary_key: Vec<String> = raw
+        .query(
+            "SELECT a.attname::text FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+             WHERE i.indrelid = 'oauth_tokens'::regclass AND i.indisprimary ORDER BY a.attname",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(primary_key, ["installation", "integration", "subject"]);
+}
+
+/// Two installations on one database, one refresh lock each: a refresh of one does not wait
+/// for the other's.
+#[tokio::test]
+async fn installations_share_a_table_without_sharing_tokens() {
+    let url = database(&["shared"]).await.remove(0);
+    let store = connect(&url).await.unwrap();
+    let (acme, globex) = (
+        crm().in_installation("acme"),
+        crm().in_installation("globex"),
+    );
+    for (key, token) in [(&acme, "sekrit-acme"), (&globex, "sekrit-globex")] {
+        store
+            .save(key, &TokenRecord::active(TokenSet::new(token)), None)
+            .await
+            .unwrap();
+    }
+    let read = |key: TokenKey| {
+        let store = store.clone();
+        async move {
+            store
+                .load(&key)
+                .await
+                .unwrap()
+                .unwrap()
+                .record
+                .tokens
+                .access_token()
+                .secret()
+                .to_string()
+        }
+    };
+    assert_eq!(read(acme.clone()).await, "sekrit-acme");
+    assert_eq!(read(globex.clone()).await, "sekrit-globex");
+    let held = store
+        .lock_refresh(&acme, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let _other = store
+        .lock_refresh(&globex, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    drop(held);
+    assert!(store.delete(&acme).await.unwrap());
+    assert_eq!(read(globex).await, "sekrit-globex");
+}

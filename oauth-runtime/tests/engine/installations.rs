@@ -1,0 +1,225 @@
+//! Many installations on one runtime: each handle (`Runtime::installation`) sends its own
+//! installation's tokens, authorizations store tokens for the installation they were started
+//! for (whichever handle completes them), errors say which installation must authorize, and
+//! uninstalling one leaves the others.
+
+use oauth_runtime::{
+    Callback, CallbackOutcome, FileStore, InstallationId, InvokeError, MemoryStore, Runtime,
+    Subject, TokenKey, TokenStore,
+};
+
+use crate::support::Provider;
+use crate::{Engine, GetThingContext};
+
+fn crm() -> TokenKey {
+    TokenKey::installation("crm")
+}
+
+/// The token the API saw on a call of `runtime`'s installation.
+async fn token_sent(runtime: &Runtime, provider: &Provider) -> Result<String, InvokeError> {
+    let response = Engine::new(runtime.clone())
+        .get_thing(&GetThingContext {
+            port: provider.port(),
+            id: "1".into(),
+        })
+        .send()
+        .await?;
+    let body: serde_json::Value = response.json().unwrap();
+    Ok(body["token"].as_str().unwrap_or_default().to_string())
+}
+
+/// Valid tokens for the default installation and for `acme` and `globex`.
+async fn seed_three(provider: &Provider, runtime: &Runtime) {
+    for (installation, token) in [
+        ("", "sekrit-default"),
+        ("acme", "sekrit-acme"),
+        ("globex", "sekrit-globex"),
+    ] {
+        let key = crm().in_installation(installation);
+        provider.seed(runtime, &key, token, true, 3600, None).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_installation_sends_its_own_token_through_one_runtime() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    seed_three(&provider, &runtime).await;
+    let mut calls = tokio::task::JoinSet::new();
+    let provider = std::sync::Arc::new(provider);
+    for round in 0..30 {
+        let (installation, expected) = match round % 3 {
+            0 => ("", "sekrit-default"),
+            1 => ("acme", "sekrit-acme"),
+            _ => ("globex", "sekrit-globex"),
+        };
+        let handle = runtime.installation(installation);
+        let provider = provider.clone();
+        calls.spawn(async move {
+            let sent = token_sent(&handle, &provider).await.unwrap();
+            assert_eq!(sent, expected, "installation {installation:?}");
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(runtime.installation_id(), &InstallationId::default());
+    assert_eq!(
+        runtime.installation("acme").installation_id().as_str(),
+        "acme"
+    );
+}
+
+#[tokio::test]
+async fn an_installation_without_tokens_is_named_in_the_error() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    seed_three(&provider, &runtime).await;
+    let error = token_sent(&runtime.installation("initech"), &provider)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("installation `initech` must authorize `crm`"),
+        "{error}"
+    );
+    match error {
+        InvokeError::ReauthorizationRequired { installation, .. } => {
+            assert_eq!(installation, InstallationId::new("initech"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The default installation's error reads as before.
+    let lone = provider.runtime(MemoryStore::new());
+    let error = token_sent(&lone, &provider).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the installation must authorize `crm`"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn uninstalling_one_installation_leaves_the_others() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    seed_three(&provider, &runtime).await;
+    assert_eq!(runtime.installation("acme").uninstall().await.unwrap(), 1);
+    let mut left: Vec<String> = runtime
+        .store()
+        .unwrap()
+        .keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.installation.as_str().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["", "globex"]);
+    assert_eq!(
+        token_sent(&runtime.installation("globex"), &provider)
+            .await
+            .unwrap(),
+        "sekrit-globex"
+    );
+    assert!(
+        token_sent(&runtime.installation("acme"), &provider)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn an_authorization_belongs_to_the_installation_that_started_it() {
+    let provider = Provider::start().await;
+    let runtime = provider.authorizing_runtime("http://localhost:9/callback");
+    let acme = runtime.installation("acme");
+    let request = acme.authorize("crm", Subject::Installation).unwrap();
+    assert_eq!(request.installation().as_str(), "acme");
+    let state: String = request
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    // The callback route does not know the installation: any handle completes it, and the
+    // tokens go where the authorization was started.
+    let callback = Callback::from_query(&format!("state={state}&code=good-code"));
+    let outcome = runtime
+        .complete_authorization("crm", None, &callback)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CallbackOutcome::Authorized {
+            integration: "crm".into(),
+            subject: Subject::Installation,
+            installation: InstallationId::new("acme"),
+        }
+    );
+    let store = runtime.store().unwrap();
+    assert!(
+        store
+            .load(&crm().in_installation("acme"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.load(&crm()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_token_file_keeps_installations_apart_and_opens_files_written_before_them() {
+    let dir = std::env::temp_dir().join(format!("installations-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A file as the previous version wrote it: no installation anywhere.
+    let file = dir.join("tokens.json");
+    std::fs::write(
+        &file,
+        r#"{ "format": 1, "highest_version": 3, "records": [ { "integration": "crm", "user": null,
+            "version": 3, "access_token": "sekrit-old", "refresh_token": null, "expires_at": null,
+            "scopes": null, "needs_reauthorization": null } ] }"#,
+    )
+    .unwrap();
+    let store = FileStore::new(&file);
+    let old = store.load(&crm()).await.unwrap().expect("the old record");
+    assert_eq!(old.record.tokens.access_token().secret(), "sekrit-old");
+    assert!(
+        store
+            .load(&crm().in_installation("acme"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let acme = crm().in_installation("acme");
+    store
+        .save(
+            &acme,
+            &oauth_runtime::TokenRecord::active(oauth_runtime::TokenSet::new("sekrit-acme")),
+            None,
+        )
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(r#""installation": "acme""#), "{text}");
+    // Read again from the file: both, each in its installation.
+    let reopened = FileStore::new(&file);
+    let mut keys = reopened.keys().await.unwrap();
+    keys.sort();
+    assert_eq!(keys, [crm(), acme.clone()]);
+    assert_eq!(
+        reopened
+            .load(&acme)
+            .await
+            .unwrap()
+            .unwrap()
+            .record
+            .tokens
+            .access_token()
+            .secret(),
+        "sekrit-acme"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
