@@ -98,7 +98,9 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         out,
         "2. Authorizing the app for the account (the admin's part)."
     )?;
-    let request = runtime.authorize("freshservice", Subject::Installation)?;
+    let request = runtime
+        .authorize("freshservice", Subject::Installation)
+        .await?;
     writeln!(
         out,
         "   the admin is sent to {}",
@@ -191,7 +193,9 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     {
         Err(error @ InvokeError::ReauthorizationRequired { .. }) => {
             writeln!(out, "   the call failed: {error}")?;
-            let again = runtime.authorize("freshservice", Subject::Installation)?;
+            let again = runtime
+                .authorize("freshservice", Subject::Installation)
+                .await?;
             writeln!(
                 out,
                 "   the app shows the admin where to authorize again: {}",

@@ -105,7 +105,7 @@ pub async fn authorize(
         Subject::User(user) => Some(user.clone()),
         Subject::Installation => None,
     };
-    let request = runtime.authorize(integration, subject)?;
+    let request = runtime.authorize(integration, subject).await?;
     let browser = tokio::spawn(browse(browser.clone(), request.url().clone()));
     let (callback, reply) = server.receive(&request, Duration::from_secs(30)).await?;
     let outcome = runtime

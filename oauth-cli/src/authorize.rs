@@ -71,7 +71,10 @@ fn authorize(args: &Authorize<'_>) -> Result<(), Failed> {
             .integration(config)
             .build()
             .or_else(fail)?;
-        let request = runtime.authorize(args.integration, subject).or_else(fail)?;
+        let request = runtime
+            .authorize(args.integration, subject)
+            .await
+            .or_else(fail)?;
         // The browser gets a one-time address of the callback server, not the provider's: a
         // browser opener's argument is visible to every local user (`ps`), and the provider's
         // address holds the `state` and the PKCE challenge. The start address sets a cookie

@@ -45,7 +45,7 @@ fn cookie_name(integration: &str) -> String {
 }
 
 async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<String>) -> Response {
-    match runtime.authorize(&integration, Subject::Installation) {
+    match runtime.authorize(&integration, Subject::Installation).await {
         Ok(request) => {
             let mut response = StatusCode::FOUND.into_response();
             if let Ok(location) = HeaderValue::from_str(request.url().as_str()) {

@@ -94,6 +94,7 @@ pub use error::InvokeError;
 pub use oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
+pub use oauth::source::{IntegrationMap, IntegrationSource, IntegrationsFuture};
 pub use oauth::spec;
 pub use oauth::{
     ClientAuth, DEFAULT_REDIRECT_URI, IntegrationConfig, InvalidIntegration, Revocation, TokenType,

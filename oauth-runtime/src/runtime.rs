@@ -10,6 +10,7 @@ use crate::http_clients::{ClientSettings, IdentityClients};
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
+use crate::oauth::source::{IntegrationSource, Integrations};
 use crate::oauth::{IntegrationConfig, Revocation};
 use crate::refresh::{RefreshPolicy, TokenManager};
 use crate::request::cache::ResponseCache;
@@ -36,6 +37,10 @@ const DEFAULT_REFRESH_BACKOFF: Duration = Duration::from_secs(5);
 /// `DEFAULT_REFRESH_LOCK_WAIT`), then a refresh of its own would take longer than this only
 /// when the token endpoint keeps timing out.
 const DEFAULT_TOKEN_WAIT: Duration = Duration::from_secs(90);
+/// How long an installation's integrations from the app's source are kept…
+const DEFAULT_INTEGRATION_TTL: Duration = Duration::from_secs(600);
+/// …and for how many installations at most.
+const DEFAULT_INTEGRATION_CAPACITY: usize = 10_000;
 /// The response cache holds this many answers at most…
 const DEFAULT_CACHE_ENTRIES: usize = 1_000;
 /// …and this many bytes of bodies.
@@ -111,6 +116,8 @@ impl Runtime {
             resolve: Vec::new(),
             http_client: None,
             integrations: HashMap::new(),
+            integration_source: None,
+            integration_cache: (DEFAULT_INTEGRATION_TTL, DEFAULT_INTEGRATION_CAPACITY),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             refresh_jitter: DEFAULT_REFRESH_JITTER,
             refresh_lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
@@ -184,7 +191,7 @@ impl Runtime {
 
     /// Starts an authorization of `integration` for `subject` (the installation for an
     /// `account` integration, a user for an `agent` one): the URL to send them to.
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         integration: &str,
         subject: Subject,
@@ -194,6 +201,16 @@ impl Runtime {
             .as_deref()
             .ok_or(AuthorizeError::NoStore)?
             .authorize(&self.installation, integration, subject)
+            .await
+    }
+
+    /// Forgets the integrations the app's [`IntegrationSource`] gave for this handle's
+    /// installation: the source is asked again at the next need (after a reinstall, or a
+    /// change of the installation's `oauth_iparams`).
+    pub fn forget_integrations(&self) {
+        if let Some(manager) = self.inner.manager.as_deref() {
+            manager.integrations.forget(&self.installation);
+        }
     }
 
     /// Completes an authorization from its callback to `integration`'s redirect URI (for an
@@ -304,6 +321,8 @@ pub struct RuntimeBuilder {
     resolve: Vec<(String, std::net::SocketAddr)>,
     http_client: Option<reqwest::Client>,
     integrations: HashMap<String, IntegrationConfig>,
+    integration_source: Option<Arc<dyn IntegrationSource>>,
+    integration_cache: (Duration, usize),
     refresh_margin: Duration,
     refresh_jitter: Duration,
     refresh_lock_wait: Duration,
@@ -379,6 +398,23 @@ impl RuntimeBuilder {
     pub fn integration(mut self, integration: IntegrationConfig) -> Self {
         self.integrations
             .insert(integration.name.clone(), integration);
+        self
+    }
+
+    /// Where named installations' integrations come from, when each installation has its
+    /// own (its `oauth_iparams`: FreshID's token URL holds the organisation's domain). The
+    /// default installation keeps those given with [`RuntimeBuilder::integration`]; without a
+    /// source, every installation uses those. Answers are kept for 10 minutes, for at most
+    /// 10,000 installations ([`RuntimeBuilder::integration_cache`]).
+    pub fn integration_source(mut self, source: impl IntegrationSource) -> Self {
+        self.integration_source = Some(Arc::new(source));
+        self
+    }
+
+    /// How long the source's answer for an installation is kept, and for how many
+    /// installations at most (the oldest answers go first; they are asked again when needed).
+    pub fn integration_cache(mut self, ttl: Duration, installations: usize) -> Self {
+        self.integration_cache = (ttl, installations);
         self
     }
 
@@ -542,7 +578,12 @@ impl RuntimeBuilder {
                 let manager = Arc::new(TokenManager::new(
                     http.clone(),
                     store,
-                    self.integrations,
+                    Integrations::new(
+                        self.integrations,
+                        self.integration_source,
+                        self.integration_cache.0,
+                        self.integration_cache.1,
+                    ),
                     policy,
                     self.events,
                 ));

@@ -49,7 +49,10 @@ async fn an_unchanged_github_config_runs_against_the_embedded_provider() {
         .unwrap();
 
     // 3. Authorize as a user's browser would (the provider consents at once).
-    let request = runtime.authorize("github", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("github", Subject::Installation)
+        .await
+        .unwrap();
     assert_eq!(request.url().host_str(), Some("github.com"));
     let browser = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])

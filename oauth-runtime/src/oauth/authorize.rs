@@ -245,6 +245,9 @@ impl std::error::Error for CallbackError {
 pub enum AuthorizeError {
     /// The runtime has no [`IntegrationConfig`](super::IntegrationConfig) of that name.
     UnknownIntegration(String),
+    /// The app's [`IntegrationSource`](crate::IntegrationSource) failed to say what the
+    /// installation's integrations are.
+    Integrations(String),
     /// The integration has no authorize URL.
     NoAuthorizeUrl(String),
     /// `agent` integrations are authorized by each user, `account` ones by the installation.
@@ -268,8 +271,10 @@ impl fmt::Display for AuthorizeError {
         match self {
             AuthorizeError::UnknownIntegration(name) => write!(
                 f,
-                "the runtime has no integration `{name}` (see RuntimeBuilder::integration)"
+                "the runtime has no integration `{name}` (see RuntimeBuilder::integration and \
+                 RuntimeBuilder::integration_source)"
             ),
+            AuthorizeError::Integrations(reason) => f.write_str(reason),
             AuthorizeError::NoAuthorizeUrl(name) => write!(
                 f,
                 "integration `{name}` has no authorize URL (see IntegrationConfig::authorize_url)"

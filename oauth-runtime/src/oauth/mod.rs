@@ -13,6 +13,7 @@ pub(crate) mod pkce;
 pub(crate) mod revocation;
 pub use revocation::Revocation;
 mod provider_errors;
+pub(crate) mod source;
 pub mod spec;
 pub(crate) mod token_endpoint;
 pub(crate) mod token_response;

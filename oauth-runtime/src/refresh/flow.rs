@@ -60,10 +60,10 @@ impl TokenManager {
     /// name when it is configured, else `other`, so label values stay the config's).
     fn record_outcome(&self, key: &TokenKey, outcome: &'static str) {
         tracing::Span::current().record("outcome", outcome);
-        let integration = match self.integrations.get_key_value(key.integration.as_ref()) {
-            Some((name, _)) => name.as_str(),
-            None => "other",
-        };
+        let configured = self
+            .integrations
+            .get(&key.installation, key.integration.as_ref());
+        let integration = configured.as_ref().map_or("other", |c| c.name.as_str());
         crate::metrics::refresh(integration, outcome);
     }
 
@@ -90,6 +90,7 @@ impl TokenManager {
     pub(crate) async fn refresh_now(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
         let slot = self.slot(key);
         self.in_time(key, async {
+            self.integrations.load(&key.installation).await?;
             // The token as it is when asked: a refresh made after this counts as this one.
             // Only read (the slot changes under its lock alone).
             let cached = slot
@@ -205,6 +206,9 @@ impl TokenManager {
         rejected: Option<&AccessToken>,
         busy: Busy,
     ) -> Result<AccessToken, TokenError> {
+        // A named installation's integrations, from the app's source, before anything needs
+        // them (the scopes checked on reading, the token URL of a refresh).
+        self.integrations.load(&key.installation).await?;
         if let Some(token) = self.save_unsaved(key, slot).await? {
             return Ok(token);
         }
@@ -309,7 +313,10 @@ impl TokenManager {
                 .mark_dead(key, slot, current, DeadToken::NoRefreshToken)
                 .await;
         };
-        let Some(integration) = self.integrations.get(key.integration.as_ref()) else {
+        let Some(integration) = self
+            .integrations
+            .get(&key.installation, key.integration.as_ref())
+        else {
             self.record_outcome(key, "not_configured");
             return Err(TokenError::Refresh {
                 integration: key.integration.to_string(),
@@ -318,7 +325,7 @@ impl TokenManager {
             });
         };
         let (_held, granted) = self
-            .redeem(slot, &current, integration, refresh_token, held)
+            .redeem(slot, &current, &integration, refresh_token, held)
             .await;
         match granted {
             Ok(record) => {

@@ -2,28 +2,41 @@
 //! (callback → code exchange → stored tokens).
 
 use super::TokenManager;
+use crate::oauth::TokenType;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
 use crate::oauth::token_endpoint::{self, Resend};
 use crate::oauth::token_response::{self, Failure};
-use crate::oauth::{IntegrationConfig, TokenType};
 use crate::tokens::{InstallationId, Subject, TokenError, TokenKey, TokenSet, UserId};
 
 impl TokenManager {
-    fn integration(&self, name: &str) -> Result<&IntegrationConfig, AuthorizeError> {
-        self.integrations
-            .get(name)
-            .ok_or_else(|| AuthorizeError::UnknownIntegration(name.to_string()))
-    }
-
-    pub(crate) fn authorize(
+    /// Starts an authorization of `installation`'s integration `name` for `subject`, its
+    /// integrations asked of the app's source first when they are not known.
+    pub(crate) async fn authorize(
         &self,
         installation: &InstallationId,
         name: &str,
         subject: Subject,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
-        let integration = self.integration(name)?;
+        self.integrations
+            .load(installation)
+            .await
+            .map_err(|error| AuthorizeError::Integrations(error.to_string()))?;
+        self.authorize_now(installation, name, subject)
+    }
+
+    /// [`TokenManager::authorize`] with the integrations known now.
+    fn authorize_now(
+        &self,
+        installation: &InstallationId,
+        name: &str,
+        subject: Subject,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        let integration = self
+            .integrations
+            .get(installation, name)
+            .ok_or_else(|| AuthorizeError::UnknownIntegration(name.to_string()))?;
         let agent = integration.token_type == TokenType::Agent;
         if agent != matches!(subject, Subject::User(_)) {
             return Err(AuthorizeError::WrongSubject {
@@ -86,7 +99,7 @@ impl TokenManager {
         ) {
             return Some(url);
         }
-        self.authorize(installation, name, key.subject.clone())
+        self.authorize_now(installation, name, key.subject.clone())
             .ok()
             .map(|r| r.url)
     }
@@ -135,9 +148,13 @@ impl TokenManager {
             integration: integration.clone(),
             source,
         };
+        self.integrations
+            .load(&pending.installation)
+            .await
+            .map_err(exchange_error)?;
         let config = self
             .integrations
-            .get(name)
+            .get(&pending.installation, name)
             .ok_or_else(|| exchange_error(TokenError::new("the integration is not configured")))?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
@@ -149,7 +166,7 @@ impl TokenManager {
         }
         let granted = token_endpoint::request(
             &self.http,
-            config,
+            &config,
             &form,
             self.policy.timeout,
             self.policy.max_retry_wait,

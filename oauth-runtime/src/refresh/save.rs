@@ -126,6 +126,11 @@ impl TokenManager {
 
     /// Stores tokens obtained by an authorization, replacing whatever was there.
     pub(crate) async fn put(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
+        // The integration's scopes, to check the new tokens against; without them (the
+        // source failing) the tokens are still saved, and checked when next read.
+        if let Err(error) = self.integrations.load(&key.installation).await {
+            tracing::warn!(installation = key.installation.as_str(), error = %error, "saving tokens without the installation's integrations");
+        }
         let slot = self.slot(key);
         let _busy = slot.hold().await;
         let record = TokenRecord::active(tokens);
@@ -168,14 +173,19 @@ impl TokenManager {
         let stored = self.store.load(key).await?;
         let mut tokens: Vec<&TokenSet> = stored.iter().map(|s| &s.record.tokens).collect();
         tokens.extend(unsaved.as_ref().map(|record| &record.tokens));
-        let revocation = match (
-            tokens.is_empty(),
-            self.integrations.get(key.integration.as_ref()),
-        ) {
+        let integration = match tokens.is_empty() {
+            true => None,
+            false => {
+                self.integrations.load(&key.installation).await?;
+                self.integrations
+                    .get(&key.installation, key.integration.as_ref())
+            }
+        };
+        let revocation = match (tokens.is_empty(), integration) {
             (true, _) => Revocation::NothingStored,
             (false, Some(integration)) => match &integration.revocation_url {
                 Some(url) => {
-                    revocation::revoke(&self.http, integration, url, &tokens, self.policy.timeout)
+                    revocation::revoke(&self.http, &integration, url, &tokens, self.policy.timeout)
                         .await
                 }
                 None => Revocation::NotSupported,

@@ -198,7 +198,7 @@ impl TokenManager {
 
     fn missing_scopes(&self, key: &TokenKey, tokens: &TokenSet) -> Vec<String> {
         self.integrations
-            .get(key.integration.as_ref())
+            .get(&key.installation, key.integration.as_ref())
             .map(|integration| tokens.missing_scopes(&integration.scope_items()))
             .unwrap_or_default()
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::slot::Slot;
 use crate::events::{EventSender, TokenEvent};
-use crate::oauth::IntegrationConfig;
 use crate::oauth::authorize::PendingAuthorizations;
+use crate::oauth::source::Integrations;
 use crate::store::TokenStore;
 use crate::tokens::{
     AccessToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey, TokenSource,
@@ -41,7 +41,7 @@ pub(crate) struct RefreshPolicy {
 pub(crate) struct TokenManager {
     pub(crate) http: reqwest::Client,
     pub(super) store: Arc<dyn TokenStore>,
-    pub(crate) integrations: HashMap<String, IntegrationConfig>,
+    pub(crate) integrations: Integrations,
     pub(crate) policy: RefreshPolicy,
     /// The default installation's token of each integration: found without hashing or
     /// locking, as every call of an `account` integration's template asks for one.
@@ -59,11 +59,12 @@ impl TokenManager {
     pub(crate) fn new(
         http: reqwest::Client,
         store: Arc<dyn TokenStore>,
-        integrations: HashMap<String, IntegrationConfig>,
+        integrations: Integrations,
         policy: RefreshPolicy,
         events: Option<EventSender>,
     ) -> Self {
         let installation_slots = integrations
+            .fixed()
             .keys()
             .map(|name| (name.clone(), Arc::default()))
             .collect();

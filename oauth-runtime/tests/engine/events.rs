@@ -43,7 +43,10 @@ async fn authorize_refresh_provider_down_then_up_and_a_dead_refresh_token_are_to
         .unwrap();
 
     // Authorized.
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let state = request
         .url()
         .query_pairs()

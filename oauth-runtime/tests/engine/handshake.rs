@@ -63,7 +63,10 @@ fn callback(state: &str, rest: &str) -> Callback {
 async fn the_authorize_url_carries_what_the_provider_needs() {
     let provider = Provider::start().await;
     let runtime = runtime(&provider, Duration::from_secs(600));
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let url = request.url();
     assert_eq!(url.host_str(), Some("auth.example.com"));
     assert_eq!(url.path(), "/crm/authorize");
@@ -85,7 +88,10 @@ async fn the_authorize_url_carries_what_the_provider_needs() {
     assert_eq!(param(&pairs, "code_challenge").map(str::len), Some(43));
     let state = param(&pairs, "state").unwrap();
     assert_eq!(state.len(), 43);
-    let again = runtime.authorize("crm", Subject::Installation).unwrap();
+    let again = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     assert_ne!(
         param(&query(again.url()), "state"),
         Some(state),
@@ -93,7 +99,10 @@ async fn the_authorize_url_carries_what_the_provider_needs() {
     );
     assert!(!url.as_str().contains("sekrit"), "no secret in the URL");
 
-    let plain = runtime.authorize("billing", Subject::Installation).unwrap();
+    let plain = runtime
+        .authorize("billing", Subject::Installation)
+        .await
+        .unwrap();
     assert_eq!(
         param(&query(plain.url()), "code_challenge"),
         None,
@@ -101,19 +110,22 @@ async fn the_authorize_url_carries_what_the_provider_needs() {
     );
 
     assert!(matches!(
-        runtime.authorize("chat", Subject::Installation),
+        runtime.authorize("chat", Subject::Installation).await,
         Err(AuthorizeError::WrongSubject { agent: true, .. })
     ));
     assert!(matches!(
-        runtime.authorize("crm", Subject::User(UserId::new("ana"))),
+        runtime
+            .authorize("crm", Subject::User(UserId::new("ana")))
+            .await,
         Err(AuthorizeError::WrongSubject { agent: false, .. })
     ));
     assert_eq!(
         runtime
             .authorize("nope", Subject::Installation)
+            .await
             .unwrap_err()
             .to_string(),
-        "the runtime has no integration `nope` (see RuntimeBuilder::integration)"
+        "the runtime has no integration `nope` (see RuntimeBuilder::integration and RuntimeBuilder::integration_source)"
     );
 }
 
@@ -125,7 +137,10 @@ async fn a_refused_code_exchange_says_it_was_the_exchange_and_what_to_check() {
     for _ in 0..2 {
         provider.fault(crate::support::Fault::Status(401));
     }
-    let request = runtime.authorize("billing", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("billing", Subject::Installation)
+        .await
+        .unwrap();
     let error = runtime
         .complete_authorization(
             "billing",
@@ -144,7 +159,10 @@ async fn a_refused_code_exchange_says_it_was_the_exchange_and_what_to_check() {
     assert_eq!(provider.token_requests(), 2, "the header, then the form");
 
     // A code the server refuses.
-    let request = runtime.authorize("billing", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("billing", Subject::Installation)
+        .await
+        .unwrap();
     let error = runtime
         .complete_authorization(
             "billing",
@@ -164,7 +182,10 @@ async fn a_refused_code_exchange_says_it_was_the_exchange_and_what_to_check() {
 async fn the_code_is_exchanged_with_the_verifier_and_the_same_redirect_uri() {
     let provider = Provider::start().await;
     let runtime = runtime(&provider, Duration::from_secs(600));
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let pairs = query(request.url());
     *provider.state.challenge.lock().unwrap() = param(&pairs, "code_challenge").map(str::to_string);
     let state = param(&pairs, "state").unwrap();
@@ -232,8 +253,8 @@ async fn the_code_is_exchanged_with_the_verifier_and_the_same_redirect_uri() {
 async fn refused_callbacks_make_no_token_request() {
     let provider = Provider::start().await;
     let runtime = runtime(&provider, Duration::from_millis(200));
-    let state_of = |integration: &str, subject: Subject| {
-        let request = runtime.authorize(integration, subject).unwrap();
+    let state_of = async |integration: &str, subject: Subject| {
+        let request = runtime.authorize(integration, subject).await.unwrap();
         state(request.url())
     };
 
@@ -250,7 +271,7 @@ async fn refused_callbacks_make_no_token_request() {
     assert!(matches!(error, CallbackError::UnknownState), "{error:?}");
 
     // A state issued for billing never completes crm.
-    let billing = state_of("billing", Subject::Installation);
+    let billing = state_of("billing", Subject::Installation).await;
     let error = runtime
         .complete_authorization("crm", None, &callback(&billing, "code=good-code"))
         .await
@@ -267,7 +288,7 @@ async fn refused_callbacks_make_no_token_request() {
     assert!(matches!(error, CallbackError::UnknownState), "{error:?}");
 
     // A user's state does not complete another user's authorization.
-    let ana = state_of("chat", Subject::User(UserId::new("ana")));
+    let ana = state_of("chat", Subject::User(UserId::new("ana"))).await;
     let error = runtime
         .complete_authorization(
             "chat",
@@ -281,7 +302,7 @@ async fn refused_callbacks_make_no_token_request() {
         "{error:?}"
     );
 
-    let late = state_of("crm", Subject::Installation);
+    let late = state_of("crm", Subject::Installation).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let error = runtime
         .complete_authorization("crm", None, &callback(&late, "code=good-code"))
@@ -293,14 +314,14 @@ async fn refused_callbacks_make_no_token_request() {
         "the authorization of `crm` took too long: start it again"
     );
 
-    let no_code = state_of("crm", Subject::Installation);
+    let no_code = state_of("crm", Subject::Installation).await;
     let error = runtime
         .complete_authorization("crm", None, &callback(&no_code, "x=1"))
         .await
         .unwrap_err();
     assert!(matches!(error, CallbackError::NoCode { .. }), "{error:?}");
 
-    let provider_error = state_of("crm", Subject::Installation);
+    let provider_error = state_of("crm", Subject::Installation).await;
     let error = runtime
         .complete_authorization(
             "crm",
@@ -328,6 +349,7 @@ async fn cancel_leaves_the_app_unauthorized() {
     let runtime = runtime(&provider, Duration::from_secs(600));
     let request = runtime
         .authorize("chat", Subject::User(UserId::new("ana")))
+        .await
         .unwrap();
     let state = state(request.url());
     let outcome = runtime
@@ -377,7 +399,10 @@ async fn custom_token_headers_are_sent_verbatim_instead_of_client_authentication
         .integration(freshid)
         .build()
         .unwrap();
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let state = state(request.url());
     runtime
         .complete_authorization("crm", None, &callback(&state, "code=good-code"))
@@ -416,7 +441,7 @@ async fn three_integrations_keep_their_tokens_apart() {
             Subject::User(user) => Some(user.clone()),
             Subject::Installation => None,
         };
-        let request = runtime.authorize(integration, subject).unwrap();
+        let request = runtime.authorize(integration, subject).await.unwrap();
         let state = state(request.url());
         let outcome = runtime
             .complete_authorization(
@@ -566,7 +591,7 @@ async fn uninstall_deletes_every_token_of_the_installation() {
         ("chat", Some(UserId::new("ana"))),
     ] {
         let subject = user.clone().map_or(Subject::Installation, Subject::User);
-        let request = runtime.authorize(integration, subject).unwrap();
+        let request = runtime.authorize(integration, subject).await.unwrap();
         let state = state(request.url());
         runtime
             .complete_authorization(
@@ -652,7 +677,10 @@ async fn a_code_whose_exchange_got_no_answer_is_not_sent_again() {
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let state = state(request.url());
     provider.fault(crate::support::Fault::Hang(Duration::from_secs(2)));
     let error = runtime
@@ -667,8 +695,8 @@ async fn a_code_whose_exchange_got_no_answer_is_not_sent_again() {
     );
 }
 
-#[test]
-fn an_authorize_url_cannot_set_what_the_runtime_sets_and_a_wrong_response_type_is_refused() {
+#[tokio::test]
+async fn an_authorize_url_cannot_set_what_the_runtime_sets_and_a_wrong_response_type_is_refused() {
     // The rule `oauth-templates check` applies too (`oauth_rules::authorize_param`): what the
     // runtime sets is dropped, a response type other than `code` refused.
     let config = oauth_runtime::IntegrationConfig::new("x", "https://a.com/token", "i", "s")
@@ -682,7 +710,7 @@ fn an_authorize_url_cannot_set_what_the_runtime_sets_and_a_wrong_response_type_i
         .integration(config)
         .build()
         .unwrap();
-    let request = runtime.authorize("x", Subject::Installation).unwrap();
+    let request = runtime.authorize("x", Subject::Installation).await.unwrap();
     let pairs: Vec<(String, String)> = request.url().query_pairs().into_owned().collect();
     let all = |key: &str| {
         pairs
@@ -715,11 +743,11 @@ async fn one_users_authorizations_never_cancel_anothers_and_a_stray_start_keeps_
     let provider = Provider::start().await;
     let runtime = runtime(&provider, Duration::from_secs(600));
     let user = |n: usize| Subject::User(UserId::new(format!("user-{n}")));
-    let first = runtime.authorize("chat", user(0)).unwrap();
+    let first = runtime.authorize("chat", user(0)).await.unwrap();
     // A flood of other users' starts: refused past the cap, never evicting user 0's.
     let mut refused = 0;
     for n in 1..1100 {
-        match runtime.authorize("chat", user(n)) {
+        match runtime.authorize("chat", user(n)).await {
             Ok(_) => {}
             Err(AuthorizeError::TooManyPending(integration)) => {
                 assert_eq!(integration, "chat");
@@ -730,7 +758,10 @@ async fn one_users_authorizations_never_cancel_anothers_and_a_stray_start_keeps_
     }
     assert_eq!(refused, 1099 - 1023, "1024 in flight at most");
     // Other integrations are not affected.
-    runtime.authorize("crm", Subject::Installation).unwrap();
+    runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let outcome = runtime
         .complete_authorization(
             "chat",
@@ -743,16 +774,14 @@ async fn one_users_authorizations_never_cancel_anothers_and_a_stray_start_keeps_
 
     // The same subject: a second start (another tab, a navigation someone caused) leaves the
     // first usable; only a subject's fourth start drops its oldest.
-    let starts: Vec<String> = (0..4)
-        .map(|_| {
-            state(
-                runtime
-                    .authorize("crm", Subject::Installation)
-                    .unwrap()
-                    .url(),
-            )
-        })
-        .collect();
+    let mut starts: Vec<String> = Vec::new();
+    for _ in 0..4 {
+        let request = runtime
+            .authorize("crm", Subject::Installation)
+            .await
+            .unwrap();
+        starts.push(state(request.url()));
+    }
     let complete = |state: String| {
         let runtime = runtime.clone();
         async move {

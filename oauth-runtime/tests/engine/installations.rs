@@ -136,7 +136,7 @@ async fn an_authorization_belongs_to_the_installation_that_started_it() {
     let provider = Provider::start().await;
     let runtime = provider.authorizing_runtime("http://localhost:9/callback");
     let acme = runtime.installation("acme");
-    let request = acme.authorize("crm", Subject::Installation).unwrap();
+    let request = acme.authorize("crm", Subject::Installation).await.unwrap();
     assert_eq!(request.installation().as_str(), "acme");
     let state: String = request
         .url()
@@ -222,4 +222,124 @@ async fn a_token_file_keeps_installations_apart_and_opens_files_written_before_t
         "sekrit-acme"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An [`IntegrationSource`] over a map, counting how often it is asked, or failing.
+struct Counted {
+    map: oauth_runtime::IntegrationMap,
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    fail: bool,
+}
+
+impl oauth_runtime::IntegrationSource for Counted {
+    fn integrations<'a>(
+        &'a self,
+        installation: &'a InstallationId,
+    ) -> oauth_runtime::IntegrationsFuture<'a> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.fail {
+            return Box::pin(async {
+                Err(oauth_runtime::TokenError::new(
+                    "the installations table is down",
+                ))
+            });
+        }
+        self.map.integrations(installation)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_installation_refreshes_at_its_own_token_url_from_the_apps_source() {
+    // Two organisations, two token endpoints (FreshID's token URL holds the org's domain).
+    let (acme_provider, globex_provider) = (Provider::start().await, Provider::start().await);
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let source = Counted {
+        map: oauth_runtime::IntegrationMap::new()
+            .with("acme", acme_provider.integration("crm"))
+            .with("globex", globex_provider.integration("crm")),
+        asked: asked.clone(),
+        fail: false,
+    };
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration_source(source)
+        .build()
+        .unwrap();
+    for (installation, provider) in [("acme", &acme_provider), ("globex", &globex_provider)] {
+        let key = crm().in_installation(installation);
+        let refresh = format!("sekrit-refresh-{installation}");
+        provider
+            .seed(&runtime, &key, "sekrit-expired", false, -60, Some(&refresh))
+            .await;
+    }
+    for (installation, provider) in [("acme", &acme_provider), ("globex", &globex_provider)] {
+        let handle = runtime.installation(installation);
+        let sent = token_sent(&handle, provider).await.unwrap();
+        assert!(sent.starts_with("sekrit-access-"), "{sent}");
+        assert_eq!(
+            provider.token_requests(),
+            1,
+            "{installation} refreshed at its own"
+        );
+    }
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Kept: further refreshes do not ask again; after `forget_integrations`, they do.
+    let acme = runtime.installation("acme");
+    acme.refresh_now(&crm().in_installation("acme"))
+        .await
+        .unwrap();
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+    acme.forget_integrations();
+    acme.refresh_now(&crm().in_installation("acme"))
+        .await
+        .unwrap();
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(acme_provider.token_requests(), 3);
+    assert_eq!(globex_provider.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_failing_source_is_named_in_the_error_and_nothing_is_refreshed() {
+    let provider = Provider::start().await;
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration_source(Counted {
+            map: oauth_runtime::IntegrationMap::new(),
+            asked: Default::default(),
+            fail: true,
+        })
+        .build()
+        .unwrap();
+    let key = crm().in_installation("acme");
+    provider
+        .seed(
+            &runtime,
+            &key,
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-r"),
+        )
+        .await;
+    let error = token_sent(&runtime.installation("acme"), &provider)
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("the integrations of installation `acme` could not be had")
+            && text.contains("the installations table is down"),
+        "{text}"
+    );
+    assert_eq!(provider.token_requests(), 0);
+    let refused = runtime
+        .installation("acme")
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("the installations table is down"),
+        "{refused}"
+    );
 }

@@ -146,7 +146,10 @@ async fn the_whole_lifecycle_against_a_real_oauth_server() {
         .unwrap();
 
     // Authorize: the browser goes through the server's login and consent to our callback.
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let browser = tokio::spawn(browse(request.url().clone(), redirect_uri.clone()));
     let (received, reply) = callback
         .receive(&request, Duration::from_secs(20))

@@ -23,7 +23,10 @@ async fn listening(
         .await
         .unwrap();
     let runtime = provider.authorizing_runtime(server.redirect_uri().as_str());
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     let state = request
         .url()
         .query_pairs()
@@ -111,7 +114,7 @@ async fn a_callback_through_the_loopback_server_stores_the_token() {
 }
 
 /// A runtime whose `crm` integration redirects to `redirect`, and an authorization started.
-fn started(redirect: &url::Url) -> (Runtime, oauth_runtime::AuthorizationRequest) {
+async fn started(redirect: &url::Url) -> (Runtime, oauth_runtime::AuthorizationRequest) {
     let runtime = Runtime::builder()
         .store(MemoryStore::new())
         .integration(
@@ -129,7 +132,10 @@ fn started(redirect: &url::Url) -> (Runtime, oauth_runtime::AuthorizationRequest
         )
         .build()
         .unwrap();
-    let request = runtime.authorize("crm", Subject::Installation).unwrap();
+    let request = runtime
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
     (runtime, request)
 }
 
@@ -138,7 +144,7 @@ async fn no_callback_in_time_is_an_error() {
     let server = CallbackServer::bind(&url::Url::parse("http://127.0.0.1:0/cb").unwrap())
         .await
         .unwrap();
-    let (_runtime, request) = started(server.redirect_uri());
+    let (_runtime, request) = started(server.redirect_uri()).await;
     let error = server
         .receive(&request, Duration::from_millis(100))
         .await
@@ -157,7 +163,7 @@ async fn forged_callbacks_cannot_spend_the_real_one() {
             .await
             .unwrap();
     let redirect = server.redirect_uri().clone();
-    let (_runtime, request) = started(&redirect);
+    let (_runtime, request) = started(&redirect).await;
     let state = request
         .url()
         .query_pairs()

@@ -74,7 +74,10 @@ impl Setup {
 
     /// Authorizes through the provider's authorize endpoint (it agrees at once).
     async fn authorize(&self, runtime: &Runtime) -> url::Url {
-        let request = runtime.authorize("crm", Subject::Installation).unwrap();
+        let request = runtime
+            .authorize("crm", Subject::Installation)
+            .await
+            .unwrap();
         let url = request.url().clone();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

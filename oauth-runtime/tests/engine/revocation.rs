@@ -71,7 +71,10 @@ impl Setup {
 
     /// Authorizes through the provider (it agrees at once): the tokens stored.
     async fn authorize(&self, runtime: &Runtime) -> TokenRecord {
-        let request = runtime.authorize("crm", Subject::Installation).unwrap();
+        let request = runtime
+            .authorize("crm", Subject::Installation)
+            .await
+            .unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
