@@ -11,6 +11,13 @@
 //! HttpOnly, SameSite=Lax cookie holding a hash of the `state`, and the callback refuses a
 //! `state` that the cookie does not match (a link with someone else's state, forwarded to an
 //! admin, completes nothing).
+//!
+//! A backend serving many installations uses [`installation_routes`]: the authorize route
+//! takes the installation from its path (`{prefix}/{installation}/{integration}/authorize`),
+//! and the one callback route of each integration (the redirect URI registered at the
+//! provider) finds the installation from the `state`. An app that knows the installation from
+//! its own session instead calls [`authorize_response`] from its own handler, with
+//! `runtime.installation(…)`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -35,6 +42,44 @@ pub fn routes(runtime: Runtime, prefix: &str) -> axum::Router {
         .with_state(runtime)
 }
 
+/// The routes of [`routes`] for every installation: `GET {prefix}/{installation}/{integration}
+/// /authorize` starts an authorization of that installation, and `GET {prefix}/{integration}
+/// /callback` completes any, storing the tokens for the installation that started it. Put
+/// the authorize route behind your own authentication, which must also check that the admin
+/// administers that installation.
+pub fn installation_routes(runtime: Runtime, prefix: &str) -> axum::Router {
+    let prefix = prefix.trim_end_matches('/');
+    axum::Router::new()
+        .route(
+            &format!("{prefix}/{{installation}}/{{integration}}/authorize"),
+            get(authorize_installation),
+        )
+        .route(&format!("{prefix}/{{integration}}/callback"), get(callback))
+        .with_state(runtime)
+}
+
+/// Whether an installation id taken from a URL is one: 1 to 128 letters, digits, `.`, `_`
+/// or `-` (what account ids and domains are made of).
+fn is_installation_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+async fn authorize_installation(
+    State(runtime): State<Runtime>,
+    Path((installation, integration)): Path<(String, String)>,
+) -> Response {
+    if !is_installation_id(&installation) {
+        return page(
+            StatusCode::NOT_FOUND,
+            outcome_page(Err("no such installation")).1,
+        );
+    }
+    authorize_response(&runtime.installation(installation), &integration).await
+}
+
 /// The cookie binding an authorization of `integration` to the browser.
 fn cookie_name(integration: &str) -> String {
     let safe: String = integration
@@ -45,7 +90,15 @@ fn cookie_name(integration: &str) -> String {
 }
 
 async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<String>) -> Response {
-    match runtime.authorize(&integration, Subject::Installation).await {
+    authorize_response(&runtime, &integration).await
+}
+
+/// What the authorize route answers: a redirect to `integration`'s authorize URL for
+/// `runtime`'s installation, binding the authorization to the browser with a cookie (or a
+/// page saying why not). For an app's own handler, which knows the installation
+/// (`runtime.installation(…)`) from its session.
+pub async fn authorize_response(runtime: &Runtime, integration: &str) -> Response {
+    match runtime.authorize(integration, Subject::Installation).await {
         Ok(request) => {
             let mut response = StatusCode::FOUND.into_response();
             if let Ok(location) = HeaderValue::from_str(request.url().as_str()) {
@@ -57,7 +110,7 @@ async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<Strin
                 .any(|(k, v)| k == "redirect_uri" && v.starts_with("https:"));
             let cookie = format!(
                 "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600{}",
-                cookie_name(&integration),
+                cookie_name(integration),
                 pkce::challenge(&request.state),
                 if secure { "; Secure" } else { "" }
             );
@@ -71,6 +124,7 @@ async fn authorize(State(runtime): State<Runtime>, Path(integration): Path<Strin
             let status = match error {
                 AuthorizeError::UnknownIntegration(_) => StatusCode::NOT_FOUND,
                 AuthorizeError::TooManyPending(_) => StatusCode::TOO_MANY_REQUESTS,
+                AuthorizeError::Integrations(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
             page(status, outcome_page(Err(&error.to_string())).1)

@@ -55,9 +55,7 @@ impl IntegrationMap {
 
 impl std::fmt::Debug for IntegrationMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
-            .entries(self.by_installation.iter())
-            .finish()
+        f.debug_map().entries(self.by_installation.iter()).finish()
     }
 }
 

@@ -144,3 +144,70 @@ async fn an_integration_named_in_the_url_cannot_forge_log_lines() {
         "a forged log line: {logged}"
     );
 }
+
+/// Many installations behind one server: the installation comes from the authorize route's
+/// path, the one callback route finds it from the `state`, and each installation's tokens are
+/// stored apart.
+#[tokio::test]
+async fn installations_authorize_through_one_callback_route() {
+    let provider = Provider::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let runtime = provider.authorizing_runtime(&format!("{base}/oauth/crm/callback"));
+    let app = oauth_runtime::axum::installation_routes(runtime.clone(), "/oauth");
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for installation in ["acme", "globex.example.com"] {
+        let redirect = http
+            .get(format!("{base}/oauth/{installation}/crm/authorize"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(redirect.status(), 302);
+        let cookie = redirect.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_string();
+        let location = url::Url::parse(redirect.headers()["location"].to_str().unwrap()).unwrap();
+        let state = location
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let done = http
+            .get(format!(
+                "{base}/oauth/crm/callback?code=good-code&state={state}"
+            ))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 200, "{installation}");
+    }
+    let store = runtime.store().unwrap();
+    let mut installations: Vec<String> = store
+        .keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.installation.as_str().to_string())
+        .collect();
+    installations.sort();
+    assert_eq!(installations, ["acme", "globex.example.com"]);
+    assert!(
+        store
+            .load(&TokenKey::installation("crm"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An installation id that is none (a path with other characters) is refused.
+    let odd = http
+        .get(format!("{base}/oauth/a%20b/crm/authorize"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), 404);
+    assert_eq!(provider.token_requests(), 2);
+}
