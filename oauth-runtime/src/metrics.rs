@@ -42,6 +42,14 @@ pub(crate) fn call(
     metrics::histogram!(CALL_DURATION, "template" => template).record(took.as_secs_f64());
 }
 
+/// How many users' and named installations' keys the token manager keeps in memory (see
+/// `RuntimeBuilder::token_cache`); set when idle ones are let go.
+pub const CACHED_KEYS: &str = "oauth_runtime_cached_token_keys";
+
+pub(crate) fn cached_keys(count: usize) {
+    metrics::gauge!(CACHED_KEYS).set(count as f64);
+}
+
 pub(crate) fn refresh(integration: &str, outcome: &'static str) {
     metrics::counter!(REFRESHES, "integration" => integration.to_string(), "outcome" => outcome)
         .increment(1);

@@ -12,7 +12,7 @@ use crate::oauth::authorize::{
 };
 use crate::oauth::source::{IntegrationSource, Integrations};
 use crate::oauth::{IntegrationConfig, Revocation};
-use crate::refresh::{RefreshPolicy, TokenManager};
+use crate::refresh::{RefreshPolicy, SlotLimits, TokenManager};
 use crate::request::cache::ResponseCache;
 use crate::store::TokenStore;
 use crate::tokens::{
@@ -37,6 +37,10 @@ const DEFAULT_REFRESH_BACKOFF: Duration = Duration::from_secs(5);
 /// `DEFAULT_REFRESH_LOCK_WAIT`), then a refresh of its own would take longer than this only
 /// when the token endpoint keeps timing out.
 const DEFAULT_TOKEN_WAIT: Duration = Duration::from_secs(90);
+/// How long a user's or named installation's cached tokens outlive their last use…
+const DEFAULT_TOKEN_CACHE_IDLE: Duration = Duration::from_secs(1800);
+/// …and how many such keys are cached at most.
+const DEFAULT_TOKEN_CACHE_KEYS: usize = 100_000;
 /// How long an installation's integrations from the app's source are kept…
 const DEFAULT_INTEGRATION_TTL: Duration = Duration::from_secs(600);
 /// …and for how many installations at most.
@@ -117,6 +121,10 @@ impl Runtime {
             http_client: None,
             integrations: HashMap::new(),
             integration_source: None,
+            token_cache: SlotLimits {
+                idle: DEFAULT_TOKEN_CACHE_IDLE,
+                max: DEFAULT_TOKEN_CACHE_KEYS,
+            },
             integration_cache: (DEFAULT_INTEGRATION_TTL, DEFAULT_INTEGRATION_CAPACITY),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             refresh_jitter: DEFAULT_REFRESH_JITTER,
@@ -322,6 +330,7 @@ pub struct RuntimeBuilder {
     http_client: Option<reqwest::Client>,
     integrations: HashMap<String, IntegrationConfig>,
     integration_source: Option<Arc<dyn IntegrationSource>>,
+    token_cache: SlotLimits,
     integration_cache: (Duration, usize),
     refresh_margin: Duration,
     refresh_jitter: Duration,
@@ -408,6 +417,19 @@ impl RuntimeBuilder {
     /// 10,000 installations ([`RuntimeBuilder::integration_cache`]).
     pub fn integration_source(mut self, source: impl IntegrationSource) -> Self {
         self.integration_source = Some(Arc::new(source));
+        self
+    }
+
+    /// How long a user's or a named installation's tokens stay cached in memory after their
+    /// last use (default 30 minutes), and how many keys are cached at most (default
+    /// 100,000; beyond it the least recently used go). A key let go is read from the store
+    /// at its next call; nothing under way is let go (a refresh, tokens not yet saved).
+    /// The default installation's tokens stay cached.
+    pub fn token_cache(mut self, idle: Duration, keys: usize) -> Self {
+        self.token_cache = SlotLimits {
+            idle,
+            max: keys.max(1),
+        };
         self
     }
 
@@ -570,6 +592,7 @@ impl RuntimeBuilder {
             backoff: self.refresh_backoff,
             token_wait: self.token_wait,
             authorization_ttl: self.authorization_ttl,
+            slot_limits: self.token_cache,
         };
         let (tokens, manager) = match self.tokens {
             Tokens::None => (None, None),

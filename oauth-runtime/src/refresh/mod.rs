@@ -17,8 +17,10 @@ mod flow;
 mod handshake;
 mod save;
 mod slot;
+mod slots;
 mod token_manager;
 
+pub(crate) use slots::SlotLimits;
 pub(crate) use token_manager::{RefreshPolicy, TokenManager};
 
 /// The error that sends whoever `key` names to authorize (again), for `reason`.

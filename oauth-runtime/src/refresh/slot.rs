@@ -24,6 +24,8 @@ pub(super) struct Slot {
     /// One more than the stored version whose access token the provider rejected and the app
     /// was told about (0: none).
     told_rejected: AtomicU64,
+    /// When it was last used, in milliseconds since its map's epoch (see `slots`).
+    pub(super) last_used: AtomicU64,
 }
 
 /// What a slot knows of its key's tokens.
@@ -99,6 +101,17 @@ impl Slot {
             refreshed_at: None,
             backoff: None,
         });
+    }
+
+    /// Whether nothing is under way or waiting in it: not busy, no tokens to save, no
+    /// failure being answered or to be told as recovered.
+    pub(super) fn settled(&self) -> bool {
+        let idle = self.busy.try_lock().is_ok();
+        idle && !self.failing.load(Ordering::Relaxed)
+            && self
+                .cached()
+                .as_ref()
+                .is_none_or(|c| c.unsaved.is_none() && c.backoff.is_none())
     }
 
     /// Notes that a refresh failed.

@@ -1,11 +1,11 @@
 //! [`TokenManager`]: the tokens of every key, from a [`TokenStore`], and its [`TokenSource`]
 //! face, which the requests call.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::slot::Slot;
+use super::slots::{SlotLimits, Slots};
 use crate::events::{EventSender, TokenEvent};
 use crate::oauth::authorize::PendingAuthorizations;
 use crate::oauth::source::Integrations;
@@ -34,6 +34,8 @@ pub(crate) struct RefreshPolicy {
     pub(crate) backoff: Duration,
     /// The longest a call waits for a token as a whole: locks, token requests and save.
     pub(crate) token_wait: Duration,
+    /// How many users' and named installations' keys are kept in memory, and how long.
+    pub(crate) slot_limits: SlotLimits,
 }
 
 /// The tokens of every key: cached per key in a slot, read from and saved to the store,
@@ -47,8 +49,8 @@ pub(crate) struct TokenManager {
     /// locking, as every call of an `account` integration's template asks for one.
     installation_slots: Vec<(String, Arc<Slot>)>,
     /// Users' tokens (`agent` integrations), named installations' tokens, and keys of
-    /// integrations not configured.
-    slots: Mutex<HashMap<TokenKey, Arc<Slot>>>,
+    /// integrations not configured; idle ones let go.
+    slots: Mutex<Slots>,
     /// Authorizations started and not finished (see `handshake`).
     pub(crate) pending: PendingAuthorizations,
     /// Where lifecycle events go, if the app subscribed.
@@ -74,7 +76,7 @@ impl TokenManager {
             integrations,
             policy,
             installation_slots,
-            slots: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Slots::new(policy.slot_limits)),
             pending: PendingAuthorizations::default(),
             events,
         }
@@ -119,10 +121,7 @@ impl TokenManager {
             return slot.clone();
         }
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = slots.get(key) {
-            return slot.clone();
-        }
-        slots.entry(key.clone()).or_default().clone()
+        slots.get_or_make(key)
     }
 }
 
@@ -138,7 +137,7 @@ impl TokenSource for TokenManager {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.
                 let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-                let slot = slots.get(key).cloned()?;
+                let slot = slots.get(key)?;
                 drop(slots);
                 self.fresh(key, &slot)
             }

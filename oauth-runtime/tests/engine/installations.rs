@@ -343,3 +343,30 @@ async fn a_failing_source_is_named_in_the_error_and_nothing_is_refreshed() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn keys_let_go_from_memory_are_read_again_from_the_store() {
+    let provider = Provider::start().await;
+    // Two keys in memory at most, let go after 20 ms unused.
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .token_cache(std::time::Duration::from_millis(20), 2)
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..6).map(|n| format!("installation-{n}")).collect();
+    for name in &names {
+        let key = crm().in_installation(name.as_str());
+        provider
+            .seed(&runtime, &key, &format!("sekrit-{name}"), true, 3600, None)
+            .await;
+    }
+    for round in 0..3 {
+        for name in &names {
+            let sent = token_sent(&runtime.installation(name.as_str()), &provider)
+                .await
+                .unwrap();
+            assert_eq!(sent, format!("sekrit-{name}"), "round {round}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+}

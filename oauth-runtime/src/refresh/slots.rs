@@ -1,0 +1,172 @@
+//! The slots of users' and named installations' keys, bounded: a slot idle for a while, or
+//! the least recently used when there are too many, is let go, unless letting it go would
+//! lose something (a refresh under way, someone waiting for it, tokens not yet saved, a
+//! failure still being answered). A key let go is read from the store again at its next call.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::slot::Slot;
+use crate::tokens::TokenKey;
+
+/// How many keys are kept and for how long.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotLimits {
+    /// A slot unused this long is let go.
+    pub(crate) idle: Duration,
+    /// Above this many, the least recently used are let go.
+    pub(crate) max: usize,
+}
+
+pub(crate) struct Slots {
+    map: HashMap<TokenKey, Arc<Slot>>,
+    limits: SlotLimits,
+    /// Where slots' use times count from.
+    epoch: Instant,
+    last_sweep: Duration,
+}
+
+impl Slots {
+    pub(crate) fn new(limits: SlotLimits) -> Self {
+        Slots {
+            map: HashMap::new(),
+            limits,
+            epoch: Instant::now(),
+            last_sweep: Duration::ZERO,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// The slot of `key`, if it has one; marked used.
+    pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
+        let slot = self.map.get(key)?;
+        slot.last_used.store(self.now(), Ordering::Relaxed);
+        Some(slot.clone())
+    }
+
+    /// The slot of `key`, made (after letting idle ones go) if it has none.
+    pub(crate) fn get_or_make(&mut self, key: &TokenKey) -> Arc<Slot> {
+        if let Some(slot) = self.get(key) {
+            return slot;
+        }
+        self.sweep();
+        let slot = Arc::new(Slot::default());
+        slot.last_used.store(self.now(), Ordering::Relaxed);
+        self.map.insert(key.clone(), slot.clone());
+        slot
+    }
+
+    /// Lets idle slots go (every half idle time), and the least recently used beyond the
+    /// bound.
+    fn sweep(&mut self) {
+        let elapsed = self.epoch.elapsed();
+        let full = self.map.len() >= self.limits.max;
+        if !full && elapsed.saturating_sub(self.last_sweep) < self.limits.idle / 2 {
+            return;
+        }
+        self.last_sweep = elapsed;
+        let now = self.now();
+        let idle = self.limits.idle.as_millis() as u64;
+        self.map
+            .retain(|_, slot| !(can_go(slot) && now.saturating_sub(slot.used()) >= idle));
+        if self.map.len() >= self.limits.max {
+            let mut idle_first: Vec<(u64, TokenKey)> = self
+                .map
+                .iter()
+                .filter(|(_, slot)| can_go(slot))
+                .map(|(key, slot)| (slot.used(), key.clone()))
+                .collect();
+            idle_first.sort_unstable_by_key(|(used, _)| *used);
+            let over = self.map.len() + 1 - self.limits.max;
+            for (_, key) in idle_first.into_iter().take(over) {
+                self.map.remove(&key);
+            }
+        }
+        crate::metrics::cached_keys(self.map.len());
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// Whether letting `slot` go loses nothing: no one else holds it, and it is settled.
+fn can_go(slot: &Arc<Slot>) -> bool {
+    Arc::strong_count(slot) == 1 && slot.settled()
+}
+
+impl Slot {
+    fn used(&self) -> u64 {
+        self.last_used.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Version, Versioned};
+    use crate::tokens::{TokenRecord, TokenSet, UserId};
+
+    fn user(n: usize) -> TokenKey {
+        TokenKey::user("chat", UserId::new(format!("user-{n}")))
+    }
+
+    #[tokio::test]
+    async fn idle_slots_go_and_busy_or_unsaved_ones_stay() {
+        let mut slots = Slots::new(SlotLimits {
+            idle: Duration::from_millis(40),
+            max: 1_000,
+        });
+        for n in 0..100 {
+            slots.get_or_make(&user(n));
+        }
+        // Held by someone (a waiting call), busy (a refresh), tokens not yet saved.
+        let held = slots.get_or_make(&user(0));
+        let busy = slots.get_or_make(&user(1));
+        let _refreshing = busy.hold().await;
+        drop(busy);
+        let unsaved = slots.get_or_make(&user(2));
+        let versioned = Versioned {
+            record: TokenRecord::active(TokenSet::new("sekrit")),
+            version: Version::new(1),
+        };
+        unsaved.keep_unsaved(versioned.clone(), versioned.record.clone());
+        drop(unsaved);
+        // Used recently.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        slots.get(&user(3));
+        slots.get_or_make(&user(1000));
+        assert_eq!(
+            slots.len(),
+            5,
+            "0 held, 1 busy, 2 unsaved, 3 used, and the new one"
+        );
+        for kept in [0, 1, 2, 3, 1000] {
+            assert!(slots.get(&user(kept)).is_some(), "user {kept}");
+        }
+        drop(held);
+    }
+
+    #[test]
+    fn beyond_the_bound_the_least_recently_used_go() {
+        let mut slots = Slots::new(SlotLimits {
+            idle: Duration::from_secs(3600),
+            max: 10,
+        });
+        for n in 0..10 {
+            slots.get_or_make(&user(n));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        slots.get(&user(0));
+        slots.get_or_make(&user(10));
+        assert_eq!(slots.len(), 10);
+        assert!(slots.get(&user(0)).is_some(), "used last: kept");
+        assert!(slots.get(&user(1)).is_none(), "least recently used: let go");
+    }
+}
