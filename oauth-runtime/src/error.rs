@@ -100,6 +100,20 @@ pub enum InvokeError {
         /// What serde_json said.
         source: serde_json::Error,
     },
+    /// The installation is over its request budget ([`crate::RuntimeBuilder::installation_budget`])
+    /// and its next turn comes after the call's timeout. Nothing was sent.
+    RateLimited {
+        /// The template's name.
+        template: &'static str,
+        /// The installation.
+        installation: InstallationId,
+        /// The budget: this many requests…
+        requests: u32,
+        /// …per this long.
+        per: std::time::Duration,
+        /// When its next turn comes.
+        retry_after: std::time::Duration,
+    },
     /// The user (for an `account` integration, the admin) must authorize the app again: the
     /// refresh token is dead, the app was never authorized, or it now needs more scopes.
     /// Calls for this key fail fast, without asking the authorization server, until then.
@@ -191,6 +205,20 @@ impl fmt::Debug for InvokeError {
                 .field("template", template)
                 .field("placeholder", placeholder)
                 .field("reason", reason)
+                .finish(),
+            InvokeError::RateLimited {
+                template,
+                installation,
+                requests,
+                per,
+                retry_after,
+            } => f
+                .debug_struct("RateLimited")
+                .field("template", template)
+                .field("installation", installation)
+                .field("requests", requests)
+                .field("per", per)
+                .field("retry_after", retry_after)
                 .finish(),
             InvokeError::ClientCertificate { template, reason } => f
                 .debug_struct("ClientCertificate")
@@ -310,6 +338,7 @@ impl InvokeError {
             | InvokeError::Transport { template, .. }
             | InvokeError::InvalidValue { template, .. }
             | InvokeError::ClientCertificate { template, .. }
+            | InvokeError::RateLimited { template, .. }
             | InvokeError::MissingIparam { template, .. }
             | InvokeError::InsecureHttp { template, .. }
             | InvokeError::ResponseTooLarge { template, .. }
@@ -457,6 +486,19 @@ impl fmt::Display for InvokeError {
                     "template `{template}`: the value of `{placeholder}` {reason}; nothing was sent"
                 )
             }
+            InvokeError::RateLimited {
+                template,
+                installation,
+                requests,
+                per,
+                retry_after,
+            } => write!(
+                f,
+                "template `{template}`: {installation} is over its budget of {requests} requests \
+                 per {} s; its next turn is in {} ms, after the call's timeout; nothing was sent",
+                per.as_secs_f64(),
+                retry_after.as_millis()
+            ),
             InvokeError::ClientCertificate { template, reason } => write!(
                 f,
                 "template `{template}`: its client certificate (`options.security`) cannot be used: {reason}; nothing was sent"

@@ -14,6 +14,7 @@ use crate::oauth::source::{IntegrationSource, Integrations};
 use crate::oauth::{IntegrationConfig, Revocation};
 use crate::refresh::{RefreshPolicy, SlotLimits, TokenManager};
 use crate::request::cache::ResponseCache;
+use crate::request::{BudgetLimit, Budgets};
 use crate::store::TokenStore;
 use crate::tokens::{
     AccessToken, InstallationId, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId,
@@ -88,6 +89,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) cache: ResponseCache,
     /// The clients of templates that present a client certificate.
     pub(crate) identities: IdentityClients,
+    /// Each installation's request budget, when there is one.
+    pub(crate) budgets: Option<Budgets>,
 }
 
 impl fmt::Debug for Runtime {
@@ -121,6 +124,7 @@ impl Runtime {
             http_client: None,
             integrations: HashMap::new(),
             integration_source: None,
+            installation_budget: None,
             token_cache: SlotLimits {
                 idle: DEFAULT_TOKEN_CACHE_IDLE,
                 max: DEFAULT_TOKEN_CACHE_KEYS,
@@ -330,6 +334,7 @@ pub struct RuntimeBuilder {
     http_client: Option<reqwest::Client>,
     integrations: HashMap<String, IntegrationConfig>,
     integration_source: Option<Arc<dyn IntegrationSource>>,
+    installation_budget: Option<BudgetLimit>,
     token_cache: SlotLimits,
     integration_cache: (Duration, usize),
     refresh_margin: Duration,
@@ -430,6 +435,20 @@ impl RuntimeBuilder {
             idle,
             max: keys.max(1),
         };
+        self
+    }
+
+    /// A request budget for each installation: at most `requests` calls per `per` (FDK
+    /// allows an app 50 a minute per account; off by default). A call over budget waits for
+    /// its turn when it comes within the call's timeout, else it fails at once with
+    /// [`InvokeError::RateLimited`](crate::InvokeError::RateLimited); calls wait in the order
+    /// they asked, and one installation's calls never delay another's. Retries and answers
+    /// from the response cache do not count.
+    pub fn installation_budget(mut self, requests: u32, per: Duration) -> Self {
+        self.installation_budget = Some(BudgetLimit {
+            requests: requests.max(1),
+            per,
+        });
         self
     }
 
@@ -625,6 +644,7 @@ impl RuntimeBuilder {
                 manager,
                 cache: ResponseCache::new(self.cache_entries, self.cache_bytes),
                 identities: IdentityClients::new(settings),
+                budgets: self.installation_budget.map(Budgets::new),
             }),
         })
     }

@@ -25,6 +25,7 @@ impl RequestBuilder {
         {
             return Ok(hit.cached());
         }
+        prepared.wait_for_budget().await?;
         let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
         let mut attempts = 0;
         let mut retries_left = u32::from(template.max_attempts.max(1)) - 1;

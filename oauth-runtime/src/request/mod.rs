@@ -3,12 +3,14 @@
 //! and `attempts` sends it.
 
 mod attempts;
+mod budget;
 mod builder;
 pub(crate) mod cache;
 mod compose;
 mod draft;
 mod token;
 
+pub(crate) use budget::{BudgetLimit, Budgets};
 pub use builder::RequestBuilder;
 pub use compose::{Compose, FixedUrl, FixedUrls};
 pub use draft::{MethodKind, TemplateInfo};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 
+use super::budget::Turn;
 use super::builder::RequestBuilder;
 use super::draft::{Draft, TemplateInfo};
 use crate::error::InvokeError;
@@ -118,6 +119,32 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
+    /// Waits for the installation's turn when the runtime keeps a request budget, within the
+    /// call's timeout; a turn later than that is [`InvokeError::RateLimited`] at once.
+    pub(super) async fn wait_for_budget(&self) -> Result<(), InvokeError> {
+        let runtime = &self.draft.runtime;
+        let Some(budgets) = &runtime.inner.budgets else {
+            return Ok(());
+        };
+        match budgets.take(&runtime.installation, self.timeout) {
+            Turn::Now => Ok(()),
+            Turn::After(wait) => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Turn::TooLate(retry_after) => {
+                let limit = budgets.limit();
+                Err(InvokeError::RateLimited {
+                    template: self.draft.template.name,
+                    installation: runtime.installation.clone(),
+                    requests: limit.requests,
+                    per: limit.per,
+                    retry_after,
+                })
+            }
+        }
+    }
+
     /// Awaits the token of `key` from the token source (a refresh, a store read).
     async fn fetch_token(mut self, key: TokenKey) -> Result<Prepared, InvokeError> {
         let started = std::time::Instant::now();

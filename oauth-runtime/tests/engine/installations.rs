@@ -370,3 +370,68 @@ async fn keys_let_go_from_memory_are_read_again_from_the_store() {
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installation_over_its_budget_waits_or_is_refused_and_never_delays_another() {
+    let provider = std::sync::Arc::new(Provider::start().await);
+    // Two requests per 400 ms for each installation.
+    let runtime = provider
+        .builder(MemoryStore::new())
+        .installation_budget(2, std::time::Duration::from_millis(400))
+        .build()
+        .unwrap();
+    seed_three(&provider, &runtime).await;
+    let (acme, globex) = (runtime.installation("acme"), runtime.installation("globex"));
+    token_sent(&acme, &provider).await.unwrap();
+    token_sent(&acme, &provider).await.unwrap();
+    // The third waits for its turn (about 200 ms), within the call's timeout…
+    let started = std::time::Instant::now();
+    let waiting = {
+        let (acme, provider) = (acme.clone(), provider.clone());
+        tokio::spawn(async move { token_sent(&acme, &provider).await })
+    };
+    // …while another installation's calls go at once.
+    for _ in 0..2 {
+        assert_eq!(
+            token_sent(&globex, &provider).await.unwrap(),
+            "sekrit-globex"
+        );
+    }
+    assert_eq!(waiting.await.unwrap().unwrap(), "sekrit-acme");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(150),
+        "the third call of the budget waited its turn"
+    );
+
+    // A call that cannot wait that long is refused at once, nothing sent.
+    let strict = provider
+        .builder(MemoryStore::new())
+        .installation_budget(1, std::time::Duration::from_secs(60))
+        .build()
+        .unwrap();
+    seed_three(&provider, &strict).await;
+    let initech = strict.installation("acme");
+    token_sent(&initech, &provider).await.unwrap();
+    let before = api_calls(&provider);
+    let refused = token_sent(&initech, &provider).await.unwrap_err();
+    assert!(
+        matches!(refused, InvokeError::RateLimited { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(refused.attempts(), 0);
+    assert_eq!(api_calls(&provider), before, "nothing sent");
+    let text = refused.to_string();
+    assert!(
+        text.contains("installation `acme` is over its budget of 1 requests per 60 s"),
+        "{text}"
+    );
+}
+
+/// How many calls reached the API.
+fn api_calls(provider: &Provider) -> usize {
+    provider
+        .events()
+        .iter()
+        .filter(|e| e.starts_with("api "))
+        .count()
+}

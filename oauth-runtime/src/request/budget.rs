@@ -1,0 +1,141 @@
+//! The request budget of each installation (FDK allows an app 50 requests a minute per
+//! account): a token bucket per installation, so one busy installation never delays another.
+//! A call over budget waits for its turn when that comes within its timeout, else it fails at
+//! once with [`InvokeError::RateLimited`](crate::InvokeError::RateLimited).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::tokens::InstallationId;
+
+/// More installations than this, and the buckets that are full again (they hold nothing an
+/// empty one would not) are let go.
+const PRUNE_ABOVE: usize = 10_000;
+
+/// `requests` per `per`, for each installation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BudgetLimit {
+    pub(crate) requests: u32,
+    pub(crate) per: Duration,
+}
+
+struct Bucket {
+    /// Requests that may go now; below zero, turns promised to waiting calls.
+    tokens: f64,
+    updated: Instant,
+}
+
+pub(crate) struct Budgets {
+    limit: BudgetLimit,
+    buckets: Mutex<HashMap<InstallationId, Bucket>>,
+}
+
+/// When a call may go.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Turn {
+    Now,
+    /// After this wait (its turn is kept).
+    After(Duration),
+    /// Not within the time it has: its turn would come after this.
+    TooLate(Duration),
+}
+
+impl Budgets {
+    pub(crate) fn new(limit: BudgetLimit) -> Self {
+        Budgets {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> BudgetLimit {
+        self.limit
+    }
+
+    /// Requests added to a bucket per second.
+    fn rate(&self) -> f64 {
+        f64::from(self.limit.requests.max(1)) / self.limit.per.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// Takes a turn for a call of `installation` that can wait up to `within`.
+    pub(crate) fn take(&self, installation: &InstallationId, within: Duration) -> Turn {
+        let now = Instant::now();
+        let capacity = f64::from(self.limit.requests.max(1));
+        let rate = self.rate();
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.len() > PRUNE_ABOVE {
+            buckets.retain(|_, b| {
+                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < capacity
+            });
+        }
+        let bucket = buckets.entry(installation.clone()).or_insert(Bucket {
+            tokens: capacity,
+            updated: now,
+        });
+        let refilled = now.duration_since(bucket.updated).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refilled).min(capacity);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            return Turn::Now;
+        }
+        let wait = Duration::from_secs_f64((1.0 - bucket.tokens) / rate);
+        if wait > within {
+            return Turn::TooLate(wait);
+        }
+        bucket.tokens -= 1.0;
+        Turn::After(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budgets(requests: u32, per: Duration) -> Budgets {
+        Budgets::new(BudgetLimit { requests, per })
+    }
+
+    #[test]
+    fn a_full_bucket_lets_its_requests_go_then_calls_wait_their_turn_in_order() {
+        let budgets = budgets(3, Duration::from_secs(3));
+        let acme = InstallationId::new("acme");
+        let long = Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(budgets.take(&acme, long), Turn::Now);
+        }
+        let waits: Vec<Duration> = (0..3)
+            .map(|_| match budgets.take(&acme, long) {
+                Turn::After(wait) => wait,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // One second apart, in the order they asked (a little less: time passes).
+        for (n, wait) in waits.iter().enumerate() {
+            let expected = (n + 1) as f64;
+            assert!((wait.as_secs_f64() - expected).abs() < 0.1, "{waits:?}");
+        }
+        // Another installation is not delayed.
+        assert_eq!(
+            budgets.take(&InstallationId::new("globex"), long),
+            Turn::Now
+        );
+    }
+
+    #[test]
+    fn a_turn_later_than_the_call_can_wait_is_refused_and_not_kept() {
+        let budgets = budgets(1, Duration::from_secs(10));
+        let acme = InstallationId::new("acme");
+        assert_eq!(budgets.take(&acme, Duration::ZERO), Turn::Now);
+        let Turn::TooLate(after) = budgets.take(&acme, Duration::from_secs(1)) else {
+            panic!("over budget");
+        };
+        assert!(after > Duration::from_secs(9), "{after:?}");
+        // Refused turns are not counted: the next call's turn is no later.
+        let Turn::TooLate(again) = budgets.take(&acme, Duration::from_secs(1)) else {
+            panic!("over budget");
+        };
+        assert!(again <= after, "{again:?} {after:?}");
+    }
+}
