@@ -23,9 +23,10 @@ pub(crate) struct SlotLimits {
 pub(crate) struct Slots {
     map: HashMap<TokenKey, Arc<Slot>>,
     limits: SlotLimits,
-    /// Where slots' use times count from.
-    epoch: Instant,
-    last_sweep: Duration,
+    /// Where slots' use times count from (see [`coarse_millis`]).
+    epoch_millis: u64,
+    /// When idle slots were last let go, as `now()` counts.
+    last_sweep: u64,
 }
 
 impl Slots {
@@ -33,19 +34,24 @@ impl Slots {
         Slots {
             map: HashMap::new(),
             limits,
-            epoch: Instant::now(),
-            last_sweep: Duration::ZERO,
+            epoch_millis: coarse_millis(),
+            last_sweep: 0,
         }
     }
 
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        coarse_millis().saturating_sub(self.epoch_millis)
     }
 
     /// The slot of `key`, if it has one; marked used.
     pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
         let slot = self.map.get(key)?;
-        slot.last_used.store(self.now(), Ordering::Relaxed);
+        let now = self.now();
+        // Written only when it changes: calls of one key on many threads do not keep taking
+        // its cache line from each other.
+        if slot.last_used.load(Ordering::Relaxed) != now {
+            slot.last_used.store(now, Ordering::Relaxed);
+        }
         Some(slot.clone())
     }
 
@@ -64,14 +70,13 @@ impl Slots {
     /// Lets idle slots go (every half idle time), and the least recently used beyond the
     /// bound.
     fn sweep(&mut self) {
-        let elapsed = self.epoch.elapsed();
-        let full = self.map.len() >= self.limits.max;
-        if !full && elapsed.saturating_sub(self.last_sweep) < self.limits.idle / 2 {
-            return;
-        }
-        self.last_sweep = elapsed;
         let now = self.now();
         let idle = self.limits.idle.as_millis() as u64;
+        let full = self.map.len() >= self.limits.max;
+        if !full && now.saturating_sub(self.last_sweep) < idle / 2 {
+            return;
+        }
+        self.last_sweep = now;
         self.map
             .retain(|_, slot| !(can_go(slot) && now.saturating_sub(slot.used()) >= idle));
         if self.map.len() >= self.limits.max {
@@ -94,6 +99,20 @@ impl Slots {
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
+}
+
+/// Milliseconds of a monotonic clock: on Linux the coarse one (a few nanoseconds to read, a
+/// tick of lag, which idle times of seconds do not notice), read at every call of a user's key.
+fn coarse_millis() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+        if let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec), u64::try_from(now.tv_nsec)) {
+            return secs * 1000 + nanos / 1_000_000;
+        }
+    }
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
 /// Whether letting `slot` go loses nothing: no one else holds it, and it is settled.
@@ -161,8 +180,10 @@ mod tests {
         });
         for n in 0..10 {
             slots.get_or_make(&user(n));
-            std::thread::sleep(Duration::from_millis(2));
+            // Apart by more than a tick of the coarse clock.
+            std::thread::sleep(Duration::from_millis(12));
         }
+        std::thread::sleep(Duration::from_millis(12));
         slots.get(&user(0));
         slots.get_or_make(&user(10));
         assert_eq!(slots.len(), 10);
