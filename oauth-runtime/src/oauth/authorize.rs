@@ -4,24 +4,14 @@
 //! same `redirect_uri` and the verifier).
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::pkce::{Pkce, random_token};
-use crate::tokens::{InstallationId, Subject, UserId};
+use crate::tokens::{InstallationId, Subject};
 
 /// How long a started authorization may take before its callback is refused.
 pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
-/// Authorizations started and not finished that one integration keeps; past it, new ones are
-/// refused until some finish or expire (none is evicted: one user's starts never cancel
-/// another's).
-const MAX_PENDING_PER_INTEGRATION: usize = 1024;
-/// Authorizations one subject (the installation, or one user) keeps per integration; a new
-/// one replaces only that subject's oldest, so a stray second start (another tab, a
-/// navigation someone else caused) does not cancel the one in progress.
-const MAX_PENDING_PER_SUBJECT: usize = 3;
 
 /// Where to send the user to authorize an integration. Its URL carries the `state` and the
 /// PKCE challenge; the verifier stays in the runtime. `Debug` leaves the URL's query out.
@@ -261,6 +251,9 @@ pub enum AuthorizeError {
     Random,
     /// The runtime has no token store to keep the tokens in.
     NoStore,
+    /// The token store could not keep the authorization for the other replicas (what it
+    /// said).
+    Store(String),
     /// Too many authorizations of this integration are in progress: try again when some
     /// have finished or expired.
     TooManyPending(String),
@@ -291,6 +284,10 @@ impl fmt::Display for AuthorizeError {
                 "`{integration}` is an account integration: the installation authorizes it (Subject::Installation)"
             ),
             AuthorizeError::Random => f.write_str("the system's random source failed"),
+            AuthorizeError::Store(error) => write!(
+                f,
+                "the token store could not keep the authorization: {error}"
+            ),
             AuthorizeError::NoStore => {
                 f.write_str("the runtime has no token store (see RuntimeBuilder::store)")
             }
@@ -303,154 +300,3 @@ impl fmt::Display for AuthorizeError {
 }
 
 impl std::error::Error for AuthorizeError {}
-
-/// An authorization started and not finished.
-pub(crate) struct Pending {
-    state: String,
-    pub(crate) installation: InstallationId,
-    pub(crate) integration: String,
-    pub(crate) subject: Subject,
-    pub(crate) verifier: Option<SecretString>,
-    pub(crate) redirect_uri: url::Url,
-    started: Instant,
-    /// The URL the user was sent to.
-    url: Option<url::Url>,
-}
-
-/// The authorizations in flight, by `state`.
-#[derive(Default)]
-pub(crate) struct PendingAuthorizations {
-    pending: Mutex<Vec<Pending>>,
-}
-
-impl PendingAuthorizations {
-    /// Starts an authorization: its `state`, and the PKCE challenge if `pkce`.
-    pub(crate) fn begin(
-        &self,
-        installation: &InstallationId,
-        integration: &str,
-        subject: Subject,
-        redirect_uri: url::Url,
-        pkce: bool,
-        ttl: Duration,
-    ) -> Result<(String, Option<String>), AuthorizeError> {
-        let state = random_token().ok_or(AuthorizeError::Random)?;
-        let (verifier, challenge) = match pkce {
-            true => {
-                let pkce = Pkce::generate().ok_or(AuthorizeError::Random)?;
-                (Some(pkce.verifier), Some(pkce.challenge))
-            }
-            false => (None, None),
-        };
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.retain(|p| p.started.elapsed() <= ttl);
-        let mine = |p: &Pending| {
-            p.installation == *installation && p.integration == integration && p.subject == subject
-        };
-        if pending.iter().filter(|p| mine(p)).count() >= MAX_PENDING_PER_SUBJECT
-            && let Some(oldest) = pending.iter().position(mine)
-        {
-            pending.remove(oldest);
-        } else if pending
-            .iter()
-            .filter(|p| p.installation == *installation && p.integration == integration)
-            .count()
-            >= MAX_PENDING_PER_INTEGRATION
-        {
-            return Err(AuthorizeError::TooManyPending(integration.to_string()));
-        }
-        pending.push(Pending {
-            state: state.clone(),
-            installation: installation.clone(),
-            integration: integration.to_string(),
-            subject,
-            verifier,
-            redirect_uri,
-            started: Instant::now(),
-            url: None,
-        });
-        Ok((state, challenge))
-    }
-
-    pub(crate) fn set_url(&self, state: &str, url: &url::Url) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = pending.iter_mut().rev().find(|e| e.state == state) {
-            entry.url = Some(url.clone());
-        }
-    }
-
-    /// The URL of an authorization started for `integration` and `subject` that has at least
-    /// `left` to live.
-    pub(crate) fn live_url(
-        &self,
-        installation: &InstallationId,
-        integration: &str,
-        subject: &Subject,
-        left: Duration,
-    ) -> Option<url::Url> {
-        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending
-            .iter()
-            .rev()
-            .find(|e| {
-                e.installation == *installation
-                    && e.integration == integration
-                    && &e.subject == subject
-                    && e.started.elapsed() < left
-            })
-            .and_then(|e| e.url.clone())
-    }
-
-    /// Takes the authorization of `state` (single use), checking it is alive and bound to
-    /// `integration` and `user`. States are compared in constant time.
-    pub(crate) fn take(
-        &self,
-        state: Option<&str>,
-        integration: &str,
-        user: Option<&UserId>,
-        ttl: Duration,
-    ) -> Result<Pending, CallbackError> {
-        let state = state.ok_or(CallbackError::NoState)?;
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut found = None;
-        for (i, entry) in pending.iter().enumerate() {
-            let same = aws_lc_rs::constant_time::verify_slices_are_equal(
-                entry.state.as_bytes(),
-                state.as_bytes(),
-            )
-            .is_ok();
-            if same {
-                found = Some(i);
-            }
-        }
-        let entry = pending.remove(found.ok_or(CallbackError::UnknownState)?);
-        drop(pending);
-        if entry.started.elapsed() > ttl {
-            return Err(CallbackError::Expired {
-                integration: entry.integration,
-            });
-        }
-        if entry.integration != integration {
-            return Err(CallbackError::WrongIntegration {
-                expected: integration.to_string(),
-                issued_for: entry.integration,
-            });
-        }
-        let expected_subject = match user {
-            Some(user) => Subject::User(user.clone()),
-            None => Subject::Installation,
-        };
-        if entry.subject != expected_subject {
-            return Err(CallbackError::WrongSubject {
-                integration: entry.integration,
-            });
-        }
-        Ok(entry)
-    }
-}
-
-impl Pending {
-    pub(crate) fn verifier(&self) -> Option<&str> {
-        self.verifier.as_ref().map(|v| v.expose_secret())
-    }
-}

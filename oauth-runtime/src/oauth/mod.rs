@@ -12,6 +12,7 @@ pub(crate) mod authorize;
 pub(crate) mod pkce;
 pub(crate) mod revocation;
 pub use revocation::Revocation;
+pub(crate) mod pending;
 mod provider_errors;
 pub(crate) mod source;
 pub mod spec;

@@ -297,7 +297,7 @@ impl TokenManager {
                 // Not marked in the store (see above), so told once per stored version, not at
                 // every call's 401.
                 if slot.first_rejection(current.version) {
-                    self.emit_reauthorization(key, reason.clone());
+                    self.emit_reauthorization(key, reason.clone()).await;
                 }
                 return Err(reauthorize(key, reason));
             }

@@ -6,8 +6,11 @@ use crate::oauth::TokenType;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
+use crate::oauth::pending::{MAX_PENDING_PER_INTEGRATION, Pending};
+use crate::oauth::pkce;
 use crate::oauth::token_endpoint::{self, Resend};
 use crate::oauth::token_response::{self, Failure};
+use crate::store::Kept;
 use crate::tokens::{InstallationId, Subject, TokenError, TokenKey, TokenSet, UserId};
 
 impl TokenManager {
@@ -23,16 +26,6 @@ impl TokenManager {
             .load(installation)
             .await
             .map_err(|error| AuthorizeError::Integrations(error.to_string()))?;
-        self.authorize_now(installation, name, subject)
-    }
-
-    /// [`TokenManager::authorize`] with the integrations known now.
-    fn authorize_now(
-        &self,
-        installation: &InstallationId,
-        name: &str,
-        subject: Subject,
-    ) -> Result<AuthorizationRequest, AuthorizeError> {
         let integration = self
             .integrations
             .get(installation, name)
@@ -48,7 +41,7 @@ impl TokenManager {
             .authorize_url
             .clone()
             .ok_or_else(|| AuthorizeError::NoAuthorizeUrl(name.to_string()))?;
-        let (state, challenge) = self.pending.begin(
+        let begun = self.pending.begin(
             installation,
             name,
             subject.clone(),
@@ -56,6 +49,24 @@ impl TokenManager {
             integration.pkce,
             self.policy.authorization_ttl,
         )?;
+        // Kept in the store too when it shares them, so any replica completes it, once.
+        let kept = self
+            .store
+            .keep_authorization(&begun.shared, MAX_PENDING_PER_INTEGRATION)
+            .await;
+        let shared = match kept {
+            Ok(Kept::Kept) => true,
+            Ok(Kept::NotShared) => false,
+            Ok(Kept::TooMany) => {
+                self.pending.forget(&begun.state);
+                return Err(AuthorizeError::TooManyPending(name.to_string()));
+            }
+            Err(error) => {
+                self.pending.forget(&begun.state);
+                return Err(AuthorizeError::Store(error.to_string()));
+            }
+        };
+        let (state, challenge) = (begun.state, begun.challenge);
         let url = {
             let mut query = url.query_pairs_mut();
             query
@@ -77,7 +88,7 @@ impl TokenManager {
             drop(query);
             url
         };
-        self.pending.set_url(&state, &url);
+        self.pending.started(&state, &url, shared);
         Ok(AuthorizationRequest {
             url,
             state,
@@ -89,7 +100,7 @@ impl TokenManager {
 
     /// The URL a user sent back to authorize goes to: the live one issued for them before,
     /// or a new one, so failing calls do not pile up authorizations.
-    pub(crate) fn authorize_url_for(&self, key: &TokenKey) -> Option<url::Url> {
+    pub(crate) async fn authorize_url_for(&self, key: &TokenKey) -> Option<url::Url> {
         let (installation, name) = (&key.installation, key.integration.as_ref());
         if let Some(url) = self.pending.live_url(
             installation,
@@ -99,7 +110,8 @@ impl TokenManager {
         ) {
             return Some(url);
         }
-        self.authorize_now(installation, name, key.subject.clone())
+        self.authorize(installation, name, key.subject.clone())
+            .await
             .ok()
             .map(|r| r.url)
     }
@@ -125,9 +137,27 @@ impl TokenManager {
         user: Option<&UserId>,
         callback: &Callback,
     ) -> Result<CallbackOutcome, CallbackError> {
-        let pending =
-            self.pending
-                .take(callback.state(), name, user, self.policy.authorization_ttl)?;
+        let state = callback.state().ok_or(CallbackError::NoState)?;
+        let pending = match self.pending.take(state) {
+            Some(pending) if !pending.shared => pending,
+            // Kept in a shared store (or started elsewhere): the store decides, and the first
+            // replica to take it completes it.
+            _ => {
+                let taken = self
+                    .store
+                    .take_authorization(&pkce::challenge(state))
+                    .await
+                    .map_err(|error| CallbackError::Exchange {
+                        integration: name.to_string(),
+                        source: TokenError::Store(error),
+                    })?;
+                match taken {
+                    Some(shared) => Pending::from_shared(state, shared),
+                    None => return Err(CallbackError::UnknownState),
+                }
+            }
+        };
+        let pending = pending.check(name, user)?;
         let integration = pending.integration.clone();
         if let Some(error) = callback.error() {
             return match error {

@@ -120,7 +120,8 @@ impl TokenManager {
             // The mark is an optimisation: the dead token stays dead without it.
             Err(error) => tracing::warn!(error = %error, "could not record that the token is dead"),
         }
-        self.emit_reauthorization(key, ReauthorizationReason::Dead(dead));
+        self.emit_reauthorization(key, ReauthorizationReason::Dead(dead))
+            .await;
         Err(reauthorize(key, ReauthorizationReason::Dead(dead)))
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::slot::Slot;
 use super::slots::{SlotLimits, Slots};
 use crate::events::{EventSender, TokenEvent};
-use crate::oauth::authorize::PendingAuthorizations;
+use crate::oauth::pending::PendingAuthorizations;
 use crate::oauth::source::Integrations;
 use crate::store::TokenStore;
 use crate::tokens::{
@@ -91,12 +91,16 @@ impl TokenManager {
 
     /// The event of a key whose user must authorize again, with the URL to send them to
     /// for an `agent` integration.
-    pub(crate) fn emit_reauthorization(&self, key: &TokenKey, reason: ReauthorizationReason) {
+    pub(crate) async fn emit_reauthorization(&self, key: &TokenKey, reason: ReauthorizationReason) {
+        if self.events.is_none() {
+            return;
+        }
+        let authorize_url = match &key.subject {
+            Subject::User(_) => self.authorize_url_for(key).await,
+            Subject::Installation => None,
+        };
         self.emit(|| TokenEvent::ReauthorizationRequired {
-            authorize_url: match &key.subject {
-                Subject::User(_) => self.authorize_url_for(key),
-                Subject::Installation => None,
-            },
+            authorize_url,
             key: key.clone(),
             reason,
         });

@@ -21,6 +21,9 @@ impl RequestBuilder {
         let awaiting = match self.start()? {
             Preparing::Ready(prepared) => return Ok(prepared),
             Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
+            Preparing::Failed(prepared, error) => {
+                return Err(prepared.token_error_for(error).await);
+            }
         };
         awaiting.await
     }
@@ -76,7 +79,7 @@ impl RequestBuilder {
             // The template's own fault goes before a token error or a wait for the token.
             Some(Err(error)) => {
                 prepared.check_token_header_text()?;
-                Err(prepared.token_error_for(error))
+                Ok(Preparing::Failed(prepared, error))
             }
             None => {
                 prepared.check_token_header_text()?;
@@ -91,6 +94,8 @@ enum Preparing {
     Ready(Prepared),
     /// The token of this key is to be awaited.
     AwaitingToken(Prepared, TokenKey),
+    /// No token: the error to return (once the URL to authorize at is known).
+    Failed(Prepared, TokenError),
 }
 
 fn token_source<'r>(
@@ -152,7 +157,10 @@ impl Prepared {
             .access_token(&key)
             .await;
         crate::metrics::token_wait(self.integration(), started.elapsed());
-        let token = token.map_err(|e| self.token_error_for(e))?;
+        let token = match token {
+            Ok(token) => token,
+            Err(error) => return Err(self.token_error_for(error).await),
+        };
         self.key = Some(key);
         self.set_token(token)?;
         Ok(self)
@@ -170,7 +178,7 @@ impl Prepared {
     }
 
     /// A token error, with the URL to authorize at when the user must (agent integrations).
-    fn token_error_for(&self, error: TokenError) -> InvokeError {
+    async fn token_error_for(&self, error: TokenError) -> InvokeError {
         let mut error = self.token_error(error);
         if let InvokeError::ReauthorizationRequired {
             integration,
@@ -181,11 +189,13 @@ impl Prepared {
         } = &mut error
             && let Some(manager) = self.draft.runtime.inner.manager.as_deref()
         {
-            *authorize_url = manager.authorize_url_for(&TokenKey {
-                installation: installation.clone(),
-                integration: Cow::Borrowed(integration),
-                subject: subject.clone(),
-            });
+            *authorize_url = manager
+                .authorize_url_for(&TokenKey {
+                    installation: installation.clone(),
+                    integration: Cow::Borrowed(integration),
+                    subject: subject.clone(),
+                })
+                .await;
         }
         error
     }
@@ -250,7 +260,7 @@ impl Prepared {
         match source.rejected(key, rejected).await {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
-            Err(error) => Err(self.token_error_for(error)),
+            Err(error) => Err(self.token_error_for(error).await),
         }
     }
 }

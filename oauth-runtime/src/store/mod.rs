@@ -17,12 +17,14 @@ mod format;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod shared;
 
 pub use crypt::{EncryptionKey, InvalidKey};
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use shared::{Kept, SharedAuthorization};
 // Defined beside the `TokenError` that carries it, so that `tokens` needs nothing from here.
 pub use crate::tokens::StoreError;
 
@@ -92,6 +94,30 @@ pub trait TokenStore: Send + Sync + 'static {
     ) -> StoreFuture<'a, RefreshLock> {
         let _ = (key, wait);
         Box::pin(std::future::ready(Ok(RefreshLock::none())))
+    }
+
+    /// Keeps `authorization` where every process sharing the store finds it, unless its
+    /// installation already has `max` of its integration in flight. A store shared only
+    /// within one process keeps none (the default: [`Kept::NotShared`]), and the runtime
+    /// keeps them in memory.
+    fn keep_authorization<'a>(
+        &'a self,
+        authorization: &'a SharedAuthorization,
+        max: usize,
+    ) -> StoreFuture<'a, Kept> {
+        let _ = (authorization, max);
+        Box::pin(std::future::ready(Ok(Kept::NotShared)))
+    }
+
+    /// Takes the authorization whose `state` hashes to `state_hash`, once across every
+    /// process: the first taker gets it, later ones none. An expired one may be returned (the
+    /// runtime says it expired) or not.
+    fn take_authorization<'a>(
+        &'a self,
+        state_hash: &'a str,
+    ) -> StoreFuture<'a, Option<SharedAuthorization>> {
+        let _ = state_hash;
+        Box::pin(std::future::ready(Ok(None)))
     }
 }
 

@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use oauth_runtime::store::{EncryptionKey, PostgresStore, StoreError};
-use oauth_runtime::{Runtime, TokenKey, TokenRecord, TokenSet, TokenStore};
+use oauth_runtime::{
+    Callback, CallbackError, CallbackOutcome, InstallationId, Runtime, Subject, TokenKey,
+    TokenRecord, TokenSet, TokenStore,
+};
 
 use crate::support::Provider;
 use crate::{Engine, GetThingContext};
@@ -574,4 +577,161 @@ async fn installations_share_a_table_without_sharing_tokens() {
     drop(held);
     assert!(store.delete(&acme).await.unwrap());
     assert_eq!(read(globex).await, "sekrit-globex");
+}
+
+/// A runtime on `store` whose `crm` integration authorizes at `auth.example.com` and sends
+/// the user back to `redirect`.
+fn authorizing(provider: &Provider, store: PostgresStore, ttl: Duration) -> Runtime {
+    provider
+        .builder(store)
+        .integration(
+            provider
+                .integration("crm")
+                .authorize_url("https://auth.example.com/authorize")
+                .unwrap()
+                .redirect_uri("https://app.example.com/oauth/crm/callback")
+                .unwrap(),
+        )
+        .authorization_ttl(ttl)
+        .build()
+        .unwrap()
+}
+
+fn query_param(url: &url::Url, key: &str) -> String {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+/// An authorization started on one replica completes on another (with its PKCE verifier,
+/// sealed at rest), once: the same callback replayed on either replica is refused.
+#[tokio::test]
+async fn an_authorization_started_on_one_replica_completes_once_on_another() {
+    let urls = database(&["started", "completed"]).await;
+    let key = || EncryptionKey::from_bytes(&[4; 32]);
+    let provider = Provider::start().await;
+    let started = authorizing(
+        &provider,
+        connect_encrypted(&urls[0], key()).await.unwrap(),
+        Duration::from_secs(600),
+    );
+    let completed = authorizing(
+        &provider,
+        connect_encrypted(&urls[1], key()).await.unwrap(),
+        Duration::from_secs(600),
+    );
+    let request = started
+        .installation("acme")
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
+    let state = query_param(request.url(), "state");
+    // The exchange must carry the verifier of this challenge.
+    *provider.state.challenge.lock().unwrap() = Some(query_param(request.url(), "code_challenge"));
+    // What the row holds: no state, no verifier in clear.
+    let (raw, connection) = tokio_postgres::connect(
+        &format!("{}&sslmode=disable", urls[0]),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let row = raw
+        .query_one(
+            "SELECT state_hash, installation, verifier FROM oauth_authorizations",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (hash, installation, sealed): (String, String, Vec<u8>) =
+        (row.get(0), row.get(1), row.get(2));
+    assert_ne!(hash, state);
+    assert_eq!(installation, "acme");
+    assert!(sealed.len() > 43, "a sealed verifier");
+
+    let callback = Callback::from_query(&format!("state={state}&code=good-code"));
+    let outcome = completed
+        .complete_authorization("crm", None, &callback)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CallbackOutcome::Authorized {
+            integration: "crm".into(),
+            subject: Subject::Installation,
+            installation: InstallationId::new("acme"),
+        }
+    );
+    assert!(
+        started
+            .store()
+            .unwrap()
+            .load(&crm().in_installation("acme"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    for replica in [&started, &completed] {
+        let replay = replica
+            .complete_authorization("crm", None, &callback)
+            .await
+            .unwrap_err();
+        assert!(matches!(replay, CallbackError::UnknownState), "{replay:?}");
+    }
+    assert_eq!(provider.token_requests(), 1);
+    let left: i64 = raw
+        .query_one("SELECT count(*) FROM oauth_authorizations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn a_shared_authorization_expires_and_old_ones_are_purged() {
+    let urls = database(&["a", "b"]).await;
+    let provider = Provider::start().await;
+    let a = authorizing(
+        &provider,
+        connect(&urls[0]).await.unwrap(),
+        Duration::from_millis(100),
+    );
+    let b = authorizing(
+        &provider,
+        connect(&urls[1]).await.unwrap(),
+        Duration::from_millis(100),
+    );
+    let request = a.authorize("crm", Subject::Installation).await.unwrap();
+    let state = query_param(request.url(), "state");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let late = b
+        .complete_authorization(
+            "crm",
+            None,
+            &Callback::from_query(&format!("state={state}&code=good-code")),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(late, CallbackError::Expired { .. }), "{late:?}");
+    // Starting others purges expired rows; a subject keeps three at most.
+    let mut states = Vec::new();
+    for _ in 0..5 {
+        let request = a.authorize("crm", Subject::Installation).await.unwrap();
+        states.push(query_param(request.url(), "state"));
+    }
+    let (raw, connection) = tokio_postgres::connect(
+        &format!("{}&sslmode=disable", urls[0]),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let rows: i64 = raw
+        .query_one("SELECT count(*) FROM oauth_authorizations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 3);
+    assert_eq!(provider.token_requests(), 0);
 }

@@ -13,6 +13,14 @@
 //!     updated_at   timestamptz NOT NULL DEFAULT now(),
 //!     PRIMARY KEY (installation, integration, subject));
 //! CREATE SEQUENCE IF NOT EXISTS oauth_token_versions;
+//! CREATE TABLE IF NOT EXISTS oauth_authorizations (   -- authorizations in flight
+//!     state_hash   text PRIMARY KEY,       -- base64url(SHA-256(state))
+//!     installation text NOT NULL,
+//!     integration  text NOT NULL,
+//!     subject      text NOT NULL,
+//!     verifier     bytea,                  -- the PKCE verifier, sealed like the records
+//!     redirect_uri text NOT NULL,
+//!     expires_at   timestamptz NOT NULL);
 //! ```
 //!
 //! A table of the previous version (no `installation`, keyed by integration and subject) is
@@ -45,9 +53,13 @@ use tokio_postgres::Client;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+mod authorizations;
+
 use super::crypt::EncryptionKey;
 use super::format::{decode_one, encode_one};
-use super::{RefreshLock, StoreError, StoreFuture, TokenStore, Version, Versioned};
+use super::{
+    Kept, RefreshLock, SharedAuthorization, StoreError, StoreFuture, TokenStore, Version, Versioned,
+};
 use crate::tokens::{InstallationId, Subject, TokenKey, TokenRecord, UserId};
 
 const MIGRATION: &str = "
@@ -74,6 +86,15 @@ const MIGRATION: &str = "
             ALTER TABLE oauth_tokens ADD PRIMARY KEY (installation, integration, subject);
         END IF;
     END $$;
+    CREATE TABLE IF NOT EXISTS oauth_authorizations (
+        state_hash   text PRIMARY KEY,
+        installation text NOT NULL,
+        integration  text NOT NULL,
+        subject      text NOT NULL,
+        verifier     bytea,
+        redirect_uri text NOT NULL,
+        expires_at   timestamptz NOT NULL);
+    CREATE INDEX IF NOT EXISTS oauth_authorizations_expiry ON oauth_authorizations (expires_at);
     COMMIT;";
 
 /// How often a waiting refresh asks for another replica's lock again.
@@ -533,6 +554,21 @@ impl TokenStore for PostgresStore {
                 })
                 .collect()
         })
+    }
+
+    fn keep_authorization<'a>(
+        &'a self,
+        authorization: &'a SharedAuthorization,
+        max: usize,
+    ) -> StoreFuture<'a, Kept> {
+        Box::pin(self.keep(authorization, max))
+    }
+
+    fn take_authorization<'a>(
+        &'a self,
+        state_hash: &'a str,
+    ) -> StoreFuture<'a, Option<SharedAuthorization>> {
+        Box::pin(self.take(state_hash))
     }
 
     fn lock_refresh<'a>(
