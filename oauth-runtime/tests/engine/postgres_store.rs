@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use oauth_runtime::store::{EncryptionKey, PostgresStore, StoreError};
 use oauth_runtime::{
-    Callback, CallbackError, CallbackOutcome, InstallationId, Runtime, Subject, TokenKey,
-    TokenRecord, TokenSet, TokenStore,
+    Callback, CallbackError, CallbackOutcome, InstallationId, InvokeError, Runtime, Subject,
+    TokenKey, TokenRecord, TokenSet, TokenStore,
 };
 
 use crate::support::Provider;
@@ -734,4 +734,123 @@ async fn a_shared_authorization_expires_and_old_ones_are_purged() {
         .get(0);
     assert_eq!(rows, 3);
     assert_eq!(provider.token_requests(), 0);
+}
+
+/// Three replicas (their own runtimes, pools and database sessions) serving three
+/// installations: each authorization started on replica A completes on B and is refused on C;
+/// then, every token expired, 300 concurrent calls spread over replicas and installations make
+/// one token request per installation, and one installation's dead refresh token leaves the
+/// others working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_serve_three_installations_each_refreshing_once() {
+    let urls = database(&["a", "b", "c"]).await;
+    let provider = Arc::new(Provider::start().await);
+    let mut replicas = Vec::new();
+    for url in &urls {
+        replicas.push(authorizing(
+            &provider,
+            connect(url).await.unwrap(),
+            Duration::from_secs(600),
+        ));
+    }
+    let installations = ["acme", "globex", "initech"];
+    for (n, installation) in installations.iter().enumerate() {
+        let request = replicas[0]
+            .installation(*installation)
+            .authorize("crm", Subject::Installation)
+            .await
+            .unwrap();
+        let callback = Callback::from_query(&format!(
+            "state={}&code=good-code",
+            query_param(request.url(), "state")
+        ));
+        let outcome = replicas[1]
+            .complete_authorization("crm", None, &callback)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&outcome, CallbackOutcome::Authorized { installation: i, .. } if i.as_str() == *installation),
+            "{outcome:?}"
+        );
+        let replay = replicas[2]
+            .complete_authorization("crm", None, &callback)
+            .await
+            .unwrap_err();
+        assert!(matches!(replay, CallbackError::UnknownState), "{replay:?}");
+        assert_eq!(
+            provider.token_requests(),
+            n + 1,
+            "no token request for the replay"
+        );
+    }
+
+    // Every token expired, at the provider too (replica B keeps the ones it obtained, which
+    // now get a 401); `acme`'s refresh token is dead at the provider.
+    provider.state.accepted.lock().unwrap().clear();
+    for installation in installations {
+        let key = crm().in_installation(installation);
+        let refresh = format!("sekrit-refresh-{installation}");
+        provider
+            .seed(
+                &replicas[0],
+                &key,
+                "sekrit-expired",
+                false,
+                -60,
+                Some(&refresh),
+            )
+            .await;
+    }
+    provider
+        .state
+        .live_refresh
+        .lock()
+        .unwrap()
+        .remove("sekrit-refresh-acme");
+    let before = provider.token_requests();
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let runtime = replicas[(i / 3) % 3].installation(installations[i % 3]);
+        let port = provider.port();
+        calls.spawn(async move {
+            let installation = runtime.installation_id().as_str().to_string();
+            let sent = Engine::new(runtime)
+                .get_thing(&GetThingContext {
+                    port,
+                    id: "1".into(),
+                })
+                .send()
+                .await;
+            (installation, sent)
+        });
+    }
+    let mut answered = std::collections::HashMap::<String, Vec<String>>::new();
+    while let Some(done) = calls.join_next().await {
+        let (installation, sent) = done.unwrap();
+        let outcome = match sent {
+            Ok(response) => response.json::<serde_json::Value>().unwrap()["token"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            Err(InvokeError::ReauthorizationRequired { .. }) => "reauthorize".to_string(),
+            Err(other) => panic!("{installation}: {other}"),
+        };
+        answered.entry(installation).or_default().push(outcome);
+    }
+    assert_eq!(
+        provider.token_requests() - before,
+        3,
+        "one refresh per installation, across replicas"
+    );
+    assert!(answered["acme"].iter().all(|o| o == "reauthorize"));
+    for installation in ["globex", "initech"] {
+        let tokens = &answered[installation];
+        assert_eq!(tokens.len(), 100);
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t == &tokens[0] && t.starts_with("sekrit-access-"))
+        );
+    }
+    assert_ne!(answered["globex"][0], answered["initech"][0]);
 }
