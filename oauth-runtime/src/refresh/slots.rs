@@ -86,8 +86,13 @@ impl Slots {
                 .filter(|(_, slot)| can_go(slot))
                 .map(|(key, slot)| (slot.used(), key.clone()))
                 .collect();
-            idle_first.sort_unstable_by_key(|(used, _)| *used);
-            let over = self.map.len() + 1 - self.limits.max;
+            // A tenth of the bound at once: a full cache sweeps once per so many new keys,
+            // not at every one. The least recently used are found without sorting them all.
+            let over =
+                (self.map.len() + 1 - self.limits.max + self.limits.max / 10).min(idle_first.len());
+            if over > 0 && over < idle_first.len() {
+                idle_first.select_nth_unstable_by_key(over - 1, |(used, _)| *used);
+            }
             for (_, key) in idle_first.into_iter().take(over) {
                 self.map.remove(&key);
             }
@@ -186,8 +191,14 @@ mod tests {
         std::thread::sleep(Duration::from_millis(12));
         slots.get(&user(0));
         slots.get_or_make(&user(10));
-        assert_eq!(slots.len(), 10);
+        // A tenth of the bound (one here) more than needed goes at once.
+        assert_eq!(slots.len(), 9);
         assert!(slots.get(&user(0)).is_some(), "used last: kept");
         assert!(slots.get(&user(1)).is_none(), "least recently used: let go");
+        assert!(
+            slots.get(&user(2)).is_none(),
+            "the next least recently used too"
+        );
+        assert!(slots.get(&user(3)).is_some());
     }
 }

@@ -1,0 +1,252 @@
+//! Many installations in one process: 10,000 installations × (the installation's token and
+//! 10 agent users' tokens) = 110,000 keys in a `MemoryStore`, calls spread over all of them,
+//! against the same process serving one key. Each side runs in a child process of its own, so
+//! its resident memory is its own: after seeding, then each second while calls run (64 in
+//! flight, a generated client made per call from `runtime.installation(id)`), and the p50 and
+//! p99 of a call over the whole run.
+//!
+//! Run: `cargo bench -p oauth-runtime --bench installations`. `INSTALLATIONS_SECONDS` sets
+//! how long each side runs (default 8), `INSTALLATIONS_TOKEN_CACHE=KEYS` bounds the token
+//! cache (default: the runtime's, 100,000 keys).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use oauth_runtime::{
+    IntegrationConfig, MemoryStore, Runtime, TokenKey, TokenRecord, TokenSet, TokenStore, UserId,
+};
+
+mod common;
+use common::{Bench, MyTicketContext, TOKEN, context, iparams, quick, server, two_workers};
+
+const INSTALLATIONS: usize = 10_000;
+const USERS: usize = 10;
+const IN_FLIGHT: usize = 64;
+
+fn main() {
+    if let Ok(side) = std::env::var("INSTALLATIONS_SIDE") {
+        two_workers().block_on(run_side(&side));
+        return;
+    }
+    let seconds: u64 = match std::env::var("INSTALLATIONS_SECONDS") {
+        Ok(text) => text.parse().expect("INSTALLATIONS_SECONDS is a number"),
+        Err(_) if quick() => 1,
+        Err(_) => 8,
+    };
+    println!(
+        "{INSTALLATIONS} installations × (1 + {USERS} users) = {} keys, against 1 key; \
+         {IN_FLIGHT} calls in flight for {seconds} s each",
+        INSTALLATIONS * (1 + USERS)
+    );
+    println!(
+        "{:<10} {:>12} {:>24} {:>10} {:>10} {:>12}",
+        "side", "RSS seeded", "RSS while calling", "p50", "p99", "calls/s"
+    );
+    let mut figures = Vec::new();
+    let rounds = if quick() { 1 } else { 2 };
+    for side in ["one", "many"].repeat(rounds) {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("INSTALLATIONS_SIDE", side)
+            .env("INSTALLATIONS_SECONDS", seconds.to_string())
+            .output()
+            .expect("the side runs");
+        assert!(
+            output.status.success(),
+            "{side}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        print!("{text}");
+        figures.push(text);
+    }
+    let field = |line: &str, n: usize| -> f64 {
+        line.split_whitespace()
+            .nth(n)
+            .and_then(|f| {
+                f.trim_end_matches(|c: char| c.is_alphabetic())
+                    .rsplit(',')
+                    .next()
+            })
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // Each round's `many` against the `one` run just before it.
+    for pair in figures.chunks(2) {
+        let (one, many) = (pair[0].trim(), pair[1].trim());
+        println!(
+            "many − one: {:+.1} MiB resident at the end; p50 {:.3}×, p99 {:.3}×",
+            field(many, 2) - field(one, 2),
+            field(many, 3) / field(one, 3),
+            field(many, 4) / field(one, 4)
+        );
+    }
+}
+
+/// Call latencies in buckets 2% apart from 1 µs: a few kilobytes however many calls, so the
+/// measuring does not grow the memory being measured.
+struct Histogram([u64; 1200]);
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram([0; 1200])
+    }
+}
+
+impl Histogram {
+    fn record(&mut self, took: Duration) {
+        let micros = took.as_secs_f64() * 1e6;
+        let bucket = (micros.max(1.0).ln() / 1.02f64.ln()) as usize;
+        self.0[bucket.min(self.0.len() - 1)] += 1;
+    }
+
+    fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a += b;
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// The upper bound of the bucket holding the `q` quantile.
+    fn quantile(&self, q: f64) -> Duration {
+        let target = (self.count() as f64 * q).ceil() as u64;
+        let mut seen = 0;
+        for (bucket, n) in self.0.iter().enumerate() {
+            seen += n;
+            if seen >= target.max(1) {
+                return Duration::from_secs_f64(1.02f64.powi(bucket as i32 + 1) / 1e6);
+            }
+        }
+        Duration::MAX
+    }
+}
+
+/// Resident memory, in MiB.
+fn resident_mib() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
+    pages * 4096.0 / (1024.0 * 1024.0)
+}
+
+fn installation(n: usize) -> String {
+    format!("account-{n:05}")
+}
+
+/// One side: seeds its keys, then calls for the given time and prints one line.
+async fn run_side(side: &str) {
+    let seconds: u64 = std::env::var("INSTALLATIONS_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let many = side == "many";
+    let port = server().await;
+    let integration = |name: &str| {
+        IntegrationConfig::new(
+            name,
+            &format!("http://127.0.0.1:{port}/token"),
+            "client",
+            "secret",
+        )
+        .unwrap()
+    };
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let mut builder = Runtime::builder()
+        .shared_store(store.clone())
+        .integration(integration("crm"))
+        .integration(integration("desk").token_type(oauth_runtime::TokenType::Agent));
+    if let Some(keys) = std::env::var("INSTALLATIONS_TOKEN_CACHE")
+        .ok()
+        .and_then(|k| k.parse().ok())
+    {
+        builder = builder.token_cache(Duration::from_secs(1800), keys);
+    }
+    let runtime = builder.build().unwrap();
+    let record = TokenRecord::active(
+        TokenSet::new(TOKEN)
+            .with_refresh_token("refresh")
+            .with_expires_at(SystemTime::now() + Duration::from_secs(3600)),
+    );
+    let installations = if many { INSTALLATIONS } else { 1 };
+    for n in 0..installations {
+        let id = installation(n);
+        let id = if many { id } else { String::new() };
+        let account = TokenKey::installation("crm").in_installation(id.as_str());
+        store.save(&account, &record, None).await.unwrap();
+        if many {
+            for user in 0..USERS {
+                let key = TokenKey::user("desk", UserId::new(format!("user-{user}")))
+                    .in_installation(id.as_str());
+                store.save(&key, &record, None).await.unwrap();
+            }
+        }
+    }
+    let seeded = resident_mib();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let sampler = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            samples.push(resident_mib());
+        }
+        samples
+    });
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..IN_FLIGHT {
+        let runtime = runtime.clone();
+        workers.spawn(async move {
+            let mut latencies = Histogram::default();
+            let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ (worker as u64 + 1);
+            while Instant::now() < deadline {
+                // xorshift: which installation, and the installation's token or a user's.
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let (n, pick) = (
+                    seed as usize % INSTALLATIONS,
+                    (seed >> 32) as usize % (USERS + 1),
+                );
+                let handle = match many {
+                    true => runtime.installation(installation(n)),
+                    false => runtime.clone(),
+                };
+                let client = Bench::new(handle, iparams(port));
+                let begun = Instant::now();
+                let response = if many && pick < USERS {
+                    let user = UserId::new(format!("user-{pick}"));
+                    let context = MyTicketContext {
+                        ticket_id: "12345".into(),
+                        include: "requester".into(),
+                    };
+                    client.my_ticket(&context, &user).send().await
+                } else {
+                    client.get_ticket(&context()).send().await
+                };
+                std::hint::black_box(response.expect("answered").into_bytes());
+                latencies.record(begun.elapsed());
+            }
+            latencies
+        });
+    }
+    let mut latencies = Histogram::default();
+    while let Some(done) = workers.join_next().await {
+        latencies.merge(&done.unwrap());
+    }
+    let took = started.elapsed();
+    let samples = sampler.await.unwrap();
+    let shown: Vec<String> = samples.iter().map(|s| format!("{s:.0}")).collect();
+    println!(
+        "{:<10} {:>10.1}Mi {:>24} {:>9.1}us {:>9.1}us {:>12.0}",
+        side,
+        seeded,
+        format!("{}Mi", shown.join(",")),
+        latencies.quantile(0.5).as_secs_f64() * 1e6,
+        latencies.quantile(0.99).as_secs_f64() * 1e6,
+        latencies.count() as f64 / took.as_secs_f64()
+    );
+}
