@@ -6,5 +6,6 @@ pub mod axum_server;
 pub mod freshdesk_api_key;
 pub mod freshservice_tickets;
 pub mod multi_oauth;
+pub mod multi_tenant;
 pub mod quickstart;
 pub mod support;

@@ -99,3 +99,32 @@ async fn the_axum_server_installs_at_account_level() {
         ],
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_tenant_serves_three_installations_from_two_replicas() {
+    let database = std::env::var("OAUTH_TEST_POSTGRES").expect(
+        "OAUTH_TEST_POSTGRES is not set: run `scripts/start-postgres` and export the URL it \
+         prints (scripts/test does both)",
+    );
+    let text = printed!(oauth_examples::multi_tenant::run, &database);
+    assert_lines(
+        &text,
+        &[
+            "1. The embedded provider answers for 3 organisations over https.",
+            "2. Two replicas share one PostgreSQL store",
+            "acme: authorized (started on A, completed on B)",
+            "globex: authorized (started on A, completed on B)",
+            "initech: authorized (started on A, completed on B)",
+            "acme on replica A: 201 Created acme's ticket",
+            "acme on replica B: 201 Created acme's ticket",
+            "globex on replica A: 201 Created globex's ticket",
+            "globex on replica B: 201 Created globex's ticket",
+            "initech on replica A: 201 Created initech's ticket",
+            "initech on replica B: 201 Created initech's ticket",
+            "acme sees 2 tickets, all its own: true",
+            "globex sees 2 tickets, all its own: true",
+            "initech sees 2 tickets, all its own: true",
+            "token requests at the provider: 3 (one code exchange per installation)",
+        ],
+    );
+}

@@ -24,8 +24,25 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The account of a valid bearer token holding `scope`, or the 401 / 403 to answer.
+/// The account of a valid bearer token holding `scope`, or the 401 / 403 to answer. At an
+/// organisation's Freshservice domain (`acme.freshservice.com`), the token must be that
+/// organisation's (`acme.myfreshworks.com`): each account's API is its own.
 fn authorize(state: &State, headers: &HeaderMap, scope: &str) -> Result<String, Response> {
+    let account = authorize_any(state, headers, scope)?;
+    let organisation = crate::host_name(headers)
+        .and_then(|host| host.strip_suffix(".freshservice.com"))
+        .filter(|org| !org.contains('.'));
+    match organisation {
+        Some(org) if account.split('.').next() != Some(org) => Err(json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "code": "access_denied", "message": "The token belongs to another organisation." }),
+        )),
+        _ => Ok(account),
+    }
+}
+
+/// [`authorize`] wherever the request was sent.
+fn authorize_any(state: &State, headers: &HeaderMap, scope: &str) -> Result<String, Response> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -95,15 +95,23 @@ fn pairs(text: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(text).into_owned().collect()
 }
 
-/// `GET` of the authorize endpoint: the consent page.
-pub(crate) fn show(state: &State, query: Option<&str>) -> Response {
+/// `GET` of the authorize endpoint: the consent page. With auto-consent, the account is the
+/// organisation the request was sent to (FreshID serves each organisation at its own domain,
+/// `acme.myfreshworks.com`), when it is one of the provider's accounts, else the first.
+pub(crate) fn show(state: &State, query: Option<&str>, host: Option<&str>) -> Response {
     let pairs = pairs(query.unwrap_or_default().as_bytes());
     let request = match parse(state, &pairs) {
         Ok(request) => request,
         Err(page) => return page,
     };
     if state.settings().auto_consent {
-        let account = state.data().accounts.first().cloned().unwrap_or_default();
+        let account = {
+            let data = state.data();
+            host.and_then(|host| data.accounts.iter().find(|a| a.as_str() == host))
+                .or(data.accounts.first())
+                .cloned()
+                .unwrap_or_default()
+        };
         return agree(state, request, account);
     }
     let (client_name, accounts, granted) = {

@@ -318,13 +318,19 @@ async fn profile_endpoint(
         )
     };
     match method {
-        Method::GET if authorize => authorize::show(&state, uri.query()),
+        Method::GET if authorize => authorize::show(&state, uri.query(), host_name(&headers)),
         Method::POST if authorize => authorize::decide(&state, &body),
         Method::POST if token => token::token_endpoint(&state, &headers, &body).await,
         Method::POST if revoke => token::revoke(&state, &headers, &body),
         Method::GET if api => api::whoami(&state, &headers),
         _ => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The host name a request was sent to (its `Host` without the port).
+pub(crate) fn host_name(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    Some(host.rsplit_once(':').map_or(host, |(name, _)| name))
 }
 
 impl ProviderBuilder {

@@ -421,3 +421,67 @@ async fn a_code_needs_the_same_redirect_uri() {
     assert_eq!(response.status(), 400);
     assert_eq!(json(response).await["error"], "invalid_grant");
 }
+
+/// Each organisation's Freshservice domain takes only its own organisation's tokens; the
+/// organisation of an auto-consented authorization is the one its request was sent to.
+#[tokio::test]
+async fn an_organisations_api_refuses_another_organisations_token() {
+    let provider = Provider::builder()
+        .client("client", "secret", "Test app")
+        .start()
+        .await
+        .unwrap();
+    let back = decide(
+        &provider,
+        "freshservice.tickets.view",
+        "globex.myfreshworks.com",
+        "agree",
+    )
+    .await;
+    let code = param(&back, "code").unwrap();
+    let body = json(exchange(&provider, &code, VERIFIER, &basic("client", "secret")).await).await;
+    let token = body["access_token"].as_str().unwrap().to_string();
+    let list = |host: Option<&str>| {
+        let mut request = http()
+            .get(format!("{}/api/v2/tickets", provider.url()))
+            .bearer_auth(&token);
+        if let Some(host) = host {
+            request = request.header(reqwest::header::HOST, host);
+        }
+        request.send()
+    };
+    assert_eq!(
+        list(Some("acme.freshservice.com")).await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        list(Some("globex.freshservice.com"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(list(None).await.unwrap().status(), 200);
+
+    // Auto-consent answers for the organisation the authorize request was sent to.
+    let auto = Provider::builder()
+        .client("client", "secret", "Test app")
+        .auto_consent(true)
+        .start()
+        .await
+        .unwrap();
+    let back = http()
+        .get(authorize_url(&auto, "freshservice.tickets.view"))
+        .header(reqwest::header::HOST, "globex.myfreshworks.com")
+        .send()
+        .await
+        .unwrap();
+    let back = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let code = param(&back, "code").unwrap();
+    let body = json(exchange(&auto, &code, VERIFIER, &basic("client", "secret")).await).await;
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(
+        auto.account_of(token).as_deref(),
+        Some("globex.myfreshworks.com")
+    );
+}
