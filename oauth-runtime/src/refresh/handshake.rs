@@ -149,7 +149,7 @@ impl TokenManager {
                     .await
                     .map_err(|error| CallbackError::Exchange {
                         integration: name.to_string(),
-                        source: TokenError::Store(error),
+                        source: error.into(),
                     })?;
                 match taken {
                     Some(shared) => Pending::from_shared(state, shared),

@@ -68,13 +68,14 @@ impl TokenManager {
                 Err(error) => {
                     tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
                     slot.keep_unsaved(current, record);
-                    return Err(TokenError::Store(error));
+                    return Err(error.into());
                 }
             }
         }
-        Err(TokenError::Store(StoreError::Conflict {
+        Err(StoreError::Conflict {
             integration: key.integration.to_string(),
-        }))
+        }
+        .into())
     }
 
     pub(super) async fn save_unsaved(
@@ -150,9 +151,10 @@ impl TokenManager {
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(TokenError::Store(StoreError::Conflict {
+        Err(StoreError::Conflict {
             integration: key.integration.to_string(),
-        }))
+        }
+        .into())
     }
 
     /// Deletes the tokens of `key`; true if there were any.

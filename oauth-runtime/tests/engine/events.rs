@@ -397,3 +397,42 @@ async fn a_rejected_token_that_cannot_be_renewed_is_told_once_not_at_every_call(
         }
     ));
 }
+
+/// Every store failure is counted by kind, including a refresh whose tokens could not be
+/// saved (kept in memory, and saved by the next call).
+#[tokio::test]
+async fn store_failures_are_counted_by_kind() {
+    let recorded = recorded();
+    let provider = Provider::start().await;
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = crate::refresh::Recording {
+        inner: MemoryStore::new(),
+        events: provider.state.clone(),
+        fail: fail.clone(),
+    };
+    let runtime = provider.runtime(store);
+    provider.seed_expired(&runtime).await;
+    let io = "oauth_runtime_token_store_errors_total{kind=io}";
+    let before = recorded.get(io);
+    fail.store(true, Ordering::SeqCst);
+    let failed = Engine::new(runtime.clone())
+        .get_thing(&GetThingContext {
+            port: provider.port(),
+            id: "7".into(),
+        })
+        .send()
+        .await;
+    assert!(failed.is_err(), "the refreshed tokens could not be saved");
+    assert_eq!(recorded.get(io) - before, 1);
+    // The next call saves the kept tokens, and nothing more is counted.
+    fail.store(false, Ordering::SeqCst);
+    Engine::new(runtime)
+        .get_thing(&GetThingContext {
+            port: provider.port(),
+            id: "7".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recorded.get(io) - before, 1);
+}
