@@ -90,7 +90,7 @@ impl TokenManager {
                     versioned,
                     unsaved: Some(record),
                     ..
-                }) => Some((versioned.clone(), record.clone())),
+                }) => Some((versioned.clone(), TokenRecord::clone(record))),
                 _ => None,
             }
         };

@@ -34,14 +34,15 @@ pub(super) struct Cached {
     /// When to stop using the access token (expiry less margin and jitter).
     refresh_at: Option<SystemTime>,
     /// Tokens obtained but not yet saved (the store failed): saved before they are used.
-    pub(super) unsaved: Option<TokenRecord>,
+    /// Boxed, as the backoff: rarely there, and a slot is kept per key.
+    pub(super) unsaved: Option<Box<TokenRecord>>,
     /// Scopes the integration asks for that were not asked for when the token was authorized.
-    missing_scopes: Vec<String>,
+    missing_scopes: Box<[String]>,
     /// When this process refreshed it: a 401 soon after is about the call (a scope it lacks),
     /// not the token, and is not worth another refresh.
     pub(super) refreshed_at: Option<Instant>,
     /// A refresh failed: no new attempt before this moment, and why it failed.
-    backoff: Option<(Instant, FailedRefresh)>,
+    backoff: Option<Box<(Instant, FailedRefresh)>>,
 }
 
 /// Why a refresh failed, kept while its backoff lasts so every waiting call gets the same
@@ -80,13 +81,13 @@ impl Slot {
     /// Why the last refresh failed, while its backoff lasts.
     pub(super) fn backing_off(&self) -> Option<FailedRefresh> {
         let cached = self.cached();
-        let (until, failed) = cached.as_ref()?.backoff.as_ref()?;
+        let (until, failed) = cached.as_ref()?.backoff.as_deref()?;
         (Instant::now() < *until).then(|| failed.clone())
     }
 
     pub(super) fn back_off(&self, wait: Duration, reason: FailedRefresh) {
         if let Some(cached) = self.cached().as_mut() {
-            cached.backoff = Some((Instant::now() + wait, reason));
+            cached.backoff = Some(Box::new((Instant::now() + wait, reason)));
         }
     }
 
@@ -96,8 +97,8 @@ impl Slot {
         *self.cached() = Some(Cached {
             versioned: current,
             refresh_at: None,
-            unsaved: Some(record),
-            missing_scopes: Vec::new(),
+            unsaved: Some(Box::new(record)),
+            missing_scopes: Box::default(),
             refreshed_at: None,
             backoff: None,
         });
@@ -184,7 +185,7 @@ impl TokenManager {
             return None;
         }
         if !cached.missing_scopes.is_empty() {
-            let missing = cached.missing_scopes.clone();
+            let missing = cached.missing_scopes.to_vec();
             return Some(Err(reauthorize(
                 key,
                 ReauthorizationReason::MissingScopes(missing),
@@ -248,7 +249,7 @@ impl TokenManager {
             versioned,
             refresh_at,
             unsaved: None,
-            missing_scopes,
+            missing_scopes: missing_scopes.into_boxed_slice(),
             refreshed_at: refreshed_at.or(kept_refreshed_at),
             backoff,
         });

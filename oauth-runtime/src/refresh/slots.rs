@@ -3,7 +3,7 @@
 //! lose something (a refresh under way, someone waiting for it, tokens not yet saved, a
 //! failure still being answered). A key let go is read from the store again at its next call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -22,20 +22,26 @@ pub(crate) struct SlotLimits {
 
 pub(crate) struct Slots {
     map: HashMap<TokenKey, Arc<Slot>>,
+    /// The keys in the order the clock hand meets them, each with its use time when the hand
+    /// last passed it: one used since gets another turn.
+    ring: VecDeque<(TokenKey, u64)>,
     limits: SlotLimits,
     /// Where slots' use times count from (see [`coarse_millis`]).
     epoch_millis: u64,
-    /// When idle slots were last let go, as `now()` counts.
-    last_sweep: u64,
 }
+
+/// How far the clock hand goes at each new key: a few steps while there is room (idle keys
+/// go), more when the cache is full (until one goes); never a pass over the whole cache.
+const STEPS_WITH_ROOM: usize = 2;
+const STEPS_WHEN_FULL: usize = 64;
 
 impl Slots {
     pub(crate) fn new(limits: SlotLimits) -> Self {
         Slots {
             map: HashMap::new(),
+            ring: VecDeque::new(),
             limits,
             epoch_millis: coarse_millis(),
-            last_sweep: 0,
         }
     }
 
@@ -55,47 +61,51 @@ impl Slots {
         Some(slot.clone())
     }
 
-    /// The slot of `key`, made (after letting idle ones go) if it has none.
+    /// The slot of `key`, made (after the clock hand let idle ones go) if it has none.
     pub(crate) fn get_or_make(&mut self, key: &TokenKey) -> Arc<Slot> {
         if let Some(slot) = self.get(key) {
             return slot;
         }
-        self.sweep();
+        self.turn_hand();
+        let now = self.now();
         let slot = Arc::new(Slot::default());
-        slot.last_used.store(self.now(), Ordering::Relaxed);
+        slot.last_used.store(now, Ordering::Relaxed);
         self.map.insert(key.clone(), slot.clone());
+        self.ring.push_back((key.clone(), now));
         slot
     }
 
-    /// Lets idle slots go (every half idle time), and the least recently used beyond the
-    /// bound.
-    fn sweep(&mut self) {
+    /// A few steps of the clock hand: a key idle past the limit goes; when the cache is full,
+    /// so does the first one not used since the hand last passed it. Keys that cannot go
+    /// (see [`can_go`]) or were used get another turn. The bound is soft: when no key can go
+    /// within the steps, the new one is kept all the same.
+    fn turn_hand(&mut self) {
         let now = self.now();
         let idle = self.limits.idle.as_millis() as u64;
         let full = self.map.len() >= self.limits.max;
-        if !full && now.saturating_sub(self.last_sweep) < idle / 2 {
-            return;
-        }
-        self.last_sweep = now;
-        self.map
-            .retain(|_, slot| !(can_go(slot) && now.saturating_sub(slot.used()) >= idle));
-        if self.map.len() >= self.limits.max {
-            let mut idle_first: Vec<(u64, TokenKey)> = self
-                .map
-                .iter()
-                .filter(|(_, slot)| can_go(slot))
-                .map(|(key, slot)| (slot.used(), key.clone()))
-                .collect();
-            // A tenth of the bound at once: a full cache sweeps once per so many new keys,
-            // not at every one. The least recently used are found without sorting them all.
-            let over =
-                (self.map.len() + 1 - self.limits.max + self.limits.max / 10).min(idle_first.len());
-            if over > 0 && over < idle_first.len() {
-                idle_first.select_nth_unstable_by_key(over - 1, |(used, _)| *used);
-            }
-            for (_, key) in idle_first.into_iter().take(over) {
+        let steps = if full {
+            STEPS_WHEN_FULL
+        } else {
+            STEPS_WITH_ROOM
+        };
+        for _ in 0..steps {
+            let Some((key, seen)) = self.ring.pop_front() else {
+                break;
+            };
+            let Some(slot) = self.map.get(&key) else {
+                continue;
+            };
+            let used = slot.used();
+            let idle_long = now.saturating_sub(used) >= idle;
+            let full = self.map.len() >= self.limits.max;
+            if can_go(slot) && (idle_long || (full && used <= seen)) {
                 self.map.remove(&key);
+                if full && self.map.len() < self.limits.max {
+                    break;
+                }
+                continue;
             }
+            self.ring.push_back((key, used));
         }
         crate::metrics::cached_keys(self.map.len());
     }
@@ -162,23 +172,25 @@ mod tests {
         };
         unsaved.keep_unsaved(versioned.clone(), versioned.record.clone());
         drop(unsaved);
-        // Used recently.
         tokio::time::sleep(Duration::from_millis(50)).await;
+        // Used recently.
         slots.get(&user(3));
-        slots.get_or_make(&user(1000));
-        assert_eq!(
-            slots.len(),
-            5,
-            "0 held, 1 busy, 2 unsaved, 3 used, and the new one"
-        );
-        for kept in [0, 1, 2, 3, 1000] {
+        // New keys move the hand along: two steps each.
+        for n in 1000..1060 {
+            slots.get_or_make(&user(n));
+        }
+        for kept in [0, 1, 2, 3, 1000, 1059] {
             assert!(slots.get(&user(kept)).is_some(), "user {kept}");
         }
+        for idle in [4, 50, 99] {
+            assert!(slots.get(&user(idle)).is_none(), "user {idle} was idle");
+        }
+        assert_eq!(slots.len(), 4 + 60);
         drop(held);
     }
 
     #[test]
-    fn beyond_the_bound_the_least_recently_used_go() {
+    fn beyond_the_bound_a_key_unused_since_the_hand_passed_goes_and_a_used_one_stays() {
         let mut slots = Slots::new(SlotLimits {
             idle: Duration::from_secs(3600),
             max: 10,
@@ -191,14 +203,24 @@ mod tests {
         std::thread::sleep(Duration::from_millis(12));
         slots.get(&user(0));
         slots.get_or_make(&user(10));
-        // A tenth of the bound (one here) more than needed goes at once.
-        assert_eq!(slots.len(), 9);
-        assert!(slots.get(&user(0)).is_some(), "used last: kept");
-        assert!(slots.get(&user(1)).is_none(), "least recently used: let go");
-        assert!(
-            slots.get(&user(2)).is_none(),
-            "the next least recently used too"
-        );
-        assert!(slots.get(&user(3)).is_some());
+        assert_eq!(slots.len(), 10);
+        assert!(slots.get(&user(0)).is_some(), "used since: another turn");
+        assert!(slots.get(&user(10)).is_some());
+        let gone = (1..10).filter(|n| slots.get(&user(*n)).is_none()).count();
+        assert_eq!(gone, 1, "one key not used since the hand passed it");
+    }
+
+    #[test]
+    fn a_full_cache_of_keys_that_cannot_go_still_takes_a_new_one() {
+        let mut slots = Slots::new(SlotLimits {
+            idle: Duration::from_secs(3600),
+            max: 4,
+        });
+        let held: Vec<Arc<Slot>> = (0..4).map(|n| slots.get_or_make(&user(n))).collect();
+        slots.get_or_make(&user(4));
+        assert_eq!(slots.len(), 5, "a soft bound: nothing held is let go");
+        drop(held);
+        slots.get_or_make(&user(5));
+        assert_eq!(slots.len(), 4, "back at the bound once keys can go");
     }
 }
