@@ -124,7 +124,13 @@ pub async fn authorize_response(runtime: &Runtime, integration: &str) -> Respons
             let status = match error {
                 AuthorizeError::UnknownIntegration(_) => StatusCode::NOT_FOUND,
                 AuthorizeError::TooManyPending(_) => StatusCode::TOO_MANY_REQUESTS,
-                AuthorizeError::Integrations(_) => StatusCode::SERVICE_UNAVAILABLE,
+                AuthorizeError::Integrations(_) | AuthorizeError::Store(_) => {
+                    // The app's source or its database said why: logged, not shown to
+                    // whoever opened the page.
+                    tracing::warn!(error = %error, "an authorization could not be started");
+                    let shown = "the authorization could not be started: try again later";
+                    return page(StatusCode::SERVICE_UNAVAILABLE, outcome_page(Err(shown)).1);
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             page(status, outcome_page(Err(&error.to_string())).1)

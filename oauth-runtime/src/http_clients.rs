@@ -83,16 +83,16 @@ impl IdentityClients {
     }
 
     /// The client presenting `certificate` and `key` (PEM), also trusting `ca` (PEM) when
-    /// given: the one built for them before, or a new one.
+    /// given: the one built for them before, or a new one; and the identity's digest.
     pub(crate) fn client(
         &self,
         certificate: &str,
         key: &str,
         ca: Option<&str>,
-    ) -> Result<reqwest::Client, IdentityError> {
+    ) -> Result<(reqwest::Client, [u8; 32]), IdentityError> {
         let digest = digest(certificate, key, ca);
         if let Some(client) = self.lock().get(&digest) {
-            return Ok(client.clone());
+            return Ok((client.clone(), digest));
         }
         let client = self.build(certificate, key, ca)?;
         let mut clients = self.lock();
@@ -102,7 +102,7 @@ impl IdentityClients {
             clients.remove(&evicted);
         }
         // Two first calls may both build one: the first kept is the one used from then on.
-        Ok(clients.entry(digest).or_insert(client).clone())
+        Ok((clients.entry(digest).or_insert(client).clone(), digest))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], reqwest::Client>> {

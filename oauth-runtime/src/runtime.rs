@@ -140,12 +140,24 @@ impl Runtime {
     }
 
     /// A handle on `installation` sharing this runtime: the templates' calls of a client made
-    /// from it send that installation's tokens, its authorizations store tokens for it, and
-    /// [`Runtime::uninstall`] deletes only its tokens.
+    /// from it send that installation's tokens, its authorizations store tokens for it,
+    /// [`Runtime::uninstall`] deletes only its tokens, and the methods taking a [`TokenKey`]
+    /// read a key of the default installation as this one's.
     pub fn installation(&self, installation: impl Into<InstallationId>) -> Runtime {
         Runtime {
             inner: self.inner.clone(),
             installation: installation.into(),
+        }
+    }
+
+    /// `key` as this handle reads it: a key of the default installation (as
+    /// `TokenKey::installation` and `TokenKey::user` make) is this handle's installation's;
+    /// a key naming an installation is that one's.
+    fn own<'k>(&self, key: &'k TokenKey) -> std::borrow::Cow<'k, TokenKey> {
+        if key.installation.is_default() && !self.installation.is_default() {
+            std::borrow::Cow::Owned(key.clone().in_installation(self.installation.clone()))
+        } else {
+            std::borrow::Cow::Borrowed(key)
         }
     }
 
@@ -157,6 +169,7 @@ impl Runtime {
     /// Stores `tokens` for `key` (after an authorization, or tokens obtained elsewhere),
     /// replacing what was stored. Needs a runtime built with [`RuntimeBuilder::store`].
     pub async fn save_tokens(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
+        let key = &*self.own(key);
         self.manager()?.put(key, tokens).await?;
         self.inner.cache.forget(key);
         Ok(())
@@ -166,6 +179,7 @@ impl Runtime {
     /// webhook check): the cached one while fresh, else refreshed, on the same single-flight
     /// path the templates' calls take.
     pub async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
+        let key = &*self.own(key);
         let source = self.inner.tokens.as_deref().ok_or_else(|| {
             TokenError::new(
                 "the runtime has no token source (see RuntimeBuilder::store or ::tokens)",
@@ -179,13 +193,14 @@ impl Runtime {
     /// calls share the one refresh. A token without a refresh token is an error, left as it
     /// is. Needs a runtime built with [`RuntimeBuilder::store`].
     pub async fn refresh_now(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
-        self.manager()?.refresh_now(key).await
+        self.manager()?.refresh_now(&self.own(key)).await
     }
 
     /// Deletes the tokens of `key` (sign-out); true if there were any. They are revoked at
     /// the provider first when the integration has a revocation endpoint (see
     /// [`Runtime::revoke_tokens`] for what the provider said).
     pub async fn forget_tokens(&self, key: &TokenKey) -> Result<bool, TokenError> {
+        let key = &*self.own(key);
         let forgotten = self.manager()?.forget(key).await;
         self.inner.cache.forget(key);
         forgotten
@@ -196,6 +211,7 @@ impl Runtime {
     /// ([`IntegrationConfig::revocation_url`]), then deletes them here, even when the provider
     /// could not be asked. Says what the provider answered.
     pub async fn revoke_tokens(&self, key: &TokenKey) -> Result<Revocation, TokenError> {
+        let key = &*self.own(key);
         let revoked = self.manager()?.revoke(key).await;
         self.inner.cache.forget(key);
         revoked
@@ -228,6 +244,11 @@ impl Runtime {
     /// Completes an authorization from its callback to `integration`'s redirect URI (for an
     /// `agent` integration, the signed-in `user`): checks the `state`, exchanges the code and
     /// stores the tokens. The user's Cancel is [`CallbackOutcome::Denied`].
+    ///
+    /// A named installation's handle completes only that installation's authorizations
+    /// ([`CallbackError::WrongInstallation`] otherwise); the default handle completes any,
+    /// for the installation that started it (a callback route serving every installation,
+    /// whose cookie binds the state to the browser).
     pub async fn complete_authorization(
         &self,
         integration: &str,
@@ -236,7 +257,11 @@ impl Runtime {
     ) -> Result<CallbackOutcome, CallbackError> {
         match self.inner.manager.as_deref() {
             Some(manager) => {
-                let outcome = manager.complete(integration, user, callback).await;
+                // A named installation's handle completes only its own authorizations; the
+                // default handle (a callback route serving every installation) any, the
+                // `state` saying whose.
+                let only = (!self.installation.is_default()).then_some(&self.installation);
+                let outcome = manager.complete(integration, user, only, callback).await;
                 if let Ok(CallbackOutcome::Authorized {
                     subject,
                     installation,

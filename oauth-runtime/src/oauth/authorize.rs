@@ -161,6 +161,12 @@ pub enum CallbackError {
         /// The integration.
         integration: String,
     },
+    /// The `state` was issued for another installation than the runtime handle's that
+    /// completes it.
+    WrongInstallation {
+        /// The integration.
+        integration: String,
+    },
     /// No `code` and no `error`.
     NoCode {
         /// The integration.
@@ -203,6 +209,10 @@ impl fmt::Display for CallbackError {
             CallbackError::WrongSubject { integration } => write!(
                 f,
                 "the callback for `{integration}` carries a `state` issued for someone else: refused"
+            ),
+            CallbackError::WrongInstallation { integration } => write!(
+                f,
+                "the callback for `{integration}` carries a `state` issued for another installation: refused"
             ),
             CallbackError::NoCode { integration } => write!(
                 f,

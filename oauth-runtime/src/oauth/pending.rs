@@ -151,8 +151,13 @@ impl PendingAuthorizations {
         let mut pending = self.lock();
         let now = Instant::now();
         pending.retain(|p| p.deadline >= now);
+        // Those a shared store keeps are its to count and to let go; this process keeps them
+        // only to hand out their URL again.
         let mine = |p: &Pending| {
-            p.installation == *installation && p.integration == integration && p.subject == subject
+            !p.shared
+                && p.installation == *installation
+                && p.integration == integration
+                && p.subject == subject
         };
         if pending.iter().filter(|p| mine(p)).count() >= MAX_PENDING_PER_SUBJECT
             && let Some(oldest) = pending.iter().position(mine)
@@ -160,7 +165,9 @@ impl PendingAuthorizations {
             pending.remove(oldest);
         } else if pending
             .iter()
-            .filter(|p| p.installation == *installation && p.integration == integration)
+            .filter(|p| {
+                !p.shared && p.installation == *installation && p.integration == integration
+            })
             .count()
             >= MAX_PENDING_PER_INTEGRATION
         {

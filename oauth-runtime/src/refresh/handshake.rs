@@ -131,10 +131,13 @@ impl TokenManager {
         Ok(deleted)
     }
 
+    /// Completes an authorization from its callback; `installation`, when given, is the only
+    /// one whose authorizations it completes (a handle's), else the `state` says whose it is.
     pub(crate) async fn complete(
         &self,
         name: &str,
         user: Option<&UserId>,
+        installation: Option<&InstallationId>,
         callback: &Callback,
     ) -> Result<CallbackOutcome, CallbackError> {
         let state = callback.state().ok_or(CallbackError::NoState)?;
@@ -158,6 +161,11 @@ impl TokenManager {
             }
         };
         let pending = pending.check(name, user)?;
+        if installation.is_some_and(|i| *i != pending.installation) {
+            return Err(CallbackError::WrongInstallation {
+                integration: name.to_string(),
+            });
+        }
         let integration = pending.integration.clone();
         if let Some(error) = callback.error() {
             return match error {

@@ -105,14 +105,15 @@ impl Slot {
     }
 
     /// Whether nothing is under way or waiting in it: not busy, no tokens to save, no
-    /// failure being answered or to be told as recovered.
+    /// failure's backoff still being answered. (A key let go after a failure is read again
+    /// from the store; what is lost is only the `Recovered` event of a later success.)
     pub(super) fn settled(&self) -> bool {
         let idle = self.busy.try_lock().is_ok();
-        idle && !self.failing.load(Ordering::Relaxed)
-            && self
-                .cached()
-                .as_ref()
-                .is_none_or(|c| c.unsaved.is_none() && c.backoff.is_none())
+        let now = Instant::now();
+        idle && self
+            .cached()
+            .as_ref()
+            .is_none_or(|c| c.unsaved.is_none() && c.backoff.as_ref().is_none_or(|b| b.0 <= now))
     }
 
     /// Notes that a refresh failed.

@@ -40,11 +40,10 @@ impl RequestBuilder {
             // The runtime is borrowed from the request, not cloned: every call would touch
             // its shared reference count.
             let inner = &prepared.draft.runtime.inner;
-            let http = prepared
-                .draft
-                .identity_client
-                .as_ref()
-                .unwrap_or(&inner.http);
+            let http = match &prepared.draft.identity_client {
+                Some((client, _)) => client,
+                None => &inner.http,
+            };
             let mut response = match http.execute(request).await {
                 Ok(response) => response,
                 Err(error) if retries_left > 0 => {
@@ -127,7 +126,9 @@ impl Prepared {
             .collect();
         Some(CacheKey::new(
             url,
+            &draft.runtime.installation,
             self.key.as_ref(),
+            draft.identity_client.as_ref().map(|(_, digest)| *digest),
             &draft.headers,
             &token_headers,
         ))

@@ -28,7 +28,14 @@ struct Bucket {
 
 pub(crate) struct Budgets {
     limit: BudgetLimit,
-    buckets: Mutex<HashMap<InstallationId, Bucket>>,
+    buckets: Mutex<Buckets>,
+}
+
+#[derive(Default)]
+struct Buckets {
+    map: HashMap<InstallationId, Bucket>,
+    /// When full buckets were last let go: at most once per budget period.
+    pruned: Option<Instant>,
 }
 
 /// When a call may go.
@@ -45,7 +52,7 @@ impl Budgets {
     pub(crate) fn new(limit: BudgetLimit) -> Self {
         Budgets {
             limit,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::default()),
         }
     }
 
@@ -64,12 +71,16 @@ impl Budgets {
         let capacity = f64::from(self.limit.requests.max(1));
         let rate = self.rate();
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| {
+        let due = buckets
+            .pruned
+            .is_none_or(|at| now.duration_since(at) >= self.limit.per);
+        if buckets.map.len() > PRUNE_ABOVE && due {
+            buckets.pruned = Some(now);
+            buckets.map.retain(|_, b| {
                 b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < capacity
             });
         }
-        let bucket = buckets.entry(installation.clone()).or_insert(Bucket {
+        let bucket = buckets.map.entry(installation.clone()).or_insert(Bucket {
             tokens: capacity,
             updated: now,
         });
@@ -80,7 +91,10 @@ impl Budgets {
             bucket.tokens -= 1.0;
             return Turn::Now;
         }
-        let wait = Duration::from_secs_f64((1.0 - bucket.tokens) / rate);
+        // A budget so slow its wait cannot be counted is a turn that never comes in time.
+        let Ok(wait) = Duration::try_from_secs_f64((1.0 - bucket.tokens) / rate) else {
+            return Turn::TooLate(Duration::MAX);
+        };
         if wait > within {
             return Turn::TooLate(wait);
         }
@@ -137,5 +151,16 @@ mod tests {
             panic!("over budget");
         };
         assert!(again <= after, "{again:?} {after:?}");
+    }
+
+    #[test]
+    fn a_budget_too_slow_to_count_refuses_without_panicking() {
+        let budgets = budgets(1, Duration::MAX);
+        let acme = InstallationId::new("acme");
+        assert_eq!(budgets.take(&acme, Duration::from_secs(1)), Turn::Now);
+        assert!(matches!(
+            budgets.take(&acme, Duration::from_secs(1)),
+            Turn::TooLate(_)
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! The response cache of FDK's `invokeTemplate` (`cache: true, ttl`): a GET's 2xx answer kept
-//! for a while, keyed by the final URL, whose token it was sent with (never shared across
-//! installations or users) and the request's other headers. Bounded in entries and bytes;
+//! for a while, keyed by the final URL, the installation, whose token it was sent with (never
+//! shared across installations or users), the client certificate it presented, and the
+//! request's other headers. Bounded in entries and bytes;
 //! the oldest entry goes first.
 
 use std::collections::{HashMap, VecDeque};
@@ -10,13 +11,16 @@ use std::time::{Duration, Instant};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::response::Response;
-use crate::tokens::TokenKey;
+use crate::tokens::{InstallationId, TokenKey};
 
 /// What a cached answer was asked with.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct CacheKey {
     url: String,
+    installation: InstallationId,
     token: Option<TokenKey>,
+    /// The digest of the client certificate presented, if any.
+    identity: Option<[u8; 32]>,
     headers: Vec<(HeaderName, HeaderValue)>,
     /// The text around the token in its headers (it may hold values given at the call).
     token_text: Vec<(HeaderName, String, String)>,
@@ -27,13 +31,17 @@ impl CacheKey {
     /// carry the token left out: a refreshed token asks the same question).
     pub(crate) fn new(
         url: &url::Url,
+        installation: &InstallationId,
         token: Option<&TokenKey>,
+        identity: Option<[u8; 32]>,
         headers: &HeaderMap,
         token_headers: &[(HeaderName, String, String)],
     ) -> CacheKey {
         CacheKey {
             url: url.as_str().to_string(),
+            installation: installation.clone(),
             token: token.cloned(),
+            identity,
             headers: headers
                 .iter()
                 .filter(|(name, _)| !token_headers.iter().any(|(n, _, _)| n == *name))

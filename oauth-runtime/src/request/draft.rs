@@ -151,8 +151,9 @@ pub(crate) struct Draft {
     pub(crate) timeout: Option<Duration>,
     /// How long a GET's 2xx answer is kept in the runtime's response cache.
     pub(crate) cache_ttl: Option<Duration>,
-    /// The client presenting the template's client certificate, when it has one.
-    pub(crate) identity_client: Option<reqwest::Client>,
+    /// The client presenting the template's client certificate, when it has one, and the
+    /// identity's digest (cached answers are the identity's own).
+    pub(crate) identity_client: Option<(reqwest::Client, [u8; 32])>,
 }
 
 impl Draft {

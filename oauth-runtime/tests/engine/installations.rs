@@ -435,3 +435,83 @@ fn api_calls(provider: &Provider) -> usize {
         .filter(|e| e.starts_with("api "))
         .count()
 }
+
+#[tokio::test]
+async fn a_named_handle_completes_only_its_own_installations_authorizations() {
+    let provider = Provider::start().await;
+    let runtime = provider.authorizing_runtime("http://localhost:9/callback");
+    let request = runtime
+        .installation("acme")
+        .authorize("crm", Subject::Installation)
+        .await
+        .unwrap();
+    let state: String = request
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let callback = Callback::from_query(&format!("state={state}&code=good-code"));
+    let refused = runtime
+        .installation("globex")
+        .complete_authorization("crm", None, &callback)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            oauth_runtime::CallbackError::WrongInstallation { .. }
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("another installation"),
+        "{refused}"
+    );
+    assert_eq!(
+        provider.token_requests(),
+        0,
+        "refused before any token request"
+    );
+    let store = runtime.store().unwrap();
+    assert!(store.keys().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_handles_keys_of_the_default_installation_are_its_own() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    let acme = runtime.installation("acme");
+    acme.save_tokens(&crm(), oauth_runtime::TokenSet::new("sekrit-acme"))
+        .await
+        .unwrap();
+    runtime
+        .save_tokens(&crm(), oauth_runtime::TokenSet::new("sekrit-default"))
+        .await
+        .unwrap();
+    assert_eq!(
+        acme.access_token(&crm()).await.unwrap().secret(),
+        "sekrit-acme"
+    );
+    assert!(acme.forget_tokens(&crm()).await.unwrap());
+    assert_eq!(
+        runtime.access_token(&crm()).await.unwrap().secret(),
+        "sekrit-default",
+        "the default installation's token stays"
+    );
+    // A key naming an installation is that one's, whatever the handle.
+    runtime
+        .save_tokens(
+            &crm().in_installation("globex"),
+            oauth_runtime::TokenSet::new("sekrit-globex"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        acme.access_token(&crm().in_installation("globex"))
+            .await
+            .unwrap()
+            .secret(),
+        "sekrit-globex"
+    );
+}

@@ -225,3 +225,28 @@ async fn an_apps_own_client_leaves_the_certificate_to_the_runtime() {
     assert_eq!(response.status(), 200);
     assert_eq!(provider.mutual_tls_handshakes(), 1);
 }
+
+/// A cached answer is its installation's and its certificate's own: another installation,
+/// presenting another certificate to the same URL with the same headers, is not given it.
+#[tokio::test]
+async fn cached_answers_are_not_shared_across_installations_or_certificates() {
+    let provider = provider().await;
+    let runtime = runtime();
+    for installation in ["acme", "globex"] {
+        let client = Payments::new(
+            runtime.installation(installation),
+            iparams(&provider, &identity(&provider)),
+        );
+        for _ in 0..2 {
+            let response = client
+                .list_tickets()
+                .cache(std::time::Duration::from_secs(60))
+                .send()
+                .await
+                .expect("accepted");
+            assert_eq!(response.status(), 200);
+        }
+    }
+    // One connection per installation's certificate; each installation's second call cached.
+    assert_eq!(provider.mutual_tls_handshakes(), 2);
+}

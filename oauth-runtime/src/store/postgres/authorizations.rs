@@ -28,47 +28,44 @@ impl PostgresStore {
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         let expires_at = authorization.expires_at;
         let redirect_uri = authorization.redirect_uri.as_str();
-        let row = self
-            .retrying(|client| {
-                let (subject, verifier) = (subject.clone(), verifier.clone());
-                async move {
-                    // One statement: the purge, the subject's oldest beyond its share, and the
-                    // insert if the installation has room (a bound replicas may overshoot by
-                    // the few that insert at the same moment).
-                    client
-                        .query_opt(
-                            "WITH purged AS (
-                                 DELETE FROM oauth_authorizations WHERE expires_at < now()),
-                             oldest AS (
-                                 DELETE FROM oauth_authorizations WHERE state_hash IN (
-                                     SELECT state_hash FROM oauth_authorizations
-                                     WHERE installation = $2 AND integration = $3 AND subject = $4
-                                     ORDER BY expires_at DESC OFFSET $9))
-                             INSERT INTO oauth_authorizations
-                                 (state_hash, installation, integration, subject, verifier,
-                                  redirect_uri, expires_at)
-                             SELECT $1, $2, $3, $4, $5, $6, $7
-                             WHERE (SELECT count(*) FROM oauth_authorizations
-                                    WHERE installation = $2 AND integration = $3
-                                      AND expires_at >= now()) < $8
-                             ON CONFLICT DO NOTHING
-                             RETURNING 1",
-                            &[
-                                &authorization.state_hash,
-                                &installation,
-                                &authorization.integration,
-                                &subject,
-                                &verifier,
-                                &redirect_uri,
-                                &expires_at,
-                                &max,
-                                &(PER_SUBJECT - 1),
-                            ],
-                        )
-                        .await
-                }
-            })
-            .await?;
+        // Not repeated on a lost connection (as reads and fenced writes are): a repeated
+        // insert would find its own row and say `TooMany`.
+        let client = self.client().await?;
+        // One statement: the purge, the subject's oldest beyond its share, and the insert if
+        // the installation has room (a bound replicas may overshoot by the few that insert at
+        // the same moment).
+        let row = client
+            .query_opt(
+                "WITH purged AS (
+                     DELETE FROM oauth_authorizations WHERE expires_at < now()),
+                 oldest AS (
+                     DELETE FROM oauth_authorizations WHERE state_hash IN (
+                         SELECT state_hash FROM oauth_authorizations
+                         WHERE installation = $2 AND integration = $3 AND subject = $4
+                         ORDER BY expires_at DESC OFFSET $9))
+                 INSERT INTO oauth_authorizations
+                     (state_hash, installation, integration, subject, verifier,
+                      redirect_uri, expires_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7
+                 WHERE (SELECT count(*) FROM oauth_authorizations
+                        WHERE installation = $2 AND integration = $3
+                          AND expires_at >= now()) < $8
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1",
+                &[
+                    &authorization.state_hash,
+                    &installation,
+                    &authorization.integration,
+                    &subject,
+                    &verifier,
+                    &redirect_uri,
+                    &expires_at,
+                    &max,
+                    &(PER_SUBJECT - 1),
+                ],
+            )
+            .await
+            .map_err(backend)?;
         Ok(match row {
             Some(_) => Kept::Kept,
             None => Kept::TooMany,
@@ -80,18 +77,18 @@ impl PostgresStore {
         &self,
         state_hash: &str,
     ) -> Result<Option<SharedAuthorization>, StoreError> {
+        // Not repeated on a lost connection either: a second delete finds nothing, and the
+        // user starts again, which is safe; a completed authorization is never completed twice.
         let row = self
-            .retrying(|client| async move {
-                client
-                    .query_opt(
-                        "DELETE FROM oauth_authorizations WHERE state_hash = $1
-                         RETURNING installation, integration, subject, verifier, redirect_uri,
-                                   expires_at",
-                        &[&state_hash],
-                    )
-                    .await
-            })
-            .await?;
+            .client()
+            .await?
+            .query_opt(
+                "DELETE FROM oauth_authorizations WHERE state_hash = $1
+                 RETURNING installation, integration, subject, verifier, redirect_uri, expires_at",
+                &[&state_hash],
+            )
+            .await
+            .map_err(backend)?;
         let Some(row) = row else {
             return Ok(None);
         };

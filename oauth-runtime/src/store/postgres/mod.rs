@@ -25,8 +25,9 @@
 //!
 //! A table of the previous version (no `installation`, keyed by integration and subject) is
 //! migrated in place: the column is added (its rows belong to the default installation) and
-//! the primary key extended. A replica of the previous version still running writes rows the
-//! default installation reads, but its upserts name the old key: upgrade every replica.
+//! the primary key extended. Stop the replicas of the previous version before the first new
+//! one starts: their queries name no installation, so once a named installation stores a key
+//! they find two rows (or upsert on a key that is no longer the table's).
 //!
 //! Saves are compare-and-swap on `version`. A refresh holds a session-level advisory lock
 //! (`pg_try_advisory_lock`) on its key, polled up to the runtime's `refresh_lock_wait`; a
