@@ -445,10 +445,8 @@ impl fmt::Display for InvokeError {
             }
             InvokeError::Connect {
                 template, source, ..
-            } if client_certificate_refused(source).is_some() => {
-                write_client_certificate_refused(f, template, source).unwrap_or(Ok(()))
             }
-            InvokeError::Transport {
+            | InvokeError::Transport {
                 template, source, ..
             } if client_certificate_refused(source).is_some() => {
                 write_client_certificate_refused(f, template, source).unwrap_or(Ok(()))
