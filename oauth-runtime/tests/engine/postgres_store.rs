@@ -854,3 +854,74 @@ async fn three_replicas_serve_three_installations_each_refreshing_once() {
     }
     assert_ne!(answered["globex"][0], answered["initech"][0]);
 }
+
+/// The store's own limits on authorizations in flight: at an installation's limit a new one
+/// is refused and nothing is let go for it; a subject keeps its three newest.
+#[tokio::test]
+async fn the_stores_limits_on_authorizations_in_flight() {
+    use oauth_runtime::UserId;
+    use oauth_runtime::store::{Kept, SharedAuthorization};
+    let url = database(&["limits"]).await.remove(0);
+    let store = connect(&url).await.unwrap();
+    let authorization = |hash: &str, user: &str, minutes: u64| {
+        SharedAuthorization::restore(
+            hash.to_string(),
+            InstallationId::new("acme"),
+            "crm".to_string(),
+            Subject::User(UserId::new(user)),
+            Some("sekrit-verifier".to_string()),
+            url::Url::parse("https://app.example.com/cb").unwrap(),
+            std::time::SystemTime::now() + Duration::from_secs(60 * minutes),
+        )
+    };
+    for (hash, user) in [("h1", "ana"), ("h2", "bo")] {
+        let kept = store
+            .keep_authorization(&authorization(hash, user, 10), 2)
+            .await
+            .unwrap();
+        assert_eq!(kept, Kept::Kept);
+    }
+    // At the limit: refused, and ana's and bo's stay.
+    assert_eq!(
+        store
+            .keep_authorization(&authorization("h3", "cy", 10), 2)
+            .await
+            .unwrap(),
+        Kept::TooMany
+    );
+    // Ana's fourth start lets her oldest go (a subject keeps three).
+    for (n, hash) in ["a1", "a2", "a3", "a4"].iter().enumerate() {
+        let kept = store
+            .keep_authorization(&authorization(hash, "dee", 10 + n as u64), 100)
+            .await
+            .unwrap();
+        assert_eq!(kept, Kept::Kept);
+    }
+    // At the limit again, for dee, who has three: refused, and her oldest is not let go for
+    // a start that did not happen.
+    assert_eq!(
+        store
+            .keep_authorization(&authorization("a5", "dee", 20), 4)
+            .await
+            .unwrap(),
+        Kept::TooMany
+    );
+    for (hash, there) in [
+        ("h1", true),
+        ("h2", true),
+        ("h3", false),
+        ("a1", false),
+        ("a2", true),
+        ("a4", true),
+        ("a5", false),
+    ] {
+        let taken = store.take_authorization(hash).await.unwrap();
+        assert_eq!(taken.is_some(), there, "{hash}");
+        if let Some(taken) = taken {
+            assert_eq!(taken.verifier(), Some("sekrit-verifier"));
+            assert_eq!(taken.installation().as_str(), "acme");
+        }
+    }
+    // Taken once: a second take finds nothing.
+    assert!(store.take_authorization("h1").await.unwrap().is_none());
+}

@@ -31,25 +31,33 @@ impl PostgresStore {
         // Not repeated on a lost connection (as reads and fenced writes are): a repeated
         // insert would find its own row and say `TooMany`.
         let client = self.client().await?;
-        // One statement: the purge, the subject's oldest beyond its share, and the insert if
-        // the installation has room (a bound replicas may overshoot by the few that insert at
-        // the same moment).
+        // One statement (the connection is shared: no transaction spans statements): the
+        // purge; whether the installation has room once the subject's oldest beyond its share
+        // go; and only then those going and the insert. (A bound replicas may overshoot by
+        // the few that insert at the same moment.)
         let row = client
             .query_opt(
                 "WITH purged AS (
                      DELETE FROM oauth_authorizations WHERE expires_at < now()),
+                 surplus AS (
+                     SELECT state_hash FROM oauth_authorizations
+                     WHERE installation = $2 AND integration = $3 AND subject = $4
+                       AND expires_at >= now()
+                     ORDER BY expires_at DESC OFFSET $9),
+                 room AS (
+                     SELECT (SELECT count(*) FROM oauth_authorizations
+                             WHERE installation = $2 AND integration = $3
+                               AND expires_at >= now())
+                            - (SELECT count(*) FROM surplus) < $8 AS ok),
                  oldest AS (
-                     DELETE FROM oauth_authorizations WHERE state_hash IN (
-                         SELECT state_hash FROM oauth_authorizations
-                         WHERE installation = $2 AND integration = $3 AND subject = $4
-                         ORDER BY expires_at DESC OFFSET $9))
+                     DELETE FROM oauth_authorizations
+                     WHERE state_hash IN (SELECT state_hash FROM surplus)
+                       AND (SELECT ok FROM room))
                  INSERT INTO oauth_authorizations
                      (state_hash, installation, integration, subject, verifier,
                       redirect_uri, expires_at)
                  SELECT $1, $2, $3, $4, $5, $6, $7
-                 WHERE (SELECT count(*) FROM oauth_authorizations
-                        WHERE installation = $2 AND integration = $3
-                          AND expires_at >= now()) < $8
+                 WHERE (SELECT ok FROM room)
                  ON CONFLICT DO NOTHING
                  RETURNING 1",
                 &[
