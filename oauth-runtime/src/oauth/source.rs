@@ -82,6 +82,8 @@ pub(crate) struct Integrations {
     ttl: Duration,
     capacity: usize,
     loaded: Mutex<HashMap<InstallationId, (Configs, Instant)>>,
+    /// The installations being asked about now, each once however many calls need it.
+    asking: Mutex<HashMap<InstallationId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Integrations {
@@ -97,6 +99,7 @@ impl Integrations {
             ttl,
             capacity: capacity.max(1),
             loaded: Mutex::new(HashMap::new()),
+            asking: Mutex::new(HashMap::new()),
         }
     }
 
@@ -149,7 +152,25 @@ impl Integrations {
         let Some(source) = &self.source else {
             return Ok(self.fixed.clone());
         };
-        let answer = source.integrations(installation).await.map_err(|error| {
+        // One question per installation at a time: the calls that need it meanwhile wait for
+        // its answer instead of asking too.
+        let asking = self
+            .asking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(installation.clone())
+            .or_default()
+            .clone();
+        let _asking = asking.lock().await;
+        if let Some(configs) = self.known(installation) {
+            return Ok(configs);
+        }
+        let answer = source.integrations(installation).await;
+        self.asking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(installation);
+        let answer = answer.map_err(|error| {
             TokenError::new(format!(
                 "the integrations of {installation} could not be had: {error}"
             ))
@@ -162,18 +183,23 @@ impl Integrations {
         );
         let mut loaded = self.lock();
         if loaded.len() >= self.capacity && !loaded.contains_key(installation) {
-            // The oldest answers go first; they are asked again when needed.
+            // Expired answers go, then the oldest tenth: asked again when needed, and a full
+            // cache is not scanned at every new installation.
             let ttl = self.ttl;
             loaded.retain(|_, (_, at)| at.elapsed() < ttl);
-            while loaded.len() >= self.capacity {
-                let Some(oldest) = loaded
+            if loaded.len() >= self.capacity {
+                let mut oldest: Vec<(Instant, InstallationId)> = loaded
                     .iter()
-                    .min_by_key(|(_, (_, at))| *at)
-                    .map(|(id, _)| id.clone())
-                else {
-                    break;
-                };
-                loaded.remove(&oldest);
+                    .map(|(id, (_, at))| (*at, id.clone()))
+                    .collect();
+                let over =
+                    (loaded.len() + 1 - self.capacity + self.capacity / 10).min(oldest.len());
+                if over > 0 && over < oldest.len() {
+                    oldest.select_nth_unstable_by_key(over - 1, |(at, _)| *at);
+                }
+                for (_, id) in oldest.into_iter().take(over) {
+                    loaded.remove(&id);
+                }
             }
         }
         loaded.insert(installation.clone(), (configs.clone(), Instant::now()));
@@ -206,6 +232,8 @@ mod tests {
             self.asked.fetch_add(1, Ordering::SeqCst);
             let url = format!("https://{}.example.com/token", installation.as_str());
             Box::pin(async move {
+                // An answer takes a while, as a database's does.
+                tokio::time::sleep(Duration::from_millis(20)).await;
                 Ok(vec![
                     IntegrationConfig::new("crm", &url, "client", "secret")
                         .map_err(|e| TokenError::new(e.to_string()))?,
@@ -256,5 +284,25 @@ mod tests {
         assert!(integrations.known(&InstallationId::new("e")).is_none());
         integrations.load(&InstallationId::new("e")).await.unwrap();
         assert_eq!(source.asked.load(Ordering::SeqCst), 6);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_needs_of_an_installation_ask_once() {
+        let (source, integrations) = integrations(Duration::from_secs(60), 10);
+        let integrations = Arc::new(integrations);
+        let mut asking = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let integrations = integrations.clone();
+            asking.spawn(async move {
+                integrations
+                    .load(&InstallationId::new("acme"))
+                    .await
+                    .map(|c| c.len())
+            });
+        }
+        while let Some(done) = asking.join_next().await {
+            assert_eq!(done.unwrap().unwrap(), 1);
+        }
+        assert_eq!(source.asked.load(Ordering::SeqCst), 1);
     }
 }
