@@ -6,10 +6,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-/// How many identity clients are kept; beyond it, one is let go for each new identity.
-const MAX_IDENTITY_CLIENTS: usize = 256;
+use secrecy::{ExposeSecret as _, SecretString};
+
+/// How many identity clients are kept (each keeps its own connections); beyond it, the least
+/// recently used tenth go.
+const MAX_IDENTITY_CLIENTS: usize = 1024;
 
 /// What every client the runtime builds is configured with.
 #[derive(Default)]
@@ -68,78 +72,150 @@ impl IdentityError {
     }
 }
 
-/// The clients of the identities templates presented, by a digest of (certificate, key, ca).
+/// A client certificate a request presents: read from the installation's values when the
+/// request is composed, its client found (or built) when it is sent. It has no `Debug`:
+/// nothing prints its PEM.
+pub(crate) struct Identity {
+    certificate: String,
+    key: SecretString,
+    ca: Option<String>,
+    /// SHA-256 of the three: the key of its client, and of cached answers.
+    pub(crate) digest: [u8; 32],
+}
+
+impl Identity {
+    pub(crate) fn new(certificate: &str, key: &str, ca: Option<&str>) -> Identity {
+        Identity {
+            digest: digest(certificate, key, ca),
+            certificate: certificate.to_string(),
+            key: SecretString::from(key),
+            ca: ca.map(str::to_string),
+        }
+    }
+}
+
+struct Built {
+    client: reqwest::Client,
+    /// When a request last used it.
+    used: Instant,
+}
+
+/// The clients of the identities templates presented, by digest: at most
+/// [`MAX_IDENTITY_CLIENTS`], the least recently used tenth let go when full.
 pub(crate) struct IdentityClients {
-    settings: ClientSettings,
-    clients: Mutex<HashMap<[u8; 32], reqwest::Client>>,
+    settings: Arc<ClientSettings>,
+    clients: Mutex<HashMap<[u8; 32], Built>>,
+    /// The identities whose client is being built now, each once however many calls wait.
+    building: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl IdentityClients {
     pub(crate) fn new(settings: ClientSettings) -> Self {
         IdentityClients {
-            settings,
+            settings: Arc::new(settings),
             clients: Mutex::new(HashMap::new()),
+            building: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The client presenting `certificate` and `key` (PEM), also trusting `ca` (PEM) when
-    /// given: the one built for them before, or a new one; and the identity's digest.
-    pub(crate) fn client(
+    /// The client built for `digest` before, if any; marked used.
+    pub(crate) fn cached(&self, digest: &[u8; 32]) -> Option<reqwest::Client> {
+        let mut clients = lock(&self.clients);
+        let built = clients.get_mut(digest)?;
+        built.used = Instant::now();
+        Some(built.client.clone())
+    }
+
+    /// The client presenting `identity`: the one built before, or one built now, off the
+    /// async workers (a client loads its trust roots: milliseconds), once however many calls
+    /// need it at the same moment.
+    pub(crate) async fn client(
         &self,
-        certificate: &str,
-        key: &str,
-        ca: Option<&str>,
-    ) -> Result<(reqwest::Client, [u8; 32]), IdentityError> {
-        let digest = digest(certificate, key, ca);
-        if let Some(client) = self.lock().get(&digest) {
-            return Ok((client.clone(), digest));
-        }
-        let client = self.build(certificate, key, ca)?;
-        let mut clients = self.lock();
-        if clients.len() >= MAX_IDENTITY_CLIENTS
-            && let Some(evicted) = clients.keys().next().copied()
-        {
-            clients.remove(&evicted);
-        }
-        // Two first calls may both build one: the first kept is the one used from then on.
-        Ok((clients.entry(digest).or_insert(client).clone(), digest))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], reqwest::Client>> {
-        self.clients
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn build(
-        &self,
-        certificate: &str,
-        key: &str,
-        ca: Option<&str>,
+        identity: &Identity,
     ) -> Result<reqwest::Client, IdentityError> {
-        if key.contains("ENCRYPTED") {
-            return Err(IdentityError::EncryptedKey);
+        if let Some(client) = self.cached(&identity.digest) {
+            return Ok(client);
         }
-        // reqwest reads the certificate chain and the key from one PEM text.
-        let mut pem = String::with_capacity(certificate.len() + key.len() + 1);
-        pem.push_str(certificate);
-        pem.push('\n');
-        pem.push_str(key);
-        let has_certificate = certificate.contains("-----BEGIN CERTIFICATE-----");
-        let identity = reqwest::Identity::from_pem(pem.as_bytes())
-            .ok()
-            .filter(|_| has_certificate)
-            .ok_or(IdentityError::Unreadable)?;
-        let mut builder = self.settings.builder().identity(identity);
-        if let Some(ca) = ca {
-            let extra = reqwest::Certificate::from_pem_bundle(ca.as_bytes())
-                .ok()
-                .filter(|certificates| !certificates.is_empty())
-                .ok_or(IdentityError::UnreadableCa)?;
-            builder = builder.tls_certs_merge(self.settings.roots.iter().cloned().chain(extra));
+        let building = lock(&self.building)
+            .entry(identity.digest)
+            .or_default()
+            .clone();
+        let _building = building.lock().await;
+        if let Some(client) = self.cached(&identity.digest) {
+            return Ok(client);
         }
-        builder.build().map_err(|_| IdentityError::Refused)
+        let settings = self.settings.clone();
+        let (certificate, key, ca) = (
+            identity.certificate.clone(),
+            identity.key.clone(),
+            identity.ca.clone(),
+        );
+        let built = tokio::task::spawn_blocking(move || {
+            build(&settings, &certificate, key.expose_secret(), ca.as_deref())
+        })
+        .await
+        .unwrap_or(Err(IdentityError::Refused));
+        lock(&self.building).remove(&identity.digest);
+        let client = built?;
+        let mut clients = lock(&self.clients);
+        if clients.len() >= MAX_IDENTITY_CLIENTS {
+            let mut oldest: Vec<(Instant, [u8; 32])> =
+                clients.iter().map(|(d, b)| (b.used, *d)).collect();
+            let over = (clients.len() + 1 - MAX_IDENTITY_CLIENTS + MAX_IDENTITY_CLIENTS / 10)
+                .min(oldest.len());
+            if over > 0 && over < oldest.len() {
+                oldest.select_nth_unstable_by_key(over - 1, |(used, _)| *used);
+            }
+            for (_, digest) in oldest.into_iter().take(over) {
+                clients.remove(&digest);
+            }
+        }
+        clients.insert(
+            identity.digest,
+            Built {
+                client: client.clone(),
+                used: Instant::now(),
+            },
+        );
+        Ok(client)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A client with `settings` presenting `certificate` and `key` (PEM), also trusting `ca`.
+fn build(
+    settings: &ClientSettings,
+    certificate: &str,
+    key: &str,
+    ca: Option<&str>,
+) -> Result<reqwest::Client, IdentityError> {
+    if key.contains("ENCRYPTED") {
+        return Err(IdentityError::EncryptedKey);
+    }
+    // reqwest reads the certificate chain and the key from one PEM text.
+    let mut pem = String::with_capacity(certificate.len() + key.len() + 1);
+    pem.push_str(certificate);
+    pem.push('\n');
+    pem.push_str(key);
+    let has_certificate = certificate.contains("-----BEGIN CERTIFICATE-----");
+    let identity = reqwest::Identity::from_pem(pem.as_bytes())
+        .ok()
+        .filter(|_| has_certificate)
+        .ok_or(IdentityError::Unreadable)?;
+    let mut builder = settings.builder().identity(identity);
+    if let Some(ca) = ca {
+        let extra = reqwest::Certificate::from_pem_bundle(ca.as_bytes())
+            .ok()
+            .filter(|certificates| !certificates.is_empty())
+            .ok_or(IdentityError::UnreadableCa)?;
+        builder = builder.tls_certs_merge(settings.roots.iter().cloned().chain(extra));
+    }
+    builder.build().map_err(|_| IdentityError::Refused)
 }
 
 /// SHA-256 of the three texts, each preceded by its length so that no two triples collide.
@@ -167,8 +243,8 @@ mod tests {
         assert_eq!(digest("a", "b", Some("c")), digest("a", "b", Some("c")));
     }
 
-    #[test]
-    fn unusable_identities_say_why_without_their_content() {
+    #[tokio::test]
+    async fn unusable_identities_say_why_without_their_content() {
         let clients = IdentityClients::new(ClientSettings::default());
         let secret = "sekrit-key-material";
         let cases = [
@@ -187,9 +263,8 @@ mod tests {
             ),
         ];
         for (certificate, key, expected) in cases {
-            let error = clients
-                .client(certificate, &key, None)
-                .expect_err("unusable");
+            let identity = Identity::new(certificate, &key, None);
+            let error = clients.client(&identity).await.expect_err("unusable");
             assert_eq!(error, expected);
             assert!(!error.reason().contains(secret));
         }

@@ -26,6 +26,19 @@ impl RequestBuilder {
             return Ok(hit.cached());
         }
         prepared.wait_for_budget().await?;
+        let http = match &prepared.draft.identity {
+            Some(identity) => {
+                let identities = &prepared.draft.runtime.inner.identities;
+                let client = identities.client(identity).await.map_err(|error| {
+                    InvokeError::ClientCertificate {
+                        template: template.name,
+                        reason: error.reason(),
+                    }
+                })?;
+                Some(client)
+            }
+            None => None,
+        };
         let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
         let mut attempts = 0;
         let mut retries_left = u32::from(template.max_attempts.max(1)) - 1;
@@ -40,10 +53,7 @@ impl RequestBuilder {
             // The runtime is borrowed from the request, not cloned: every call would touch
             // its shared reference count.
             let inner = &prepared.draft.runtime.inner;
-            let http = match &prepared.draft.identity_client {
-                Some((client, _)) => client,
-                None => &inner.http,
-            };
+            let http = http.as_ref().unwrap_or(&inner.http);
             let mut response = match http.execute(request).await {
                 Ok(response) => response,
                 Err(error) if retries_left > 0 => {
@@ -128,7 +138,7 @@ impl Prepared {
             url,
             &draft.runtime.installation,
             self.key.as_ref(),
-            draft.identity_client.as_ref().map(|(_, digest)| *digest),
+            draft.identity.as_ref().map(|identity| identity.digest),
             &draft.headers,
             &token_headers,
         ))

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName};
 
 use crate::error::InvokeError;
+use crate::http_clients::Identity;
 use crate::runtime::Runtime;
 use crate::tokens::Subject;
 
@@ -151,9 +152,9 @@ pub(crate) struct Draft {
     pub(crate) timeout: Option<Duration>,
     /// How long a GET's 2xx answer is kept in the runtime's response cache.
     pub(crate) cache_ttl: Option<Duration>,
-    /// The client presenting the template's client certificate, when it has one, and the
-    /// identity's digest (cached answers are the identity's own).
-    pub(crate) identity_client: Option<(reqwest::Client, [u8; 32])>,
+    /// The client certificate the template presents, when it has one: its client is found
+    /// (or built) when the request is sent.
+    pub(crate) identity: Option<Box<Identity>>,
 }
 
 impl Draft {
@@ -174,7 +175,7 @@ impl Draft {
                 extra_query: Vec::new(),
                 timeout: None,
                 cache_ttl: None,
-                identity_client: None,
+                identity: None,
             },
         )
     }

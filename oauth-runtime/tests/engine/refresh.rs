@@ -627,6 +627,8 @@ pub(crate) fn tempdir() -> std::path::PathBuf {
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     ));
+    // A folder left by an earlier run whose process had the same id would hold its files.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

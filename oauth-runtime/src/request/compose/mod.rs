@@ -11,6 +11,7 @@ use percent_encoding::utf8_percent_encode;
 use super::builder::RequestBuilder;
 use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
 use crate::error::InvokeError;
+use crate::http_clients::Identity;
 use crate::runtime::Runtime;
 use crate::tokens::{Subject, UserId};
 
@@ -429,16 +430,10 @@ impl<'c> Compose<'c> {
 
     /// Presents `certificate` and `key` (PEM) to the server, also trusting the authority
     /// `ca` (PEM) when given: the template's `options.security`. The client for that identity
-    /// is built at its first call and reused.
+    /// is built at its first send (an identity that cannot be used fails it, nothing sent)
+    /// and reused after.
     pub fn client_identity(&mut self, certificate: &str, key: &str, ca: Option<&str>) {
-        let identities = &self.draft.runtime.inner.identities;
-        match identities.client(certificate, key, ca) {
-            Ok(client) => self.draft.identity_client = Some(client),
-            Err(error) => self.draft.fail(InvokeError::ClientCertificate {
-                template: self.draft.template.name,
-                reason: error.reason(),
-            }),
-        }
+        self.draft.identity = Some(Box::new(Identity::new(certificate, key, ca)));
     }
 
     /// Hands the composed request to the user as a builder.
