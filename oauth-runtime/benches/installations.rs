@@ -7,7 +7,9 @@
 //!
 //! Run: `cargo bench -p oauth-runtime --bench installations`. `INSTALLATIONS_SECONDS` sets
 //! how long each side runs (default 8), `INSTALLATIONS_TOKEN_CACHE=KEYS` bounds the token
-//! cache (default: the runtime's, 100,000 keys).
+//! cache (default: the runtime's, 100,000 keys). With `--features postgres` and
+//! `INSTALLATIONS_POSTGRES=postgres://…` (a server where it may create a database), the many
+//! keys are also served from a `PostgresStore`.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -43,7 +45,14 @@ fn main() {
     );
     let mut figures = Vec::new();
     let rounds = if quick() { 1 } else { 2 };
-    for side in ["one", "many"].repeat(rounds) {
+    // With `--features postgres` and INSTALLATIONS_POSTGRES set to a server, each round's
+    // `many` also runs on a PostgresStore.
+    let mut sides = vec!["one", "many"];
+    if cfg!(feature = "postgres") && std::env::var_os("INSTALLATIONS_POSTGRES").is_some() {
+        sides.push("many-postgres");
+    }
+    let per_round = sides.len();
+    for side in sides.repeat(rounds) {
         let output = std::process::Command::new(std::env::current_exe().unwrap())
             .env("INSTALLATIONS_SIDE", side)
             .env("INSTALLATIONS_SECONDS", seconds.to_string())
@@ -69,15 +78,19 @@ fn main() {
             .and_then(|f| f.parse().ok())
             .unwrap_or(f64::NAN)
     };
-    // Each round's `many` against the `one` run just before it.
-    for pair in figures.chunks(2) {
-        let (one, many) = (pair[0].trim(), pair[1].trim());
-        println!(
-            "many − one: {:+.1} MiB resident at the end; p50 {:.3}×, p99 {:.3}×",
-            field(many, 2) - field(one, 2),
-            field(many, 3) / field(one, 3),
-            field(many, 4) / field(one, 4)
-        );
+    // Each round's `many` sides against its `one`.
+    for round in figures.chunks(per_round) {
+        let one = round[0].trim();
+        for many in &round[1..] {
+            let many = many.trim();
+            println!(
+                "{} − one: {:+.1} MiB resident at the end; p50 {:.3}×, p99 {:.3}×",
+                many.split_whitespace().next().unwrap_or("?"),
+                field(many, 2) - field(one, 2),
+                field(many, 3) / field(one, 3),
+                field(many, 4) / field(one, 4)
+            );
+        }
     }
 }
 
@@ -122,6 +135,34 @@ impl Histogram {
     }
 }
 
+/// A PostgresStore on a database of its own on the server at INSTALLATIONS_POSTGRES.
+#[cfg(feature = "postgres")]
+async fn postgres_store() -> oauth_runtime::store::PostgresStore {
+    let server = std::env::var("INSTALLATIONS_POSTGRES").expect("INSTALLATIONS_POSTGRES");
+    let (admin, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+        .await
+        .expect("the PostgreSQL server answers");
+    tokio::spawn(connection);
+    let name = format!("bench_installations_{}", std::process::id());
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin.batch_execute(&statement).await.unwrap();
+    }
+    let base = server
+        .rsplit_once('/')
+        .map_or(server.as_str(), |(base, _)| base);
+    oauth_runtime::store::PostgresStore::connect(&format!("{base}/{name}"))
+        .await
+        .expect("a store")
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres_store() -> MemoryStore {
+    unreachable!("the PostgreSQL side runs with --features postgres only")
+}
+
 /// Resident memory, in MiB.
 fn resident_mib() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -143,7 +184,7 @@ async fn run_side(side: &str) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(8);
-    let many = side == "many";
+    let many = side.starts_with("many");
     let port = server().await;
     let integration = |name: &str| {
         IntegrationConfig::new(
@@ -154,7 +195,10 @@ async fn run_side(side: &str) {
         )
         .unwrap()
     };
-    let store = std::sync::Arc::new(MemoryStore::new());
+    let store: std::sync::Arc<dyn TokenStore> = match side {
+        "many-postgres" => std::sync::Arc::new(postgres_store().await),
+        _ => std::sync::Arc::new(MemoryStore::new()),
+    };
     let mut builder = Runtime::builder()
         .shared_store(store.clone())
         .integration(integration("crm"))
@@ -172,18 +216,27 @@ async fn run_side(side: &str) {
             .with_expires_at(SystemTime::now() + Duration::from_secs(3600)),
     );
     let installations = if many { INSTALLATIONS } else { 1 };
-    for n in 0..installations {
-        let id = installation(n);
-        let id = if many { id } else { String::new() };
-        let account = TokenKey::installation("crm").in_installation(id.as_str());
-        store.save(&account, &record, None).await.unwrap();
-        if many {
-            for user in 0..USERS {
-                let key = TokenKey::user("desk", UserId::new(format!("user-{user}")))
-                    .in_installation(id.as_str());
-                store.save(&key, &record, None).await.unwrap();
+    // Seeded 32 at a time: a database's round trips would otherwise take minutes.
+    let mut seeding = tokio::task::JoinSet::new();
+    for part in 0..32 {
+        let (store, record) = (store.clone(), record.clone());
+        seeding.spawn(async move {
+            for n in (part..installations).step_by(32) {
+                let id = if many { installation(n) } else { String::new() };
+                let account = TokenKey::installation("crm").in_installation(id.as_str());
+                store.save(&account, &record, None).await.unwrap();
+                if many {
+                    for user in 0..USERS {
+                        let key = TokenKey::user("desk", UserId::new(format!("user-{user}")))
+                            .in_installation(id.as_str());
+                        store.save(&key, &record, None).await.unwrap();
+                    }
+                }
             }
-        }
+        });
+    }
+    while let Some(done) = seeding.join_next().await {
+        done.unwrap();
     }
     let seeded = resident_mib();
     let deadline = Instant::now() + Duration::from_secs(seconds);
