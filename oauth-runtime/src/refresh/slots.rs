@@ -21,10 +21,11 @@ pub(crate) struct SlotLimits {
 }
 
 pub(crate) struct Slots {
-    map: HashMap<TokenKey, Arc<Slot>>,
+    /// Each key once in memory, shared by the map and the ring.
+    map: HashMap<Arc<TokenKey>, Arc<Slot>>,
     /// The keys in the order the clock hand meets them, each with its use time when the hand
     /// last passed it: one used since gets another turn.
-    ring: VecDeque<(TokenKey, u64)>,
+    ring: VecDeque<(Arc<TokenKey>, u64)>,
     limits: SlotLimits,
     /// Where slots' use times count from (see [`coarse_millis`]).
     epoch_millis: u64,
@@ -70,8 +71,9 @@ impl Slots {
         let now = self.now();
         let slot = Arc::new(Slot::default());
         slot.last_used.store(now, Ordering::Relaxed);
+        let key = Arc::new(key.clone());
         self.map.insert(key.clone(), slot.clone());
-        self.ring.push_back((key.clone(), now));
+        self.ring.push_back((key, now));
         slot
     }
 
