@@ -252,6 +252,7 @@ impl TokenManager {
         };
         let dead = current.record.needs_reauthorization;
         self.remember(key, slot, current.clone());
+        self.tell_missing_scopes(key, slot).await;
         match dead {
             Some(dead) => Err(reauthorize(key, ReauthorizationReason::Dead(dead))),
             None => Ok(current),

@@ -145,6 +145,7 @@ impl TokenManager {
                     slot.recovered();
                     // Told under the key's lock, so no revocation's event can come between.
                     self.emit(|| TokenEvent::Authorized { key: key.clone() });
+                    self.tell_missing_scopes(key, &slot).await;
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => {}

@@ -26,6 +26,8 @@ pub(super) struct Slot {
     told_rejected: AtomicU64,
     /// When it was last used, in milliseconds since its map's epoch (see `slots`).
     pub(super) last_used: AtomicU64,
+    /// One more than the stored version whose missing scopes the app was told about.
+    told_missing: AtomicU64,
 }
 
 /// What a slot knows of its key's tokens.
@@ -125,6 +127,18 @@ impl Slot {
     pub(super) fn first_rejection(&self, version: Version) -> bool {
         let marked = version.get().wrapping_add(1);
         self.told_rejected.swap(marked, Ordering::Relaxed) != marked
+    }
+
+    /// The scopes the cached tokens lack, if the app has not been told yet for their version.
+    pub(super) fn missing_scopes_to_tell(&self) -> Option<Vec<String>> {
+        let cached = self.cached();
+        let cached = cached.as_ref()?;
+        if cached.missing_scopes.is_empty() {
+            return None;
+        }
+        let marked = cached.versioned.version.get().wrapping_add(1);
+        (self.told_missing.swap(marked, Ordering::Relaxed) != marked)
+            .then(|| cached.missing_scopes.to_vec())
     }
 
     /// Notes that a refresh worked: true if the one before had failed.

@@ -106,6 +106,18 @@ impl TokenManager {
         });
     }
 
+    /// Tells the app, once per stored version, that `key`'s tokens lack scopes the
+    /// integration now asks for (calls fail with the same reason until it is reauthorized).
+    pub(super) async fn tell_missing_scopes(&self, key: &TokenKey, slot: &Slot) {
+        if self.events.is_none() {
+            return;
+        }
+        if let Some(missing) = slot.missing_scopes_to_tell() {
+            self.emit_reauthorization(key, ReauthorizationReason::MissingScopes(missing))
+                .await;
+        }
+    }
+
     pub(crate) fn store(&self) -> &Arc<dyn TokenStore> {
         &self.store
     }

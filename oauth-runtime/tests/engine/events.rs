@@ -436,3 +436,61 @@ async fn store_failures_are_counted_by_kind() {
         .unwrap();
     assert_eq!(recorded.get(io) - before, 1);
 }
+
+/// Tokens that lack scopes the integration now asks for are told once per stored version, as
+/// the calls fail with the same reason; a user's event carries the URL to authorize at.
+#[tokio::test]
+async fn missing_scopes_are_told_once_per_stored_version() {
+    let provider = Provider::start().await;
+    let (sender, mut receiver) = events::channel(64);
+    let runtime = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(
+            provider
+                .integration("crm")
+                .scopes(["things.read", "things.write"]),
+        )
+        .events(sender)
+        .build()
+        .unwrap();
+    let narrow = || {
+        oauth_runtime::TokenSet::new("sekrit-narrow")
+            .expires_in(Duration::from_secs(1800))
+            .with_requested_scopes(["things.read"])
+    };
+    runtime.save_tokens(&crm(), narrow()).await.unwrap();
+    provider.accept("sekrit-narrow");
+    for _ in 0..3 {
+        let failed = Engine::new(runtime.clone())
+            .get_thing(&GetThingContext {
+                port: provider.port(),
+                id: "1".into(),
+            })
+            .send()
+            .await
+            .unwrap_err();
+        assert!(failed.to_string().contains("things.write"), "{failed}");
+    }
+    let told: Vec<TokenEvent> = drain(&mut receiver)
+        .into_iter()
+        .filter(|e| matches!(e, TokenEvent::ReauthorizationRequired { .. }))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    match &told[0] {
+        TokenEvent::ReauthorizationRequired { key, reason, .. } => {
+            assert_eq!(key, &crm());
+            assert_eq!(
+                reason,
+                &ReauthorizationReason::MissingScopes(vec!["things.write".to_string()])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A new grant, still narrow: a new version, told again.
+    runtime.save_tokens(&crm(), narrow()).await.unwrap();
+    let again = drain(&mut receiver)
+        .into_iter()
+        .filter(|e| matches!(e, TokenEvent::ReauthorizationRequired { .. }))
+        .count();
+    assert_eq!(again, 1);
+}
