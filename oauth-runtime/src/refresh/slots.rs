@@ -22,7 +22,7 @@ pub(crate) struct SlotLimits {
 
 pub(crate) struct Slots {
     /// Each key once in memory, shared by the map and the ring.
-    map: HashMap<Arc<TokenKey>, Arc<Slot>>,
+    map: HashMap<Arc<TokenKey>, Arc<Slot>, foldhash::fast::RandomState>,
     /// The keys in the order the clock hand meets them, each with its use time when the hand
     /// last passed it: one used since gets another turn.
     ring: VecDeque<(Arc<TokenKey>, u64)>,
@@ -39,7 +39,7 @@ const STEPS_WHEN_FULL: usize = 64;
 impl Slots {
     pub(crate) fn new(limits: SlotLimits) -> Self {
         Slots {
-            map: HashMap::new(),
+            map: HashMap::default(),
             ring: VecDeque::new(),
             limits,
             epoch_millis: coarse_millis(),

@@ -18,7 +18,7 @@ impl RequestBuilder {
     /// The attempts of [`RequestBuilder::send`], until an answer that is not retried.
     pub(super) async fn send_attempts(self) -> Result<Response, InvokeError> {
         let template = self.0.template;
-        let mut prepared = self.prepare().await?;
+        let mut prepared = self.prepare().await.map_err(|error| *error)?;
         let cache_key = prepared.cache_key();
         if let Some(key) = &cache_key
             && let Some(hit) = prepared.draft.runtime.inner.cache.get(key)
@@ -47,7 +47,7 @@ impl RequestBuilder {
             attempts += 1;
             // The last attempt takes the request's parts; so does one that can only be
             // followed by a replay after a 401, whose URL the response gives back.
-            let last = retries_left == 0 && (replayed || prepared.token.is_none());
+            let last = retries_left == 0 && (replayed || prepared.draft.token.is_none());
             let keep_url = retries_left > 0;
             let request = prepared.request(last, keep_url)?;
             // The runtime is borrowed from the request, not cloned: every call would touch
@@ -67,7 +67,7 @@ impl RequestBuilder {
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED
                 && !replayed
-                && let Some(rejected) = prepared.token.clone()
+                && let Some(rejected) = prepared.draft.token.clone()
                 && inner.tokens.as_ref().is_some_and(|t| t.can_renew())
             {
                 replayed = true;
@@ -137,7 +137,7 @@ impl Prepared {
         Some(CacheKey::new(
             url,
             &draft.runtime.installation,
-            self.key.as_ref(),
+            draft.key.as_ref(),
             draft.identity.as_ref().map(|identity| identity.digest),
             &draft.headers,
             &token_headers,
@@ -172,7 +172,7 @@ impl Prepared {
             *request.headers_mut() = draft.headers.clone();
             *request.body_mut() = draft.body.clone().map(reqwest::Body::from);
         }
-        *request.timeout_mut() = Some(self.timeout);
+        *request.timeout_mut() = Some(draft.timeout());
         Ok(request)
     }
 }

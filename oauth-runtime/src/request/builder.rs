@@ -82,7 +82,10 @@ impl RequestBuilder {
     /// The request as the first attempt sends it, token included: to inspect it, or to
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
-        self.prepare().await?.request(true, false)
+        match self.prepare().await {
+            Ok(mut prepared) => prepared.request(true, false),
+            Err(error) => Err(*error),
+        }
     }
 
     /// Sends the request: `options.maxAttempts` attempts on connection errors, timeouts, 429

@@ -10,7 +10,7 @@ use http::header::{HeaderMap, HeaderName};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
-use crate::tokens::Subject;
+use crate::tokens::{AccessToken, Subject, TokenKey};
 
 /// An HTTP method a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,10 @@ pub(crate) struct Draft {
     pub(crate) headers: HeaderMap,
     pub(crate) token_headers: TokenHeaders,
     pub(crate) subject: Subject,
+    /// The key of the token sent, once the request is prepared.
+    pub(crate) key: Option<TokenKey>,
+    /// The token sent, once written into the headers.
+    pub(crate) token: Option<AccessToken>,
     pub(crate) body: Option<Bytes>,
     pub(crate) json: bool,
     pub(crate) extra_query: Vec<(String, String)>,
@@ -170,6 +174,8 @@ impl Draft {
                 headers: HeaderMap::new(),
                 token_headers: TokenHeaders::default(),
                 subject: Subject::Installation,
+                key: None,
+                token: None,
                 body: None,
                 json: false,
                 extra_query: Vec::new(),
@@ -180,6 +186,11 @@ impl Draft {
         )
     }
 
+    /// The call's timeout: its own, or the runtime's.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.runtime.inner.timeout)
+    }
+
     /// Keeps `error` unless an earlier one is kept already.
     pub(crate) fn fail(&mut self, error: impl Into<Box<InvokeError>>) {
         if self.error.is_none() {
@@ -187,6 +198,9 @@ impl Draft {
         }
     }
 }
+
+/// The prefix of the usual token header, `Authorization: Bearer <access token>`.
+pub(crate) const BEARER: &str = "Bearer ";
 
 /// A header that carries the access token: `prefix`, the token, `suffix`.
 pub(crate) struct TokenHeader {

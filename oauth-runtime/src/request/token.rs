@@ -2,14 +2,13 @@
 //! (at once when cached, else awaited) and written into its headers; after a 401, renewed.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 
 use super::budget::Turn;
 use super::builder::RequestBuilder;
-use super::draft::{Draft, TemplateInfo};
+use super::draft::{BEARER, Draft, TemplateInfo};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
 use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
@@ -17,22 +16,23 @@ use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
 impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a
     /// box: only that is kept across the await, so the future of `build` stays a few words.
-    pub(super) async fn prepare(self) -> Result<Prepared, InvokeError> {
+    pub(super) async fn prepare(self) -> Result<Prepared, Box<InvokeError>> {
         let awaiting = match self.start()? {
             Preparing::Ready(prepared) => return Ok(prepared),
             Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
             Preparing::Failed(prepared, error) => {
-                return Err(prepared.token_error_for(error).await);
+                return Err(Box::new(prepared.token_error_for(*error).await));
             }
         };
         awaiting.await
     }
 
-    /// Fixes the request; it is ready unless its token must be awaited.
-    fn start(self) -> Result<Preparing, InvokeError> {
+    /// Fixes the request; it is ready unless its token must be awaited. Errors are boxed
+    /// until the caller sees them: the request and its results move as a pointer.
+    fn start(self) -> Result<Preparing, Box<InvokeError>> {
         let mut draft = self.0;
         if let Some(error) = draft.error.take() {
-            return Err(*error);
+            return Err(error);
         }
         let template = draft.template;
         let template_keys = template.query_keys;
@@ -53,14 +53,8 @@ impl RequestBuilder {
                 .headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        let timeout = draft.timeout.unwrap_or(draft.runtime.inner.timeout);
         let subject = std::mem::replace(&mut draft.subject, Subject::Installation);
-        let mut prepared = Prepared {
-            draft,
-            key: None,
-            token: None,
-            timeout,
-        };
+        let mut prepared = Prepared { draft };
         if prepared.draft.token_headers.is_empty() {
             return Ok(Preparing::Ready(prepared));
         }
@@ -72,14 +66,14 @@ impl RequestBuilder {
         let ready = token_source(&prepared.draft.runtime, template)?.ready_token(&key);
         match ready {
             Some(Ok(token)) => {
-                prepared.key = Some(key);
+                prepared.draft.key = Some(key);
                 prepared.set_token(token)?;
                 Ok(Preparing::Ready(prepared))
             }
             // The template's own fault goes before a token error or a wait for the token.
             Some(Err(error)) => {
                 prepared.check_token_header_text()?;
-                Ok(Preparing::Failed(prepared, error))
+                Ok(Preparing::Failed(prepared, Box::new(error)))
             }
             None => {
                 prepared.check_token_header_text()?;
@@ -95,7 +89,7 @@ enum Preparing {
     /// The token of this key is to be awaited.
     AwaitingToken(Prepared, TokenKey),
     /// No token: the error to return (once the URL to authorize at is known).
-    Failed(Prepared, TokenError),
+    Failed(Prepared, Box<TokenError>),
 }
 
 fn token_source<'r>(
@@ -115,12 +109,10 @@ fn token_source<'r>(
     })
 }
 
-/// A request ready to go out, as many times as its attempts need.
+/// A request ready to go out, as many times as its attempts need: its token (and the key
+/// it came from) is in the draft.
 pub(super) struct Prepared {
     pub(super) draft: Box<Draft>,
-    pub(super) key: Option<TokenKey>,
-    pub(super) token: Option<AccessToken>,
-    pub(super) timeout: Duration,
 }
 
 impl Prepared {
@@ -131,7 +123,7 @@ impl Prepared {
         let Some(budgets) = &runtime.inner.budgets else {
             return Ok(());
         };
-        match budgets.take(&runtime.installation, self.timeout) {
+        match budgets.take(&runtime.installation, self.draft.timeout()) {
             Turn::Now => Ok(()),
             Turn::After(wait) => {
                 tokio::time::sleep(wait).await;
@@ -151,7 +143,7 @@ impl Prepared {
     }
 
     /// Awaits the token of `key` from the token source (a refresh, a store read).
-    async fn fetch_token(mut self, key: TokenKey) -> Result<Prepared, InvokeError> {
+    async fn fetch_token(mut self, key: TokenKey) -> Result<Prepared, Box<InvokeError>> {
         let started = std::time::Instant::now();
         let token = token_source(&self.draft.runtime, self.draft.template)?
             .access_token(&key)
@@ -159,9 +151,9 @@ impl Prepared {
         crate::metrics::token_wait(self.integration(), started.elapsed());
         let token = match token {
             Ok(token) => token,
-            Err(error) => return Err(self.token_error_for(error).await),
+            Err(error) => return Err(Box::new(self.token_error_for(error).await)),
         };
-        self.key = Some(key);
+        self.draft.key = Some(key);
         self.set_token(token)?;
         Ok(self)
     }
@@ -221,6 +213,16 @@ impl Prepared {
         let mut made = true;
         for header in token_headers.iter() {
             let (prefix, suffix) = (&header.prefix, &header.suffix);
+            if prefix == BEARER && suffix.is_empty() {
+                match token.bearer() {
+                    Some(value) => headers.insert(header.name.clone(), value),
+                    None => {
+                        made = false;
+                        break;
+                    }
+                };
+                continue;
+            }
             let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
             text.push_str(prefix);
             text.push_str(secret);
@@ -243,7 +245,7 @@ impl Prepared {
                 "the access token is not a valid header value",
             )));
         }
-        self.token = Some(token);
+        self.draft.token = Some(token);
         Ok(())
     }
 
@@ -254,7 +256,7 @@ impl Prepared {
         rejected: &AccessToken,
     ) -> Result<bool, InvokeError> {
         let source = token_source(&self.draft.runtime, self.draft.template)?;
-        let Some(key) = &self.key else {
+        let Some(key) = &self.draft.key else {
             return Ok(false);
         };
         match source.rejected(key, rejected).await {

@@ -9,7 +9,7 @@ use http::header::{HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
 
 use super::builder::RequestBuilder;
-use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
+use super::draft::{BEARER, Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
@@ -17,12 +17,15 @@ use crate::tokens::{Subject, UserId};
 
 mod encode;
 mod fixed;
+mod queue;
 mod segments;
 
 use encode::{
-    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment, split_port,
+    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment,
+    split_at_question_mark, split_port, split_slashes,
 };
 pub use fixed::{FixedUrl, FixedUrls};
+use queue::Queue;
 use segments::Segments;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +62,12 @@ pub struct Compose<'c> {
     segments: Segments,
     /// The client's fixed start of this template's URL.
     fixed: FixedStart<'c>,
+    /// The query's keys and values, waiting in the text buffer once the URL is parsed.
+    pairs: Queue<QUEUED_PAIRS>,
 }
+
+/// How many query pairs wait to be appended at most (two pieces each).
+const QUEUED_PAIRS: usize = 16;
 
 /// Where a request is with its URL's fixed start.
 #[derive(Clone, Copy)]
@@ -94,6 +102,7 @@ impl<'c> Compose<'c> {
             },
             segments: Segments::Pending,
             fixed: FixedStart::None,
+            pairs: Queue::default(),
         }
     }
 
@@ -133,6 +142,7 @@ impl<'c> Compose<'c> {
         if self.draft.error.is_some() {
             return;
         }
+        self.segments.flush(&mut self.url);
         fixed.keep(fixed::Composed {
             text: self.url.as_str().into(),
             marks: self.marks,
@@ -157,7 +167,7 @@ impl<'c> Compose<'c> {
         }
         match self.parse_base(base) {
             Ok(url) => {
-                self.segments = Segments::Appending { url, open: true };
+                self.segments = Segments::appending(url, true);
             }
             Err(error) => self.draft.fail(error),
         }
@@ -231,11 +241,11 @@ impl<'c> Compose<'c> {
                 self.url.extend(utf8_percent_encode(rest, QUERY_TEXT));
                 return;
             }
-            let (path, query) = match rest.split_once('?') {
+            let (path, query) = match split_at_question_mark(rest) {
                 Some((path, query)) => (path, Some(query)),
                 None => (rest, None),
             };
-            if !self.segments.push_text(path) {
+            if !self.segments.push_text(&mut self.url, path) {
                 self.leave_appending();
                 self.url.extend(utf8_percent_encode(path, PATH_TEXT));
             }
@@ -266,7 +276,7 @@ impl<'c> Compose<'c> {
         if is_dot_segment(value) {
             return self.fail(placeholder, "is `.` or `..`, which would change the path");
         }
-        if self.segments.push_value(value) {
+        if self.segments.push_value(&mut self.url, value) {
             return;
         }
         self.leave_appending();
@@ -295,9 +305,9 @@ impl<'c> Compose<'c> {
         };
         match self.parse_base(base) {
             Ok(url) => {
-                let mut segments = Segments::Appending { url, open: true };
+                let mut segments = Segments::appending(url, true);
                 // It fills its segment (checked above), so it is appended.
-                segments.push_value(value);
+                segments.push_value(&mut self.url, value);
                 self.segments = segments;
             }
             Err(error) => {
@@ -318,7 +328,8 @@ impl<'c> Compose<'c> {
     /// Goes back to composing the path as text, to be parsed whole: the text is made from the
     /// path appended so far.
     fn leave_appending(&mut self) {
-        if let Segments::Appending { url, open } = &self.segments {
+        self.segments.flush(&mut self.url);
+        if let Segments::Appending { url, open, .. } = &self.segments {
             self.url.truncate(self.marks.host_end);
             self.url.push_str(url.path());
             // An open path ends with `/` in the text; the URL has it only when it is just `/`.
@@ -353,7 +364,7 @@ impl<'c> Compose<'c> {
         if !value.is_empty() && !value.starts_with('/') {
             return self.fail(placeholder, "must start with `/`, as it begins the path");
         }
-        if value.split('/').any(is_dot_segment) {
+        if split_slashes(value).any(is_dot_segment) {
             return self.fail(
                 placeholder,
                 "has a `.` or `..` segment, which would change the path",
@@ -368,8 +379,8 @@ impl<'c> Compose<'c> {
             let origin = self.url.as_str();
             match self.parse_base(origin) {
                 Ok(url) => {
-                    let mut segments = Segments::Appending { url, open: false };
-                    if segments.push_prefix(value) {
+                    let mut segments = Segments::appending(url, false);
+                    if segments.push_prefix(&mut self.url, value) {
                         self.segments = segments;
                         return;
                     }
@@ -377,7 +388,7 @@ impl<'c> Compose<'c> {
                 Err(error) => return self.draft.fail(error),
             }
         }
-        if !self.segments.push_prefix(value) {
+        if !self.segments.push_prefix(&mut self.url, value) {
             self.leave_appending();
             self.url.extend(utf8_percent_encode(value, PATH_PREFIX));
         }
@@ -386,9 +397,29 @@ impl<'c> Compose<'c> {
     /// One `key=value` pair of the template's `query`, form-encoded. The path is complete
     /// from here on: the pairs are written into the parsed URL.
     pub fn query(&mut self, key: &str, value: &str) {
-        if let Some(url) = self.parsed_url() {
-            url.query_pairs_mut().append_pair(key, value);
+        if self.parsed_url().is_none() {
+            return;
         }
+        if !self.pairs.has_room(2) {
+            self.append_pairs();
+        }
+        self.pairs.push(&mut self.url, key);
+        self.pairs.push(&mut self.url, value);
+    }
+
+    /// Appends the waiting query pairs to the parsed URL.
+    fn append_pairs(&mut self) {
+        if self.pairs.is_empty() {
+            return;
+        }
+        if let Some(url) = self.draft.url.as_mut() {
+            let mut query = url.query_pairs_mut();
+            let mut pieces = self.pairs.pieces(&self.url);
+            while let (Some(key), Some(value)) = (pieces.next(), pieces.next()) {
+                query.append_pair(key, value);
+            }
+        }
+        self.pairs.clear(&mut self.url);
     }
 
     /// A header (its name a constant of the generated code); the value must be one line.
@@ -423,7 +454,7 @@ impl<'c> Compose<'c> {
         self.token_header(
             "header Authorization",
             http::header::AUTHORIZATION,
-            "Bearer ",
+            BEARER,
             "",
         );
     }
@@ -439,6 +470,7 @@ impl<'c> Compose<'c> {
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
         self.parsed_url();
+        self.append_pairs();
         // A buffer grown by an unusually long URL is let go rather than kept by the thread.
         if self.url.capacity() <= 2048 {
             URL_BUFFER.set(std::mem::take(&mut self.url));
@@ -462,7 +494,7 @@ impl<'c> Compose<'c> {
         let segments = std::mem::replace(&mut self.segments, Segments::Whole);
         let no_values = matches!(segments, Segments::Pending);
         // Appended segments are never dot segments, and the base was checked when parsed.
-        if let Some(url) = segments.finish() {
+        if let Some(url) = segments.finish(&mut self.url) {
             return Ok(url);
         }
         let path_end = self.marks.query_start.unwrap_or(self.url.len());
@@ -487,7 +519,7 @@ impl<'c> Compose<'c> {
     /// refused: the URL parser would resolve it and change the path.
     fn check_dot_segments(&self, path: &str) -> Result<(), Box<InvokeError>> {
         // A dot segment needs a `.` (or `%2e`): most paths have neither and skip the split.
-        if path.bytes().any(|b| b == b'.' || b == b'%') && path.split('/').any(is_dot_segment) {
+        if path.bytes().any(|b| b == b'.' || b == b'%') && split_slashes(path).any(is_dot_segment) {
             return Err(Box::new(InvokeError::InvalidValue {
                 template: self.draft.template.name,
                 placeholder: "path",

@@ -532,3 +532,13 @@ fn control_characters_in_a_value_never_reach_the_parser_raw() {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn path_text_is_split_as_str_split_splits_it(text in "[a-z/?.]{0,12}") {
+        let ours: Vec<&str> = super::encode::split_slashes(&text).collect();
+        let std: Vec<&str> = text.split('/').collect();
+        prop_assert_eq!(ours, std);
+        prop_assert_eq!(super::encode::split_at_question_mark(&text), text.split_once('?'));
+    }
+}
