@@ -6,7 +6,8 @@
 //! p99 of a call over the whole run.
 //!
 //! Run: `cargo bench -p oauth-runtime --bench installations`. `INSTALLATIONS_SECONDS` sets
-//! how long each side runs (default 8), `INSTALLATIONS_TOKEN_CACHE=KEYS` bounds the token
+//! how long each side runs (default 8), `INSTALLATIONS_ROUNDS` how many times each runs (default 5),
+//! `INSTALLATIONS_TOKEN_CACHE=KEYS` bounds the token
 //! cache (default: the runtime's, 100,000 keys). With `--features postgres` and
 //! `INSTALLATIONS_POSTGRES=postgres://…` (a server where it may create a database), the many
 //! keys are also served from a `PostgresStore`.
@@ -44,7 +45,13 @@ fn main() {
         "side", "RSS seeded", "RSS while calling", "p50", "p99", "calls/s"
     );
     let mut figures = Vec::new();
-    let rounds = if quick() { 1 } else { 2 };
+    // The machine's speed drifts (a shared host): sides alternate, and the ratios are each
+    // round's `many` against the `one` just before it, summed up as medians.
+    let rounds = match std::env::var("INSTALLATIONS_ROUNDS") {
+        Ok(text) => text.parse().expect("INSTALLATIONS_ROUNDS is a number"),
+        Err(_) if quick() => 1,
+        Err(_) => 5,
+    };
     // With `--features postgres` and INSTALLATIONS_POSTGRES set to a server, each round's
     // `many` also runs on a PostgresStore.
     let mut sides = vec!["one", "many"];
@@ -79,19 +86,53 @@ fn main() {
             .unwrap_or(f64::NAN)
     };
     // Each round's `many` sides against its `one`.
+    let mut ratios: Vec<(String, f64, f64, f64)> = Vec::new();
     for round in figures.chunks(per_round) {
         let one = round[0].trim();
         for many in &round[1..] {
             let many = many.trim();
-            println!(
-                "{} − one: {:+.1} MiB resident at the end; p50 {:.3}×, p99 {:.3}×",
-                many.split_whitespace().next().unwrap_or("?"),
+            ratios.push((
+                many.split_whitespace().next().unwrap_or("?").to_string(),
                 field(many, 2) - field(one, 2),
                 field(many, 3) / field(one, 3),
-                field(many, 4) / field(one, 4)
-            );
+                field(many, 4) / field(one, 4),
+            ));
         }
     }
+    for side in &sides_of(&ratios) {
+        let of = |pick: fn(&(String, f64, f64, f64)) -> f64| {
+            let mut values: Vec<f64> = ratios.iter().filter(|r| &r.0 == side).map(pick).collect();
+            values.sort_by(f64::total_cmp);
+            let median = values[values.len() / 2];
+            (median, values[0], values[values.len() - 1])
+        };
+        let (memory, p50, p99) = (of(|r| r.1), of(|r| r.2), of(|r| r.3));
+        println!(
+            "{side} − one, medians of {} rounds (least–most): {:+.1} MiB resident at the end \
+             ({:+.1}–{:+.1}); p50 {:.3}× ({:.3}–{:.3}), p99 {:.3}× ({:.3}–{:.3})",
+            ratios.iter().filter(|r| &r.0 == side).count(),
+            memory.0,
+            memory.1,
+            memory.2,
+            p50.0,
+            p50.1,
+            p50.2,
+            p99.0,
+            p99.1,
+            p99.2
+        );
+    }
+}
+
+/// The `many` sides measured, in order.
+fn sides_of(ratios: &[(String, f64, f64, f64)]) -> Vec<String> {
+    let mut sides: Vec<String> = Vec::new();
+    for (side, ..) in ratios {
+        if !sides.contains(side) {
+            sides.push(side.clone());
+        }
+    }
+    sides
 }
 
 /// Call latencies in buckets 2% apart from 1 µs: a few kilobytes however many calls, so the

@@ -26,9 +26,13 @@ pub(crate) struct ClientSettings {
 
 impl ClientSettings {
     /// A client builder with these settings, following no redirect (a redirect must not
-    /// carry a token to another place).
+    /// carry a token to another place), and without reqwest's own retries: the runtime
+    /// retries as each template says, and reqwest's policy (for HTTP/2 refusals, a protocol
+    /// this client does not speak) copies every request in case it retries.
     pub(crate) fn builder(&self) -> reqwest::ClientBuilder {
-        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never().max_retries_per_request(0));
         if !self.roots.is_empty() {
             builder = builder.tls_certs_merge(self.roots.iter().cloned());
         }

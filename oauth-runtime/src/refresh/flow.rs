@@ -45,7 +45,7 @@ fn still_valid(current: &Versioned, rejected: Option<&AccessToken>) -> bool {
 fn since_seen(slot: &Slot, seen: &AccessToken) -> (bool, bool) {
     match slot.cached().as_ref() {
         Some(c) => {
-            let same = c.versioned.record.tokens.same_access_token(seen);
+            let same = c.access_token.secret() == seen.secret();
             (
                 c.unsaved.is_none() && !same,
                 same && c.refreshed_at.is_some_and(|at| at.elapsed() < RECENT),
@@ -93,10 +93,7 @@ impl TokenManager {
             self.integrations.load(&key.installation).await?;
             // The token as it is when asked: a refresh made after this counts as this one.
             // Only read (the slot changes under its lock alone).
-            let cached = slot
-                .cached()
-                .as_ref()
-                .map(|c| c.versioned.record.tokens.access_token().clone());
+            let cached = slot.cached().as_ref().map(|c| c.access_token.clone());
             let seen = match cached {
                 Some(token) => token,
                 None => match self.store.load(key).await? {

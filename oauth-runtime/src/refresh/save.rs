@@ -87,10 +87,9 @@ impl TokenManager {
             let cached = slot.cached();
             match cached.as_ref() {
                 Some(Cached {
-                    versioned,
-                    unsaved: Some(record),
+                    unsaved: Some(unsaved),
                     ..
-                }) => Some((versioned.clone(), TokenRecord::clone(record))),
+                }) => Some((unsaved.current.clone(), unsaved.record.clone())),
                 _ => None,
             }
         };
@@ -176,7 +175,7 @@ impl TokenManager {
         let unsaved = slot.cached().as_ref().and_then(|c| c.unsaved.clone());
         let stored = self.store.load(key).await?;
         let mut tokens: Vec<&TokenSet> = stored.iter().map(|s| &s.record.tokens).collect();
-        tokens.extend(unsaved.as_ref().map(|record| &record.tokens));
+        tokens.extend(unsaved.as_ref().map(|unsaved| &unsaved.record.tokens));
         let integration = match tokens.is_empty() {
             true => None,
             false => {

@@ -30,14 +30,20 @@ pub(super) struct Slot {
     told_missing: AtomicU64,
 }
 
-/// What a slot knows of its key's tokens.
+/// What a slot knows of its key's tokens: what the fast path reads, no more (the refresh
+/// token and the rest of the record are read from the store under the slot's lock, where a
+/// refresh reads them anyway for what another process may have saved). A slot is kept per key.
 pub(super) struct Cached {
-    pub(super) versioned: Versioned,
+    pub(super) access_token: AccessToken,
+    /// The version of the stored record it came from.
+    pub(super) version: Version,
+    /// The stored record is marked as needing a new authorization.
+    dead: bool,
     /// When to stop using the access token (expiry less margin and jitter).
     refresh_at: Option<SystemTime>,
     /// Tokens obtained but not yet saved (the store failed): saved before they are used.
-    /// Boxed, as the backoff: rarely there, and a slot is kept per key.
-    pub(super) unsaved: Option<Box<TokenRecord>>,
+    /// Boxed, as the backoff: rarely there.
+    pub(super) unsaved: Option<Box<Unsaved>>,
     /// Scopes the integration asks for that were not asked for when the token was authorized.
     missing_scopes: Box<[String]>,
     /// When this process refreshed it: a 401 soon after is about the call (a scope it lacks),
@@ -45,6 +51,13 @@ pub(super) struct Cached {
     pub(super) refreshed_at: Option<Instant>,
     /// A refresh failed: no new attempt before this moment, and why it failed.
     backoff: Option<Box<(Instant, FailedRefresh)>>,
+}
+
+/// Tokens a refresh obtained and could not save, with the stored record they replace.
+#[derive(Clone)]
+pub(super) struct Unsaved {
+    pub(super) current: Versioned,
+    pub(super) record: TokenRecord,
 }
 
 /// Why a refresh failed, kept while its backoff lasts so every waiting call gets the same
@@ -97,9 +110,11 @@ impl Slot {
     /// slot next saves it before using any token.
     pub(super) fn keep_unsaved(&self, current: Versioned, record: TokenRecord) {
         *self.cached() = Some(Cached {
-            versioned: current,
+            access_token: current.record.tokens.access_token().clone(),
+            version: current.version,
+            dead: current.record.needs_reauthorization.is_some(),
             refresh_at: None,
-            unsaved: Some(Box::new(record)),
+            unsaved: Some(Box::new(Unsaved { current, record })),
             missing_scopes: Box::default(),
             refreshed_at: None,
             backoff: None,
@@ -136,7 +151,7 @@ impl Slot {
         if cached.missing_scopes.is_empty() {
             return None;
         }
-        let marked = cached.versioned.version.get().wrapping_add(1);
+        let marked = cached.version.get().wrapping_add(1);
         (self.told_missing.swap(marked, Ordering::Relaxed) != marked)
             .then(|| cached.missing_scopes.to_vec())
     }
@@ -192,7 +207,7 @@ impl TokenManager {
         let cached = slot.cached();
         let cached = cached.as_ref()?;
         if cached.unsaved.is_some()
-            || cached.versioned.record.needs_reauthorization.is_some()
+            || cached.dead
             || cached
                 .refresh_at
                 .is_some_and(|at| coarse_now() + COARSE_CLOCK_LAG >= at)
@@ -206,7 +221,7 @@ impl TokenManager {
                 ReauthorizationReason::MissingScopes(missing),
             )));
         }
-        Some(Ok(cached.versioned.record.tokens.access_token().clone()))
+        Some(Ok(cached.access_token.clone()))
     }
 
     /// The access token, unless the app now asks for scopes it was not granted.
@@ -255,13 +270,13 @@ impl TokenManager {
         let refreshed_at = (obtained == Obtained::Refreshed).then(Instant::now);
         let mut cached = slot.cached();
         let (kept_refreshed_at, backoff) = match cached.take() {
-            Some(old) if old.versioned.version == versioned.version => {
-                (old.refreshed_at, old.backoff)
-            }
+            Some(old) if old.version == versioned.version => (old.refreshed_at, old.backoff),
             _ => (None, None),
         };
         *cached = Some(Cached {
-            versioned,
+            access_token: versioned.record.tokens.access_token().clone(),
+            version: versioned.version,
+            dead: versioned.record.needs_reauthorization.is_some(),
             refresh_at,
             unsaved: None,
             missing_scopes: missing_scopes.into_boxed_slice(),
@@ -288,24 +303,36 @@ impl TokenManager {
     }
 }
 
-/// A random duration up to `max`, from the system's random source.
+/// A random duration up to `max`. Jitter only spreads refreshes out, so it need not be
+/// unguessable: a hasher's random keys (fresh for each hasher made) are enough, and cost far
+/// less than the system's random source on a cache miss's path.
 fn random_part(max: Duration) -> Duration {
-    use aws_lc_rs::rand::SecureRandom as _;
-    let mut bytes = [0u8; 4];
-    if max.is_zero()
-        || aws_lc_rs::rand::SystemRandom::new()
-            .fill(&mut bytes)
-            .is_err()
-    {
+    use std::hash::BuildHasher as _;
+    if max.is_zero() {
         return Duration::ZERO;
     }
-    max.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
+    let random = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    max.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{COARSE_CLOCK_LAG, coarse_now};
-    use std::time::SystemTime;
+    use super::{COARSE_CLOCK_LAG, coarse_now, random_part};
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn jitter_stays_below_its_bound_and_spreads() {
+        let max = Duration::from_secs(60);
+        let parts: Vec<Duration> = (0..1000).map(|_| random_part(max)).collect();
+        assert!(parts.iter().all(|part| *part < max));
+        let mut distinct = parts.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 990, "{} distinct", distinct.len());
+        let mean = parts.iter().sum::<Duration>() / 1000;
+        assert!(mean > max / 3 && mean < max * 2 / 3, "{mean:?}");
+        assert_eq!(random_part(Duration::ZERO), Duration::ZERO);
+    }
 
     #[test]
     fn the_coarse_clock_plus_its_lag_is_never_behind_the_exact_clock_nor_ahead_of_it() {

@@ -4,8 +4,9 @@
 //! failure still being answered). A key let go is read from the store again at its next call.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::slot::Slot;
@@ -20,6 +21,46 @@ pub(crate) struct SlotLimits {
     pub(crate) max: usize,
 }
 
+/// The cache in shards, each under a lock of its own, a key's shard chosen by its hash: calls
+/// on several threads seldom take the same lock, nor write the same memory. Each shard keeps
+/// its share of the bound.
+pub(crate) struct ShardedSlots {
+    first: Mutex<Slots>,
+    more: Box<[Mutex<Slots>]>,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// Shards of a large cache; a small one (a bound under `SHARDS × 64` keys) is one shard, so
+/// that its bound is kept as it is set.
+const SHARDS: usize = 16;
+
+impl ShardedSlots {
+    pub(crate) fn new(limits: SlotLimits) -> Self {
+        let count = if limits.max >= SHARDS * 64 { SHARDS } else { 1 };
+        let share = SlotLimits {
+            idle: limits.idle,
+            max: limits.max.div_ceil(count),
+        };
+        let cached = Arc::new(AtomicUsize::new(0));
+        let shard = || Mutex::new(Slots::new(share, cached.clone()));
+        ShardedSlots {
+            first: shard(),
+            more: (1..count).map(|_| shard()).collect(),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    /// The shard holding `key`, locked.
+    pub(crate) fn shard(&self, key: &TokenKey) -> MutexGuard<'_, Slots> {
+        let index = self.hasher.hash_one(key) as usize % (self.more.len() + 1);
+        let shard = match index.checked_sub(1) {
+            Some(index) => self.more.get(index).unwrap_or(&self.first),
+            None => &self.first,
+        };
+        shard.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 pub(crate) struct Slots {
     /// Each key once in memory, shared by the map and the ring.
     map: HashMap<Arc<TokenKey>, Arc<Slot>, foldhash::fast::RandomState>,
@@ -29,6 +70,8 @@ pub(crate) struct Slots {
     limits: SlotLimits,
     /// Where slots' use times count from (see [`coarse_millis`]).
     epoch_millis: u64,
+    /// The keys cached in all the shards.
+    cached: Arc<AtomicUsize>,
 }
 
 /// How far the clock hand goes at each new key: a few steps while there is room (idle keys
@@ -37,12 +80,13 @@ const STEPS_WITH_ROOM: usize = 2;
 const STEPS_WHEN_FULL: usize = 64;
 
 impl Slots {
-    pub(crate) fn new(limits: SlotLimits) -> Self {
+    pub(crate) fn new(limits: SlotLimits, cached: Arc<AtomicUsize>) -> Self {
         Slots {
             map: HashMap::default(),
             ring: VecDeque::new(),
             limits,
             epoch_millis: coarse_millis(),
+            cached,
         }
     }
 
@@ -73,6 +117,7 @@ impl Slots {
         slot.last_used.store(now, Ordering::Relaxed);
         let key = Arc::new(key.clone());
         self.map.insert(key.clone(), slot.clone());
+        self.cached.fetch_add(1, Ordering::Relaxed);
         self.ring.push_back((key, now));
         slot
     }
@@ -102,6 +147,7 @@ impl Slots {
             let full = self.map.len() >= self.limits.max;
             if can_go(slot) && (idle_long || (full && used <= seen)) {
                 self.map.remove(&key);
+                self.cached.fetch_sub(1, Ordering::Relaxed);
                 if full && self.map.len() < self.limits.max {
                     break;
                 }
@@ -109,7 +155,7 @@ impl Slots {
             }
             self.ring.push_back((key, used));
         }
-        crate::metrics::cached_keys(self.map.len());
+        crate::metrics::cached_keys(self.cached.load(Ordering::Relaxed));
     }
 
     #[cfg(test)]
@@ -155,10 +201,13 @@ mod tests {
 
     #[tokio::test]
     async fn idle_slots_go_and_busy_or_unsaved_ones_stay() {
-        let mut slots = Slots::new(SlotLimits {
-            idle: Duration::from_millis(40),
-            max: 1_000,
-        });
+        let mut slots = Slots::new(
+            SlotLimits {
+                idle: Duration::from_millis(40),
+                max: 1_000,
+            },
+            Arc::default(),
+        );
         for n in 0..100 {
             slots.get_or_make(&user(n));
         }
@@ -193,10 +242,13 @@ mod tests {
 
     #[test]
     fn beyond_the_bound_a_key_unused_since_the_hand_passed_goes_and_a_used_one_stays() {
-        let mut slots = Slots::new(SlotLimits {
-            idle: Duration::from_secs(3600),
-            max: 10,
-        });
+        let mut slots = Slots::new(
+            SlotLimits {
+                idle: Duration::from_secs(3600),
+                max: 10,
+            },
+            Arc::default(),
+        );
         for n in 0..10 {
             slots.get_or_make(&user(n));
             // Apart by more than a tick of the coarse clock.
@@ -213,11 +265,49 @@ mod tests {
     }
 
     #[test]
-    fn a_full_cache_of_keys_that_cannot_go_still_takes_a_new_one() {
-        let mut slots = Slots::new(SlotLimits {
+    fn a_large_cache_is_sharded_each_shard_keeping_its_share_of_the_bound() {
+        let slots = ShardedSlots::new(SlotLimits {
             idle: Duration::from_secs(3600),
-            max: 4,
+            max: 2048,
         });
+        assert_eq!(slots.more.len() + 1, SHARDS);
+        for n in 0..10_000 {
+            slots.shard(&user(n)).get_or_make(&user(n));
+        }
+        let shards: Vec<usize> = std::iter::once(&slots.first)
+            .chain(slots.more.iter())
+            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .collect();
+        assert!(shards.iter().all(|len| *len <= 2048 / SHARDS), "{shards:?}");
+        assert!(
+            shards.iter().all(|len| *len >= 2048 / SHARDS - 8),
+            "{shards:?}"
+        );
+        let first = slots.first.lock().unwrap_or_else(PoisonError::into_inner);
+        assert_eq!(
+            first.cached.load(Ordering::Relaxed),
+            shards.iter().sum::<usize>()
+        );
+        drop(first);
+        // A key is found in the shard it went to.
+        assert!(slots.shard(&user(9_999)).get(&user(9_999)).is_some());
+        // A small bound is kept by one shard, exactly.
+        let small = ShardedSlots::new(SlotLimits {
+            idle: Duration::from_secs(3600),
+            max: 100,
+        });
+        assert!(small.more.is_empty());
+    }
+
+    #[test]
+    fn a_full_cache_of_keys_that_cannot_go_still_takes_a_new_one() {
+        let mut slots = Slots::new(
+            SlotLimits {
+                idle: Duration::from_secs(3600),
+                max: 4,
+            },
+            Arc::default(),
+        );
         let held: Vec<Arc<Slot>> = (0..4).map(|n| slots.get_or_make(&user(n))).collect();
         slots.get_or_make(&user(4));
         assert_eq!(slots.len(), 5, "a soft bound: nothing held is let go");

@@ -1,11 +1,11 @@
 //! [`TokenManager`]: the tokens of every key, from a [`TokenStore`], and its [`TokenSource`]
 //! face, which the requests call.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::slot::Slot;
-use super::slots::{SlotLimits, Slots};
+use super::slots::{ShardedSlots, SlotLimits};
 use crate::events::{EventSender, TokenEvent};
 use crate::oauth::pending::PendingAuthorizations;
 use crate::oauth::source::Integrations;
@@ -50,7 +50,7 @@ pub(crate) struct TokenManager {
     installation_slots: Vec<(String, Arc<Slot>)>,
     /// Users' tokens (`agent` integrations), named installations' tokens, and keys of
     /// integrations not configured; idle ones let go.
-    slots: Mutex<Slots>,
+    slots: ShardedSlots,
     /// Authorizations started and not finished (see `handshake`).
     pub(crate) pending: PendingAuthorizations,
     /// Where lifecycle events go, if the app subscribed.
@@ -76,7 +76,7 @@ impl TokenManager {
             integrations,
             policy,
             installation_slots,
-            slots: Mutex::new(Slots::new(policy.slot_limits)),
+            slots: ShardedSlots::new(policy.slot_limits),
             pending: PendingAuthorizations::default(),
             events,
         }
@@ -136,8 +136,7 @@ impl TokenManager {
         if let Some(slot) = self.installation_slot(key) {
             return slot.clone();
         }
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.get_or_make(key)
+        self.slots.shard(key).get_or_make(key)
     }
 }
 
@@ -152,9 +151,7 @@ impl TokenSource for TokenManager {
             None => {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.
-                let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-                let slot = slots.get(key)?;
-                drop(slots);
+                let slot = self.slots.shard(key).get(key)?;
                 self.fresh(key, &slot)
             }
         }
