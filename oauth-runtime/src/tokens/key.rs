@@ -65,14 +65,15 @@ impl From<String> for InstallationId {
     }
 }
 
-/// The end user of an `agent` integration (one token per user).
+/// The end user of an `agent` integration (one token per user). Cheap to clone: every call
+/// of a user's template copies it into the request.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(String);
+pub struct UserId(Arc<str>);
 
 impl UserId {
     /// Wraps the app's own identifier for a user.
     pub fn new(id: impl Into<String>) -> Self {
-        UserId(id.into())
+        UserId(Arc::from(id.into()))
     }
 
     /// The identifier.
@@ -95,7 +96,7 @@ impl From<&str> for UserId {
 
 impl From<String> for UserId {
     fn from(id: String) -> Self {
-        UserId(id)
+        UserId::new(id)
     }
 }
 
