@@ -64,9 +64,10 @@ impl ShardedSlots {
 pub(crate) struct Slots {
     /// Each key once in memory, shared by the map and the ring.
     map: HashMap<Arc<TokenKey>, Arc<Slot>, foldhash::fast::RandomState>,
-    /// The keys in the order the clock hand meets them, each with its use time when the hand
-    /// last passed it: one used since gets another turn.
-    ring: VecDeque<(Arc<TokenKey>, u64)>,
+    /// The keys in the order the clock hand meets them, each with its slot (so the hand reads
+    /// it without a lookup) and its use time when the hand last passed it: one used since gets
+    /// another turn.
+    ring: VecDeque<(Arc<TokenKey>, Arc<Slot>, u64)>,
     limits: SlotLimits,
     /// Where slots' use times count from (see [`coarse_millis`]).
     epoch_millis: u64,
@@ -78,6 +79,11 @@ pub(crate) struct Slots {
 /// go), more when the cache is full (until one goes); never a pass over the whole cache.
 const STEPS_WITH_ROOM: usize = 2;
 const STEPS_WHEN_FULL: usize = 64;
+/// When the cache is full, the keys used since the hand last passed them that it skips, at
+/// most, before it lets go the next it can whatever its use: each skip reads a slot that is
+/// likely out of the processor's caches, and under calls spread over more keys than the
+/// cache holds most keys have been used since (no policy keeps more of them than another).
+const SECOND_CHANCES: usize = 8;
 
 impl Slots {
     pub(crate) fn new(limits: SlotLimits, cached: Arc<AtomicUsize>) -> Self {
@@ -118,7 +124,7 @@ impl Slots {
         let key = Arc::new(key.clone());
         self.map.insert(key.clone(), slot.clone());
         self.cached.fetch_add(1, Ordering::Relaxed);
-        self.ring.push_back((key, now));
+        self.ring.push_back((key, slot.clone(), now));
         slot
     }
 
@@ -135,17 +141,16 @@ impl Slots {
         } else {
             STEPS_WITH_ROOM
         };
-        for _ in 0..steps {
-            let Some((key, seen)) = self.ring.pop_front() else {
+        for step in 0..steps {
+            let Some((key, slot, seen)) = self.ring.pop_front() else {
                 break;
-            };
-            let Some(slot) = self.map.get(&key) else {
-                continue;
             };
             let used = slot.used();
             let idle_long = now.saturating_sub(used) >= idle;
             let full = self.map.len() >= self.limits.max;
-            if can_go(slot) && (idle_long || (full && used <= seen)) {
+            let unused = used <= seen || step >= SECOND_CHANCES;
+            // Whether it can go is asked last: it reads the slot's locks.
+            if (idle_long || (full && unused)) && can_go(&slot) {
                 self.map.remove(&key);
                 self.cached.fetch_sub(1, Ordering::Relaxed);
                 if full && self.map.len() < self.limits.max {
@@ -153,7 +158,7 @@ impl Slots {
                 }
                 continue;
             }
-            self.ring.push_back((key, used));
+            self.ring.push_back((key, slot, used));
         }
         crate::metrics::cached_keys(self.cached.load(Ordering::Relaxed));
     }
@@ -178,9 +183,10 @@ fn coarse_millis() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-/// Whether letting `slot` go loses nothing: no one else holds it, and it is settled.
+/// Whether letting `slot` go loses nothing: no one holds it but the map and the ring, and it
+/// is settled.
 fn can_go(slot: &Arc<Slot>) -> bool {
-    Arc::strong_count(slot) == 1 && slot.settled()
+    Arc::strong_count(slot) == 2 && slot.settled()
 }
 
 impl Slot {
@@ -262,6 +268,29 @@ mod tests {
         assert!(slots.get(&user(10)).is_some());
         let gone = (1..10).filter(|n| slots.get(&user(*n)).is_none()).count();
         assert_eq!(gone, 1, "one key not used since the hand passed it");
+    }
+
+    #[test]
+    fn a_full_cache_whose_keys_were_all_used_since_the_hand_passed_still_keeps_its_bound() {
+        let mut slots = Slots::new(
+            SlotLimits {
+                idle: Duration::from_secs(3600),
+                max: 200,
+            },
+            Arc::default(),
+        );
+        for n in 0..200 {
+            slots.get_or_make(&user(n));
+        }
+        std::thread::sleep(Duration::from_millis(12));
+        for n in 0..200 {
+            slots.get(&user(n));
+        }
+        // Every key has been used since the hand passed: it skips a few, then lets one go.
+        for n in 200..300 {
+            slots.get_or_make(&user(n));
+            assert_eq!(slots.len(), 200, "after key {n}");
+        }
     }
 
     #[test]
