@@ -47,8 +47,8 @@ fn since_seen(slot: &Slot, seen: &AccessToken) -> (bool, bool) {
         Some(c) => {
             let same = c.access_token.secret() == seen.secret();
             (
-                c.unsaved.is_none() && !same,
-                same && c.refreshed_at.is_some_and(|at| at.elapsed() < RECENT),
+                c.unsaved().is_none() && !same,
+                same && c.refreshed_within(RECENT),
             )
         }
         None => (false, false),

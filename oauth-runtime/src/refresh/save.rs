@@ -85,13 +85,10 @@ impl TokenManager {
     ) -> Result<Option<AccessToken>, TokenError> {
         let pending = {
             let cached = slot.cached();
-            match cached.as_ref() {
-                Some(Cached {
-                    unsaved: Some(unsaved),
-                    ..
-                }) => Some((unsaved.current.clone(), unsaved.record.clone())),
-                _ => None,
-            }
+            cached
+                .as_ref()
+                .and_then(Cached::unsaved)
+                .map(|unsaved| (unsaved.current.clone(), unsaved.record.clone()))
         };
         match pending {
             Some((current, record)) => self.save(key, slot, record, current).await.map(Some),
@@ -172,7 +169,7 @@ impl TokenManager {
         let slot = self.slot(key);
         let _busy = slot.hold().await;
         let _refresh = self.store.lock_refresh(key, self.policy.lock_wait).await?;
-        let unsaved = slot.cached().as_ref().and_then(|c| c.unsaved.clone());
+        let unsaved = slot.cached().as_ref().and_then(|c| c.unsaved().cloned());
         let stored = self.store.load(key).await?;
         let mut tokens: Vec<&TokenSet> = stored.iter().map(|s| &s.record.tokens).collect();
         tokens.extend(unsaved.as_ref().map(|unsaved| &unsaved.record.tokens));

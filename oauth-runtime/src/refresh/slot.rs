@@ -2,7 +2,8 @@
 //! when to refresh it, and a failed refresh's backoff, which the fast path reads without
 //! touching the store.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,21 +14,37 @@ use crate::tokens::{
 };
 
 /// One key's cached tokens, and the lock of whoever reads the store or refreshes them.
-#[derive(Default)]
 pub(super) struct Slot {
-    /// Held while reading the store or refreshing; owned, so that a token request can hold
-    /// it in a task of its own.
-    busy: Arc<tokio::sync::Mutex<()>>,
+    /// Its key: the cache finds a slot by it (each key once in memory, with its slot).
+    pub(super) key: TokenKey,
+    /// Held while reading the store or refreshing: its one permit, taken by a [`Busy`] that
+    /// owns the slot, so that a token request can hold it in a task of its own. In the slot
+    /// rather than beside it: a slot is kept per key.
+    busy: tokio::sync::Semaphore,
     cached: Mutex<Option<Cached>>,
     /// The last refresh failed: the next that works is a recovery.
     failing: AtomicBool,
-    /// One more than the stored version whose access token the provider rejected and the app
+    /// The [`mark`] of the stored version whose access token the provider rejected and the app
     /// was told about (0: none).
-    told_rejected: AtomicU64,
+    told_rejected: AtomicU32,
     /// When it was last used, in milliseconds since its map's epoch (see `slots`).
     pub(super) last_used: AtomicU64,
-    /// One more than the stored version whose missing scopes the app was told about.
-    told_missing: AtomicU64,
+    /// The [`mark`] of the stored version whose missing scopes the app was told about.
+    told_missing: AtomicU32,
+}
+
+impl Slot {
+    pub(super) fn new(key: TokenKey) -> Self {
+        Slot {
+            key,
+            busy: tokio::sync::Semaphore::new(1),
+            cached: Mutex::default(),
+            failing: AtomicBool::default(),
+            told_rejected: AtomicU32::default(),
+            last_used: AtomicU64::default(),
+            told_missing: AtomicU32::default(),
+        }
+    }
 }
 
 /// What a slot knows of its key's tokens: what the fast path reads, no more (the refresh
@@ -37,20 +54,74 @@ pub(super) struct Cached {
     pub(super) access_token: AccessToken,
     /// The version of the stored record it came from.
     pub(super) version: Version,
+    /// When to stop using the access token (expiry less margin and jitter), in milliseconds
+    /// of the wall clock (see [`wall_millis`]).
+    refresh_at: Option<NonZeroU64>,
+    /// When this process refreshed it, in milliseconds of the process's monotonic clock (see
+    /// [`process_millis`]): a 401 soon after is about the call (a scope it lacks), not the
+    /// token, and is not worth another refresh.
+    refreshed_at: Option<NonZeroU64>,
+    /// What few keys have, in one box.
+    rare: Option<Box<Rare>>,
+}
+
+#[derive(Default)]
+struct Rare {
     /// The stored record is marked as needing a new authorization.
     dead: bool,
-    /// When to stop using the access token (expiry less margin and jitter).
-    refresh_at: Option<SystemTime>,
     /// Tokens obtained but not yet saved (the store failed): saved before they are used.
-    /// Boxed, as the backoff: rarely there.
-    pub(super) unsaved: Option<Box<Unsaved>>,
+    unsaved: Option<Unsaved>,
     /// Scopes the integration asks for that were not asked for when the token was authorized.
     missing_scopes: Box<[String]>,
-    /// When this process refreshed it: a 401 soon after is about the call (a scope it lacks),
-    /// not the token, and is not worth another refresh.
-    pub(super) refreshed_at: Option<Instant>,
     /// A refresh failed: no new attempt before this moment, and why it failed.
-    backoff: Option<Box<(Instant, FailedRefresh)>>,
+    backoff: Option<(Instant, FailedRefresh)>,
+}
+
+impl Cached {
+    fn dead(&self) -> bool {
+        self.rare.as_ref().is_some_and(|rare| rare.dead)
+    }
+
+    pub(super) fn unsaved(&self) -> Option<&Unsaved> {
+        self.rare.as_ref()?.unsaved.as_ref()
+    }
+
+    fn missing_scopes(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |rare| &rare.missing_scopes)
+    }
+
+    fn backoff(&self) -> Option<&(Instant, FailedRefresh)> {
+        self.rare.as_ref()?.backoff.as_ref()
+    }
+
+    /// Whether this process refreshed it less than `recent` ago.
+    pub(super) fn refreshed_within(&self, recent: Duration) -> bool {
+        self.refreshed_at.is_some_and(|at| {
+            process_millis().get().saturating_sub(at.get()) < recent.as_millis() as u64
+        })
+    }
+}
+
+/// The mark of a stored version in the slot's `told_` fields: never 0 (none told), and 4 bytes
+/// (versions a multiple of 2³²−1 apart share a mark, which no key lives to see).
+fn mark(version: Version) -> u32 {
+    (version.get() % u64::from(u32::MAX)) as u32 + 1
+}
+
+/// Moments are kept as milliseconds, 8 bytes rather than 16: a slot is kept per key.
+/// `at` in milliseconds since the Unix epoch (1 at the least: 0 stands for none).
+fn wall_millis(at: SystemTime) -> NonZeroU64 {
+    let millis = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    NonZeroU64::new(millis).unwrap_or(NonZeroU64::MIN)
+}
+
+/// Now, in milliseconds of a monotonic clock started with the process (1 at the least).
+fn process_millis() -> NonZeroU64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let millis = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
+    NonZeroU64::new(millis + 1).unwrap_or(NonZeroU64::MIN)
 }
 
 /// Tokens a refresh obtained and could not save, with the stored record they replace.
@@ -96,13 +167,14 @@ impl Slot {
     /// Why the last refresh failed, while its backoff lasts.
     pub(super) fn backing_off(&self) -> Option<FailedRefresh> {
         let cached = self.cached();
-        let (until, failed) = cached.as_ref()?.backoff.as_deref()?;
+        let (until, failed) = cached.as_ref()?.backoff()?;
         (Instant::now() < *until).then(|| failed.clone())
     }
 
     pub(super) fn back_off(&self, wait: Duration, reason: FailedRefresh) {
         if let Some(cached) = self.cached().as_mut() {
-            cached.backoff = Some(Box::new((Instant::now() + wait, reason)));
+            cached.rare.get_or_insert_with(Box::default).backoff =
+                Some((Instant::now() + wait, reason));
         }
     }
 
@@ -112,12 +184,13 @@ impl Slot {
         *self.cached() = Some(Cached {
             access_token: current.record.tokens.access_token().clone(),
             version: current.version,
-            dead: current.record.needs_reauthorization.is_some(),
             refresh_at: None,
-            unsaved: Some(Box::new(Unsaved { current, record })),
-            missing_scopes: Box::default(),
             refreshed_at: None,
-            backoff: None,
+            rare: Some(Box::new(Rare {
+                dead: current.record.needs_reauthorization.is_some(),
+                unsaved: Some(Unsaved { current, record }),
+                ..Rare::default()
+            })),
         });
     }
 
@@ -125,12 +198,12 @@ impl Slot {
     /// failure's backoff still being answered. (A key let go after a failure is read again
     /// from the store; what is lost is only the `Recovered` event of a later success.)
     pub(super) fn settled(&self) -> bool {
-        let idle = self.busy.try_lock().is_ok();
+        let idle = self.busy.available_permits() > 0;
         let now = Instant::now();
         idle && self
             .cached()
             .as_ref()
-            .is_none_or(|c| c.unsaved.is_none() && c.backoff.as_ref().is_none_or(|b| b.0 <= now))
+            .is_none_or(|c| c.unsaved().is_none() && c.backoff().is_none_or(|b| b.0 <= now))
     }
 
     /// Notes that a refresh failed.
@@ -140,7 +213,7 @@ impl Slot {
 
     /// Whether the rejection of `version`'s access token is news (not told before).
     pub(super) fn first_rejection(&self, version: Version) -> bool {
-        let marked = version.get().wrapping_add(1);
+        let marked = mark(version);
         self.told_rejected.swap(marked, Ordering::Relaxed) != marked
     }
 
@@ -148,12 +221,12 @@ impl Slot {
     pub(super) fn missing_scopes_to_tell(&self) -> Option<Vec<String>> {
         let cached = self.cached();
         let cached = cached.as_ref()?;
-        if cached.missing_scopes.is_empty() {
+        if cached.missing_scopes().is_empty() {
             return None;
         }
-        let marked = cached.version.get().wrapping_add(1);
+        let marked = mark(cached.version);
         (self.told_missing.swap(marked, Ordering::Relaxed) != marked)
-            .then(|| cached.missing_scopes.to_vec())
+            .then(|| cached.missing_scopes().to_vec())
     }
 
     /// Notes that a refresh worked: true if the one before had failed.
@@ -161,13 +234,36 @@ impl Slot {
         self.failing.swap(false, Ordering::Relaxed)
     }
 
-    pub(super) async fn hold(&self) -> Busy {
-        self.busy.clone().lock_owned().await
+    /// Waits for the slot's lock (first come, first served) and holds it.
+    pub(super) async fn hold(self: &Arc<Self>) -> Busy {
+        // Its semaphore is never closed: acquiring only waits.
+        let held = match self.busy.acquire().await {
+            Ok(permit) => {
+                permit.forget();
+                true
+            }
+            Err(_) => false,
+        };
+        Busy {
+            slot: self.clone(),
+            held,
+        }
     }
 }
 
-/// The slot's lock, held.
-pub(super) type Busy = tokio::sync::OwnedMutexGuard<()>;
+/// The slot's lock, held; let go when dropped.
+pub(super) struct Busy {
+    slot: Arc<Slot>,
+    held: bool,
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if self.held {
+            self.slot.busy.add_permits(1);
+        }
+    }
+}
 
 /// How cached tokens came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,16 +302,16 @@ impl TokenManager {
     ) -> Option<Result<AccessToken, TokenError>> {
         let cached = slot.cached();
         let cached = cached.as_ref()?;
-        if cached.unsaved.is_some()
-            || cached.dead
+        if cached.unsaved().is_some()
+            || cached.dead()
             || cached
                 .refresh_at
-                .is_some_and(|at| coarse_now() + COARSE_CLOCK_LAG >= at)
+                .is_some_and(|at| wall_millis(coarse_now() + COARSE_CLOCK_LAG) >= at)
         {
             return None;
         }
-        if !cached.missing_scopes.is_empty() {
-            let missing = cached.missing_scopes.to_vec();
+        if !cached.missing_scopes().is_empty() {
+            let missing = cached.missing_scopes().to_vec();
             return Some(Err(reauthorize(
                 key,
                 ReauthorizationReason::MissingScopes(missing),
@@ -266,22 +362,30 @@ impl TokenManager {
             .record
             .tokens
             .expires_at()
-            .map(|at| self.refresh_time(at, obtained != Obtained::Read));
-        let refreshed_at = (obtained == Obtained::Refreshed).then(Instant::now);
+            .map(|at| wall_millis(self.refresh_time(at, obtained != Obtained::Read)));
+        let refreshed_at = (obtained == Obtained::Refreshed).then(process_millis);
         let mut cached = slot.cached();
         let (kept_refreshed_at, backoff) = match cached.take() {
-            Some(old) if old.version == versioned.version => (old.refreshed_at, old.backoff),
+            Some(old) if old.version == versioned.version => {
+                (old.refreshed_at, old.rare.and_then(|rare| rare.backoff))
+            }
             _ => (None, None),
         };
+        let dead = versioned.record.needs_reauthorization.is_some();
+        let rare = (dead || !missing_scopes.is_empty() || backoff.is_some()).then(|| {
+            Box::new(Rare {
+                dead,
+                unsaved: None,
+                missing_scopes: missing_scopes.into_boxed_slice(),
+                backoff,
+            })
+        });
         *cached = Some(Cached {
             access_token: versioned.record.tokens.access_token().clone(),
             version: versioned.version,
-            dead: versioned.record.needs_reauthorization.is_some(),
             refresh_at,
-            unsaved: None,
-            missing_scopes: missing_scopes.into_boxed_slice(),
             refreshed_at: refreshed_at.or(kept_refreshed_at),
-            backoff,
+            rare,
         });
     }
 
@@ -319,6 +423,27 @@ fn random_part(max: Duration) -> Duration {
 mod tests {
     use super::{COARSE_CLOCK_LAG, coarse_now, random_part};
     use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_versions_mark_is_never_none_and_tells_neighbours_apart() {
+        use super::mark;
+        use crate::store::Version;
+        for v in [
+            0,
+            1,
+            2,
+            u64::from(u32::MAX) - 1,
+            u64::from(u32::MAX),
+            1 << 40,
+        ] {
+            assert_ne!(mark(Version::new(v)), 0, "{v}");
+            assert_ne!(
+                mark(Version::new(v)),
+                mark(Version::new(v.wrapping_add(1))),
+                "{v}"
+            );
+        }
+    }
 
     #[test]
     fn jitter_stays_below_its_bound_and_spreads() {

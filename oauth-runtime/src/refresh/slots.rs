@@ -3,8 +3,9 @@
 //! lose something (a refresh under way, someone waiting for it, tokens not yet saved, a
 //! failure still being answered). A key let go is read from the store again at its next call.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher as _;
+use std::borrow::Borrow;
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher as _, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -62,17 +63,39 @@ impl ShardedSlots {
 }
 
 pub(crate) struct Slots {
-    /// Each key once in memory, shared by the map and the ring.
-    map: HashMap<Arc<TokenKey>, Arc<Slot>, foldhash::fast::RandomState>,
-    /// The keys in the order the clock hand meets them, each with its slot (so the hand reads
-    /// it without a lookup) and its use time when the hand last passed it: one used since gets
-    /// another turn.
-    ring: VecDeque<(Arc<TokenKey>, Arc<Slot>, u64)>,
+    /// The slots, found by their keys (each key is in its slot).
+    map: HashSet<ByKey, foldhash::fast::RandomState>,
+    /// The slots in the order the clock hand meets them, each with its use time when the hand
+    /// last passed it: one used since gets another turn.
+    ring: VecDeque<(Arc<Slot>, u64)>,
     limits: SlotLimits,
     /// Where slots' use times count from (see [`coarse_millis`]).
     epoch_millis: u64,
     /// The keys cached in all the shards.
     cached: Arc<AtomicUsize>,
+}
+
+/// A slot in the map, compared and hashed as its key.
+struct ByKey(Arc<Slot>);
+
+impl Borrow<TokenKey> for ByKey {
+    fn borrow(&self) -> &TokenKey {
+        &self.0.key
+    }
+}
+
+impl PartialEq for ByKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for ByKey {}
+
+impl Hash for ByKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.key.hash(state);
+    }
 }
 
 /// How far the clock hand goes at each new key: a few steps while there is room (idle keys
@@ -88,7 +111,7 @@ const SECOND_CHANCES: usize = 8;
 impl Slots {
     pub(crate) fn new(limits: SlotLimits, cached: Arc<AtomicUsize>) -> Self {
         Slots {
-            map: HashMap::default(),
+            map: HashSet::default(),
             ring: VecDeque::new(),
             limits,
             epoch_millis: coarse_millis(),
@@ -102,7 +125,7 @@ impl Slots {
 
     /// The slot of `key`, if it has one; marked used.
     pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
-        let slot = self.map.get(key)?;
+        let ByKey(slot) = self.map.get(key)?;
         let now = self.now();
         // Written only when it changes: calls of one key on many threads do not keep taking
         // its cache line from each other.
@@ -119,12 +142,11 @@ impl Slots {
         }
         self.turn_hand();
         let now = self.now();
-        let slot = Arc::new(Slot::default());
+        let slot = Arc::new(Slot::new(key.clone()));
         slot.last_used.store(now, Ordering::Relaxed);
-        let key = Arc::new(key.clone());
-        self.map.insert(key.clone(), slot.clone());
+        self.map.insert(ByKey(slot.clone()));
         self.cached.fetch_add(1, Ordering::Relaxed);
-        self.ring.push_back((key, slot.clone(), now));
+        self.ring.push_back((slot.clone(), now));
         slot
     }
 
@@ -142,7 +164,7 @@ impl Slots {
             STEPS_WITH_ROOM
         };
         for step in 0..steps {
-            let Some((key, slot, seen)) = self.ring.pop_front() else {
+            let Some((slot, seen)) = self.ring.pop_front() else {
                 break;
             };
             let used = slot.used();
@@ -151,14 +173,14 @@ impl Slots {
             let unused = used <= seen || step >= SECOND_CHANCES;
             // Whether it can go is asked last: it reads the slot's locks.
             if (idle_long || (full && unused)) && can_go(&slot) {
-                self.map.remove(&key);
+                self.map.remove(&slot.key);
                 self.cached.fetch_sub(1, Ordering::Relaxed);
                 if full && self.map.len() < self.limits.max {
                     break;
                 }
                 continue;
             }
-            self.ring.push_back((key, slot, used));
+            self.ring.push_back((slot, used));
         }
         crate::metrics::cached_keys(self.cached.load(Ordering::Relaxed));
     }

@@ -68,7 +68,10 @@ impl TokenManager {
         let installation_slots = integrations
             .fixed()
             .keys()
-            .map(|name| (name.clone(), Arc::default()))
+            .map(|name| {
+                let key = TokenKey::installation(name.clone());
+                (name.clone(), Arc::new(Slot::new(key)))
+            })
             .collect();
         TokenManager {
             http,

@@ -199,9 +199,6 @@ impl Draft {
     }
 }
 
-/// The prefix of the usual token header, `Authorization: Bearer <access token>`.
-pub(crate) const BEARER: &str = "Bearer ";
-
 /// A header that carries the access token: `prefix`, the token, `suffix`.
 pub(crate) struct TokenHeader {
     /// Its label in errors (`header Authorization`).

@@ -8,10 +8,10 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 
 use super::budget::Turn;
 use super::builder::RequestBuilder;
-use super::draft::{BEARER, Draft, TemplateInfo};
+use super::draft::{Draft, TemplateInfo};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
+use crate::tokens::{AccessToken, BEARER, Subject, TokenError, TokenKey, TokenSource};
 
 impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a

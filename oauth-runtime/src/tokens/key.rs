@@ -72,8 +72,8 @@ pub struct UserId(Arc<str>);
 
 impl UserId {
     /// Wraps the app's own identifier for a user.
-    pub fn new(id: impl Into<String>) -> Self {
-        UserId(Arc::from(id.into()))
+    pub fn new(id: impl AsRef<str>) -> Self {
+        UserId(Arc::from(id.as_ref()))
     }
 
     /// The identifier.

@@ -5,67 +5,20 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
 
-use http::HeaderValue;
-use secrecy::{ExposeSecret, SecretString};
-
+mod access;
 mod error;
 mod key;
 mod set;
 mod store_error;
 
+pub use access::AccessToken;
+pub(crate) use access::BEARER;
 pub use error::{ReauthorizationReason, TokenError};
 pub(crate) use key::owner;
 pub use key::{InstallationId, Subject, TokenKey, UserId};
 pub use set::{DeadToken, TokenRecord, TokenSet};
 pub use store_error::StoreError;
-
-/// An access token. Its `Debug` is redacted; read it with [`AccessToken::secret`]. Cheap to
-/// clone.
-#[derive(Clone)]
-pub struct AccessToken(Arc<TokenText>);
-
-struct TokenText {
-    secret: SecretString,
-    /// `Bearer <token>`, made at the first request that sends it and shared by the token's
-    /// clones after (the runtime's cache hands out clones): most requests send it so.
-    bearer: OnceLock<Option<HeaderValue>>,
-}
-
-impl AccessToken {
-    /// Wraps a token.
-    pub fn new(token: impl Into<String>) -> Self {
-        AccessToken(Arc::new(TokenText {
-            secret: SecretString::from(token.into()),
-            bearer: OnceLock::new(),
-        }))
-    }
-
-    /// The token itself, for the one place that sends it.
-    pub fn secret(&self) -> &str {
-        self.0.secret.expose_secret()
-    }
-
-    /// The header value `Bearer <token>`, marked sensitive; `None` when the token cannot be
-    /// a header value.
-    pub(crate) fn bearer(&self) -> Option<HeaderValue> {
-        self.0
-            .bearer
-            .get_or_init(|| {
-                let mut value = HeaderValue::try_from(format!("Bearer {}", self.secret())).ok()?;
-                value.set_sensitive(true);
-                Some(value)
-            })
-            .clone()
-    }
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken([REDACTED])")
-    }
-}
 
 /// The future a [`TokenSource`] returns.
 pub type TokenFuture<'a> =

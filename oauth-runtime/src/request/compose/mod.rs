@@ -9,11 +9,11 @@ use http::header::{HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
 
 use super::builder::RequestBuilder;
-use super::draft::{BEARER, Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
+use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
-use crate::tokens::{Subject, UserId};
+use crate::tokens::{BEARER, Subject, UserId};
 
 mod encode;
 mod fixed;
@@ -201,12 +201,18 @@ impl<'c> Compose<'c> {
 
     /// Literal host text (checked when the crate was compiled).
     pub fn host_text(&mut self, text: &str) {
+        if self.after_query("host") {
+            return;
+        }
         self.url.push_str(text);
         self.marks.host_end = self.url.len();
     }
 
     /// A value in the host: host-name characters only.
     pub fn host_value(&mut self, placeholder: &'static str, value: &str) {
+        if self.after_query("host") {
+            return;
+        }
         if value.is_empty() {
             return self.fail(placeholder, "is empty, but it is part of the host name");
         }
@@ -222,11 +228,19 @@ impl<'c> Compose<'c> {
         self.marks.host_end = self.url.len();
     }
 
-    fn enter_path(&mut self) {
-        if self.draft.url.is_some() {
-            // The URL was parsed at the first query pair: the path must come before it.
-            self.fail("path", "is composed after the query's pairs");
+    /// Whether the query's pairs have begun, when the host and path are complete (the URL was
+    /// parsed at the first pair, and the pairs wait in the text buffer): then `part` fails the
+    /// request.
+    fn after_query(&mut self, part: &'static str) -> bool {
+        if self.draft.url.is_none() {
+            return false;
         }
+        self.fail(part, "is composed after the query's pairs");
+        true
+    }
+
+    fn enter_path(&mut self) {
+        self.after_query("path");
         if self.marks.part == Part::Host {
             self.marks.part = Part::Path;
         }

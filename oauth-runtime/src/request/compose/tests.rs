@@ -542,3 +542,77 @@ proptest! {
         prop_assert_eq!(super::encode::split_at_question_mark(&text), text.split_once('?'));
     }
 }
+
+#[test]
+fn more_segments_and_pairs_than_wait_at_once_give_the_url_of_the_whole_text() {
+    let values: Vec<String> = (0..12)
+        .map(|n| match n % 3 {
+            0 => format!("v{n}"),
+            1 => format!("a b/{n}"),
+            _ => format!("é&={n}"),
+        })
+        .collect();
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    compose.host_text("api.example.com");
+    compose.path_text("/a/b/c/d/e/f/g/h/i/j/");
+    for value in &values {
+        compose.path_value("context.v", value);
+        compose.path_text("/");
+    }
+    let keys: Vec<String> = (0..12).map(|n| format!("k{n}")).collect();
+    for (key, value) in keys.iter().zip(&values) {
+        compose.query(key, value);
+    }
+    let url = sent(compose).expect("a URL");
+
+    let segment = |value: &str| {
+        percent_encoding::utf8_percent_encode(value, super::encode::SEGMENT).to_string()
+    };
+    let path: String = values.iter().map(|v| format!("{}/", segment(v))).collect();
+    let query: Vec<String> = keys
+        .iter()
+        .zip(&values)
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect();
+    let text = format!(
+        "https://api.example.com/a/b/c/d/e/f/g/h/i/j/{path}?{}",
+        query.join("&")
+    );
+    assert_eq!(
+        url.as_str(),
+        url::Url::parse(&text).expect("a URL").as_str()
+    );
+    assert_eq!(url.query_pairs().count(), 12);
+    assert_eq!(url.path_segments().map(Iterator::count), Some(10 + 12 + 1));
+}
+
+#[test]
+fn a_host_or_path_after_the_query_pairs_fails_the_request() {
+    for late in ["host", "path"] {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        compose.host_text("api.example.com");
+        compose.path_text("/t");
+        compose.query("k", "v");
+        match late {
+            "host" => compose.host_text(".evil.com"),
+            _ => compose.path_text("/more"),
+        }
+        compose.query("k2", "v2");
+        match sent(compose) {
+            Err(InvokeError::InvalidValue {
+                placeholder,
+                reason,
+                ..
+            }) => {
+                assert_eq!(placeholder, late);
+                assert_eq!(reason, "is composed after the query's pairs");
+            }
+            other => panic!("{late}: {other:?}"),
+        }
+    }
+}
