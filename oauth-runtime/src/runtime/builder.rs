@@ -192,7 +192,7 @@ impl RuntimeBuilder {
 
     /// How long a user's or a named installation's tokens stay cached in memory after their
     /// last use (default 30 minutes), and how many keys are cached at most (default
-    /// 100,000, about 0.4 KiB each; beyond it, keys not used lately go: a clock hand passes
+    /// 100,000, about 0.3 KiB each; beyond it, keys not used lately go: a clock hand passes
     /// over the keys, giving one used since it last passed another turn, a few at most when
     /// all have been). A key let go is read from the store at its next call; nothing under
     /// way is let go (a refresh, tokens not yet saved).
