@@ -50,6 +50,18 @@ pub struct FixedUrl {
     /// URLs parsed from the start of the composed text, by the length of the text parsed: a
     /// template asks for at most two (the origin, and the base or its whole fixed path).
     parsed: [OnceLock<(usize, url::Url)>; 2],
+    /// The first path prefix value composed after the start, with the literal text after it,
+    /// parsed: a call sending the same prefix copies it (see `prefix`).
+    pub(super) prefixed: OnceLock<Prefixed>,
+}
+
+/// A path prefix value and the literal path text that followed it, appended to the origin.
+pub(super) struct Prefixed {
+    pub(super) prefix: Box<str>,
+    pub(super) text: Box<str>,
+    pub(super) url: url::Url,
+    /// Whether the path ended with `/`.
+    pub(super) open: bool,
 }
 
 /// The state of the composition at the end of the fixed start.

@@ -17,6 +17,7 @@ use crate::tokens::{BEARER, Subject, UserId};
 
 mod encode;
 mod fixed;
+mod prefix;
 mod queue;
 mod segments;
 
@@ -25,6 +26,7 @@ use encode::{
     split_at_question_mark, split_port, split_slashes,
 };
 pub use fixed::{FixedUrl, FixedUrls};
+use prefix::PrefixMemo;
 use queue::Queue;
 use segments::Segments;
 
@@ -64,6 +66,8 @@ pub struct Compose<'c> {
     fixed: FixedStart<'c>,
     /// The query's keys and values, waiting in the text buffer once the URL is parsed.
     pairs: Queue<QUEUED_PAIRS>,
+    /// Where this call is with the path prefix its client keeps parsed.
+    prefix: PrefixMemo<'c>,
 }
 
 /// How many query pairs wait to be appended at most (two pieces each).
@@ -103,6 +107,7 @@ impl<'c> Compose<'c> {
             segments: Segments::Pending,
             fixed: FixedStart::None,
             pairs: Queue::default(),
+            prefix: PrefixMemo::None,
         }
     }
 
@@ -249,6 +254,9 @@ impl<'c> Compose<'c> {
     /// Literal path text from the template; a `?` in it starts the query string.
     pub fn path_text(&mut self, text: &str) {
         self.enter_path();
+        if self.prefix_text(text) {
+            return;
+        }
         let mut rest = text;
         while !rest.is_empty() {
             if self.marks.part == Part::Query {
@@ -282,6 +290,7 @@ impl<'c> Compose<'c> {
     /// A value inside the path: one segment (its `/` are encoded), or a query value after `?`.
     pub fn path_value(&mut self, placeholder: &'static str, value: &str) {
         self.enter_path();
+        self.end_prefix();
         if self.marks.part == Part::Query {
             self.url
                 .extend(form_urlencoded::byte_serialize(value.as_bytes()));
@@ -375,6 +384,7 @@ impl<'c> Compose<'c> {
     /// segments are appended to the parsed origin, as a hand-built request appends them.
     pub fn path_prefix_value(&mut self, placeholder: &'static str, value: &str) {
         self.enter_path();
+        self.end_prefix();
         if !value.is_empty() && !value.starts_with('/') {
             return self.fail(placeholder, "must start with `/`, as it begins the path");
         }
@@ -384,12 +394,24 @@ impl<'c> Compose<'c> {
                 "has a `.` or `..` segment, which would change the path",
             );
         }
-        let at_origin = self.url.len() == self.marks.host_end;
-        if at_origin
+        if self.at_origin(value) && self.replay_prefix(value) {
+            return;
+        }
+        self.compose_prefix(value);
+    }
+
+    /// Whether a prefix `value` begins the path, which is still to be parsed: its segments
+    /// can then be appended to the parsed origin.
+    fn at_origin(&self, value: &str) -> bool {
+        self.url.len() == self.marks.host_end
             && !value.is_empty()
             && matches!(self.segments, Segments::Pending)
             && self.draft.error.is_none()
-        {
+    }
+
+    /// A path prefix value (checked) appended to the path.
+    fn compose_prefix(&mut self, value: &str) {
+        if self.at_origin(value) {
             let origin = self.url.as_str();
             match self.parse_base(origin) {
                 Ok(url) => {
@@ -495,6 +517,7 @@ impl<'c> Compose<'c> {
     /// The draft's URL, parsed from the text composed so far the first time it is asked for
     /// (at the first query pair, or at the end); `None` once the request has an error.
     fn parsed_url(&mut self) -> Option<&mut url::Url> {
+        self.end_prefix();
         if self.draft.url.is_none() && self.draft.error.is_none() {
             match self.parse_url() {
                 Ok(url) => self.draft.url = Some(url),

@@ -616,3 +616,81 @@ fn a_host_or_path_after_the_query_pairs_fails_the_request() {
         }
     }
 }
+
+/// A call whose start is the origin (kept in `start`), then the path prefix `prefix` and
+/// `rest`: the URL sent, or the error.
+fn with_prefix(start: &FixedUrl, prefix: &str, rest: &[Piece]) -> Result<url::Url, InvokeError> {
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    with_fixed(&mut compose, start, |compose| {
+        compose.host_text("api.example.com");
+    });
+    compose.path_prefix_value("context.p", prefix);
+    compose_pieces(&mut compose, rest);
+    compose.query("k", "v");
+    sent(compose)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn a_kept_path_prefix_gives_the_url_composing_it_gives(
+        prefixes in proptest::collection::vec("(/[a-z0-9 %._~-]{0,4}){0,3}/?", 1..4),
+        rests in proptest::collection::vec(proptest::collection::vec(piece(), 0..4), 1..4),
+    ) {
+        let start = FixedUrl::default();
+        for prefix in prefixes.iter().chain(&prefixes) {
+            for rest in &rests {
+                let kept = with_prefix(&start, prefix, rest).map_err(|e| e.to_string());
+                // A start composed at this call keeps nothing yet.
+                let fresh = with_prefix(&FixedUrl::default(), prefix, rest).map_err(|e| e.to_string());
+                prop_assert_eq!(kept, fresh);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is_made_whole() {
+    let start = FixedUrl::default();
+    let text = |t: &str| Piece::Text(t.into());
+    let value = |v: &str| Piece::Value(v.into());
+    let ticket = [text("/tickets/"), value("1")];
+    // The first call composes the start; the second composes the prefix and keeps it.
+    for _ in 0..2 {
+        let url = with_prefix(&start, "/helpdesk/v2", &ticket).expect("a URL");
+        assert_eq!(
+            url.as_str(),
+            "https://api.example.com/helpdesk/v2/tickets/1?k=v"
+        );
+    }
+    let kept = start.prefixed.get().expect("a prefix kept");
+    assert_eq!((&*kept.prefix, &*kept.text), ("/helpdesk/v2", "/tickets/"));
+    // Later calls copy it, whatever follows: the same text, less of it, other text.
+    let cases: [(&[Piece], &str); 4] = [
+        (&ticket, "https://api.example.com/helpdesk/v2/tickets/1?k=v"),
+        (
+            &[text("/tick")],
+            "https://api.example.com/helpdesk/v2/tick?k=v",
+        ),
+        (
+            &[text("/users/"), value("2")],
+            "https://api.example.com/helpdesk/v2/users/2?k=v",
+        ),
+        (
+            &[text("/tickets/x?a=b")],
+            "https://api.example.com/helpdesk/v2/tickets/x?a=b&k=v",
+        ),
+    ];
+    for (rest, expected) in cases {
+        let url = with_prefix(&start, "/helpdesk/v2", rest).expect("a URL");
+        assert_eq!(url.as_str(), expected);
+    }
+    // Another prefix is composed, not kept.
+    let other = with_prefix(&start, "/other", &ticket).expect("a URL");
+    assert_eq!(
+        other.as_str(),
+        "https://api.example.com/other/tickets/1?k=v"
+    );
+    assert_eq!(&*start.prefixed.get().expect("kept").prefix, "/helpdesk/v2");
+}

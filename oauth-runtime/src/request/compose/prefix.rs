@@ -1,0 +1,125 @@
+//! A path prefix value kept parsed while it repeats. A template whose path begins with a value
+//! (`<%= context.base_path %>/tickets/<%= context.id %>`) cannot keep its path parsed with the
+//! URL's fixed start, but the prefix is nearly always the same for a client: the first one it
+//! composes is kept, with the literal text after it, appended to the origin; a call sending the
+//! same prefix copies that URL and skips the text, as if the prefix were part of the start.
+
+use super::fixed::{FixedUrl, Prefixed};
+use super::segments::Segments;
+use super::{Compose, FixedStart};
+
+/// Where a call is with the kept prefix.
+pub(super) enum PrefixMemo<'c> {
+    None,
+    /// This call's prefix is the kept one, whose URL it copied: `met` bytes of the text that
+    /// followed the kept one have been met since, and skipped.
+    Replaying {
+        kept: &'c Prefixed,
+        met: usize,
+    },
+    /// The start keeps no prefix yet: this call's, and the text after it, are gathered, to be
+    /// kept when the next value comes.
+    Recording {
+        fixed: &'c FixedUrl,
+        prefix: Box<str>,
+        text: String,
+    },
+}
+
+impl<'c> Compose<'c> {
+    /// Copies the kept prefix's URL when `value` is it; true then, and nothing else is done.
+    pub(super) fn replay_prefix(&mut self, value: &str) -> bool {
+        let FixedStart::Kept(fixed, _) = self.fixed else {
+            return false;
+        };
+        match fixed.prefixed.get() {
+            Some(kept) if *kept.prefix == *value => {
+                self.segments = Segments::appending(kept.url.clone(), kept.open);
+                self.prefix = PrefixMemo::Replaying { kept, met: 0 };
+                true
+            }
+            Some(_) => false,
+            None => {
+                self.prefix = PrefixMemo::Recording {
+                    fixed,
+                    prefix: value.into(),
+                    text: String::new(),
+                };
+                false
+            }
+        }
+    }
+
+    /// Literal path text after the prefix: skipped when it is the kept prefix's; gathered when
+    /// the prefix is to be kept. False when the caller is to compose it.
+    pub(super) fn prefix_text(&mut self, text: &str) -> bool {
+        match &mut self.prefix {
+            PrefixMemo::None => false,
+            PrefixMemo::Replaying { kept, met } => {
+                let rest = kept.text.get(*met..).unwrap_or("");
+                if rest.starts_with(text) {
+                    *met += text.len();
+                    return true;
+                }
+                self.stop_replaying();
+                false
+            }
+            PrefixMemo::Recording { text: gathered, .. } => {
+                // A query in the text, or text that cannot be appended, ends the prefix's part.
+                if text.contains('?') {
+                    self.prefix = PrefixMemo::None;
+                } else {
+                    gathered.push_str(text);
+                }
+                false
+            }
+        }
+    }
+
+    /// The prefix's part of the path is over (a value, the query, the end): a prefix being
+    /// gathered is kept if its path was appended segment by segment; one replayed must have
+    /// met all its text, or the path is made again without the copy.
+    pub(super) fn end_prefix(&mut self) {
+        match std::mem::replace(&mut self.prefix, PrefixMemo::None) {
+            PrefixMemo::None => {}
+            PrefixMemo::Replaying { kept, met } => {
+                if met != kept.text.len() {
+                    self.prefix = PrefixMemo::Replaying { kept, met };
+                    self.stop_replaying();
+                }
+            }
+            PrefixMemo::Recording {
+                fixed,
+                prefix,
+                text,
+            } => {
+                self.segments.flush(&mut self.url);
+                if let (Segments::Appending { url, open, .. }, None) =
+                    (&self.segments, &self.draft.error)
+                {
+                    let _ = fixed.prefixed.set(Prefixed {
+                        prefix,
+                        text: text.into(),
+                        url: url.clone(),
+                        open: *open,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The text met differs from the kept prefix's: the path is made again as this call
+    /// composes it, from the origin, the prefix and the text met so far.
+    fn stop_replaying(&mut self) {
+        let PrefixMemo::Replaying { kept, met } =
+            std::mem::replace(&mut self.prefix, PrefixMemo::None)
+        else {
+            return;
+        };
+        self.segments = Segments::Pending;
+        self.compose_prefix(&kept.prefix);
+        if let Some(text) = kept.text.get(..met) {
+            self.path_text(text);
+        }
+    }
+}
