@@ -102,8 +102,10 @@ impl Cached {
     }
 }
 
-/// The mark of a stored version in the slot's `told_` fields: never 0 (none told), and 4 bytes
-/// (versions a multiple of 2³²−1 apart share a mark, which no key lives to see).
+/// The mark of a stored version in the slot's `told_` fields: never 0 (none told), and 4 bytes.
+/// Versions a multiple of 2³²−1 apart share a mark (a store numbering every save of every key
+/// in one sequence gets there after 4 billion saves); what a shared mark costs is one event not
+/// told.
 fn mark(version: Version) -> u32 {
     (version.get() % u64::from(u32::MAX)) as u32 + 1
 }

@@ -11,7 +11,7 @@ use super::builder::RequestBuilder;
 use super::draft::{Draft, TemplateInfo};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, BEARER, Subject, TokenError, TokenKey, TokenSource};
+use crate::tokens::{AccessToken, BEARER, Subject, TokenError, TokenKey, TokenSource, Zeroing};
 
 impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a
@@ -223,11 +223,13 @@ impl Prepared {
                 };
                 continue;
             }
-            let mut text = String::with_capacity(prefix.len() + secret.len() + suffix.len());
-            text.push_str(prefix);
-            text.push_str(secret);
-            text.push_str(suffix);
-            match HeaderValue::from_maybe_shared(Bytes::from(text)) {
+            let mut text = Vec::with_capacity(prefix.len() + secret.len() + suffix.len());
+            text.extend_from_slice(prefix.as_bytes());
+            text.extend_from_slice(secret.as_bytes());
+            text.extend_from_slice(suffix.as_bytes());
+            // Zeroed when the last request holding it lets it go, as the token's own bytes.
+            let text = Bytes::from_owner(Zeroing(text.into_boxed_slice()));
+            match HeaderValue::from_maybe_shared(text) {
                 Ok(mut value) => {
                     value.set_sensitive(true);
                     headers.insert(header.name.clone(), value);

@@ -26,8 +26,8 @@ enum TokenText {
     Text(SecretString),
 }
 
-/// Bytes zeroed when dropped.
-struct Zeroing(Box<[u8]>);
+/// Bytes zeroed when dropped: a token's header value is made of them.
+pub(crate) struct Zeroing(pub(crate) Box<[u8]>);
 
 impl AsRef<[u8]> for Zeroing {
     fn as_ref(&self) -> &[u8] {
@@ -55,7 +55,13 @@ impl AccessToken {
                 token.zeroize();
                 TokenText::Bearer(value)
             }
-            Err(_) => TokenText::Text(SecretString::from(token)),
+            Err(_) => {
+                // Copied into a box of its own size: the string's buffer is zeroed here, not
+                // let go as it is by a conversion that shrinks it.
+                let text = SecretString::from(token.as_str());
+                token.zeroize();
+                TokenText::Text(text)
+            }
         };
         AccessToken(Arc::new(text))
     }

@@ -620,13 +620,25 @@ fn a_host_or_path_after_the_query_pairs_fails_the_request() {
 /// A call whose start is the origin (kept in `start`), then the path prefix `prefix` and
 /// `rest`: the URL sent, or the error.
 fn with_prefix(start: &FixedUrl, prefix: &str, rest: &[Piece]) -> Result<url::Url, InvokeError> {
+    with_prefix_and(start, prefix, rest, true)
+}
+
+/// [`with_prefix`], with a query pair or without.
+fn with_prefix_and(
+    start: &FixedUrl,
+    prefix: &str,
+    rest: &[Piece],
+    query: bool,
+) -> Result<url::Url, InvokeError> {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
     with_fixed(&mut compose, start, |compose| {
         compose.host_text("api.example.com");
     });
     compose.path_prefix_value("context.p", prefix);
     compose_pieces(&mut compose, rest);
-    compose.query("k", "v");
+    if query {
+        compose.query("k", "v");
+    }
     sent(compose)
 }
 
@@ -656,7 +668,7 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
     let text = |t: &str| Piece::Text(t.into());
     let value = |v: &str| Piece::Value(v.into());
     let ticket = [text("/tickets/"), value("1")];
-    // The first call composes the start; the second composes the prefix and keeps it.
+    // The first call composes the start, keeps it, and keeps the prefix composed after it.
     for _ in 0..2 {
         let url = with_prefix(&start, "/helpdesk/v2", &ticket).expect("a URL");
         assert_eq!(
@@ -693,4 +705,25 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
         "https://api.example.com/other/tickets/1?k=v"
     );
     assert_eq!(&*start.prefixed.get().expect("kept").prefix, "/helpdesk/v2");
+}
+
+#[test]
+fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without_a_query() {
+    let text = |t: &str| Piece::Text(t.into());
+    // Text that the parser must see whole (`//`): nothing is kept, every call composes.
+    let start = FixedUrl::default();
+    for _ in 0..3 {
+        let url = with_prefix(&start, "/a", &[text("//b")]).expect("a URL");
+        assert_eq!(url.as_str(), "https://api.example.com/a//b?k=v");
+    }
+    assert!(start.prefixed.get().is_none());
+    // A kept prefix, then a call that ends before its text does, with no query pair.
+    let start = FixedUrl::default();
+    let kept = with_prefix_and(&start, "/a", &[text("/b/c")], false).expect("a URL");
+    assert_eq!(kept.as_str(), "https://api.example.com/a/b/c");
+    assert!(start.prefixed.get().is_some());
+    let short = with_prefix_and(&start, "/a", &[text("/b")], false).expect("a URL");
+    assert_eq!(short.as_str(), "https://api.example.com/a/b");
+    let none = with_prefix_and(&start, "/a", &[], false).expect("a URL");
+    assert_eq!(none.as_str(), "https://api.example.com/a");
 }
