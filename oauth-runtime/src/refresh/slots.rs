@@ -3,9 +3,8 @@
 //! lose something (a refresh under way, someone waiting for it, tokens not yet saved, a
 //! failure still being answered). A key let go is read from the store again at its next call.
 
-use std::borrow::Borrow;
-use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher as _, Hash, Hasher};
+use std::collections::VecDeque;
+use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -28,8 +27,11 @@ pub(crate) struct SlotLimits {
 pub(crate) struct ShardedSlots {
     first: Mutex<Slots>,
     more: Box<[Mutex<Slots>]>,
-    hasher: foldhash::fast::RandomState,
+    hasher: Hasher,
 }
+
+/// How keys are hashed: once per call, for the shard and the table.
+type Hasher = foldhash::fast::RandomState;
 
 /// Shards of a large cache; a small one (a bound under `SHARDS × 64` keys) is one shard, so
 /// that its bound is kept as it is set.
@@ -43,28 +45,45 @@ impl ShardedSlots {
             max: limits.max.div_ceil(count),
         };
         let cached = Arc::new(AtomicUsize::new(0));
-        let shard = || Mutex::new(Slots::new(share, cached.clone()));
+        let hasher = Hasher::default();
+        let shard = || Mutex::new(Slots::with_hasher(share, cached.clone(), hasher.clone()));
         ShardedSlots {
             first: shard(),
             more: (1..count).map(|_| shard()).collect(),
-            hasher: foldhash::fast::RandomState::default(),
+            hasher,
         }
     }
 
-    /// The shard holding `key`, locked.
-    pub(crate) fn shard(&self, key: &TokenKey) -> MutexGuard<'_, Slots> {
-        let index = self.hasher.hash_one(key) as usize % (self.more.len() + 1);
+    /// The shard holding the key hashed to `hash`, locked. The shard is picked by bits of the
+    /// hash that the table does not use to place the key.
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Slots> {
+        let index = (hash >> 32) as usize % (self.more.len() + 1);
         let shard = match index.checked_sub(1) {
             Some(index) => self.more.get(index).unwrap_or(&self.first),
             None => &self.first,
         };
         shard.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The slot of `key`, made if it has none.
+    pub(crate) fn get_or_make(&self, key: &TokenKey) -> Arc<Slot> {
+        let hash = self.hasher.hash_one(key);
+        self.shard(hash).get_or_make_hashed(key, hash)
+    }
+
+    /// `read` of the slot of `key`, if it has one, under its shard's lock: the slot is read
+    /// where it lies, not shared.
+    pub(crate) fn read<R>(&self, key: &TokenKey, read: impl FnOnce(&Slot) -> R) -> Option<R> {
+        let hash = self.hasher.hash_one(key);
+        let shard = self.shard(hash);
+        shard.find(key, hash).map(|slot| read(slot))
+    }
 }
 
 pub(crate) struct Slots {
     /// The slots, found by their keys (each key is in its slot).
-    map: HashSet<ByKey, foldhash::fast::RandomState>,
+    map: hashbrown::HashTable<Arc<Slot>>,
+    hasher: Hasher,
     /// The slots in the order the clock hand meets them, each with its use time when the hand
     /// last passed it: one used since gets another turn.
     ring: VecDeque<(Arc<Slot>, u64)>,
@@ -73,29 +92,6 @@ pub(crate) struct Slots {
     epoch_millis: u64,
     /// The keys cached in all the shards.
     cached: Arc<AtomicUsize>,
-}
-
-/// A slot in the map, compared and hashed as its key.
-struct ByKey(Arc<Slot>);
-
-impl Borrow<TokenKey> for ByKey {
-    fn borrow(&self) -> &TokenKey {
-        &self.0.key
-    }
-}
-
-impl PartialEq for ByKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.key == other.0.key
-    }
-}
-
-impl Eq for ByKey {}
-
-impl Hash for ByKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.key.hash(state);
-    }
 }
 
 /// How far the clock hand goes at each new key: a few steps while there is room (idle keys
@@ -109,9 +105,15 @@ const STEPS_WHEN_FULL: usize = 64;
 const SECOND_CHANCES: usize = 8;
 
 impl Slots {
+    #[cfg(test)]
     pub(crate) fn new(limits: SlotLimits, cached: Arc<AtomicUsize>) -> Self {
+        Slots::with_hasher(limits, cached, Hasher::default())
+    }
+
+    fn with_hasher(limits: SlotLimits, cached: Arc<AtomicUsize>, hasher: Hasher) -> Self {
         Slots {
-            map: HashSet::default(),
+            map: hashbrown::HashTable::new(),
+            hasher,
             ring: VecDeque::new(),
             limits,
             epoch_millis: coarse_millis(),
@@ -123,28 +125,42 @@ impl Slots {
         coarse_millis().saturating_sub(self.epoch_millis)
     }
 
-    /// The slot of `key`, if it has one; marked used.
-    pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
-        let ByKey(slot) = self.map.get(key)?;
+    /// The slot of `key` (hashed to `hash`), if it has one; marked used.
+    fn find(&self, key: &TokenKey, hash: u64) -> Option<&Arc<Slot>> {
+        let slot = self.map.find(hash, |slot| slot.key == *key)?;
         let now = self.now();
         // Written only when it changes: calls of one key on many threads do not keep taking
         // its cache line from each other.
         if slot.last_used.load(Ordering::Relaxed) != now {
             slot.last_used.store(now, Ordering::Relaxed);
         }
-        Some(slot.clone())
+        Some(slot)
+    }
+
+    /// The slot of `key`, if it has one; marked used.
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
+        self.find(key, self.hasher.hash_one(key)).cloned()
     }
 
     /// The slot of `key`, made (after the clock hand let idle ones go) if it has none.
+    #[cfg(test)]
     pub(crate) fn get_or_make(&mut self, key: &TokenKey) -> Arc<Slot> {
-        if let Some(slot) = self.get(key) {
-            return slot;
+        let hash = self.hasher.hash_one(key);
+        self.get_or_make_hashed(key, hash)
+    }
+
+    fn get_or_make_hashed(&mut self, key: &TokenKey, hash: u64) -> Arc<Slot> {
+        if let Some(slot) = self.find(key, hash) {
+            return slot.clone();
         }
         self.turn_hand();
         let now = self.now();
         let slot = Arc::new(Slot::new(key.clone()));
         slot.last_used.store(now, Ordering::Relaxed);
-        self.map.insert(ByKey(slot.clone()));
+        let hasher = &self.hasher;
+        self.map
+            .insert_unique(hash, slot.clone(), |slot| hasher.hash_one(&slot.key));
         self.cached.fetch_add(1, Ordering::Relaxed);
         self.ring.push_back((slot.clone(), now));
         slot
@@ -173,7 +189,10 @@ impl Slots {
             let unused = used <= seen || step >= SECOND_CHANCES;
             // Whether it can go is asked last: it reads the slot's locks.
             if (idle_long || (full && unused)) && can_go(&slot) {
-                self.map.remove(&slot.key);
+                let hash = self.hasher.hash_one(&slot.key);
+                if let Ok(entry) = self.map.find_entry(hash, |kept| Arc::ptr_eq(kept, &slot)) {
+                    entry.remove();
+                }
                 self.cached.fetch_sub(1, Ordering::Relaxed);
                 if full && self.map.len() < self.limits.max {
                     break;
@@ -323,7 +342,7 @@ mod tests {
         });
         assert_eq!(slots.more.len() + 1, SHARDS);
         for n in 0..10_000 {
-            slots.shard(&user(n)).get_or_make(&user(n));
+            slots.get_or_make(&user(n));
         }
         let shards: Vec<usize> = std::iter::once(&slots.first)
             .chain(slots.more.iter())
@@ -341,7 +360,7 @@ mod tests {
         );
         drop(first);
         // A key is found in the shard it went to.
-        assert!(slots.shard(&user(9_999)).get(&user(9_999)).is_some());
+        assert!(slots.read(&user(9_999), |_| ()).is_some());
         // A small bound is kept by one shard, exactly.
         let small = ShardedSlots::new(SlotLimits {
             idle: Duration::from_secs(3600),

@@ -139,7 +139,7 @@ impl TokenManager {
         if let Some(slot) = self.installation_slot(key) {
             return slot.clone();
         }
-        self.slots.shard(key).get_or_make(key)
+        self.slots.get_or_make(key)
     }
 }
 
@@ -154,8 +154,7 @@ impl TokenSource for TokenManager {
             None => {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.
-                let slot = self.slots.shard(key).get(key)?;
-                self.fresh(key, &slot)
+                self.slots.read(key, |slot| self.fresh(key, slot)).flatten()
             }
         }
     }
