@@ -16,6 +16,22 @@ fn api_calls(provider: &Provider) -> usize {
         .count()
 }
 
+/// The installation's token for `crm`, valid for an hour; its key.
+async fn seed_installation(provider: &Provider, runtime: &Runtime) -> TokenKey {
+    let key = TokenKey::installation("crm");
+    provider
+        .seed(
+            runtime,
+            &key,
+            "sekrit-a",
+            true,
+            3600,
+            Some("sekrit-refresh"),
+        )
+        .await;
+    key
+}
+
 async fn get_thing(
     runtime: &Runtime,
     provider: &Provider,
@@ -38,17 +54,7 @@ async fn get_thing(
 async fn a_cached_get_is_answered_from_the_cache_until_its_ttl_then_asked_again() {
     let provider = Provider::start().await;
     let runtime = provider.runtime(MemoryStore::new());
-    let key = TokenKey::installation("crm");
-    provider
-        .seed(
-            &runtime,
-            &key,
-            "sekrit-a",
-            true,
-            3600,
-            Some("sekrit-refresh"),
-        )
-        .await;
+    seed_installation(&provider, &runtime).await;
     let ttl = Duration::from_millis(400);
     let first = get_thing(&runtime, &provider, "7", ttl).await;
     assert_eq!(first.attempts(), 1);
@@ -134,17 +140,7 @@ async fn only_success_is_cached_and_the_cache_is_bounded() {
         .response_cache(1, 1024 * 1024)
         .build()
         .unwrap();
-    let key = TokenKey::installation("crm");
-    provider
-        .seed(
-            &runtime,
-            &key,
-            "sekrit-a",
-            true,
-            3600,
-            Some("sekrit-refresh"),
-        )
-        .await;
+    seed_installation(&provider, &runtime).await;
     let ttl = Duration::from_secs(60);
     // A 401 (the API rejects every token) is not kept.
     provider
@@ -181,17 +177,7 @@ async fn only_success_is_cached_and_the_cache_is_bounded() {
 async fn new_tokens_for_a_key_drop_its_cached_answers() {
     let provider = Provider::start().await;
     let runtime = provider.runtime(MemoryStore::new());
-    let key = TokenKey::installation("crm");
-    provider
-        .seed(
-            &runtime,
-            &key,
-            "sekrit-a",
-            true,
-            3600,
-            Some("sekrit-refresh"),
-        )
-        .await;
+    let key = seed_installation(&provider, &runtime).await;
     let ttl = Duration::from_secs(60);
     get_thing(&runtime, &provider, "7", ttl).await;
     assert_eq!(get_thing(&runtime, &provider, "7", ttl).await.attempts(), 0);

@@ -65,6 +65,20 @@ async fn whoami(runtime: &Runtime, port: u16) -> Result<oauth_runtime::Response,
         .await
 }
 
+/// The token endpoint is reached over TLS (it refuses the unknown refresh token: one token
+/// request), and so is the API by a template's call.
+async fn assert_reached_over_tls(runtime: &Runtime, provider: &oauth_mock::Provider, port: u16) {
+    seed(runtime).await;
+    let _ = runtime.access_token(&crm()).await;
+    assert_eq!(provider.token_requests(), 1);
+    runtime
+        .save_tokens(&crm(), TokenSet::new("sekrit-valid"))
+        .await
+        .unwrap();
+    let answer = whoami(runtime, port).await.unwrap_err();
+    assert_answered(&answer);
+}
+
 /// The API answered (it does not know the token: a 401, which a token that cannot be renewed
 /// turns into a reauthorization): the call went through TLS.
 fn assert_answered(error: &InvokeError) {
@@ -126,17 +140,7 @@ async fn the_right_authority_is_trusted_for_calls_and_token_requests() {
         .add_root_certificate(provider.ca_certificate().unwrap())
         .build()
         .unwrap();
-    seed(&runtime).await;
-    // The token endpoint is reached over TLS (and refuses the unknown refresh token).
-    let _ = runtime.access_token(&crm()).await;
-    assert_eq!(provider.token_requests(), 1);
-    // A call over TLS gets an answer (the API does not know the token: 401).
-    runtime
-        .save_tokens(&crm(), TokenSet::new("sekrit-valid"))
-        .await
-        .unwrap();
-    let answer = whoami(&runtime, address.port()).await.unwrap_err();
-    assert_answered(&answer);
+    assert_reached_over_tls(&runtime, &provider, address.port()).await;
 }
 
 #[tokio::test]
@@ -183,16 +187,8 @@ async fn an_apps_own_client_is_used_for_calls_and_token_requests() {
         .http_client(client)
         .build()
         .unwrap();
-    seed(&runtime).await;
-    let _ = runtime.access_token(&crm()).await;
-    assert_eq!(provider.token_requests(), 1);
     // Calls too: `localhost` is in the certificate, and only this client trusts its authority.
-    runtime
-        .save_tokens(&crm(), TokenSet::new("sekrit-valid"))
-        .await
-        .unwrap();
-    let answer = whoami(&runtime, address.port()).await.unwrap_err();
-    assert_answered(&answer);
+    assert_reached_over_tls(&runtime, &provider, address.port()).await;
 }
 
 #[test]
