@@ -4,6 +4,7 @@
 //! A `reqwest::Client` takes its identity when it is built, so each distinct identity gets a
 //! client of its own, built at its first call and reused (with its connection pool) after.
 
+use crate::keyed::{OneAtATime, let_oldest_go};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -110,7 +111,7 @@ pub(crate) struct IdentityClients {
     settings: Arc<ClientSettings>,
     clients: Mutex<HashMap<[u8; 32], Built>>,
     /// The identities whose client is being built now, each once however many calls wait.
-    building: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    building: OneAtATime<[u8; 32]>,
 }
 
 impl IdentityClients {
@@ -118,7 +119,7 @@ impl IdentityClients {
         IdentityClients {
             settings: Arc::new(settings),
             clients: Mutex::new(HashMap::new()),
-            building: Mutex::new(HashMap::new()),
+            building: OneAtATime::default(),
         }
     }
 
@@ -140,11 +141,7 @@ impl IdentityClients {
         if let Some(client) = self.cached(&identity.digest) {
             return Ok(client);
         }
-        let building = lock(&self.building)
-            .entry(identity.digest)
-            .or_default()
-            .clone();
-        let _building = building.lock().await;
+        let _turn = self.building.turn(&identity.digest).await;
         if let Some(client) = self.cached(&identity.digest) {
             return Ok(client);
         }
@@ -159,20 +156,10 @@ impl IdentityClients {
         })
         .await
         .unwrap_or(Err(IdentityError::Refused));
-        lock(&self.building).remove(&identity.digest);
         let client = built?;
         let mut clients = lock(&self.clients);
-        if clients.len() >= MAX_IDENTITY_CLIENTS {
-            let mut oldest: Vec<(Instant, [u8; 32])> =
-                clients.iter().map(|(d, b)| (b.used, *d)).collect();
-            let over = (clients.len() + 1 - MAX_IDENTITY_CLIENTS + MAX_IDENTITY_CLIENTS / 10)
-                .min(oldest.len());
-            if over > 0 && over < oldest.len() {
-                oldest.select_nth_unstable_by_key(over - 1, |(used, _)| *used);
-            }
-            for (_, digest) in oldest.into_iter().take(over) {
-                clients.remove(&digest);
-            }
+        if !clients.contains_key(&identity.digest) {
+            let_oldest_go(&mut clients, MAX_IDENTITY_CLIENTS, |built| built.used);
         }
         clients.insert(
             identity.digest,

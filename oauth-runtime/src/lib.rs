@@ -76,6 +76,7 @@ pub mod axum;
 mod error;
 pub mod events;
 mod http_clients;
+mod keyed;
 pub mod loopback;
 pub mod metrics;
 mod oauth;

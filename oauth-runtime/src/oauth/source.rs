@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::IntegrationConfig;
+use crate::keyed::{OneAtATime, let_oldest_go};
 use crate::tokens::{InstallationId, TokenError};
 
 /// What [`IntegrationSource::integrations`] returns.
@@ -83,7 +84,7 @@ pub(crate) struct Integrations {
     capacity: usize,
     loaded: Mutex<HashMap<InstallationId, (Configs, Instant)>>,
     /// The installations being asked about now, each once however many calls need it.
-    asking: Mutex<HashMap<InstallationId, Arc<tokio::sync::Mutex<()>>>>,
+    asking: OneAtATime<InstallationId>,
 }
 
 impl Integrations {
@@ -99,7 +100,7 @@ impl Integrations {
             ttl,
             capacity: capacity.max(1),
             loaded: Mutex::new(HashMap::new()),
-            asking: Mutex::new(HashMap::new()),
+            asking: OneAtATime::default(),
         }
     }
 
@@ -154,22 +155,11 @@ impl Integrations {
         };
         // One question per installation at a time: the calls that need it meanwhile wait for
         // its answer instead of asking too.
-        let asking = self
-            .asking
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(installation.clone())
-            .or_default()
-            .clone();
-        let _asking = asking.lock().await;
+        let _turn = self.asking.turn(installation).await;
         if let Some(configs) = self.known(installation) {
             return Ok(configs);
         }
         let answer = source.integrations(installation).await;
-        self.asking
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(installation);
         let answer = answer.map_err(|error| {
             TokenError::new(format!(
                 "the integrations of {installation} could not be had: {error}"
@@ -187,20 +177,7 @@ impl Integrations {
             // cache is not scanned at every new installation.
             let ttl = self.ttl;
             loaded.retain(|_, (_, at)| at.elapsed() < ttl);
-            if loaded.len() >= self.capacity {
-                let mut oldest: Vec<(Instant, InstallationId)> = loaded
-                    .iter()
-                    .map(|(id, (_, at))| (*at, id.clone()))
-                    .collect();
-                let over =
-                    (loaded.len() + 1 - self.capacity + self.capacity / 10).min(oldest.len());
-                if over > 0 && over < oldest.len() {
-                    oldest.select_nth_unstable_by_key(over - 1, |(at, _)| *at);
-                }
-                for (_, id) in oldest.into_iter().take(over) {
-                    loaded.remove(&id);
-                }
-            }
+            let_oldest_go(&mut loaded, self.capacity, |(_, at)| *at);
         }
         loaded.insert(installation.clone(), (configs.clone(), Instant::now()));
         Ok(configs)
