@@ -27,7 +27,7 @@ pub(super) struct Slot {
     /// The [`mark`] of the stored version whose access token the provider rejected and the app
     /// was told about (0: none).
     told_rejected: AtomicU32,
-    /// When it was last used, in milliseconds since its map's epoch (see `slots`).
+    /// When it was last used, in milliseconds of the coarse monotonic clock (see `slots`).
     pub(super) last_used: AtomicU64,
     /// The [`mark`] of the stored version whose missing scopes the app was told about.
     told_missing: AtomicU32,
@@ -119,11 +119,9 @@ fn wall_millis(at: SystemTime) -> NonZeroU64 {
     NonZeroU64::new(millis).unwrap_or(NonZeroU64::MIN)
 }
 
-/// Now, in milliseconds of a monotonic clock started with the process (1 at the least).
+/// Now, in milliseconds of the coarse monotonic clock the cache reads (1 at the least).
 fn process_millis() -> NonZeroU64 {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let millis = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
-    NonZeroU64::new(millis + 1).unwrap_or(NonZeroU64::MIN)
+    NonZeroU64::new(super::slots::coarse_millis()).unwrap_or(NonZeroU64::MIN)
 }
 
 /// Tokens a refresh obtained and could not save, with the stored record they replace.
@@ -196,14 +194,13 @@ impl Slot {
         });
     }
 
-    /// Whether nothing is under way or waiting in it: not busy, no tokens to save, no
-    /// failure's backoff still being answered. (A key let go after a failure is read again
-    /// from the store; what is lost is only the `Recovered` event of a later success.)
+    /// Whether nothing waits in it: no tokens to save, no failure's backoff still being
+    /// answered. (Whether it is busy the cache reads from who holds it: a [`Busy`] holds the
+    /// slot. A key let go after a failure is read again from the store; what is lost is only
+    /// the `Recovered` event of a later success.)
     pub(super) fn settled(&self) -> bool {
-        let idle = self.busy.available_permits() > 0;
         let now = Instant::now();
-        idle && self
-            .cached()
+        self.cached()
             .as_ref()
             .is_none_or(|c| c.unsaved().is_none() && c.backoff().is_none_or(|b| b.0 <= now))
     }

@@ -88,8 +88,6 @@ pub(crate) struct Slots {
     /// last passed it: one used since gets another turn.
     ring: VecDeque<(Arc<Slot>, u64)>,
     limits: SlotLimits,
-    /// Where slots' use times count from (see [`coarse_millis`]).
-    epoch_millis: u64,
     /// The keys cached in all the shards.
     cached: Arc<AtomicUsize>,
 }
@@ -116,19 +114,14 @@ impl Slots {
             hasher,
             ring: VecDeque::new(),
             limits,
-            epoch_millis: coarse_millis(),
             cached,
         }
-    }
-
-    fn now(&self) -> u64 {
-        coarse_millis().saturating_sub(self.epoch_millis)
     }
 
     /// The slot of `key` (hashed to `hash`), if it has one; marked used.
     fn find(&self, key: &TokenKey, hash: u64) -> Option<&Arc<Slot>> {
         let slot = self.map.find(hash, |slot| slot.key == *key)?;
-        let now = self.now();
+        let now = coarse_millis();
         // Written only when it changes: calls of one key on many threads do not keep taking
         // its cache line from each other.
         if slot.last_used.load(Ordering::Relaxed) != now {
@@ -155,7 +148,7 @@ impl Slots {
             return slot.clone();
         }
         self.turn_hand();
-        let now = self.now();
+        let now = coarse_millis();
         let slot = Arc::new(Slot::new(key.clone()));
         slot.last_used.store(now, Ordering::Relaxed);
         let hasher = &self.hasher;
@@ -171,7 +164,7 @@ impl Slots {
     /// (see [`can_go`]) or were used get another turn. The bound is soft: when no key can go
     /// within the steps, the new one is kept all the same.
     fn turn_hand(&mut self) {
-        let now = self.now();
+        let now = coarse_millis();
         let idle = self.limits.idle.as_millis() as u64;
         let full = self.map.len() >= self.limits.max;
         let steps = if full {
@@ -212,7 +205,7 @@ impl Slots {
 
 /// Milliseconds of a monotonic clock: on Linux the coarse one (a few nanoseconds to read, a
 /// tick of lag, which idle times of seconds do not notice), read at every call of a user's key.
-fn coarse_millis() -> u64 {
+pub(super) fn coarse_millis() -> u64 {
     #[cfg(target_os = "linux")]
     {
         let now = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
@@ -224,8 +217,8 @@ fn coarse_millis() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-/// Whether letting `slot` go loses nothing: no one holds it but the map and the ring, and it
-/// is settled.
+/// Whether letting `slot` go loses nothing: no one holds it but the map and the ring (not a
+/// call, nor a [`Busy`](super::slot::Busy) lock), and it is settled.
 fn can_go(slot: &Arc<Slot>) -> bool {
     Arc::strong_count(slot) == 2 && slot.settled()
 }

@@ -140,7 +140,7 @@ impl Prepared {
             draft.key.as_ref(),
             draft.identity.as_ref().map(|identity| identity.digest),
             &draft.headers,
-            &token_headers,
+            token_headers,
         ))
     }
 

@@ -80,10 +80,19 @@ impl Budgets {
                 b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < capacity
             });
         }
-        let bucket = buckets.map.entry(installation.clone()).or_insert(Bucket {
-            tokens: capacity,
-            updated: now,
-        });
+        // The id is copied only for an installation's first call.
+        if !buckets.map.contains_key(installation) {
+            buckets.map.insert(
+                installation.clone(),
+                Bucket {
+                    tokens: capacity,
+                    updated: now,
+                },
+            );
+        }
+        let Some(bucket) = buckets.map.get_mut(installation) else {
+            return Turn::Now;
+        };
         let refilled = now.duration_since(bucket.updated).as_secs_f64() * rate;
         bucket.tokens = (bucket.tokens + refilled).min(capacity);
         bucket.updated = now;

@@ -35,7 +35,7 @@ impl CacheKey {
         token: Option<&TokenKey>,
         identity: Option<[u8; 32]>,
         headers: &HeaderMap,
-        token_headers: &[(HeaderName, String, String)],
+        token_headers: Vec<(HeaderName, String, String)>,
     ) -> CacheKey {
         CacheKey {
             url: url.as_str().to_string(),
@@ -47,7 +47,7 @@ impl CacheKey {
                 .filter(|(name, _)| !token_headers.iter().any(|(n, _, _)| n == *name))
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
-            token_text: token_headers.to_vec(),
+            token_text: token_headers,
         }
     }
 }

@@ -209,7 +209,6 @@ impl Prepared {
             headers,
             ..
         } = &mut *self.draft;
-        let secret = token.secret();
         let mut made = true;
         for header in token_headers.iter() {
             let (prefix, suffix) = (&header.prefix, &header.suffix);
@@ -223,6 +222,7 @@ impl Prepared {
                 };
                 continue;
             }
+            let secret = token.secret();
             let mut text = Vec::with_capacity(prefix.len() + secret.len() + suffix.len());
             text.extend_from_slice(prefix.as_bytes());
             text.extend_from_slice(secret.as_bytes());

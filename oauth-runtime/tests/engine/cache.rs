@@ -204,3 +204,33 @@ async fn new_tokens_for_a_key_drop_its_cached_answers() {
         .unwrap();
     assert_eq!(get_thing(&runtime, &provider, "7", ttl).await.attempts(), 1);
 }
+
+#[tokio::test]
+async fn answers_asked_with_other_header_values_are_not_shared() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    seed_installation(&provider, &runtime).await;
+    let ttl = Duration::from_secs(60);
+    let get = |account: &str| {
+        Engine::new(runtime.clone())
+            .get_thing_as(&crate::GetThingAsContext {
+                port: provider.port(),
+                id: "7".into(),
+                account: account.into(),
+            })
+            .cache(ttl)
+            .send()
+    };
+    assert_eq!(get("acme").await.unwrap().attempts(), 1);
+    assert_eq!(
+        get("acme").await.unwrap().attempts(),
+        0,
+        "the same question"
+    );
+    assert_eq!(
+        get("globex").await.unwrap().attempts(),
+        1,
+        "another header value"
+    );
+    assert_eq!(api_calls(&provider), 2);
+}

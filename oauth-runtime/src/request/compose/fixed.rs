@@ -51,8 +51,10 @@ pub struct FixedUrl {
     /// template asks for at most two (the origin, and the base or its whole fixed path).
     parsed: [OnceLock<(usize, url::Url)>; 2],
     /// The first path prefix value composed after the start, with the literal text after it,
-    /// parsed: a call sending the same prefix copies it (see `prefix`).
-    pub(super) prefixed: OnceLock<Prefixed>,
+    /// parsed: a call sending the same prefix copies it (see `prefix`). `None` once the text
+    /// after the prefix is known to need the whole path parsed: nothing is kept then, and no
+    /// call gathers a prefix again.
+    pub(super) prefixed: OnceLock<Option<Prefixed>>,
 }
 
 /// A path prefix value and the literal path text that followed it, appended to the origin.

@@ -398,6 +398,7 @@ impl<'c> Compose<'c> {
             return;
         }
         self.compose_prefix(value);
+        self.prefix_appended();
     }
 
     /// Whether a prefix `value` begins the path, which is still to be parsed: its segments

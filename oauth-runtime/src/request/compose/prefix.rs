@@ -33,7 +33,7 @@ impl<'c> Compose<'c> {
             return false;
         };
         match fixed.prefixed.get() {
-            Some(kept) if *kept.prefix == *value => {
+            Some(Some(kept)) if *kept.prefix == *value => {
                 self.segments = Segments::appending(kept.url.clone(), kept.open);
                 self.prefix = PrefixMemo::Replaying { kept, met: 0 };
                 true
@@ -64,9 +64,14 @@ impl<'c> Compose<'c> {
                 self.stop_replaying();
                 false
             }
-            PrefixMemo::Recording { text: gathered, .. } => {
-                // A query in the text, or text that cannot be appended, ends the prefix's part.
+            PrefixMemo::Recording {
+                fixed,
+                text: gathered,
+                ..
+            } => {
+                // A query in the text: the template's path is parsed whole, at every call.
                 if text.contains('?') {
+                    let _ = fixed.prefixed.set(None);
                     self.prefix = PrefixMemo::None;
                 } else {
                     gathered.push_str(text);
@@ -94,17 +99,34 @@ impl<'c> Compose<'c> {
                 text,
             } => {
                 self.segments.flush(&mut self.url);
-                if let (Segments::Appending { url, open, .. }, None) =
-                    (&self.segments, &self.draft.error)
-                {
-                    let _ = fixed.prefixed.set(Prefixed {
-                        prefix,
-                        text: text.into(),
-                        url: url.clone(),
-                        open: *open,
-                    });
+                match (&self.segments, &self.draft.error) {
+                    // A value's error is this call's: a later one may keep its prefix.
+                    (_, Some(_)) => {}
+                    (Segments::Appending { url, open, .. }, None) => {
+                        let _ = fixed.prefixed.set(Some(Prefixed {
+                            prefix,
+                            text: text.into(),
+                            url: url.clone(),
+                            open: *open,
+                        }));
+                    }
+                    // The prefix was appended (see `prefix_appended`): its text needs the whole
+                    // path parsed, at every call.
+                    _ => {
+                        let _ = fixed.prefixed.set(None);
+                    }
                 }
             }
+        }
+    }
+
+    /// After the prefix is composed: one that could not be appended to the origin (its value
+    /// needs the whole path parsed) is not gathered; that is this value's, not the template's.
+    pub(super) fn prefix_appended(&mut self) {
+        if matches!(self.prefix, PrefixMemo::Recording { .. })
+            && !matches!(self.segments, Segments::Appending { .. })
+        {
+            self.prefix = PrefixMemo::None;
         }
     }
 
