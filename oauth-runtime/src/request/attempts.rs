@@ -165,6 +165,8 @@ impl Prepared {
             reason: "left no URL to send to",
         })?;
         let mut request = reqwest::Request::new(draft.template.method.to_reqwest(), url);
+        // Without the token's headers: a copy of a request's other headers, usually none,
+        // costs nothing.
         if last {
             *request.headers_mut() = std::mem::take(&mut draft.headers);
             *request.body_mut() = draft.body.take().map(reqwest::Body::from);
@@ -173,6 +175,7 @@ impl Prepared {
             *request.body_mut() = draft.body.clone().map(reqwest::Body::from);
         }
         *request.timeout_mut() = Some(draft.timeout());
+        self.write_token_headers(request.headers_mut(), last);
         Ok(request)
     }
 }

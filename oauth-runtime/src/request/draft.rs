@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, Subject, TokenKey};
+use crate::tokens::{AccessToken, BEARER, Subject, TokenKey, Zeroing};
 
 /// An HTTP method a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,12 +143,16 @@ pub(crate) struct Draft {
     pub(crate) error: Option<Box<InvokeError>>,
     /// Set once composed (unless there is an error); taken by the last attempt.
     pub(crate) url: Option<url::Url>,
+    /// The headers that do not carry the token.
     pub(crate) headers: HeaderMap,
     pub(crate) token_headers: TokenHeaders,
+    /// The values of the token headers other than the usual `Bearer` one (which is the kept
+    /// token itself), in their order, made when the token is set.
+    pub(crate) token_values: Vec<HeaderValue>,
     pub(crate) subject: Subject,
     /// The key of the token sent, once the request is prepared.
     pub(crate) key: Option<TokenKey>,
-    /// The token sent, once written into the headers.
+    /// The token sent, once its headers are checked; let go by the last attempt.
     pub(crate) token: Option<AccessToken>,
     pub(crate) body: Option<Bytes>,
     pub(crate) json: bool,
@@ -173,6 +177,7 @@ impl Draft {
                 url: None,
                 headers: HeaderMap::new(),
                 token_headers: TokenHeaders::default(),
+                token_values: Vec::new(),
                 subject: Subject::Installation,
                 key: None,
                 token: None,
@@ -209,6 +214,25 @@ pub(crate) struct TokenHeader {
 }
 
 impl TokenHeader {
+    /// Whether it is the usual `Bearer <token>`, whose value is the token's own.
+    pub(crate) fn is_bearer(&self) -> bool {
+        self.prefix == BEARER && self.suffix.is_empty()
+    }
+
+    /// Its value with `token` in it (marked sensitive, zeroed when let go, as the token's
+    /// own bytes); `None` when that is not a valid header value.
+    pub(crate) fn value_with(&self, token: &AccessToken) -> Option<HeaderValue> {
+        let (prefix, secret, suffix) = (&self.prefix, token.secret(), &self.suffix);
+        let mut text = Vec::with_capacity(prefix.len() + secret.len() + suffix.len());
+        text.extend_from_slice(prefix.as_bytes());
+        text.extend_from_slice(secret.as_bytes());
+        text.extend_from_slice(suffix.as_bytes());
+        let text = Bytes::from_owner(Zeroing(text.into_boxed_slice()));
+        let mut value = HeaderValue::from_maybe_shared(text).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
     /// The text around the token, checked apart from it: when the token is at hand, making
     /// the header checks it all, and this only tells whose fault a failure is.
     pub(crate) fn check_text(&self, template: &'static str) -> Result<(), InvokeError> {
@@ -244,6 +268,14 @@ impl TokenHeaders {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
         self.first.iter().chain(&self.more)
+    }
+
+    /// The header's name when the usual `Bearer` one is the only token header.
+    pub(crate) fn only_bearer(&self) -> Option<&HeaderName> {
+        match &self.first {
+            Some(header) if self.more.is_empty() && header.is_bearer() => Some(&header.name),
+            _ => None,
+        }
     }
 }
 

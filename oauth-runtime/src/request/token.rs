@@ -3,15 +3,14 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use super::budget::Turn;
 use super::builder::RequestBuilder;
 use super::draft::{Draft, TemplateInfo};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, BEARER, Subject, TokenError, TokenKey, TokenSource, Zeroing};
+use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
 
 impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a
@@ -202,42 +201,27 @@ impl Prepared {
             .try_for_each(|header| header.check_text(template))
     }
 
-    /// Writes the token into its headers.
+    /// Keeps the token to send, its headers checked (those other than the usual `Bearer`
+    /// one are made now); they are written into each attempt's request.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
         let Draft {
             token_headers,
-            headers,
+            token_values,
             ..
         } = &mut *self.draft;
+        token_values.clear();
         let mut made = true;
         for header in token_headers.iter() {
-            let (prefix, suffix) = (&header.prefix, &header.suffix);
-            if prefix == BEARER && suffix.is_empty() {
-                match token.bearer() {
-                    Some(value) => headers.insert(header.name.clone(), value),
-                    None => {
-                        made = false;
-                        break;
-                    }
-                };
-                continue;
+            if header.is_bearer() {
+                made = token.is_header_value();
+            } else {
+                match header.value_with(&token) {
+                    Some(value) => token_values.push(value),
+                    None => made = false,
+                }
             }
-            let secret = token.secret();
-            let mut text = Vec::with_capacity(prefix.len() + secret.len() + suffix.len());
-            text.extend_from_slice(prefix.as_bytes());
-            text.extend_from_slice(secret.as_bytes());
-            text.extend_from_slice(suffix.as_bytes());
-            // Zeroed when the last request holding it lets it go, as the token's own bytes.
-            let text = Bytes::from_owner(Zeroing(text.into_boxed_slice()));
-            match HeaderValue::from_maybe_shared(text) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    headers.insert(header.name.clone(), value);
-                }
-                Err(_) => {
-                    made = false;
-                    break;
-                }
+            if !made {
+                break;
             }
         }
         if !made {
@@ -249,6 +233,35 @@ impl Prepared {
         }
         self.draft.token = Some(token);
         Ok(())
+    }
+
+    /// Writes the token's headers into an attempt's `headers`. The `last` attempt lets the
+    /// kept token go, into its header when that is the usual `Authorization: Bearer` alone.
+    pub(super) fn write_token_headers(&mut self, headers: &mut HeaderMap, last: bool) {
+        let draft = &mut *self.draft;
+        if last && let Some(name) = draft.token_headers.only_bearer() {
+            if let Some(value) = draft.token.take().and_then(AccessToken::into_bearer) {
+                headers.insert(name.clone(), value);
+            }
+            return;
+        }
+        let Some(token) = &draft.token else {
+            return;
+        };
+        let mut made = draft.token_values.iter();
+        for header in draft.token_headers.iter() {
+            let value = if header.is_bearer() {
+                token.bearer()
+            } else {
+                made.next().cloned()
+            };
+            if let Some(value) = value {
+                headers.insert(header.name.clone(), value);
+            }
+        }
+        if last {
+            draft.token = None;
+        }
     }
 
     /// After a 401: the token source's replacement for `rejected`, written into the headers;

@@ -161,6 +161,49 @@ async fn a_401_refreshes_once_and_replays_once() {
     );
 }
 
+#[tokio::test]
+async fn the_replay_after_a_401_sends_the_other_headers_again_beside_the_new_token() {
+    for bearer in [true, false] {
+        let provider = Provider::start().await;
+        let runtime = provider.runtime(MemoryStore::new());
+        provider
+            .seed(
+                &runtime,
+                &crm(),
+                "sekrit-revoked",
+                false,
+                1800,
+                Some("sekrit-refresh-0"),
+            )
+            .await;
+        let engine = Engine::new(runtime.clone());
+        let request = if bearer {
+            engine.get_thing_as(&crate::GetThingAsContext {
+                port: provider.port(),
+                id: "7".into(),
+                account: "acme".into(),
+            })
+        } else {
+            engine.get_thing_token_as(&crate::GetThingTokenAsContext {
+                port: provider.port(),
+                id: "7".into(),
+                account: "acme".into(),
+            })
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(response.attempts(), 2);
+        assert_eq!(
+            provider.events(),
+            [
+                "api sekrit-revoked 401 account=acme",
+                "token",
+                "api sekrit-access-1 200 account=acme"
+            ],
+            "bearer: {bearer}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_401s_refresh_once() {
     let provider = Arc::new(Provider::start().await);

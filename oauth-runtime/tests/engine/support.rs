@@ -316,16 +316,19 @@ impl Respond for Api {
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("token "))
+            })
             .unwrap_or_default()
             .to_string();
         let accepted = !self.0.reject_all.load(Ordering::SeqCst)
             && self.0.accepted.lock().unwrap().contains(&token);
-        self.0
-            .events
-            .lock()
-            .unwrap()
-            .push(format!("api {token} {}", if accepted { 200 } else { 401 }));
+        let mut event = format!("api {token} {}", if accepted { 200 } else { 401 });
+        if let Some(account) = request.headers.get("x-account") {
+            event.push_str(&format!(" account={}", account.to_str().unwrap_or("?")));
+        }
+        self.0.events.lock().unwrap().push(event);
         if accepted {
             ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token }))
         } else {
