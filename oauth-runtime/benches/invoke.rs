@@ -16,7 +16,8 @@
 //! ratio template ÷ by hand of each round).
 //!
 //! Run: `cargo bench -p oauth-runtime --bench invoke` (`INVOKE_ROUNDS=N` sets the rounds,
-//! `INVOKE_ROWS=b,c` the rows).
+//! `INVOKE_ROWS=b,c` the rows; `INVOKE_PROFILE=template` or `hand` runs one side alone, for a
+//! profiler).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -223,6 +224,17 @@ fn main() {
             }
             started.elapsed().as_nanos() as f64 / per_round as f64
         };
+        // For a profiler: `INVOKE_PROFILE=template` (or `hand`) runs that side alone.
+        if let Ok(side) = std::env::var("INVOKE_PROFILE") {
+            for _ in 0..rounds {
+                black_box(if side == "hand" {
+                    by_hand()
+                } else {
+                    template()
+                });
+            }
+            continue;
+        }
         let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             let (a, b) = if round % 2 == 0 {

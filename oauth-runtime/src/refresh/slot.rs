@@ -124,6 +124,12 @@ fn process_millis() -> NonZeroU64 {
     NonZeroU64::new(super::slots::coarse_millis()).unwrap_or(NonZeroU64::MIN)
 }
 
+#[cold]
+#[inline(never)]
+fn missing_scopes(key: &TokenKey, missing: &[String]) -> TokenError {
+    reauthorize(key, ReauthorizationReason::MissingScopes(missing.to_vec()))
+}
+
 /// Tokens a refresh obtained and could not save, with the stored record they replace.
 #[derive(Clone)]
 pub(super) struct Unsaved {
@@ -310,11 +316,7 @@ impl TokenManager {
             return None;
         }
         if !cached.missing_scopes().is_empty() {
-            let missing = cached.missing_scopes().to_vec();
-            return Some(Err(reauthorize(
-                key,
-                ReauthorizationReason::MissingScopes(missing),
-            )));
+            return Some(Err(missing_scopes(key, cached.missing_scopes())));
         }
         Some(Ok(cached.access_token.clone()))
     }

@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use super::builder::RequestBuilder;
 use super::cache::CacheKey;
-use super::draft::MethodKind;
+use super::draft::{Draft, MethodKind};
 use super::token::Prepared;
 use crate::error::InvokeError;
 use crate::response::Response;
@@ -159,11 +159,9 @@ impl Prepared {
             draft.url.take()
         };
         // A composed request has its URL until the last attempt takes it.
-        let url = url.ok_or_else(|| InvokeError::InvalidValue {
-            template: draft.template.name,
-            placeholder: "path",
-            reason: "left no URL to send to",
-        })?;
+        let Some(url) = url else {
+            return Err(no_url(draft.template.name));
+        };
         let mut request = reqwest::Request::new(draft.template.method.to_reqwest(), url);
         // Without the token's headers: a copy of a request's other headers, usually none,
         // costs nothing.
@@ -171,12 +169,28 @@ impl Prepared {
             *request.headers_mut() = std::mem::take(&mut draft.headers);
             *request.body_mut() = draft.body.take().map(reqwest::Body::from);
         } else {
-            *request.headers_mut() = draft.headers.clone();
-            *request.body_mut() = draft.body.clone().map(reqwest::Body::from);
+            copy_parts(draft, &mut request);
         }
         *request.timeout_mut() = Some(draft.timeout());
         self.write_token_headers(request.headers_mut(), last);
         Ok(request)
+    }
+}
+
+/// The headers and body of an attempt that may be followed by another.
+#[inline(never)]
+fn copy_parts(draft: &Draft, request: &mut reqwest::Request) {
+    *request.headers_mut() = draft.headers.clone();
+    *request.body_mut() = draft.body.clone().map(reqwest::Body::from);
+}
+
+#[cold]
+#[inline(never)]
+fn no_url(template: &'static str) -> InvokeError {
+    InvokeError::InvalidValue {
+        template,
+        placeholder: "path",
+        reason: "left no URL to send to",
     }
 }
 

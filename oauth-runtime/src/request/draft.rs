@@ -197,6 +197,7 @@ impl Draft {
     }
 
     /// Keeps `error` unless an earlier one is kept already.
+    #[cold]
     pub(crate) fn fail(&mut self, error: impl Into<Box<InvokeError>>) {
         if self.error.is_none() {
             self.error = Some(error.into());

@@ -34,23 +34,8 @@ impl RequestBuilder {
             return Err(error);
         }
         let template = draft.template;
-        let template_keys = template.query_keys;
-        if let Some(url) = draft.url.as_mut()
-            && draft
-                .extra_query
-                .iter()
-                .any(|(k, _)| !template_keys.contains(&k.as_str()))
-        {
-            let extra = draft
-                .extra_query
-                .iter()
-                .filter(|(k, _)| !template_keys.contains(&k.as_str()));
-            url.query_pairs_mut().extend_pairs(extra);
-        }
-        if draft.json && !draft.headers.contains_key(CONTENT_TYPE) {
-            draft
-                .headers
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if !draft.extra_query.is_empty() || draft.json {
+            add_extras(&mut draft);
         }
         let subject = std::mem::replace(&mut draft.subject, Subject::Installation);
         let mut prepared = Prepared { draft };
@@ -82,6 +67,29 @@ impl RequestBuilder {
     }
 }
 
+/// The builder's query parameters (those the template's query leaves) and JSON content type.
+#[inline(never)]
+fn add_extras(draft: &mut Draft) {
+    let template_keys = draft.template.query_keys;
+    if let Some(url) = draft.url.as_mut()
+        && draft
+            .extra_query
+            .iter()
+            .any(|(k, _)| !template_keys.contains(&k.as_str()))
+    {
+        let extra = draft
+            .extra_query
+            .iter()
+            .filter(|(k, _)| !template_keys.contains(&k.as_str()));
+        url.query_pairs_mut().extend_pairs(extra);
+    }
+    if draft.json && !draft.headers.contains_key(CONTENT_TYPE) {
+        draft
+            .headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+}
+
 /// A request fixed but for its token, which may have to be awaited.
 enum Preparing {
     Ready(Prepared),
@@ -95,17 +103,23 @@ fn token_source<'r>(
     runtime: &'r Runtime,
     template: &'static TemplateInfo,
 ) -> Result<&'r dyn TokenSource, InvokeError> {
-    runtime.inner.tokens.as_deref().ok_or_else(|| {
-        InvokeError::from_token(
-            template.name,
-            template
-                .integration
-                .unwrap_or(oauth_rules::LEGACY_INTEGRATION),
-            TokenError::new(
-                "the runtime has no token source (see RuntimeBuilder::store or ::tokens)",
-            ),
-        )
-    })
+    runtime
+        .inner
+        .tokens
+        .as_deref()
+        .ok_or_else(|| no_token_source(template))
+}
+
+#[cold]
+#[inline(never)]
+fn no_token_source(template: &'static TemplateInfo) -> InvokeError {
+    InvokeError::from_token(
+        template.name,
+        template
+            .integration
+            .unwrap_or(oauth_rules::LEGACY_INTEGRATION),
+        TokenError::new("the runtime has no token source (see RuntimeBuilder::store or ::tokens)"),
+    )
 }
 
 /// A request ready to go out, as many times as its attempts need: its token (and the key
@@ -204,6 +218,15 @@ impl Prepared {
     /// Keeps the token to send, its headers checked (those other than the usual `Bearer`
     /// one are made now); they are written into each attempt's request.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
+        if self.draft.token_headers.only_bearer().is_some() && token.is_header_value() {
+            self.draft.token = Some(token);
+            return Ok(());
+        }
+        self.set_token_in_any_header(token)
+    }
+
+    #[inline(never)]
+    fn set_token_in_any_header(&mut self, token: AccessToken) -> Result<(), InvokeError> {
         let Draft {
             token_headers,
             token_values,

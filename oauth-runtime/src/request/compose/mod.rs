@@ -183,6 +183,10 @@ impl<'c> Compose<'c> {
         self.draft.subject = Subject::User(user.clone());
     }
 
+    // Out of line, as every failure path below: the paths a request takes when all is well
+    // stay short, and fit the processor's instruction cache.
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, placeholder: &'static str, reason: &'static str) {
         let template = self.draft.template.name;
         self.draft.fail(InvokeError::InvalidValue {
