@@ -56,13 +56,18 @@ struct Entry {
     response: Response,
     /// `None`: a ttl too long to count.
     until: Option<Instant>,
+    /// When it was kept (a count of the cache's insertions): tells its place in `order`.
+    kept: u64,
 }
 
 struct Entries {
     map: HashMap<CacheKey, Entry>,
-    /// Keys from the oldest insertion.
-    order: VecDeque<CacheKey>,
+    /// Keys from the oldest insertion, with when each was kept. A key removed, or kept again,
+    /// leaves its old place behind, skipped when its turn comes: removing is one map lookup,
+    /// not a walk of the order under the lock.
+    order: VecDeque<(CacheKey, u64)>,
     bytes: usize,
+    insertions: u64,
 }
 
 /// The runtime's response cache.
@@ -79,6 +84,7 @@ impl ResponseCache {
                 map: HashMap::new(),
                 order: VecDeque::new(),
                 bytes: 0,
+                insertions: 0,
             }),
             max_entries,
             max_bytes,
@@ -109,20 +115,11 @@ impl ResponseCache {
         let mut entries = self.entries();
         entries.remove(&key);
         while entries.map.len() >= self.max_entries || entries.bytes + size > self.max_bytes {
-            let Some(oldest) = entries.order.pop_front() else {
+            if !entries.remove_oldest() {
                 break;
-            };
-            entries.remove(&oldest);
+            }
         }
-        entries.bytes += size;
-        entries.order.push_back(key.clone());
-        entries.map.insert(
-            key,
-            Entry {
-                response: response.clone(),
-                until: Instant::now().checked_add(ttl),
-            },
-        );
+        entries.insert(key, response.clone(), Instant::now().checked_add(ttl));
     }
 }
 
@@ -152,10 +149,142 @@ impl ResponseCache {
 }
 
 impl Entries {
+    fn insert(&mut self, key: CacheKey, response: Response, until: Option<Instant>) {
+        self.insertions += 1;
+        let kept = self.insertions;
+        self.bytes += response.body_len();
+        self.order.push_back((key.clone(), kept));
+        self.map.insert(
+            key,
+            Entry {
+                response,
+                until,
+                kept,
+            },
+        );
+        self.drop_left_places();
+    }
+
     fn remove(&mut self, key: &CacheKey) {
         if let Some(entry) = self.map.remove(key) {
             self.bytes -= entry.response.body_len();
-            self.order.retain(|k| k != key);
         }
+    }
+
+    /// Removes the entry kept longest ago; false when there is none.
+    fn remove_oldest(&mut self) -> bool {
+        while let Some((key, kept)) = self.order.pop_front() {
+            if self.is_at(&key, kept) {
+                self.remove(&key);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether `key`'s entry is the one kept at `kept`.
+    fn is_at(&self, key: &CacheKey, kept: u64) -> bool {
+        self.map.get(key).is_some_and(|entry| entry.kept == kept)
+    }
+
+    /// The places left behind are dropped once they outnumber the entries: the order stays
+    /// within about twice the entries, and each left place is walked over once.
+    fn drop_left_places(&mut self) {
+        if self.order.len() <= 2 * self.map.len() + 16 {
+            return;
+        }
+        let map = &self.map;
+        self.order
+            .retain(|(key, kept)| map.get(key).is_some_and(|entry| entry.kept == *kept));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CacheKey, ResponseCache};
+    use crate::response::Response;
+    use crate::tokens::InstallationId;
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+    use std::time::Duration;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    fn key(path: &str) -> CacheKey {
+        let url = url::Url::parse(&format!("https://api.example.com/{path}")).unwrap();
+        CacheKey::new(
+            &url,
+            &InstallationId::default(),
+            None,
+            None,
+            &HeaderMap::new(),
+            Vec::new(),
+        )
+    }
+
+    fn answer(body: &'static str) -> Response {
+        Response::new(StatusCode::OK, HeaderMap::new(), Bytes::from(body), 1)
+    }
+
+    fn kept(cache: &ResponseCache, path: &str) -> Option<String> {
+        cache
+            .get(&key(path))
+            .map(|r| String::from_utf8(r.into_bytes().to_vec()).unwrap())
+    }
+
+    #[test]
+    fn the_oldest_answer_goes_first_and_an_answer_kept_again_is_young_again() {
+        let cache = ResponseCache::new(3, 1 << 20);
+        for path in ["a", "b", "c"] {
+            cache.put(key(path), &answer(path), TTL);
+        }
+        cache.put(key("a"), &answer("a2"), TTL);
+        cache.put(key("d"), &answer("d"), TTL);
+        assert_eq!(kept(&cache, "b"), None, "the oldest");
+        assert_eq!(kept(&cache, "a").as_deref(), Some("a2"));
+        assert_eq!(kept(&cache, "c").as_deref(), Some("c"));
+        assert_eq!(kept(&cache, "d").as_deref(), Some("d"));
+        cache.put(key("e"), &answer("e"), TTL);
+        assert_eq!(
+            kept(&cache, "c"),
+            None,
+            "then the next oldest, not `a` kept again"
+        );
+        assert_eq!(kept(&cache, "a").as_deref(), Some("a2"));
+    }
+
+    #[test]
+    fn the_bound_in_bytes_drops_as_many_old_answers_as_it_takes() {
+        let cache = ResponseCache::new(100, 10);
+        cache.put(key("a"), &answer("1234"), TTL);
+        cache.put(key("b"), &answer("1234"), TTL);
+        cache.put(key("c"), &answer("123456789"), TTL);
+        assert_eq!(kept(&cache, "a"), None);
+        assert_eq!(kept(&cache, "b"), None);
+        assert_eq!(kept(&cache, "c").as_deref(), Some("123456789"));
+        assert_eq!(cache.entries().bytes, 9);
+        cache.put(key("d"), &answer("12345678901"), TTL);
+        assert_eq!(kept(&cache, "d"), None, "larger than the whole cache");
+        assert_eq!(kept(&cache, "c").as_deref(), Some("123456789"));
+    }
+
+    #[test]
+    fn places_left_by_removed_and_renewed_answers_do_not_pile_up() {
+        let cache = ResponseCache::new(4, 1 << 20);
+        for round in 0..10_000 {
+            let path = ["a", "b", "c", "d", "e"][round % 5];
+            cache.put(key(path), &answer("x"), TTL);
+            if round % 7 == 0 {
+                cache.entries().remove(&key(path));
+            }
+        }
+        let entries = cache.entries();
+        assert!(entries.map.len() <= 4);
+        assert!(
+            entries.order.len() <= 2 * entries.map.len() + 16,
+            "{}",
+            entries.order.len()
+        );
+        assert_eq!(entries.bytes, entries.map.len(), "one byte an answer");
     }
 }

@@ -271,12 +271,9 @@ impl TokenHeaders {
         self.first.iter().chain(&self.more)
     }
 
-    /// The header's name when the usual `Bearer` one is the only token header.
-    pub(crate) fn only_bearer(&self) -> Option<&HeaderName> {
-        match &self.first {
-            Some(header) if self.more.is_empty() && header.is_bearer() => Some(&header.name),
-            _ => None,
-        }
+    /// Whether the usual `Bearer` header is the only one.
+    pub(crate) fn only_bearer(&self) -> bool {
+        self.more.is_empty() && self.first.as_ref().is_some_and(TokenHeader::is_bearer)
     }
 }
 

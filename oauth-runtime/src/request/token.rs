@@ -218,7 +218,7 @@ impl Prepared {
     /// Keeps the token to send, its headers checked (those other than the usual `Bearer`
     /// one are made now); they are written into each attempt's request.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
-        if self.draft.token_headers.only_bearer().is_some() && token.is_header_value() {
+        if self.draft.token_headers.only_bearer() && token.is_header_value() {
             self.draft.token = Some(token);
             return Ok(());
         }
@@ -258,16 +258,10 @@ impl Prepared {
         Ok(())
     }
 
-    /// Writes the token's headers into an attempt's `headers`. The `last` attempt lets the
-    /// kept token go, into its header when that is the usual `Authorization: Bearer` alone.
+    /// Writes the token's headers into an attempt's `headers`; the `last` attempt lets the
+    /// kept token go.
     pub(super) fn write_token_headers(&mut self, headers: &mut HeaderMap, last: bool) {
         let draft = &mut *self.draft;
-        if last && let Some(name) = draft.token_headers.only_bearer() {
-            if let Some(value) = draft.token.take().and_then(AccessToken::into_bearer) {
-                headers.insert(name.clone(), value);
-            }
-            return;
-        }
         let Some(token) = &draft.token else {
             return;
         };
