@@ -9,7 +9,10 @@
 //! - (c) the same with values that need encoding (a space and a `/` in a path value, `&` and a
 //!   space in a query value);
 //! - (d) an agent integration: the end user's token (`myTicket`);
-//! - (e) a `current_host.endpoint_urls` host and a path-prefix value (`hostTicket`).
+//! - (e) a `current_host.endpoint_urls` host and a path-prefix value (`hostTicket`);
+//! - (f) (a) from a client made for the call (`Bench::new(runtime, iparams)`), as a server
+//!   serving many installations makes them: the first call of each client, whose URL start
+//!   the runtime has parsed for an earlier client.
 //!
 //! The template's token comes from a `MemoryStore` through the refreshing manager. Rounds
 //! alternate which side goes first; figures are medians over rounds (ns per request, and the
@@ -28,7 +31,7 @@ use oauth_runtime::UserId;
 mod common;
 use common::{
     Bench, GetConversationContext, GetTicketContext, HostTicketContext, MyTicketContext, TOKEN,
-    USER, client, quick, server,
+    USER, quick, server,
 };
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -90,7 +93,7 @@ fn conversation_by_hand(base: &url::Url, context: &GetConversationContext) -> re
     request
 }
 
-fn rows() -> Vec<Row> {
+fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
     let ticket = GetTicketContext {
         ticket_id: "12345".into(),
         include: "requester,stats".into(),
@@ -115,6 +118,8 @@ fn rows() -> Vec<Row> {
         ticket_id: "12345".into(),
         include: "requester,stats".into(),
     };
+    let (runtime, iparams) = (runtime.clone(), common::iparams(port));
+    let per_call = ticket.clone();
     vec![
         Row {
             name: "(a) 2 values + token",
@@ -162,6 +167,13 @@ fn rows() -> Vec<Row> {
                 request(url)
             }),
         },
+        Row {
+            name: "(f) (a), a client per call",
+            template: Box::new(move |_| {
+                Bench::new(runtime.clone(), iparams.clone()).get_ticket(&per_call)
+            }),
+            by_hand: Box::new(move |base| ticket_by_hand(base, "12345", "requester,stats")),
+        },
     ]
 }
 
@@ -176,7 +188,8 @@ fn main() {
         .build()
         .unwrap();
     let port = runtime.block_on(server());
-    let bench = runtime.block_on(client(port, Duration::from_secs(3600)));
+    let handle = runtime.block_on(common::runtime(port, Duration::from_secs(3600)));
+    let bench = Bench::new(handle.clone(), common::iparams(port));
     let base = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
     let (rounds, per_round) = if quick() {
         (1, 100)
@@ -193,7 +206,7 @@ fn main() {
     );
     // `INVOKE_ROWS=b,c` measures those rows only (their letters).
     let only = std::env::var("INVOKE_ROWS").ok();
-    for row in rows() {
+    for row in rows(&handle, port) {
         if let Some(only) = &only
             && !only
                 .split(',')

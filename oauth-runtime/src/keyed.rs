@@ -3,9 +3,8 @@
 //! result, and the bound that lets the oldest tenth go when a cache is full.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 /// One task at a time per key; the others wait for its turn to end, then find its result.
 pub(crate) struct OneAtATime<K> {
@@ -60,15 +59,15 @@ impl<K: Hash + Eq> Drop for Turn<'_, K> {
 
 /// Makes room for one more in a cache holding `capacity` at most: the oldest tenth goes (by
 /// `at`), so that a full cache is not scanned at every new key.
-pub(crate) fn let_oldest_go<K: Hash + Eq + Clone, V>(
-    map: &mut HashMap<K, V>,
+pub(crate) fn let_oldest_go<K: Hash + Eq + Clone, V, S: BuildHasher, T: Ord + Copy>(
+    map: &mut HashMap<K, V, S>,
     capacity: usize,
-    at: impl Fn(&V) -> Instant,
+    at: impl Fn(&V) -> T,
 ) {
     if map.len() < capacity {
         return;
     }
-    let mut oldest: Vec<(Instant, K)> = map.iter().map(|(k, v)| (at(v), k.clone())).collect();
+    let mut oldest: Vec<(T, K)> = map.iter().map(|(k, v)| (at(v), k.clone())).collect();
     let over = (map.len() + 1 - capacity + capacity / 10).min(oldest.len());
     if over > 0 && over < oldest.len() {
         oldest.select_nth_unstable_by_key(over - 1, |(at, _)| *at);
@@ -81,7 +80,7 @@ pub(crate) fn let_oldest_go<K: Hash + Eq + Clone, V>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn a_full_cache_lets_its_oldest_tenth_go() {

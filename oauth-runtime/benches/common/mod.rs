@@ -131,6 +131,19 @@ async fn client_on(
     expires_in: Duration,
     builder: oauth_runtime::RuntimeBuilder,
 ) -> Bench {
+    Bench::new(runtime_on(port, expires_in, builder).await, iparams(port))
+}
+
+/// The runtime of [`client`].
+pub async fn runtime(port: u16, expires_in: Duration) -> Runtime {
+    runtime_on(port, expires_in, Runtime::builder()).await
+}
+
+async fn runtime_on(
+    port: u16,
+    expires_in: Duration,
+    builder: oauth_runtime::RuntimeBuilder,
+) -> Runtime {
     let integration = |name: &str| {
         IntegrationConfig::new(
             name,
@@ -166,7 +179,7 @@ async fn client_on(
         )
         .await
         .unwrap();
-    Bench::new(runtime, iparams(port))
+    runtime
 }
 
 /// A client whose token is given as it is (`StaticTokens`): the token in hand, as the

@@ -13,4 +13,5 @@ mod token;
 pub(crate) use budget::{BudgetLimit, Budgets};
 pub use builder::RequestBuilder;
 pub use compose::{Compose, FixedUrl, FixedUrls};
+pub(crate) use compose::{PARSED_BASES, ParsedBases};
 pub use draft::{MethodKind, TemplateInfo};

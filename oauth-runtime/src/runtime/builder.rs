@@ -12,7 +12,7 @@ use crate::oauth::IntegrationConfig;
 use crate::oauth::source::{IntegrationSource, Integrations};
 use crate::refresh::{RefreshPolicy, SlotLimits, TokenManager};
 use crate::request::cache::ResponseCache;
-use crate::request::{BudgetLimit, Budgets};
+use crate::request::{BudgetLimit, Budgets, PARSED_BASES, ParsedBases};
 use crate::store::TokenStore;
 use crate::tokens::{InstallationId, TokenSource};
 
@@ -410,6 +410,7 @@ impl RuntimeBuilder {
                 tokens,
                 manager,
                 cache: ResponseCache::new(self.cache_entries, self.cache_bytes),
+                bases: ParsedBases::new(PARSED_BASES),
                 identities: IdentityClients::new(settings),
                 budgets: self.installation_budget.map(Budgets::new),
             }),

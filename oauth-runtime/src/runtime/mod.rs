@@ -15,8 +15,8 @@ use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
 use crate::refresh::TokenManager;
-use crate::request::Budgets;
 use crate::request::cache::ResponseCache;
+use crate::request::{Budgets, ParsedBases};
 use crate::store::TokenStore;
 use crate::tokens::{
     AccessToken, InstallationId, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId,
@@ -58,6 +58,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) manager: Option<Arc<TokenManager>>,
     /// GET answers kept at the caller's request ([`RequestBuilder::cache`]).
     pub(crate) cache: ResponseCache,
+    /// The templates' fixed URL starts, parsed, for every client made from this runtime.
+    pub(crate) bases: ParsedBases,
     /// The clients of templates that present a client certificate.
     pub(crate) identities: IdentityClients,
     /// Each installation's request budget, when there is one.

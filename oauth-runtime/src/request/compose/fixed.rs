@@ -43,10 +43,14 @@ impl<T> fmt::Debug for FixedUrls<T> {
     }
 }
 
-/// One template's fixed URL start, once composed.
+/// One template's fixed URL start, once composed. One pointer until then: a client made per
+/// call makes one per template of the app, and uses one.
 #[derive(Default)]
-pub struct FixedUrl {
-    composed: OnceLock<Composed>,
+pub struct FixedUrl(OnceLock<Box<Kept>>);
+
+/// What a fixed URL start keeps once composed.
+struct Kept {
+    composed: Composed,
     /// URLs parsed from the start of the composed text, by the length of the text parsed: a
     /// template asks for at most two (the origin, and the base or its whole fixed path).
     parsed: [OnceLock<(usize, url::Url)>; 2],
@@ -54,7 +58,7 @@ pub struct FixedUrl {
     /// parsed: a call sending the same prefix copies it (see `prefix`). `None` once the text
     /// after the prefix is known to need the whole path parsed: nothing is kept then, and no
     /// call gathers a prefix again.
-    pub(super) prefixed: OnceLock<Option<Prefixed>>,
+    prefixed: OnceLock<Option<Prefixed>>,
 }
 
 /// A path prefix value and the literal path text that followed it, appended to the origin.
@@ -75,22 +79,41 @@ pub(super) struct Composed {
 
 impl FixedUrl {
     pub(super) fn composed(&self) -> Option<&Composed> {
-        self.composed.get()
+        self.0.get().map(|kept| &kept.composed)
     }
 
     /// Keeps the first composition; the same start composed by a concurrent call is the same.
     pub(super) fn keep(&self, composed: Composed) {
-        let _ = self.composed.set(composed);
+        let _ = self.0.set(Box::new(Kept {
+            composed,
+            parsed: Default::default(),
+            prefixed: OnceLock::new(),
+        }));
+    }
+
+    /// The prefix kept after the start (see `prefix`), once one is known.
+    pub(super) fn prefixed(&self) -> Option<&Option<Prefixed>> {
+        self.0.get()?.prefixed.get()
+    }
+
+    /// Keeps the first prefix known (once the start is kept).
+    pub(super) fn keep_prefixed(&self, prefixed: Option<Prefixed>) {
+        if let Some(kept) = self.0.get() {
+            let _ = kept.prefixed.set(prefixed);
+        }
     }
 
     /// The URL parsed from the first `len` bytes of the composed text; `parse` makes it (and
-    /// checks its host) the first time.
+    /// checks its host) the first time after the start is kept.
     pub(super) fn parsed(
         &self,
         len: usize,
         parse: impl FnOnce() -> Result<url::Url, Box<InvokeError>>,
     ) -> Result<url::Url, Box<InvokeError>> {
-        for slot in &self.parsed {
+        let Some(kept) = self.0.get() else {
+            return parse();
+        };
+        for slot in &kept.parsed {
             match slot.get() {
                 Some((parsed_len, url)) if *parsed_len == len => return Ok(url.clone()),
                 Some(_) => {}

@@ -15,12 +15,14 @@ use crate::http_clients::Identity;
 use crate::runtime::Runtime;
 use crate::tokens::{BEARER, Subject, UserId};
 
+mod bases;
 mod encode;
 mod fixed;
 mod prefix;
 mod queue;
 mod segments;
 
+pub(crate) use bases::{PARSED_BASES, ParsedBases};
 use encode::{
     PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment,
     split_at_question_mark, split_port, split_slashes,
@@ -170,7 +172,8 @@ impl<'c> Compose<'c> {
         if !appendable {
             return;
         }
-        match self.parse_base(base) {
+        // Within the fixed start, which is being kept.
+        match self.parse_text(base, true) {
             Ok(url) => {
                 self.segments = Segments::appending(url, true);
             }
@@ -370,17 +373,29 @@ impl<'c> Compose<'c> {
     /// `text` (the start of the composed text: the origin and maybe some of the path) parsed,
     /// its host checked; once per client when it lies within the URL's fixed start.
     fn parse_base(&self, text: &str) -> Result<url::Url, Box<InvokeError>> {
+        let fixed = matches!(self.fixed, FixedStart::Kept(_, fixed_len) if text.len() <= fixed_len);
+        self.parse_text(text, fixed)
+    }
+
+    /// [`parse_base`](Self::parse_base); `fixed` when the text lies within the URL's fixed
+    /// start (literal text and installation parameters only, never a call's values): then it
+    /// is parsed once per client, and once per runtime for every client whose start is the
+    /// same text.
+    fn parse_text(&self, text: &str, fixed: bool) -> Result<url::Url, Box<InvokeError>> {
         let parse = || {
             self.check_host()?;
             self.check_dot_segments(text.get(self.marks.host_end..).unwrap_or(""))?;
             url::Url::parse(text)
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         };
+        if !fixed {
+            return parse();
+        }
+        let bases = &self.draft.runtime.inner.bases;
+        let shared = || bases.get_or_parse(text, self.marks.host_end, parse);
         match self.fixed {
-            FixedStart::Kept(fixed, fixed_len) if text.len() <= fixed_len => {
-                fixed.parsed(text.len(), parse)
-            }
-            _ => parse(),
+            FixedStart::Kept(kept, _) => kept.parsed(text.len(), shared),
+            _ => shared(),
         }
     }
 

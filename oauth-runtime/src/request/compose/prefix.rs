@@ -32,7 +32,7 @@ impl<'c> Compose<'c> {
         let FixedStart::Kept(fixed, _) = self.fixed else {
             return false;
         };
-        match fixed.prefixed.get() {
+        match fixed.prefixed() {
             Some(Some(kept)) if *kept.prefix == *value => {
                 self.segments = Segments::appending(kept.url.clone(), kept.open);
                 self.prefix = PrefixMemo::Replaying { kept, met: 0 };
@@ -71,7 +71,7 @@ impl<'c> Compose<'c> {
             } => {
                 // A query in the text: the template's path is parsed whole, at every call.
                 if text.contains('?') {
-                    let _ = fixed.prefixed.set(None);
+                    fixed.keep_prefixed(None);
                     self.prefix = PrefixMemo::None;
                 } else {
                     gathered.push_str(text);
@@ -103,7 +103,7 @@ impl<'c> Compose<'c> {
                     // A value's error is this call's: a later one may keep its prefix.
                     (_, Some(_)) => {}
                     (Segments::Appending { url, open, .. }, None) => {
-                        let _ = fixed.prefixed.set(Some(Prefixed {
+                        fixed.keep_prefixed(Some(Prefixed {
                             prefix,
                             text: text.into(),
                             url: url.clone(),
@@ -113,7 +113,7 @@ impl<'c> Compose<'c> {
                     // The prefix was appended (see `prefix_appended`): its text needs the whole
                     // path parsed, at every call.
                     _ => {
-                        let _ = fixed.prefixed.set(None);
+                        fixed.keep_prefixed(None);
                     }
                 }
             }

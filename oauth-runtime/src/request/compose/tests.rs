@@ -382,7 +382,17 @@ fn concurrent_first_calls_keep_one_start_and_all_send_the_same_url() {
 
 #[test]
 fn parsed_urls_are_kept_by_length_and_a_third_length_is_parsed_each_time() {
-    let start = FixedUrl::default();
+    // Kept once composed: a start not composed yet keeps nothing.
+    let kept_start = |host: &str| {
+        let start = FixedUrl::default();
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        assert!(compose.fixed(&start));
+        compose.host_text(host);
+        compose.keep_fixed();
+        drop(compose.finish());
+        start
+    };
+    let start = kept_start("a.example");
     let parses = std::cell::Cell::new(0);
     let parse = |text: &str| {
         parses.set(parses.get() + 1);
@@ -399,19 +409,28 @@ fn parsed_urls_are_kept_by_length_and_a_third_length_is_parsed_each_time() {
             assert_eq!(url.as_str(), url::Url::parse(text).expect("a URL").as_str());
         }
     }
-    // The first two lengths once each; the third at each of the three rounds.
-    assert_eq!(parses.get(), 2 + 3);
-    // A failed parse is not kept.
-    let empty = FixedUrl::default();
-    let failed = empty.parsed(3, || {
+    // The first length was kept when the start was composed, the second is parsed once, the
+    // third at each of the three rounds.
+    assert_eq!(parses.get(), 1 + 3);
+    // A failed parse is not kept; the next that works is.
+    let other = kept_start("b.example");
+    let failed = other.parsed(3, || {
         Err(Box::new(InvokeError::MissingIparam {
             template: "t",
             placeholder: "iparam.host",
         }))
     });
     assert!(failed.is_err());
-    assert!(empty.parsed(3, || parse("https://b.example")).is_ok());
-    assert_eq!(parses.get(), 6);
+    for _ in 0..2 {
+        assert!(other.parsed(3, || parse("https://b.example")).is_ok());
+    }
+    assert_eq!(parses.get(), 5);
+    // A start not composed keeps nothing.
+    let empty = FixedUrl::default();
+    for _ in 0..2 {
+        assert!(empty.parsed(3, || parse("https://c.example")).is_ok());
+    }
+    assert_eq!(parses.get(), 7);
 }
 
 static BEARER: TemplateInfo = TemplateInfo {
@@ -674,8 +693,7 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
         );
     }
     let kept = start
-        .prefixed
-        .get()
+        .prefixed()
         .and_then(Option::as_ref)
         .expect("a prefix kept");
     assert_eq!((&*kept.prefix, &*kept.text), ("/helpdesk/v2", "/tickets/"));
@@ -705,7 +723,7 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
         other.as_str(),
         "https://api.example.com/other/tickets/1?k=v"
     );
-    let kept = start.prefixed.get().and_then(Option::as_ref).expect("kept");
+    let kept = start.prefixed().and_then(Option::as_ref).expect("kept");
     assert_eq!(&*kept.prefix, "/helpdesk/v2");
 }
 
@@ -719,12 +737,12 @@ fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without
         assert_eq!(url.as_str(), "https://api.example.com/a//b?k=v");
     }
     // Known then, so that no later call gathers the prefix again.
-    assert!(matches!(start.prefixed.get(), Some(None)));
+    assert!(matches!(start.prefixed(), Some(None)));
     // A kept prefix, then a call that ends before its text does, with no query pair.
     let start = FixedUrl::default();
     let kept = with_prefix_and(&start, "/a", &[text("/b/c")], false).expect("a URL");
     assert_eq!(kept.as_str(), "https://api.example.com/a/b/c");
-    assert!(matches!(start.prefixed.get(), Some(Some(_))));
+    assert!(matches!(start.prefixed(), Some(Some(_))));
     let short = with_prefix_and(&start, "/a", &[text("/b")], false).expect("a URL");
     assert_eq!(short.as_str(), "https://api.example.com/a/b");
     let none = with_prefix_and(&start, "/a", &[], false).expect("a URL");
@@ -735,8 +753,64 @@ fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without
     for prefix in ["/a|b", "/a|b"] {
         with_prefix(&start, prefix, &[text("/c")]).expect("a URL");
     }
-    assert!(start.prefixed.get().is_none());
+    assert!(start.prefixed().is_none());
     with_prefix(&start, "/a", &[text("/c")]).expect("a URL");
-    let kept = start.prefixed.get().and_then(Option::as_ref).expect("kept");
+    let kept = start.prefixed().and_then(Option::as_ref).expect("kept");
     assert_eq!(&*kept.prefix, "/a");
+}
+
+/// A client made per call, composing `host` (an installation parameter) and `id` (a value).
+fn send_from_new_client(
+    runtime: &Runtime,
+    template: &'static TemplateInfo,
+    host: &str,
+    id: &str,
+) -> Result<url::Url, InvokeError> {
+    let fixed = FixedUrl::default();
+    let mut compose = Compose::new(runtime, template);
+    if compose.fixed(&fixed) {
+        compose.host_value("iparam.domain", host);
+        compose.host_text(".example.com");
+        compose.path_text("/api/v2/tickets/");
+        compose.keep_fixed();
+    }
+    compose.path_value("context.id", id);
+    sent(compose)
+}
+
+#[test]
+fn clients_made_per_call_share_a_parsed_base_only_with_the_same_text() {
+    let runtime = Runtime::builder().build().expect("a runtime");
+    for round in 0..3 {
+        for (host, id) in [("acme", "1"), ("globex", "2 3")] {
+            let url = send_from_new_client(&runtime, &TEMPLATE, host, id).unwrap();
+            let expected = format!(
+                "https://{host}.example.com/api/v2/tickets/{}",
+                id.replace(' ', "%20")
+            );
+            assert_eq!(url.as_str(), expected, "round {round}");
+        }
+    }
+    // One base per installation host, whatever the calls' values.
+    assert_eq!(runtime.inner.bases.len(), 2);
+}
+
+#[test]
+fn a_refused_base_is_refused_at_every_call_and_never_kept() {
+    static PLAIN: TemplateInfo = TemplateInfo {
+        https: false,
+        ..TEMPLATE
+    };
+    let runtime = Runtime::builder().build().expect("a runtime");
+    for _ in 0..2 {
+        let refused = send_from_new_client(&runtime, &PLAIN, "acme", "1");
+        assert!(
+            matches!(refused, Err(InvokeError::InsecureHttp { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(runtime.inner.bases.len(), 0);
+    // The same host over https is another text, and is kept.
+    send_from_new_client(&runtime, &TEMPLATE, "acme", "1").unwrap();
+    assert_eq!(runtime.inner.bases.len(), 1);
 }
