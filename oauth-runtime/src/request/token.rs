@@ -20,7 +20,9 @@ impl RequestBuilder {
             Preparing::Ready(prepared) => return Ok(prepared),
             Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
             Preparing::Failed(prepared, error) => {
-                return Err(Box::new(prepared.token_error_for(*error).await));
+                // Boxed, as every rare wait below: a call's future holds only what the usual
+                // path needs (finding the URL to authorize at takes a kilobyte).
+                return Err(Box::new(Box::pin(prepared.token_error_for(*error)).await));
             }
         };
         awaiting.await
@@ -294,7 +296,7 @@ impl Prepared {
         match source.rejected(key, rejected).await {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
-            Err(error) => Err(self.token_error_for(error).await),
+            Err(error) => Err(Box::pin(self.token_error_for(error)).await),
         }
     }
 }
