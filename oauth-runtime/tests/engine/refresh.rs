@@ -129,11 +129,10 @@ async fn an_early_refresh_that_fails_keeps_using_the_valid_token() {
     assert_eq!(stored.record.needs_reauthorization, None);
 }
 
-#[tokio::test]
-async fn a_401_refreshes_once_and_replays_once() {
-    let provider = Provider::start().await;
+/// A runtime whose installation's `crm` token is not expired but no longer accepted by the
+/// API (revoked on the server's side), with a refresh token that works.
+async fn with_revoked_token(provider: &Provider) -> oauth_runtime::Runtime {
     let runtime = provider.runtime(MemoryStore::new());
-    // Not expired, but the API no longer accepts it (revoked on the server's side).
     provider
         .seed(
             &runtime,
@@ -144,6 +143,13 @@ async fn a_401_refreshes_once_and_replays_once() {
             Some("sekrit-refresh-0"),
         )
         .await;
+    runtime
+}
+
+#[tokio::test]
+async fn a_401_refreshes_once_and_replays_once() {
+    let provider = Provider::start().await;
+    let runtime = with_revoked_token(&provider).await;
     let context = GetThingContext {
         port: provider.port(),
         id: "7".into(),
@@ -165,17 +171,7 @@ async fn a_401_refreshes_once_and_replays_once() {
 async fn the_replay_after_a_401_sends_the_other_headers_again_beside_the_new_token() {
     for bearer in [true, false] {
         let provider = Provider::start().await;
-        let runtime = provider.runtime(MemoryStore::new());
-        provider
-            .seed(
-                &runtime,
-                &crm(),
-                "sekrit-revoked",
-                false,
-                1800,
-                Some("sekrit-refresh-0"),
-            )
-            .await;
+        let runtime = with_revoked_token(&provider).await;
         let engine = Engine::new(runtime.clone());
         let request = if bearer {
             engine.get_thing_as(&crate::GetThingAsContext {
@@ -207,17 +203,7 @@ async fn the_replay_after_a_401_sends_the_other_headers_again_beside_the_new_tok
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_401s_refresh_once() {
     let provider = Arc::new(Provider::start().await);
-    let runtime = provider.runtime(MemoryStore::new());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-revoked",
-            false,
-            1800,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    let runtime = with_revoked_token(&provider).await;
     let tokens = stampede(&[runtime], &provider, 20).await;
     assert!(tokens.iter().all(|t| t == "sekrit-access-1"));
     assert_eq!(provider.token_requests(), 1);
@@ -226,17 +212,7 @@ async fn twenty_concurrent_401s_refresh_once() {
 #[tokio::test]
 async fn a_second_401_is_returned_not_looped() {
     let provider = Provider::start().await;
-    let runtime = provider.runtime(MemoryStore::new());
-    provider
-        .seed(
-            &runtime,
-            &crm(),
-            "sekrit-revoked",
-            false,
-            1800,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+    let runtime = with_revoked_token(&provider).await;
     provider.state.reject_all.store(true, Ordering::SeqCst);
     let context = GetThingContext {
         port: provider.port(),
