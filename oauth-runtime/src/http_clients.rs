@@ -97,6 +97,13 @@ impl Identity {
             ca: ca.map(str::to_string),
         }
     }
+
+    /// Whether it was made from these texts.
+    pub(crate) fn is_made_of(&self, certificate: &str, key: &str, ca: Option<&str>) -> bool {
+        self.certificate == certificate
+            && self.key.expose_secret() == key
+            && self.ca.as_deref() == ca
+    }
 }
 
 struct Built {

@@ -2,6 +2,7 @@
 //! [`Draft`] that the composer fills and the builder sends, token headers included.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -162,7 +163,7 @@ pub(crate) struct Draft {
     pub(crate) cache_ttl: Option<Duration>,
     /// The client certificate the template presents, when it has one: its client is found
     /// (or built) when the request is sent.
-    pub(crate) identity: Option<Box<Identity>>,
+    pub(crate) identity: Option<Arc<Identity>>,
 }
 
 impl Draft {

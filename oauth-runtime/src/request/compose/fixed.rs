@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use super::Marks;
 use super::segments::Segments;
 use crate::error::InvokeError;
+use crate::http_clients::Identity;
 
 /// The fixed URL starts of a generated client, one [`FixedUrl`] field per template method
 /// (`T` is a struct the macro generates), shared by the client's clones.
@@ -59,6 +60,9 @@ struct Kept {
     /// after the prefix is known to need the whole path parsed: nothing is kept then, and no
     /// call gathers a prefix again.
     prefixed: OnceLock<Option<Prefixed>>,
+    /// The client certificate the template presented, when it has one: the same installation
+    /// values make the same identity, whose digest is not computed again.
+    identity: OnceLock<Arc<Identity>>,
 }
 
 /// A path prefix value and the literal path text that followed it, appended to the origin.
@@ -88,6 +92,7 @@ impl FixedUrl {
             composed,
             parsed: Default::default(),
             prefixed: OnceLock::new(),
+            identity: OnceLock::new(),
         }));
     }
 
@@ -100,6 +105,18 @@ impl FixedUrl {
     pub(super) fn keep_prefixed(&self, prefixed: Option<Prefixed>) {
         if let Some(kept) = self.0.get() {
             let _ = kept.prefixed.set(prefixed);
+        }
+    }
+
+    /// The identity kept (once the start is kept), if any.
+    pub(super) fn identity(&self) -> Option<&Arc<Identity>> {
+        self.0.get()?.identity.get()
+    }
+
+    /// Keeps the first identity made (once the start is kept).
+    pub(super) fn keep_identity(&self, identity: &Arc<Identity>) {
+        if let Some(kept) = self.0.get() {
+            let _ = kept.identity.set(identity.clone());
         }
     }
 

@@ -4,9 +4,11 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
+use zeroize::Zeroize as _;
 
 use super::builder::RequestBuilder;
 use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
@@ -520,16 +522,36 @@ impl<'c> Compose<'c> {
     /// is built at its first send (an identity that cannot be used fails it, nothing sent)
     /// and reused after.
     pub fn client_identity(&mut self, certificate: &str, key: &str, ca: Option<&str>) {
-        self.draft.identity = Some(Box::new(Identity::new(certificate, key, ca)));
+        let kept = match self.fixed {
+            FixedStart::Kept(fixed, _) => Some(fixed),
+            FixedStart::None | FixedStart::Composing(_) => None,
+        };
+        // The client's earlier calls made it from the same values: not copied nor digested
+        // again (a digest of the PEM texts costs more than the rest of the request).
+        let identity = match kept.and_then(FixedUrl::identity) {
+            Some(identity) if identity.is_made_of(certificate, key, ca) => identity.clone(),
+            _ => {
+                let identity = Arc::new(Identity::new(certificate, key, ca));
+                if let Some(fixed) = kept {
+                    fixed.keep_identity(&identity);
+                }
+                identity
+            }
+        };
+        self.draft.identity = Some(identity);
     }
 
     /// Hands the composed request to the user as a builder.
     pub fn finish(mut self) -> RequestBuilder {
         self.parsed_url();
         self.append_pairs();
-        // A buffer grown by an unusually long URL is let go rather than kept by the thread.
-        if self.url.capacity() <= 2048 {
-            URL_BUFFER.set(std::mem::take(&mut self.url));
+        // Zeroed, spare capacity included: the text held installation values and the call's
+        // (an API key in a query), which the thread's next request must not keep around. A
+        // buffer grown by an unusually long URL is let go rather than kept by the thread.
+        let mut text = std::mem::take(&mut self.url);
+        text.zeroize();
+        if text.capacity() <= 2048 {
+            URL_BUFFER.set(text);
         }
         RequestBuilder::new(self.draft)
     }

@@ -814,3 +814,28 @@ fn a_refused_base_is_refused_at_every_call_and_never_kept() {
     send_from_new_client(&runtime, &TEMPLATE, "acme", "1").unwrap();
     assert_eq!(runtime.inner.bases.len(), 1);
 }
+
+#[test]
+fn a_clients_identity_is_made_once_from_the_same_values_and_anew_from_others() {
+    let start = FixedUrl::default();
+    let identity = |certificate: &str| {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        if compose.fixed(&start) {
+            compose.host_text("api.example.com");
+            compose.keep_fixed();
+        }
+        compose.client_identity(certificate, "key-pem", Some("ca-pem"));
+        compose.finish().0.identity.clone().expect("an identity")
+    };
+    let first = identity("cert-a");
+    let again = identity("cert-a");
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "the same values: the identity kept"
+    );
+    let other = identity("cert-b");
+    assert!(!std::sync::Arc::ptr_eq(&first, &other));
+    assert_ne!(first.digest, other.digest, "other values: another identity");
+    assert!(other.is_made_of("cert-b", "key-pem", Some("ca-pem")));
+    assert!(!other.is_made_of("cert-b", "key-pem", None));
+}
