@@ -102,6 +102,27 @@ impl Cached {
     }
 }
 
+#[cfg(test)]
+impl Slot {
+    /// Caches a token, and a failed refresh's backoff lasting `wait`.
+    pub(super) fn cache_backing_off(&self, wait: Duration) {
+        *self.cached() = Some(Cached {
+            access_token: AccessToken::new("sekrit"),
+            version: Version::new(1),
+            refresh_at: None,
+            refreshed_at: None,
+            rare: None,
+        });
+        self.back_off(
+            wait,
+            FailedRefresh {
+                reason: "refused".into(),
+                client_rejected: false,
+            },
+        );
+    }
+}
+
 /// The mark of a stored version in the slot's `told_` fields: never 0 (none told), and 4 bytes.
 /// Versions a multiple of 2³²−1 apart share a mark (a store numbering every save of every key
 /// in one sequence gets there after 4 billion saves); what a shared mark costs is one event not

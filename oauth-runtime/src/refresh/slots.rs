@@ -240,7 +240,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn idle_slots_go_and_busy_or_unsaved_ones_stay() {
+    async fn idle_slots_go_and_busy_unsaved_or_backing_off_ones_stay() {
         let mut slots = Slots::new(
             SlotLimits {
                 idle: Duration::from_millis(40),
@@ -263,6 +263,13 @@ mod tests {
         };
         unsaved.keep_unsaved(versioned.clone(), versioned.record.clone());
         drop(unsaved);
+        // A failed refresh's backoff still answered, and one over.
+        slots
+            .get_or_make(&user(5))
+            .cache_backing_off(Duration::from_secs(60));
+        slots
+            .get_or_make(&user(6))
+            .cache_backing_off(Duration::from_millis(1));
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Used recently.
         slots.get(&user(3));
@@ -270,13 +277,13 @@ mod tests {
         for n in 1000..1060 {
             slots.get_or_make(&user(n));
         }
-        for kept in [0, 1, 2, 3, 1000, 1059] {
+        for kept in [0, 1, 2, 3, 5, 1000, 1059] {
             assert!(slots.get(&user(kept)).is_some(), "user {kept}");
         }
-        for idle in [4, 50, 99] {
+        for idle in [4, 6, 50, 99] {
             assert!(slots.get(&user(idle)).is_none(), "user {idle} was idle");
         }
-        assert_eq!(slots.len(), 4 + 60);
+        assert_eq!(slots.len(), 5 + 60);
         drop(held);
     }
 
