@@ -43,12 +43,21 @@ impl RequestBuilder {
         let delay = Duration::from_millis(u64::from(template.retry_delay_ms));
         let mut attempts = 0;
         let mut retries_left = u32::from(template.max_attempts.max(1)) - 1;
+        // A 401 can be followed by a replay only with a token its source can renew.
+        let renewable = prepared.draft.token.is_some()
+            && prepared
+                .draft
+                .runtime
+                .inner
+                .tokens
+                .as_ref()
+                .is_some_and(|tokens| tokens.can_renew());
         let mut replayed = false;
         loop {
             attempts += 1;
             // The last attempt takes the request's parts; so does one that can only be
             // followed by a replay after a 401, whose URL the response gives back.
-            let last = retries_left == 0 && (replayed || prepared.draft.token.is_none());
+            let last = retries_left == 0 && (replayed || !renewable);
             let keep_url = retries_left > 0;
             let request = prepared.request(last, keep_url)?;
             // The runtime is borrowed from the request, not cloned: every call would touch
@@ -68,8 +77,8 @@ impl RequestBuilder {
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED
                 && !replayed
+                && renewable
                 && let Some(rejected) = prepared.draft.token.clone()
-                && inner.tokens.as_ref().is_some_and(|t| t.can_renew())
             {
                 replayed = true;
                 if prepared.draft.url.is_none() {
@@ -278,6 +287,7 @@ fn too_large(template: &'static str, limit: usize, attempts: u32) -> InvokeError
         attempts,
     }
 }
+
 #[cfg(test)]
 mod tests {
     use crate::request::compose::Compose;

@@ -137,6 +137,8 @@ impl ResponseCache {
         for k in &gone {
             entries.remove(k);
         }
+        // Their places go at once too: they hold the requests' URLs and headers.
+        entries.drop_left_places_now();
     }
 
     /// Drops every answer (uninstall).
@@ -190,9 +192,12 @@ impl Entries {
     /// The places left behind are dropped once they outnumber the entries: the order stays
     /// within about twice the entries, and each left place is walked over once.
     fn drop_left_places(&mut self) {
-        if self.order.len() <= 2 * self.map.len() + 16 {
-            return;
+        if self.order.len() > 2 * self.map.len() + 16 {
+            self.drop_left_places_now();
         }
+    }
+
+    fn drop_left_places_now(&mut self) {
         let map = &self.map;
         self.order
             .retain(|(key, kept)| map.get(key).is_some_and(|entry| entry.kept == *kept));
@@ -266,6 +271,29 @@ mod tests {
         cache.put(key("d"), &answer("12345678901"), TTL);
         assert_eq!(kept(&cache, "d"), None, "larger than the whole cache");
         assert_eq!(kept(&cache, "c").as_deref(), Some("123456789"));
+    }
+
+    #[test]
+    fn forgetting_a_keys_answers_drops_them_and_their_places_at_once() {
+        let cache = ResponseCache::new(100, 1 << 20);
+        let token = crate::tokens::TokenKey::installation("crm");
+        let url = url::Url::parse("https://api.example.com/t").unwrap();
+        let with_token = CacheKey::new(
+            &url,
+            &InstallationId::default(),
+            Some(&token),
+            None,
+            &HeaderMap::new(),
+            Vec::new(),
+        );
+        cache.put(with_token.clone(), &answer("t"), TTL);
+        cache.put(key("other"), &answer("o"), TTL);
+        cache.forget(&token);
+        assert!(cache.get(&with_token).is_none());
+        assert_eq!(kept(&cache, "other").as_deref(), Some("o"));
+        let entries = cache.entries();
+        assert_eq!(entries.order.len(), 1, "no place left behind");
+        assert_eq!(entries.bytes, 1);
     }
 
     #[test]

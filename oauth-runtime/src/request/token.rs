@@ -1,5 +1,6 @@
 //! Preparing a request to be sent: the builder's extras fixed, and the access token fetched
-//! (at once when cached, else awaited) and written into its headers; after a 401, renewed.
+//! (at once when cached, else awaited) and kept, its headers checked, to be written into each
+//! attempt's headers; after a 401, renewed.
 
 use std::borrow::Cow;
 
@@ -274,6 +275,8 @@ impl Prepared {
             } else {
                 made.next().cloned()
             };
+            // `set_token` made sure there is one.
+            debug_assert!(value.is_some(), "a token header without its value");
             if let Some(value) = value {
                 headers.insert(header.name.clone(), value);
             }
@@ -283,7 +286,7 @@ impl Prepared {
         }
     }
 
-    /// After a 401: the token source's replacement for `rejected`, written into the headers;
+    /// After a 401: the token source's replacement for `rejected`, kept for the next attempt;
     /// false when there is none better and the 401 stands.
     pub(super) async fn renew_token(
         &mut self,

@@ -200,6 +200,33 @@ async fn the_replay_after_a_401_sends_the_other_headers_again_beside_the_new_tok
     }
 }
 
+#[tokio::test]
+async fn a_renewed_token_that_cannot_be_a_header_value_fails_the_replay_and_sends_nothing() {
+    let provider = Provider::start().await;
+    let runtime = with_revoked_token(&provider).await;
+    *provider.state.odd_field.lock().unwrap() = Some((
+        "access_token".to_string(),
+        "sekrit-bad\r\nX-Injected: 1".into(),
+    ));
+    let context = GetThingContext {
+        port: provider.port(),
+        id: "7".into(),
+    };
+    let error = Engine::new(runtime.clone())
+        .get_thing(&context)
+        .send()
+        .await
+        .unwrap_err();
+    let shown = error.to_string();
+    assert!(shown.contains("not a valid header value"), "{shown}");
+    assert!(!shown.contains("sekrit"), "{shown}");
+    assert_eq!(
+        provider.events(),
+        ["api sekrit-revoked 401", "token"],
+        "the renewed token is never sent"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_401s_refresh_once() {
     let provider = Arc::new(Provider::start().await);

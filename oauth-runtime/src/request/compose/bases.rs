@@ -42,7 +42,8 @@ struct Base {
 }
 
 impl ParsedBases {
-    /// Keeping `capacity` bases at most (none: every base is parsed).
+    /// Keeping about `capacity` bases at most (its share, rounded up, in each shard; none:
+    /// every base is parsed).
     pub(crate) fn new(capacity: usize) -> Self {
         ParsedBases {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
@@ -78,7 +79,9 @@ impl ParsedBases {
         // Parsed outside the lock: two clients parsing the same text at once keep one.
         let url = parse()?;
         let mut shard = lock(shard);
-        let_oldest_go(&mut shard.map, self.per_shard, |base| base.used);
+        if !shard.map.contains_key(text) {
+            let_oldest_go(&mut shard.map, self.per_shard, |base| base.used);
+        }
         let used = shard.lookups;
         shard.map.insert(
             text.into(),

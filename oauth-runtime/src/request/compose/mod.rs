@@ -396,7 +396,13 @@ impl<'c> Compose<'c> {
         let bases = &self.draft.runtime.inner.bases;
         let shared = || bases.get_or_parse(text, self.marks.host_end, parse);
         match self.fixed {
-            FixedStart::Kept(kept, _) => kept.parsed(text.len(), shared),
+            FixedStart::Kept(kept, _) => {
+                debug_assert!(
+                    kept.composed().is_some_and(|c| c.text.starts_with(text)),
+                    "a text within the fixed start"
+                );
+                kept.parsed(text.len(), shared)
+            }
             _ => shared(),
         }
     }
@@ -546,8 +552,9 @@ impl<'c> Compose<'c> {
         self.parsed_url();
         self.append_pairs();
         // Zeroed, spare capacity included: the text held installation values and the call's
-        // (an API key in a query), which the thread's next request must not keep around. A
-        // buffer grown by an unusually long URL is let go rather than kept by the thread.
+        // (an API key in a query), which the buffer the thread keeps for its next request need
+        // not hold on to (the URL itself goes on, in the request). A buffer grown by an
+        // unusually long URL is let go rather than kept by the thread.
         let mut text = std::mem::take(&mut self.url);
         text.zeroize();
         if text.capacity() <= 2048 {
