@@ -141,12 +141,19 @@ impl ResponseCache {
         entries.drop_left_places_now();
     }
 
-    /// Drops every answer (uninstall).
-    pub(crate) fn clear(&self) {
+    /// Drops the answers given to `installation` (uninstall), and their places.
+    pub(crate) fn forget_installation(&self, installation: &InstallationId) {
         let mut entries = self.entries();
-        entries.map.clear();
-        entries.order.clear();
-        entries.bytes = 0;
+        let gone: Vec<CacheKey> = entries
+            .map
+            .keys()
+            .filter(|k| k.installation == *installation)
+            .cloned()
+            .collect();
+        for k in &gone {
+            entries.remove(k);
+        }
+        entries.drop_left_places_now();
     }
 }
 
@@ -294,6 +301,29 @@ mod tests {
         let entries = cache.entries();
         assert_eq!(entries.order.len(), 1, "no place left behind");
         assert_eq!(entries.bytes, 1);
+    }
+
+    #[test]
+    fn an_uninstalled_installations_answers_go_and_the_others_stay() {
+        let cache = ResponseCache::new(100, 1 << 20);
+        let url = url::Url::parse("https://api.example.com/t").unwrap();
+        let of = |installation: &str| {
+            CacheKey::new(
+                &url,
+                &InstallationId::new(installation),
+                None,
+                None,
+                &HeaderMap::new(),
+                Vec::new(),
+            )
+        };
+        for installation in ["acme", "globex"] {
+            cache.put(of(installation), &answer("x"), TTL);
+        }
+        cache.forget_installation(&InstallationId::new("acme"));
+        assert!(cache.get(&of("acme")).is_none());
+        assert!(cache.get(&of("globex")).is_some());
+        assert_eq!(cache.entries().order.len(), 1);
     }
 
     #[test]

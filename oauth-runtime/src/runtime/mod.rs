@@ -266,10 +266,11 @@ impl Runtime {
 
     /// Uninstall: deletes every token of this handle's installation, its own and its
     /// users', each revoked at the provider first when its integration has a revocation
-    /// endpoint. Other installations' tokens stay. Returns how many were deleted.
+    /// endpoint, and the response cache's answers given to it. Other installations' tokens
+    /// and answers stay. Returns how many tokens were deleted.
     pub async fn uninstall(&self) -> Result<usize, TokenError> {
         let uninstalled = self.manager()?.uninstall(&self.installation).await;
-        self.inner.cache.clear();
+        self.inner.cache.forget_installation(&self.installation);
         uninstalled
     }
 
