@@ -17,15 +17,24 @@ fn crm() -> TokenKey {
     TokenKey::installation("crm")
 }
 
-async fn get_thing(runtime: &Runtime, provider: &Provider) -> Result<String, InvokeError> {
+/// `getThing` sent through `runtime`.
+async fn send_get_thing(
+    runtime: &Runtime,
+    provider: &Provider,
+) -> Result<oauth_runtime::Response, InvokeError> {
     let context = GetThingContext {
         port: provider.port(),
         id: "7".into(),
     };
-    let response = Engine::new(runtime.clone())
+    Engine::new(runtime.clone())
         .get_thing(&context)
         .send()
-        .await?;
+        .await
+}
+
+/// The token the API saw on a `getThing` call.
+async fn get_thing(runtime: &Runtime, provider: &Provider) -> Result<String, InvokeError> {
+    let response = send_get_thing(runtime, provider).await?;
     Ok(response.json::<serde_json::Value>().unwrap()["token"]
         .as_str()
         .unwrap()
@@ -150,15 +159,7 @@ async fn with_revoked_token(provider: &Provider) -> oauth_runtime::Runtime {
 async fn a_401_refreshes_once_and_replays_once() {
     let provider = Provider::start().await;
     let runtime = with_revoked_token(&provider).await;
-    let context = GetThingContext {
-        port: provider.port(),
-        id: "7".into(),
-    };
-    let response = Engine::new(runtime.clone())
-        .get_thing(&context)
-        .send()
-        .await
-        .unwrap();
+    let response = send_get_thing(&runtime, &provider).await.unwrap();
     assert_eq!(response.attempts(), 2);
     assert_eq!(provider.token_requests(), 1);
     assert_eq!(
@@ -208,15 +209,7 @@ async fn a_renewed_token_that_cannot_be_a_header_value_fails_the_replay_and_send
         "access_token".to_string(),
         "sekrit-bad\r\nX-Injected: 1".into(),
     ));
-    let context = GetThingContext {
-        port: provider.port(),
-        id: "7".into(),
-    };
-    let error = Engine::new(runtime.clone())
-        .get_thing(&context)
-        .send()
-        .await
-        .unwrap_err();
+    let error = send_get_thing(&runtime, &provider).await.unwrap_err();
     let shown = error.to_string();
     assert!(shown.contains("not a valid header value"), "{shown}");
     assert!(!shown.contains("sekrit"), "{shown}");
@@ -241,15 +234,7 @@ async fn a_second_401_is_returned_not_looped() {
     let provider = Provider::start().await;
     let runtime = with_revoked_token(&provider).await;
     provider.state.reject_all.store(true, Ordering::SeqCst);
-    let context = GetThingContext {
-        port: provider.port(),
-        id: "7".into(),
-    };
-    let error = Engine::new(runtime.clone())
-        .get_thing(&context)
-        .send()
-        .await
-        .unwrap_err();
+    let error = send_get_thing(&runtime, &provider).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(error.attempts(), 2);
     assert_eq!(provider.token_requests(), 1);
