@@ -14,8 +14,31 @@ use crate::tokens::{TokenKey, TokenRecord};
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     records: Arc<Mutex<Records>>,
-    /// Held around refreshes, so runtimes sharing this store refresh once between them.
-    refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// Each key's lock held around its refresh, so runtimes sharing this store refresh it
+    /// once between them; other keys' refreshes go on meanwhile. A key is here while its
+    /// lock is held or awaited.
+    refreshing: Arc<Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// A key's refresh lock, held: its entry goes when no one else holds or awaits it.
+struct KeyLock {
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+    key: TokenKey,
+    locks: Arc<Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Drop for KeyLock {
+    fn drop(&mut self) {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        // Released under the map's lock: no one takes a new hold on the entry meanwhile.
+        drop(self.held.take());
+        if locks
+            .get(&self.key)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            locks.remove(&self.key);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -91,15 +114,65 @@ impl TokenStore for MemoryStore {
 
     fn lock_refresh<'a>(
         &'a self,
-        _key: &'a TokenKey,
+        key: &'a TokenKey,
         wait: Duration,
     ) -> StoreFuture<'a, RefreshLock> {
         Box::pin(async move {
-            match tokio::time::timeout(wait, self.refreshing.clone().lock_owned()).await {
-                Ok(guard) => Ok(RefreshLock::held(guard)),
-                // The holder stalled: go on; the version check fences a late write.
-                Err(_) => Ok(RefreshLock::none()),
+            let lock = self
+                .refreshing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key.clone())
+                .or_default()
+                .clone();
+            let held = tokio::time::timeout(wait, lock.lock_owned()).await;
+            let held = KeyLock {
+                held: held.ok(),
+                key: key.clone(),
+                locks: self.refreshing.clone(),
+            };
+            if held.held.is_some() {
+                Ok(RefreshLock::held(held))
+            } else {
+                // The holder stalled: go on; the version check fences a late write. (The
+                // entry goes with `held` unless the holder still has it.)
+                Ok(RefreshLock::none())
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryStore;
+    use crate::store::TokenStore;
+    use crate::tokens::TokenKey;
+    use std::time::Duration;
+
+    fn is_held(lock: &crate::store::RefreshLock) -> bool {
+        format!("{lock:?}").contains("held: true")
+    }
+
+    #[tokio::test]
+    async fn a_keys_refresh_lock_holds_that_key_only_and_leaves_nothing_behind() {
+        let store = MemoryStore::new();
+        let (acme, globex) = (
+            TokenKey::installation("crm").in_installation("acme"),
+            TokenKey::installation("crm").in_installation("globex"),
+        );
+        let wait = Duration::from_millis(20);
+        let first = store.lock_refresh(&acme, wait).await.unwrap();
+        assert!(is_held(&first));
+        // Another key's refresh goes on; the same key's waits, then goes on without it.
+        let other = store.lock_refresh(&globex, wait).await.unwrap();
+        assert!(is_held(&other));
+        let again = store.lock_refresh(&acme, wait).await.unwrap();
+        assert!(!is_held(&again), "the holder has it");
+        drop((other, again));
+        assert_eq!(store.refreshing.lock().unwrap().len(), 1, "acme's, held");
+        drop(first);
+        assert!(store.refreshing.lock().unwrap().is_empty());
+        // Free again: taken at once.
+        assert!(is_held(&store.lock_refresh(&acme, wait).await.unwrap()));
     }
 }
