@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use std::time::Duration;
@@ -13,7 +15,7 @@ use crate::tokens::{TokenKey, TokenRecord};
 /// Clones share the same tokens.
 #[derive(Clone, Default)]
 pub struct MemoryStore {
-    records: Arc<Mutex<Records>>,
+    records: Arc<Records>,
     /// Each key's lock held around its refresh, so runtimes sharing this store refresh it
     /// once between them; other keys' refreshes go on meanwhile. A key is here while its
     /// lock is held or awaited.
@@ -41,11 +43,18 @@ impl Drop for KeyLock {
     }
 }
 
+/// The records in shards, each under its own lock: calls of many keys read them at once.
 #[derive(Default)]
 struct Records {
-    by_key: HashMap<TokenKey, Versioned>,
-    highest_version: u64,
+    shards: [Mutex<HashMap<TokenKey, Versioned, Hasher>>; SHARDS],
+    hasher: Hasher,
+    /// The last version given, of any key: versions never repeat.
+    highest_version: AtomicU64,
 }
+
+type Hasher = foldhash::fast::RandomState;
+
+const SHARDS: usize = 16;
 
 impl MemoryStore {
     /// An empty store.
@@ -53,24 +62,39 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn records(&self) -> MutexGuard<'_, Records> {
-        // A panic elsewhere while holding the lock leaves the records whole: no code that can
-        // panic runs while it is held.
-        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The shard of `key`.
+    fn records(&self, key: &TokenKey) -> MutexGuard<'_, HashMap<TokenKey, Versioned, Hasher>> {
+        let records = &*self.records;
+        let shard = &records.shards[records.hasher.hash_one(key) as usize % SHARDS];
+        lock(shard)
     }
+
+    fn all_keys(&self) -> Vec<TokenKey> {
+        self.records
+            .shards
+            .iter()
+            .flat_map(|shard| lock(shard).keys().cloned().collect::<Vec<_>>())
+            .collect()
+    }
+}
+
+fn lock<T>(shard: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding the lock leaves the records whole: no code that can
+    // panic runs while it is held.
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("keys", &self.records().by_key.keys().collect::<Vec<_>>())
+            .field("keys", &self.all_keys())
             .finish()
     }
 }
 
 impl TokenStore for MemoryStore {
     fn load<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Versioned>> {
-        let record = self.records().by_key.get(key).cloned();
+        let record = self.records(key).get(key).cloned();
         Box::pin(std::future::ready(Ok(record)))
     }
 
@@ -80,13 +104,13 @@ impl TokenStore for MemoryStore {
         record: &'a TokenRecord,
         expected: Option<Version>,
     ) -> StoreFuture<'a, Version> {
-        let mut records = self.records();
-        let current = records.by_key.get(key).map(|v| v.version);
+        let mut records = self.records(key);
+        let current = records.get(key).map(|v| v.version);
         let result = if current == expected {
             // A memory store counts from 0: it cannot run out in practice.
-            let version = Version::after(records.highest_version).unwrap_or(Version::new(u64::MAX));
-            records.highest_version = version.get();
-            records.by_key.insert(
+            let highest = self.records.highest_version.fetch_add(1, Ordering::Relaxed);
+            let version = Version::after(highest).unwrap_or(Version::new(u64::MAX));
+            records.insert(
                 key.clone(),
                 Versioned {
                     record: record.clone(),
@@ -103,12 +127,12 @@ impl TokenStore for MemoryStore {
     }
 
     fn delete<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, bool> {
-        let removed = self.records().by_key.remove(key).is_some();
+        let removed = self.records(key).remove(key).is_some();
         Box::pin(std::future::ready(Ok(removed)))
     }
 
     fn keys(&self) -> StoreFuture<'_, Vec<TokenKey>> {
-        let keys = self.records().by_key.keys().cloned().collect();
+        let keys = self.all_keys();
         Box::pin(std::future::ready(Ok(keys)))
     }
 
