@@ -287,15 +287,20 @@ mod tests {
         drop(held);
     }
 
-    #[test]
-    fn beyond_the_bound_a_key_unused_since_the_hand_passed_goes_and_a_used_one_stays() {
-        let mut slots = Slots::new(
+    /// A cache of `max` keys that are never idle long enough to go for that.
+    fn bounded(max: usize) -> Slots {
+        Slots::new(
             SlotLimits {
                 idle: Duration::from_secs(3600),
-                max: 10,
+                max,
             },
             Arc::default(),
-        );
+        )
+    }
+
+    #[test]
+    fn beyond_the_bound_a_key_unused_since_the_hand_passed_goes_and_a_used_one_stays() {
+        let mut slots = bounded(10);
         for n in 0..10 {
             slots.get_or_make(&user(n));
             // Apart by more than a tick of the coarse clock.
@@ -313,13 +318,7 @@ mod tests {
 
     #[test]
     fn a_full_cache_whose_keys_were_all_used_since_the_hand_passed_still_keeps_its_bound() {
-        let mut slots = Slots::new(
-            SlotLimits {
-                idle: Duration::from_secs(3600),
-                max: 200,
-            },
-            Arc::default(),
-        );
+        let mut slots = bounded(200);
         for n in 0..200 {
             slots.get_or_make(&user(n));
         }
@@ -371,13 +370,7 @@ mod tests {
 
     #[test]
     fn a_full_cache_of_keys_that_cannot_go_still_takes_a_new_one() {
-        let mut slots = Slots::new(
-            SlotLimits {
-                idle: Duration::from_secs(3600),
-                max: 4,
-            },
-            Arc::default(),
-        );
+        let mut slots = bounded(4);
         let held: Vec<Arc<Slot>> = (0..4).map(|n| slots.get_or_make(&user(n))).collect();
         slots.get_or_make(&user(4));
         assert_eq!(slots.len(), 5, "a soft bound: nothing held is let go");

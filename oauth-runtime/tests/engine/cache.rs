@@ -32,6 +32,14 @@ async fn seed_installation(provider: &Provider, runtime: &Runtime) -> TokenKey {
     key
 }
 
+/// A provider, and a runtime on a `MemoryStore` holding the installation's token.
+async fn seeded() -> (Provider, Runtime) {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    seed_installation(&provider, &runtime).await;
+    (provider, runtime)
+}
+
 async fn get_thing(
     runtime: &Runtime,
     provider: &Provider,
@@ -52,9 +60,7 @@ async fn get_thing(
 
 #[tokio::test]
 async fn a_cached_get_is_answered_from_the_cache_until_its_ttl_then_asked_again() {
-    let provider = Provider::start().await;
-    let runtime = provider.runtime(MemoryStore::new());
-    seed_installation(&provider, &runtime).await;
+    let (provider, runtime) = seeded().await;
     let ttl = Duration::from_millis(400);
     let first = get_thing(&runtime, &provider, "7", ttl).await;
     assert_eq!(first.attempts(), 1);
@@ -207,9 +213,7 @@ async fn new_tokens_for_a_key_drop_its_cached_answers() {
 
 #[tokio::test]
 async fn answers_asked_with_other_header_values_are_not_shared() {
-    let provider = Provider::start().await;
-    let runtime = provider.runtime(MemoryStore::new());
-    seed_installation(&provider, &runtime).await;
+    let (provider, runtime) = seeded().await;
     let ttl = Duration::from_secs(60);
     let get = |account: &str| {
         Engine::new(runtime.clone())

@@ -21,6 +21,33 @@ fn crm() -> TokenKey {
     TokenKey::installation("crm")
 }
 
+/// `getThing` of thing `id`, sent through `runtime`.
+async fn get_thing(
+    runtime: &Runtime,
+    provider: &Provider,
+    id: &str,
+) -> Result<oauth_runtime::Response, oauth_runtime::InvokeError> {
+    Engine::new(runtime.clone())
+        .get_thing(&GetThingContext {
+            port: provider.port(),
+            id: id.into(),
+        })
+        .send()
+        .await
+}
+
+/// A runtime's builder on a `MemoryStore` with `integration`, its events sent to the receiver.
+fn telling(
+    integration: oauth_runtime::IntegrationConfig,
+) -> (oauth_runtime::RuntimeBuilder, events::EventReceiver) {
+    let (sender, receiver) = events::channel(64);
+    let builder = Runtime::builder()
+        .store(MemoryStore::new())
+        .integration(integration)
+        .events(sender);
+    (builder, receiver)
+}
+
 fn drain(receiver: &mut events::EventReceiver) -> Vec<TokenEvent> {
     std::iter::from_fn(|| receiver.try_recv()).collect()
 }
@@ -28,19 +55,13 @@ fn drain(receiver: &mut events::EventReceiver) -> Vec<TokenEvent> {
 #[tokio::test]
 async fn authorize_refresh_provider_down_then_up_and_a_dead_refresh_token_are_told() {
     let provider = Provider::start().await;
-    let (sender, mut receiver) = events::channel(64);
-    let runtime = Runtime::builder()
-        .store(MemoryStore::new())
-        .integration(
-            provider
-                .integration("crm")
-                .authorize_url("https://auth.example.com/authorize")
-                .unwrap(),
-        )
-        .refresh_backoff(Duration::ZERO)
-        .events(sender)
-        .build()
-        .unwrap();
+    let (builder, mut receiver) = telling(
+        provider
+            .integration("crm")
+            .authorize_url("https://auth.example.com/authorize")
+            .unwrap(),
+    );
+    let runtime = builder.refresh_backoff(Duration::ZERO).build().unwrap();
 
     // Authorized.
     let request = runtime
@@ -110,19 +131,14 @@ async fn authorize_refresh_provider_down_then_up_and_a_dead_refresh_token_are_to
 #[tokio::test]
 async fn an_agent_users_dead_token_event_carries_the_url_to_authorize_at() {
     let provider = Provider::start().await;
-    let (sender, mut receiver) = events::channel(8);
-    let runtime = Runtime::builder()
-        .store(MemoryStore::new())
-        .integration(
-            provider
-                .integration("chat")
-                .authorize_url("https://auth.example.com/authorize")
-                .unwrap()
-                .token_type(oauth_runtime::TokenType::Agent),
-        )
-        .events(sender)
-        .build()
-        .unwrap();
+    let (builder, mut receiver) = telling(
+        provider
+            .integration("chat")
+            .authorize_url("https://auth.example.com/authorize")
+            .unwrap()
+            .token_type(oauth_runtime::TokenType::Agent),
+    );
+    let runtime = builder.build().unwrap();
     let key = TokenKey::user("chat", "ana".into());
     provider
         .seed(
@@ -415,25 +431,12 @@ async fn store_failures_are_counted_by_kind() {
     let io = "oauth_runtime_token_store_errors_total{kind=io}";
     let before = recorded.get(io);
     fail.store(true, Ordering::SeqCst);
-    let failed = Engine::new(runtime.clone())
-        .get_thing(&GetThingContext {
-            port: provider.port(),
-            id: "7".into(),
-        })
-        .send()
-        .await;
+    let failed = get_thing(&runtime, &provider, "7").await;
     assert!(failed.is_err(), "the refreshed tokens could not be saved");
     assert_eq!(recorded.get(io) - before, 1);
     // The next call saves the kept tokens, and nothing more is counted.
     fail.store(false, Ordering::SeqCst);
-    Engine::new(runtime)
-        .get_thing(&GetThingContext {
-            port: provider.port(),
-            id: "7".into(),
-        })
-        .send()
-        .await
-        .unwrap();
+    get_thing(&runtime, &provider, "7").await.unwrap();
     assert_eq!(recorded.get(io) - before, 1);
 }
 
@@ -442,17 +445,12 @@ async fn store_failures_are_counted_by_kind() {
 #[tokio::test]
 async fn missing_scopes_are_told_once_per_stored_version() {
     let provider = Provider::start().await;
-    let (sender, mut receiver) = events::channel(64);
-    let runtime = Runtime::builder()
-        .store(MemoryStore::new())
-        .integration(
-            provider
-                .integration("crm")
-                .scopes(["things.read", "things.write"]),
-        )
-        .events(sender)
-        .build()
-        .unwrap();
+    let (builder, mut receiver) = telling(
+        provider
+            .integration("crm")
+            .scopes(["things.read", "things.write"]),
+    );
+    let runtime = builder.build().unwrap();
     let narrow = || {
         oauth_runtime::TokenSet::new("sekrit-narrow")
             .expires_in(Duration::from_secs(1800))
@@ -461,14 +459,7 @@ async fn missing_scopes_are_told_once_per_stored_version() {
     runtime.save_tokens(&crm(), narrow()).await.unwrap();
     provider.accept("sekrit-narrow");
     for _ in 0..3 {
-        let failed = Engine::new(runtime.clone())
-            .get_thing(&GetThingContext {
-                port: provider.port(),
-                id: "1".into(),
-            })
-            .send()
-            .await
-            .unwrap_err();
+        let failed = get_thing(&runtime, &provider, "1").await.unwrap_err();
         assert!(failed.to_string().contains("things.write"), "{failed}");
     }
     let told: Vec<TokenEvent> = drain(&mut receiver)
