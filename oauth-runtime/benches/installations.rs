@@ -1,16 +1,21 @@
 //! Many installations in one process: 10,000 installations × (the installation's token and
 //! 10 agent users' tokens) = 110,000 keys in a `MemoryStore`, calls spread over all of them,
-//! against the same process serving one key. Each side runs in a child process of its own, so
-//! its resident memory is its own: after seeding, then each second while calls run (64 in
-//! flight, a generated client made per call from `runtime.installation(id)`), and the p50 and
-//! p99 of a call over the whole run.
+//! against the same process serving one key. Each side is a child process of its own, so its
+//! resident memory is its own, seeded once; 64 calls in flight, a generated client made per
+//! call from `runtime.installation(id)`.
 //!
-//! Run: `cargo bench -p oauth-runtime --bench installations`. `INSTALLATIONS_SECONDS` sets
-//! how long each side runs (default 8), `INSTALLATIONS_ROUNDS` how many times each runs (default 5),
-//! `INSTALLATIONS_TOKEN_CACHE=KEYS` bounds the token
-//! cache (default: the runtime's, 100,000 keys). With `--features postgres` and
-//! `INSTALLATIONS_POSTGRES=postgres://…` (a server where it may create a database), the many
-//! keys are also served from a `PostgresStore`.
+//! Each side first warms up (its resident memory shown each second), then the sides take
+//! turns of a few seconds: `one`, `many`, `one`, … Each `many` window's p50 and p99 are
+//! compared with the mean of the `one` windows either side of it, so that a ratio compares the
+//! sides in the same state of the machine (whose speed drifts, and at times halves for a
+//! while); the summary gives the medians of those ratios, with the least and the most.
+//!
+//! Run: `cargo bench -p oauth-runtime --bench installations`. `INSTALLATIONS_WARM` sets the
+//! warm-up's seconds (default 8), `INSTALLATIONS_WINDOWS` the windows per side (default 15),
+//! `INSTALLATIONS_SECONDS` a window's seconds (default 2), `INSTALLATIONS_TOKEN_CACHE=KEYS`
+//! bounds the token cache (default: the runtime's, 100,000 keys). With `--features postgres`
+//! and `INSTALLATIONS_POSTGRES=postgres://…` (a server where it may create a database), the
+//! many keys are also served from a `PostgresStore`.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -27,128 +32,222 @@ const IN_FLIGHT: usize = 64;
 
 fn main() {
     if let Ok(side) = std::env::var("INSTALLATIONS_SIDE") {
-        two_workers().block_on(run_side(&side));
+        serve_side(&side);
         return;
     }
-    let seconds: u64 = match std::env::var("INSTALLATIONS_SECONDS") {
-        Ok(text) => text.parse().expect("INSTALLATIONS_SECONDS is a number"),
-        Err(_) if quick() => 1,
-        Err(_) => 8,
+    let number = |name: &str, default: u64, quick_default: u64| -> u64 {
+        match std::env::var(name) {
+            Ok(text) => text
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} is a number")),
+            Err(_) if quick() => quick_default,
+            Err(_) => default,
+        }
     };
+    let warm = number("INSTALLATIONS_WARM", 8, 1);
+    let windows = number("INSTALLATIONS_WINDOWS", 15, 1) as usize;
+    let seconds = number("INSTALLATIONS_SECONDS", 2, 1);
     println!(
         "{INSTALLATIONS} installations × (1 + {USERS} users) = {} keys, against 1 key; \
-         {IN_FLIGHT} calls in flight for {seconds} s each",
+         {IN_FLIGHT} calls in flight: {warm} s to warm up, then {windows} windows of {seconds} s \
+         per side, taking turns",
         INSTALLATIONS * (1 + USERS)
     );
-    println!(
-        "{:<10} {:>12} {:>24} {:>10} {:>10} {:>12}",
-        "side", "RSS seeded", "RSS while calling", "p50", "p99", "calls/s"
-    );
-    let mut figures = Vec::new();
-    // The machine's speed drifts (a shared host): sides alternate, and the ratios are each
-    // round's `many` against the `one` just before it, summed up as medians.
-    let rounds = match std::env::var("INSTALLATIONS_ROUNDS") {
-        Ok(text) => text.parse().expect("INSTALLATIONS_ROUNDS is a number"),
-        Err(_) if quick() => 1,
-        Err(_) => 5,
-    };
-    // With `--features postgres` and INSTALLATIONS_POSTGRES set to a server, each round's
-    // `many` also runs on a PostgresStore.
-    let mut sides = vec!["one", "many"];
+    // With `--features postgres` and INSTALLATIONS_POSTGRES set to a server, a `many` side
+    // on a PostgresStore too.
+    let mut names = vec!["one", "many"];
     if cfg!(feature = "postgres") && std::env::var_os("INSTALLATIONS_POSTGRES").is_some() {
-        sides.push("many-postgres");
+        names.push("many-postgres");
     }
-    let per_round = sides.len();
-    for side in sides.repeat(rounds) {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .env("INSTALLATIONS_SIDE", side)
-            .env("INSTALLATIONS_SECONDS", seconds.to_string())
-            .output()
-            .expect("the side runs");
-        assert!(
-            output.status.success(),
-            "{side}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let text = String::from_utf8_lossy(&output.stdout).to_string();
-        print!("{text}");
-        figures.push(text);
-    }
-    let field = |line: &str, n: usize| -> f64 {
-        line.split_whitespace()
-            .nth(n)
-            .and_then(|f| {
-                f.trim_end_matches(|c: char| c.is_alphabetic())
-                    .rsplit(',')
-                    .next()
-            })
-            .and_then(|f| f.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
-    // Each round's `many` sides against its `one`.
-    let mut ratios: Vec<(String, f64, f64, f64)> = Vec::new();
-    for round in figures.chunks(per_round) {
-        let one = round[0].trim();
-        for many in &round[1..] {
-            let many = many.trim();
-            ratios.push((
-                many.split_whitespace().next().unwrap_or("?").to_string(),
-                field(many, 2) - field(one, 2),
-                field(many, 3) / field(one, 3),
-                field(many, 4) / field(one, 4),
-            ));
-        }
-    }
-    for side in &sides_of(&ratios) {
-        let of = |pick: fn(&(String, f64, f64, f64)) -> f64| {
-            let mut values: Vec<f64> = ratios.iter().filter(|r| &r.0 == side).map(pick).collect();
-            values.sort_by(f64::total_cmp);
-            let median = values[values.len() / 2];
-            (median, values[0], values[values.len() - 1])
-        };
-        let (memory, p50, p99) = (of(|r| r.1), of(|r| r.2), of(|r| r.3));
+    let mut sides: Vec<Child> = names.iter().map(|name| Child::start(name)).collect();
+    println!(
+        "{:<14} {:>11} {:>10} {:>10} {:>10}   {}",
+        "side", "RSS seeded", "p50", "p99", "calls/s", "RSS while warming up (each second)"
+    );
+    for side in &mut sides {
+        let seeded = side.ask("seeded");
+        let warmed = side.ask(&format!("warm {warm}"));
+        let (figures, samples) = warmed.rsplit_once(' ').unwrap_or((&warmed, ""));
+        let window = Window::parse(figures);
         println!(
-            "{side} − one, medians of {} rounds (least–most): {:+.1} MiB resident at the end \
-             ({:+.1}–{:+.1}); p50 {:.3}× ({:.3}–{:.3}), p99 {:.3}× ({:.3}–{:.3})",
-            ratios.iter().filter(|r| &r.0 == side).count(),
-            memory.0,
-            memory.1,
-            memory.2,
-            p50.0,
-            p50.1,
-            p50.2,
-            p99.0,
-            p99.1,
-            p99.2
+            "{:<14} {seeded:>9}Mi {:>8.1}us {:>8.1}us {:>10.0}   {samples} Mi",
+            side.name, window.p50, window.p99, window.calls
+        );
+    }
+    // The machine's speed drifts, and at times halves for a while (a shared host): the sides
+    // take short turns, and each `many` window is compared with the `one` windows either side
+    // of it, so that a ratio compares the sides in the same state of the machine.
+    let mut ones = Vec::new();
+    let mut manies: Vec<Vec<Window>> = vec![Vec::new(); sides.len() - 1];
+    for round in 0..=windows {
+        ones.push(Window::parse(&sides[0].ask(&format!("run {seconds}"))));
+        if round == windows {
+            break;
+        }
+        for (index, side) in sides.iter_mut().skip(1).enumerate() {
+            manies[index].push(Window::parse(&side.ask(&format!("run {seconds}"))));
+        }
+    }
+    println!(
+        "\n{:<16} {:>10} {:>10} {:>10} {:>9} {:>7} {:>7}",
+        "window", "p50", "p99", "calls/s", "RSS", "p50 ×", "p99 ×"
+    );
+    for (index, one) in ones.iter().enumerate() {
+        println!("{:<16} {}", format!("one {index}"), one.row());
+        for (name, windows) in names.iter().skip(1).zip(&manies) {
+            if let (Some(many), Some(after)) = (windows.get(index), ones.get(index + 1)) {
+                let (p50, p99) = many.against(one, after);
+                println!(
+                    "{:<16} {} {p50:>6.3}× {p99:>6.3}×",
+                    format!("{name} {index}"),
+                    many.row()
+                );
+            }
+        }
+    }
+    for (name, windows) in names.iter().skip(1).zip(&manies) {
+        let ratios: Vec<(f64, f64)> = windows
+            .iter()
+            .zip(ones.windows(2))
+            .map(|(many, ones)| many.against(&ones[0], &ones[1]))
+            .collect();
+        let (p50, p99) = (
+            Spread::of(ratios.iter().map(|r| r.0).collect()),
+            Spread::of(ratios.iter().map(|r| r.1).collect()),
+        );
+        let (first, last) = (windows[0].rss, windows[windows.len() - 1].rss);
+        println!(
+            "\n{name} − one, medians of {} windows (least–most): {:+.1} MiB resident at the end \
+             ({:+.1} MiB over the windows); p50 {p50}, p99 {p99}",
+            ratios.len(),
+            last - ones[ones.len() - 1].rss,
+            last - first,
         );
     }
 }
 
-/// The `many` sides measured, in order.
-fn sides_of(ratios: &[(String, f64, f64, f64)]) -> Vec<String> {
-    let mut sides: Vec<String> = Vec::new();
-    for (side, ..) in ratios {
-        if !sides.contains(side) {
-            sides.push(side.clone());
-        }
+/// The median of some ratios, with the least and the most.
+struct Spread(f64, f64, f64);
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        Spread(
+            values[values.len() / 2],
+            values[0],
+            values[values.len() - 1],
+        )
     }
-    sides
 }
 
-/// Call latencies in buckets 2% apart from 1 µs: a few kilobytes however many calls, so the
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.3}× ({:.3}–{:.3})", self.0, self.1, self.2)
+    }
+}
+
+/// One side, in a child process of its own (so that its resident memory is its own), seeded
+/// once and then told what to do, one line at a time.
+struct Child {
+    name: &'static str,
+    process: std::process::Child,
+    answers: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Child {
+    fn start(name: &'static str) -> Child {
+        use std::process::{Command, Stdio};
+        let mut process = Command::new(std::env::current_exe().unwrap())
+            .env("INSTALLATIONS_SIDE", name)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the side starts");
+        let stdout = process.stdout.take().expect("piped");
+        let answers = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        Child {
+            name,
+            process,
+            answers,
+        }
+    }
+
+    /// Sends `command` and waits for its one-line answer.
+    fn ask(&mut self, command: &str) -> String {
+        use std::io::Write as _;
+        let stdin = self.process.stdin.as_mut().expect("piped");
+        writeln!(stdin, "{command}").expect("the side listens");
+        match self.answers.next() {
+            Some(Ok(line)) => line,
+            _ => panic!("{}: no answer to `{command}`", self.name),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // Its input closed, the side ends.
+        drop(self.process.stdin.take());
+        let _ = self.process.wait();
+    }
+}
+
+/// What one window of calls measured: latencies in µs, calls a second, resident MiB.
+#[derive(Clone)]
+struct Window {
+    p50: f64,
+    p99: f64,
+    calls: f64,
+    rss: f64,
+}
+
+impl Window {
+    fn parse(line: &str) -> Window {
+        let fields: Vec<f64> = line
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(f64::NAN))
+            .collect();
+        match fields[..] {
+            [p50, p99, calls, rss] => Window {
+                p50,
+                p99,
+                calls,
+                rss,
+            },
+            _ => panic!("a window's figures: `{line}`"),
+        }
+    }
+
+    fn row(&self) -> String {
+        format!(
+            "{:>8.1}us {:>8.1}us {:>10.0} {:>7.0}Mi",
+            self.p50, self.p99, self.calls, self.rss
+        )
+    }
+
+    /// Its p50 and p99 against the mean of two windows of the other side.
+    fn against(&self, before: &Window, after: &Window) -> (f64, f64) {
+        (
+            self.p50 / ((before.p50 + after.p50) / 2.0),
+            self.p99 / ((before.p99 + after.p99) / 2.0),
+        )
+    }
+}
+
+/// Call latencies in buckets 1% apart from 1 µs: a few kilobytes however many calls, so the
 /// measuring does not grow the memory being measured.
-struct Histogram([u64; 1200]);
+struct Histogram([u64; 1500]);
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram([0; 1200])
+        Histogram([0; 1500])
     }
 }
 
 impl Histogram {
     fn record(&mut self, took: Duration) {
         let micros = took.as_secs_f64() * 1e6;
-        let bucket = (micros.max(1.0).ln() / 1.02f64.ln()) as usize;
+        let bucket = (micros.max(1.0).ln() / 1.01f64.ln()) as usize;
         self.0[bucket.min(self.0.len() - 1)] += 1;
     }
 
@@ -169,7 +268,7 @@ impl Histogram {
         for (bucket, n) in self.0.iter().enumerate() {
             seen += n;
             if seen >= target.max(1) {
-                return Duration::from_secs_f64(1.02f64.powi(bucket as i32 + 1) / 1e6);
+                return Duration::from_secs_f64(1.01f64.powi(bucket as i32 + 1) / 1e6);
             }
         }
         Duration::MAX
@@ -219,12 +318,42 @@ fn installation(n: usize) -> String {
     format!("account-{n:05}")
 }
 
-/// One side: seeds its keys, then calls for the given time and prints one line.
-async fn run_side(side: &str) {
-    let seconds: u64 = std::env::var("INSTALLATIONS_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+/// A side's child process: seeds its keys, then answers its parent's commands, one line each:
+/// `seeded` (its resident MiB after seeding), `warm N` (as `run N`, then its resident MiB
+/// each second) and `run N` (calls for N seconds: p50 and p99 in µs, calls a second,
+/// resident MiB). It ends when its input ends.
+fn serve_side(side: &str) {
+    let runtime = two_workers();
+    let (calls, seeded) = runtime.block_on(seed_side(side));
+    for command in std::io::stdin().lines() {
+        let command = command.expect("the parent's command");
+        let seconds = |text: &str| -> u64 { text.trim().parse().expect("seconds") };
+        let answer = if command == "seeded" {
+            format!("{seeded:.1}")
+        } else if let Some(text) = command.strip_prefix("warm ") {
+            let (window, samples) = runtime.block_on(calls.clone().run(seconds(text)));
+            let shown: Vec<String> = samples.iter().map(|s| format!("{s:.0}")).collect();
+            format!("{window} {}", shown.join(","))
+        } else if let Some(text) = command.strip_prefix("run ") {
+            let (window, _) = runtime.block_on(calls.clone().run(seconds(text)));
+            window
+        } else {
+            panic!("unknown command `{command}`");
+        };
+        println!("{answer}");
+    }
+}
+
+/// What a side calls with.
+#[derive(Clone)]
+struct Calls {
+    runtime: Runtime,
+    many: bool,
+    port: u16,
+}
+
+/// Seeds `side`'s keys; returns what its calls need and its resident MiB once seeded.
+async fn seed_side(side: &str) -> (Calls, f64) {
     let many = side.starts_with("many");
     let port = server().await;
     let integration = |name: &str| {
@@ -279,68 +408,90 @@ async fn run_side(side: &str) {
     while let Some(done) = seeding.join_next().await {
         done.unwrap();
     }
-    let seeded = resident_mib();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let sampler = tokio::spawn(async move {
-        let mut samples = Vec::new();
-        while Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            samples.push(resident_mib());
-        }
-        samples
-    });
-    let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..IN_FLIGHT {
-        let runtime = runtime.clone();
-        workers.spawn(async move {
-            let mut latencies = Histogram::default();
-            let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ (worker as u64 + 1);
+    (
+        Calls {
+            runtime,
+            many,
+            port,
+        },
+        resident_mib(),
+    )
+}
+
+impl Calls {
+    /// Calls for `seconds`, IN_FLIGHT at a time: the window's figures as one line, and the
+    /// resident MiB sampled each second.
+    async fn run(self, seconds: u64) -> (String, Vec<f64>) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let sampler = tokio::spawn(async move {
+            let mut samples = Vec::new();
             while Instant::now() < deadline {
-                // xorshift: which installation, and the installation's token or a user's.
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let (n, pick) = (
-                    seed as usize % INSTALLATIONS,
-                    (seed >> 32) as usize % (USERS + 1),
-                );
-                let handle = match many {
-                    true => runtime.installation(installation(n)),
-                    false => runtime.clone(),
-                };
-                let client = Bench::new(handle, iparams(port));
-                let begun = Instant::now();
-                let response = if many && pick < USERS {
-                    let user = UserId::new(format!("user-{pick}"));
-                    let context = MyTicketContext {
-                        ticket_id: "12345".into(),
-                        include: "requester".into(),
-                    };
-                    client.my_ticket(&context, &user).send().await
-                } else {
-                    client.get_ticket(&context()).send().await
-                };
-                std::hint::black_box(response.expect("answered").into_bytes());
-                latencies.record(begun.elapsed());
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                samples.push(resident_mib());
             }
-            latencies
+            samples
         });
+        let started = Instant::now();
+        let mut workers = tokio::task::JoinSet::new();
+        for worker in 0..IN_FLIGHT {
+            let calls = self.clone();
+            workers.spawn(async move { calls.call_until(deadline, worker).await });
+        }
+        let mut latencies = Histogram::default();
+        while let Some(done) = workers.join_next().await {
+            latencies.merge(&done.unwrap());
+        }
+        let took = started.elapsed();
+        let samples = sampler.await.unwrap();
+        let line = format!(
+            "{:.1} {:.1} {:.0} {:.1}",
+            latencies.quantile(0.5).as_secs_f64() * 1e6,
+            latencies.quantile(0.99).as_secs_f64() * 1e6,
+            latencies.count() as f64 / took.as_secs_f64(),
+            resident_mib()
+        );
+        (line, samples)
     }
-    let mut latencies = Histogram::default();
-    while let Some(done) = workers.join_next().await {
-        latencies.merge(&done.unwrap());
+
+    /// One worker's calls until `deadline`, each to a key picked at random.
+    async fn call_until(&self, deadline: Instant, worker: usize) -> Histogram {
+        let mut latencies = Histogram::default();
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ (worker as u64 + 1) ^ random_start();
+        while Instant::now() < deadline {
+            // xorshift: which installation, and the installation's token or a user's.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let (n, pick) = (
+                seed as usize % INSTALLATIONS,
+                (seed >> 32) as usize % (USERS + 1),
+            );
+            let handle = match self.many {
+                true => self.runtime.installation(installation(n)),
+                false => self.runtime.clone(),
+            };
+            let client = Bench::new(handle, iparams(self.port));
+            let begun = Instant::now();
+            let response = if self.many && pick < USERS {
+                let user = UserId::new(format!("user-{pick}"));
+                let context = MyTicketContext {
+                    ticket_id: "12345".into(),
+                    include: "requester".into(),
+                };
+                client.my_ticket(&context, &user).send().await
+            } else {
+                client.get_ticket(&context()).send().await
+            };
+            std::hint::black_box(response.expect("answered").into_bytes());
+            latencies.record(begun.elapsed());
+        }
+        latencies
     }
-    let took = started.elapsed();
-    let samples = sampler.await.unwrap();
-    let shown: Vec<String> = samples.iter().map(|s| format!("{s:.0}")).collect();
-    println!(
-        "{:<10} {:>10.1}Mi {:>24} {:>9.1}us {:>9.1}us {:>12.0}",
-        side,
-        seeded,
-        format!("{}Mi", shown.join(",")),
-        latencies.quantile(0.5).as_secs_f64() * 1e6,
-        latencies.quantile(0.99).as_secs_f64() * 1e6,
-        latencies.count() as f64 / took.as_secs_f64()
-    );
+}
+
+/// A different start for each window's random keys.
+fn random_start() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }

@@ -549,7 +549,16 @@ impl<'c> Compose<'c> {
     }
 
     /// Hands the composed request to the user as a builder.
+    // Inline, the composer is ended where it lies: passed by value to a function, its few
+    // hundred bytes would be copied at every call.
+    #[inline(always)]
     pub fn finish(mut self) -> RequestBuilder {
+        self.end();
+        RequestBuilder::new(self.draft)
+    }
+
+    /// Completes the URL, and gives its text buffer back to the thread.
+    fn end(&mut self) {
         self.parsed_url();
         self.append_pairs();
         // Not zeroed: a URL holds no secret (secure installation values may only go in
@@ -559,7 +568,6 @@ impl<'c> Compose<'c> {
         if self.url.capacity() <= 2048 {
             URL_BUFFER.set(std::mem::take(&mut self.url));
         }
-        RequestBuilder::new(self.draft)
     }
 
     /// The draft's URL, parsed from the text composed so far the first time it is asked for
