@@ -13,5 +13,5 @@ mod token;
 pub(crate) use budget::{BudgetLimit, Budgets};
 pub use builder::RequestBuilder;
 pub use compose::{Compose, FixedUrl, FixedUrls};
-pub(crate) use compose::{PARSED_BASES, ParsedBases};
+pub(crate) use compose::{SHARED_STARTS, SharedStarts};
 pub use draft::{MethodKind, TemplateInfo};

@@ -12,7 +12,7 @@ use crate::oauth::IntegrationConfig;
 use crate::oauth::source::{IntegrationSource, Integrations};
 use crate::refresh::{RefreshPolicy, SlotLimits, TokenManager};
 use crate::request::cache::ResponseCache;
-use crate::request::{BudgetLimit, Budgets, PARSED_BASES, ParsedBases};
+use crate::request::{BudgetLimit, Budgets, SHARED_STARTS, SharedStarts};
 use crate::store::TokenStore;
 use crate::tokens::{InstallationId, TokenSource};
 
@@ -77,6 +77,8 @@ pub struct RuntimeBuilder {
     refresh_backoff: Duration,
     token_wait: Duration,
     authorization_ttl: Duration,
+    /// How many texts of fixed URL starts the runtime shares between clients.
+    shared_starts: usize,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -97,6 +99,13 @@ impl fmt::Debug for RuntimeBuilder {
 }
 
 impl RuntimeBuilder {
+    /// Clients that share no fixed URL start: each composes its own, as one client does.
+    #[cfg(test)]
+    pub(crate) fn unshared_starts(mut self) -> Self {
+        self.shared_starts = 0;
+        self
+    }
+
     /// Settings at FDK's defaults (see [`Runtime::builder`]).
     pub(super) fn new() -> RuntimeBuilder {
         RuntimeBuilder {
@@ -125,6 +134,7 @@ impl RuntimeBuilder {
             refresh_backoff: DEFAULT_REFRESH_BACKOFF,
             token_wait: DEFAULT_TOKEN_WAIT,
             authorization_ttl: crate::oauth::authorize::DEFAULT_TTL,
+            shared_starts: SHARED_STARTS,
         }
     }
 
@@ -410,7 +420,7 @@ impl RuntimeBuilder {
                 tokens,
                 manager,
                 cache: ResponseCache::new(self.cache_entries, self.cache_bytes),
-                bases: ParsedBases::new(PARSED_BASES),
+                starts: SharedStarts::new(self.shared_starts),
                 identities: IdentityClients::new(settings),
                 budgets: self.installation_budget.map(Budgets::new),
             }),

@@ -16,7 +16,7 @@ use crate::oauth::authorize::{
 };
 use crate::refresh::TokenManager;
 use crate::request::cache::ResponseCache;
-use crate::request::{Budgets, ParsedBases};
+use crate::request::{Budgets, SharedStarts};
 use crate::store::TokenStore;
 use crate::tokens::{
     AccessToken, InstallationId, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId,
@@ -58,8 +58,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) manager: Option<Arc<TokenManager>>,
     /// GET answers kept at the caller's request ([`RequestBuilder::cache`]).
     pub(crate) cache: ResponseCache,
-    /// The templates' fixed URL starts, parsed, for every client made from this runtime.
-    pub(crate) bases: ParsedBases,
+    /// The templates' fixed URL starts, composed and parsed, for every client made from this
+    /// runtime.
+    pub(crate) starts: SharedStarts,
     /// The clients of templates that present a client certificate.
     pub(crate) identities: IdentityClients,
     /// Each installation's request budget, when there is one.

@@ -1,8 +1,9 @@
 //! The start of a template's URL that one client always sends the same: its literal text and
 //! installation parameters, up to the first value given at the call. The first call composes
-//! and checks it; later calls copy it, and the URLs parsed from it (the origin, the base before
-//! the first value), instead of composing and parsing again. Parsing a host name (IDNA
-//! included) costs more than the rest of a request.
+//! and checks it (or finds it kept by an earlier client with the same text, see `starts`);
+//! later calls copy it, and the URLs parsed from it (the origin, the base before the first
+//! value), instead of composing and parsing again. Parsing a host name (IDNA included) costs
+//! more than the rest of a request.
 
 use std::fmt;
 use std::ops::Deref;
@@ -44,14 +45,21 @@ impl<T> fmt::Debug for FixedUrls<T> {
     }
 }
 
-/// One template's fixed URL start, once composed. One pointer until then: a client made per
-/// call makes one per template of the app, and uses one.
+/// One template's fixed URL start, once composed: shared by the clients whose start is the
+/// same text (see `starts`). Two pointers until then: a client made per call makes one per
+/// template of the app, and uses one.
 #[derive(Default)]
-pub struct FixedUrl(OnceLock<Box<Kept>>);
+pub struct FixedUrl {
+    start: OnceLock<Arc<Kept>>,
+    /// The client certificate the template presented, when it has one: the same installation
+    /// values make the same identity, whose digest is not computed again. The client's own,
+    /// as its installation's values are.
+    identity: OnceLock<Arc<Identity>>,
+}
 
 /// What a fixed URL start keeps once composed.
-struct Kept {
-    composed: Composed,
+pub(crate) struct Kept {
+    pub(super) composed: Composed,
     /// URLs parsed from the start of the composed text, by the length of the text parsed: a
     /// template asks for at most two (the origin, and the base or its whole fixed path).
     parsed: [OnceLock<(usize, url::Url)>; 2],
@@ -60,9 +68,16 @@ struct Kept {
     /// after the prefix is known to need the whole path parsed: nothing is kept then, and no
     /// call gathers a prefix again.
     prefixed: OnceLock<Option<Prefixed>>,
-    /// The client certificate the template presented, when it has one: the same installation
-    /// values make the same identity, whose digest is not computed again.
-    identity: OnceLock<Arc<Identity>>,
+}
+
+impl Kept {
+    pub(super) fn new(composed: Composed) -> Self {
+        Kept {
+            composed,
+            parsed: Default::default(),
+            prefixed: OnceLock::new(),
+        }
+    }
 }
 
 /// A path prefix value and the literal path text that followed it, appended to the origin.
@@ -82,42 +97,45 @@ pub(super) struct Composed {
 }
 
 impl FixedUrl {
-    pub(super) fn composed(&self) -> Option<&Composed> {
-        self.0.get().map(|kept| &kept.composed)
+    fn kept(&self) -> Option<&Kept> {
+        self.start.get().map(|kept| &**kept)
     }
 
-    /// Keeps the first composition; the same start composed by a concurrent call is the same.
-    pub(super) fn keep(&self, composed: Composed) {
-        let _ = self.0.set(Box::new(Kept {
-            composed,
-            parsed: Default::default(),
-            prefixed: OnceLock::new(),
-            identity: OnceLock::new(),
-        }));
+    pub(super) fn composed(&self) -> Option<&Composed> {
+        self.kept().map(|kept| &kept.composed)
+    }
+
+    /// Keeps the first start; the same start composed by a concurrent call is the same.
+    pub(super) fn keep(&self, kept: Arc<Kept>) {
+        let _ = self.start.set(kept);
+    }
+
+    /// Whether its start is the one `other` keeps.
+    #[cfg(test)]
+    pub(super) fn shares_start_with(&self, other: &FixedUrl) -> bool {
+        matches!((self.start.get(), other.start.get()), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
     }
 
     /// The prefix kept after the start (see `prefix`), once one is known.
     pub(super) fn prefixed(&self) -> Option<&Option<Prefixed>> {
-        self.0.get()?.prefixed.get()
+        self.kept()?.prefixed.get()
     }
 
     /// Keeps the first prefix known (once the start is kept).
     pub(super) fn keep_prefixed(&self, prefixed: Option<Prefixed>) {
-        if let Some(kept) = self.0.get() {
+        if let Some(kept) = self.kept() {
             let _ = kept.prefixed.set(prefixed);
         }
     }
 
-    /// The identity kept (once the start is kept), if any.
+    /// The identity kept, if any.
     pub(super) fn identity(&self) -> Option<&Arc<Identity>> {
-        self.0.get()?.identity.get()
+        self.identity.get()
     }
 
-    /// Keeps the first identity made (once the start is kept).
+    /// Keeps the first identity made.
     pub(super) fn keep_identity(&self, identity: &Arc<Identity>) {
-        if let Some(kept) = self.0.get() {
-            let _ = kept.identity.set(identity.clone());
-        }
+        let _ = self.identity.set(identity.clone());
     }
 
     /// The URL parsed from the first `len` bytes of the composed text; `parse` makes it (and
@@ -127,7 +145,7 @@ impl FixedUrl {
         len: usize,
         parse: impl FnOnce() -> Result<url::Url, Box<InvokeError>>,
     ) -> Result<url::Url, Box<InvokeError>> {
-        let Some(kept) = self.0.get() else {
+        let Some(kept) = self.kept() else {
             return parse();
         };
         for slot in &kept.parsed {

@@ -16,15 +16,14 @@ use crate::http_clients::Identity;
 use crate::runtime::Runtime;
 use crate::tokens::{BEARER, Subject, UserId};
 
-mod bases;
 mod checks;
 mod encode;
 mod fixed;
 mod prefix;
 mod queue;
 mod segments;
+mod starts;
 
-pub(crate) use bases::{PARSED_BASES, ParsedBases};
 use checks::invalid_host;
 use encode::{
     PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment,
@@ -34,6 +33,7 @@ pub use fixed::{FixedUrl, FixedUrls};
 use prefix::PrefixMemo;
 use queue::Queue;
 use segments::Segments;
+pub(crate) use starts::{SHARED_STARTS, SharedStarts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -44,7 +44,7 @@ enum Part {
 }
 
 /// Where the parts of the composed text are, and which part is being written.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Marks {
     host_start: usize,
     host_end: usize,
@@ -139,7 +139,8 @@ impl<'c> Compose<'c> {
 
     /// Ends the URL's fixed start composed after [`fixed`](Self::fixed) returned true: it
     /// is kept for the client's next calls, unless it failed (a missing iparam), when it is
-    /// composed, and fails, at each call.
+    /// composed, and fails, at each call. The same start kept by an earlier client of the
+    /// runtime is shared, checked and parsed already.
     pub fn keep_fixed(&mut self) {
         let FixedStart::Composing(fixed) = self.fixed else {
             return;
@@ -148,16 +149,35 @@ impl<'c> Compose<'c> {
         if self.draft.error.is_some() {
             return;
         }
+        // Until a value comes, the text is the whole start (its segments are appended to a
+        // parsed URL only when it began with a path prefix value: not shared then).
+        let shareable = matches!(self.segments, Segments::Pending);
+        let template = self.draft.template;
+        let starts = &self.draft.runtime.inner.starts;
+        if shareable && let Some(kept) = starts.find(template, &self.url, &self.marks) {
+            self.url.clear();
+            self.url.push_str(&kept.composed.text);
+            self.segments = kept.composed.segments.clone();
+            fixed.keep(kept);
+            self.fixed = FixedStart::Kept(fixed, self.url.len());
+            return;
+        }
+        let text: Option<Box<str>> = shareable.then(|| self.url.as_str().into());
         self.append_to_fixed_path();
         if self.draft.error.is_some() {
             return;
         }
         self.segments.flush(&mut self.url);
-        fixed.keep(fixed::Composed {
+        let kept = Arc::new(fixed::Kept::new(fixed::Composed {
             text: self.url.as_str().into(),
             marks: self.marks,
             segments: self.segments.clone(),
-        });
+        }));
+        if let Some(text) = text {
+            let starts = &self.draft.runtime.inner.starts;
+            starts.keep(template, &text, &kept);
+        }
+        fixed.keep(kept);
         self.fixed = FixedStart::Kept(fixed, self.url.len());
     }
 
@@ -382,8 +402,7 @@ impl<'c> Compose<'c> {
 
     /// [`parse_base`](Self::parse_base); `fixed` when the text lies within the URL's fixed
     /// start (literal text and installation parameters only, never a call's values): then it
-    /// is parsed once per client, and once per runtime for every client whose start is the
-    /// same text.
+    /// is parsed once for every client whose start is the same text (see `starts`).
     fn parse_text(&self, text: &str, fixed: bool) -> Result<url::Url, Box<InvokeError>> {
         let parse = || {
             self.check_host()?;
@@ -391,20 +410,15 @@ impl<'c> Compose<'c> {
             url::Url::parse(text)
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         };
-        if !fixed {
-            return parse();
-        }
-        let bases = &self.draft.runtime.inner.bases;
-        let shared = || bases.get_or_parse(text, self.marks.host_end, parse);
         match self.fixed {
-            FixedStart::Kept(kept, _) => {
+            FixedStart::Kept(kept, _) if fixed => {
                 debug_assert!(
                     kept.composed().is_some_and(|c| c.text.starts_with(text)),
                     "a text within the fixed start"
                 );
-                kept.parsed(text.len(), shared)
+                kept.parsed(text.len(), parse)
             }
-            _ => shared(),
+            _ => parse(),
         }
     }
 

@@ -14,6 +14,15 @@ use crate::tokens::{StaticTokens, TokenKey};
 static RUNTIME: LazyLock<Runtime> =
     LazyLock::new(|| Runtime::builder().build().expect("a runtime"));
 
+/// A runtime whose clients share no fixed start: a new `FixedUrl` is a client's own, with
+/// nothing kept yet.
+static UNSHARED: LazyLock<Runtime> = LazyLock::new(|| {
+    Runtime::builder()
+        .unshared_starts()
+        .build()
+        .expect("a runtime")
+});
+
 static TEMPLATE: TemplateInfo = TemplateInfo {
     name: "t",
     method: MethodKind::Get,
@@ -646,7 +655,7 @@ fn with_prefix_and(
     rest: &[Piece],
     query: bool,
 ) -> Result<url::Url, InvokeError> {
-    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    let mut compose = Compose::new(&UNSHARED, &TEMPLATE);
     with_fixed(&mut compose, start, |compose| {
         compose.host_text("api.example.com");
     });
@@ -759,16 +768,17 @@ fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without
     assert_eq!(&*kept.prefix, "/a");
 }
 
-/// A client made per call, composing `host` (an installation parameter) and `id` (a value).
-fn send_from_new_client(
+/// A client made per call, composing `host` (an installation parameter) and `id` (a value);
+/// its fixed start is left in `fixed`.
+fn send_from_client(
     runtime: &Runtime,
     template: &'static TemplateInfo,
+    fixed: &FixedUrl,
     host: &str,
     id: &str,
 ) -> Result<url::Url, InvokeError> {
-    let fixed = FixedUrl::default();
     let mut compose = Compose::new(runtime, template);
-    if compose.fixed(&fixed) {
+    if compose.fixed(fixed) {
         compose.host_value("iparam.domain", host);
         compose.host_text(".example.com");
         compose.path_text("/api/v2/tickets/");
@@ -778,21 +788,54 @@ fn send_from_new_client(
     sent(compose)
 }
 
+fn send_from_new_client(
+    runtime: &Runtime,
+    template: &'static TemplateInfo,
+    host: &str,
+    id: &str,
+) -> Result<url::Url, InvokeError> {
+    send_from_client(runtime, template, &FixedUrl::default(), host, id)
+}
+
 #[test]
-fn clients_made_per_call_share_a_parsed_base_only_with_the_same_text() {
+fn clients_made_per_call_share_a_start_only_with_the_same_text() {
+    static OTHER: TemplateInfo = TemplateInfo {
+        name: "other",
+        ..TEMPLATE
+    };
     let runtime = Runtime::builder().build().expect("a runtime");
+    let mut firsts: Vec<FixedUrl> = Vec::new();
     for round in 0..3 {
-        for (host, id) in [("acme", "1"), ("globex", "2 3")] {
-            let url = send_from_new_client(&runtime, &TEMPLATE, host, id).unwrap();
+        for (index, (host, id)) in [("acme", "1"), ("globex", "2 3")].into_iter().enumerate() {
+            let fixed = FixedUrl::default();
+            let url = send_from_client(&runtime, &TEMPLATE, &fixed, host, id).unwrap();
             let expected = format!(
                 "https://{host}.example.com/api/v2/tickets/{}",
                 id.replace(' ', "%20")
             );
             assert_eq!(url.as_str(), expected, "round {round}");
+            match firsts.get(index) {
+                Some(first) => assert!(fixed.shares_start_with(first), "{host}: shared"),
+                None => firsts.push(fixed),
+            }
         }
     }
-    // One base per installation host, whatever the calls' values.
-    assert_eq!(runtime.inner.bases.len(), 2);
+    let [acme, globex] = &firsts[..] else {
+        panic!("two clients kept");
+    };
+    assert!(
+        !acme.shares_start_with(globex),
+        "another installation's text"
+    );
+    // One text per installation host, whatever the calls' values.
+    assert_eq!(runtime.inner.starts.len(), 2);
+    // Another template with the same text composes a start of its own.
+    let other = FixedUrl::default();
+    send_from_client(&runtime, &OTHER, &other, "acme", "4").unwrap();
+    assert!(!other.shares_start_with(acme));
+    let again = FixedUrl::default();
+    send_from_client(&runtime, &OTHER, &again, "acme", "5").unwrap();
+    assert!(again.shares_start_with(&other));
 }
 
 #[test]
@@ -809,10 +852,10 @@ fn a_refused_base_is_refused_at_every_call_and_never_kept() {
             "{refused:?}"
         );
     }
-    assert_eq!(runtime.inner.bases.len(), 0);
+    assert_eq!(runtime.inner.starts.len(), 0);
     // The same host over https is another text, and is kept.
     send_from_new_client(&runtime, &TEMPLATE, "acme", "1").unwrap();
-    assert_eq!(runtime.inner.bases.len(), 1);
+    assert_eq!(runtime.inner.starts.len(), 1);
 }
 
 #[test]

@@ -1,0 +1,209 @@
+//! The fixed URL starts of a runtime's templates (literal text and installation parameters
+//! only, never a call's values), composed and checked once per runtime for every client whose
+//! start is the same text. A client keeps the start it uses (see `fixed`); these are for the
+//! clients made after it: a server serving many installations makes a client per call, and
+//! each finds its start composed, checked and parsed by an earlier client with the same
+//! installation parameters, rather than parsing the host again (IDNA included), which costs
+//! more than the rest of the request.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher as _;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::Marks;
+use super::fixed::Kept;
+use crate::keyed::let_oldest_go;
+use crate::request::draft::TemplateInfo;
+
+type Hasher = foldhash::fast::RandomState;
+
+/// How many texts a runtime keeps the starts of at most: at about 500 bytes each, 2 MiB.
+pub(crate) const SHARED_STARTS: usize = 4096;
+
+/// Shards of the map, each with its lock: clients made per call on every thread read it.
+const SHARDS: usize = 8;
+
+/// The starts of a runtime's templates, by their composed text.
+pub(crate) struct SharedStarts {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: Hasher,
+    per_shard: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<Box<str>, Starts, Hasher>,
+    /// Lookups so far: a text's `used` is the count at its last one.
+    lookups: u64,
+}
+
+/// The starts composed as one text: usually one template's, at times a few (templates whose
+/// starts are alike), each its own, as each keeps what follows its start (see `prefix`).
+struct Starts {
+    by_template: Vec<(&'static TemplateInfo, Arc<Kept>)>,
+    used: u64,
+}
+
+impl SharedStarts {
+    /// Keeping the starts of about `capacity` texts at most (its share, rounded up, in each
+    /// shard; none: every client composes its own).
+    pub(crate) fn new(capacity: usize) -> Self {
+        SharedStarts {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: Hasher::default(),
+            per_shard: capacity.div_ceil(SHARDS),
+        }
+    }
+
+    fn shard(&self, text: &str) -> MutexGuard<'_, Shard> {
+        let index = self.hasher.hash_one(text) as usize % SHARDS;
+        let shard = self.shards.get(index).unwrap_or(&self.shards[0]);
+        // Every change is one insertion or removal: a panic elsewhere leaves it whole.
+        shard.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The start `template` composed as `text`, with the same `marks`, if one was kept.
+    pub(super) fn find(
+        &self,
+        template: &'static TemplateInfo,
+        text: &str,
+        marks: &Marks,
+    ) -> Option<Arc<Kept>> {
+        if self.per_shard == 0 {
+            return None;
+        }
+        let mut shard = self.shard(text);
+        shard.lookups += 1;
+        let lookups = shard.lookups;
+        let starts = shard.map.get_mut(text)?;
+        starts.used = lookups;
+        starts
+            .by_template
+            .iter()
+            .find(|(kept_for, kept)| {
+                std::ptr::eq(*kept_for, template) && kept.composed.marks == *marks
+            })
+            .map(|(_, kept)| kept.clone())
+    }
+
+    /// Keeps `kept`, the start `template` composed as `text` (checked: a failure is never
+    /// kept, so that it is checked, and fails, at every call).
+    pub(super) fn keep(&self, template: &'static TemplateInfo, text: &str, kept: &Arc<Kept>) {
+        if self.per_shard == 0 {
+            return;
+        }
+        let mut shard = self.shard(text);
+        if !shard.map.contains_key(text) {
+            let_oldest_go(&mut shard.map, self.per_shard, |starts| starts.used);
+        }
+        let used = shard.lookups;
+        let starts = shard.map.entry(text.into()).or_insert_with(|| Starts {
+            by_template: Vec::new(),
+            used,
+        });
+        // Two clients composing the same start at once: the first kept stays.
+        if !starts
+            .by_template
+            .iter()
+            .any(|(kept_for, _)| std::ptr::eq(*kept_for, template))
+        {
+            starts.by_template.push((template, kept.clone()));
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().map_or(0, |shard| shard.map.len()))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::SharedStarts;
+    use crate::request::compose::fixed::{Composed, Kept};
+    use crate::request::compose::segments::Segments;
+    use crate::request::compose::{Marks, Part};
+    use crate::request::draft::TemplateInfo;
+
+    static GET: TemplateInfo = TemplateInfo::get("get");
+    static OTHER: TemplateInfo = TemplateInfo::get("other");
+
+    fn marks(host_end: usize) -> Marks {
+        Marks {
+            host_start: 8,
+            host_end,
+            query_start: None,
+            part: Part::Path,
+        }
+    }
+
+    fn kept(text: &str, host_end: usize) -> Arc<Kept> {
+        Arc::new(Kept::new(Composed {
+            text: text.into(),
+            marks: marks(host_end),
+            segments: Segments::Pending,
+        }))
+    }
+
+    #[test]
+    fn a_start_is_found_by_its_template_text_and_marks_only() {
+        let starts = SharedStarts::new(16);
+        let text = "https://a.example.com/api/";
+        let start = kept(text, 21);
+        starts.keep(&GET, text, &start);
+        let found = starts.find(&GET, text, &marks(21)).expect("kept");
+        assert!(Arc::ptr_eq(&found, &start), "the one kept, shared");
+        assert!(
+            starts.find(&OTHER, text, &marks(21)).is_none(),
+            "another template's"
+        );
+        assert!(
+            starts.find(&GET, text, &marks(25)).is_none(),
+            "its host ending elsewhere"
+        );
+        assert!(
+            starts
+                .find(&GET, "https://b.example.com/api/", &marks(21))
+                .is_none()
+        );
+        // Another template with the same text has its own start, beside the first.
+        let other = kept(text, 21);
+        starts.keep(&OTHER, text, &other);
+        let found = starts.find(&OTHER, text, &marks(21)).expect("kept");
+        assert!(Arc::ptr_eq(&found, &other));
+        // The same start composed again by a concurrent client: the first kept stays.
+        starts.keep(&GET, text, &kept(text, 21));
+        let found = starts.find(&GET, text, &marks(21)).expect("kept");
+        assert!(Arc::ptr_eq(&found, &start));
+        assert_eq!(starts.len(), 1, "one text");
+    }
+
+    #[test]
+    fn the_bound_holds_and_the_starts_in_use_stay() {
+        let starts = SharedStarts::new(64);
+        let text = |n: u32| format!("https://tenant-{n}.example.com/");
+        let hot = text(0);
+        let hot_start = kept(&hot, hot.len() - 1);
+        starts.keep(&GET, &hot, &hot_start);
+        for n in 1..1000 {
+            let t = text(n);
+            starts.keep(&GET, &t, &kept(&t, t.len() - 1));
+            // One start used at every step.
+            let found = starts.find(&GET, &hot, &marks(hot.len() - 1));
+            assert!(
+                found.is_some_and(|found| Arc::ptr_eq(&found, &hot_start)),
+                "{n}"
+            );
+            assert!(starts.len() <= 64, "{}", starts.len());
+        }
+        let none = SharedStarts::new(0);
+        none.keep(&GET, &hot, &hot_start);
+        assert_eq!(none.len(), 0, "none kept");
+        assert!(none.find(&GET, &hot, &marks(hot.len() - 1)).is_none());
+    }
+}
