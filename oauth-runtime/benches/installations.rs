@@ -8,7 +8,9 @@
 //! turns of a few seconds: `one`, `many`, `one`, … Each `many` window's p50 and p99 are
 //! compared with the mean of the `one` windows either side of it, so that a ratio compares the
 //! sides in the same state of the machine (whose speed drifts, and at times halves for a
-//! while); the summary gives the medians of those ratios, with the least and the most.
+//! while); a window whose `one` windows differ by more than 15% in calls a second is left out
+//! (the machine changed speed then). The summary gives the medians of the ratios, with the
+//! least and the most.
 //!
 //! Run: `cargo bench -p oauth-runtime --bench installations`. `INSTALLATIONS_WARM` sets the
 //! warm-up's seconds (default 8), `INSTALLATIONS_WINDOWS` the windows per side (default 15),
@@ -61,8 +63,8 @@ fn main() {
     }
     let mut sides: Vec<Child> = names.iter().map(|name| Child::start(name)).collect();
     println!(
-        "{:<14} {:>11} {:>10} {:>10} {:>10}   {}",
-        "side", "RSS seeded", "p50", "p99", "calls/s", "RSS while warming up (each second)"
+        "{:<14} {:>11} {:>10} {:>10} {:>10}   RSS while warming up (each second)",
+        "side", "RSS seeded", "p50", "p99", "calls/s"
     );
     for side in &mut sides {
         let seeded = side.ask("seeded");
@@ -106,20 +108,36 @@ fn main() {
         }
     }
     for (name, windows) in names.iter().skip(1).zip(&manies) {
+        // A window during which the machine changed speed (the `one` windows either side
+        // of it differ by more than 15% in calls a second) compares nothing: left out.
+        let steady = |ones: &[Window]| {
+            let (slower, faster) = (
+                ones[0].calls.min(ones[1].calls),
+                ones[0].calls.max(ones[1].calls),
+            );
+            faster <= slower * 1.15
+        };
         let ratios: Vec<(f64, f64)> = windows
             .iter()
             .zip(ones.windows(2))
+            .filter(|(_, ones)| steady(ones))
             .map(|(many, ones)| many.against(&ones[0], &ones[1]))
             .collect();
+        if ratios.is_empty() {
+            println!("\n{name}: the machine's speed changed in every window; run again");
+            continue;
+        }
         let (p50, p99) = (
             Spread::of(ratios.iter().map(|r| r.0).collect()),
             Spread::of(ratios.iter().map(|r| r.1).collect()),
         );
         let (first, last) = (windows[0].rss, windows[windows.len() - 1].rss);
         println!(
-            "\n{name} − one, medians of {} windows (least–most): {:+.1} MiB resident at the end \
-             ({:+.1} MiB over the windows); p50 {p50}, p99 {p99}",
+            "\n{name} − one, medians of {} windows of {} (least–most; left out: those the \
+             machine changed speed in): {:+.1} MiB resident at the end ({:+.1} MiB over the \
+             windows); p50 {p50}, p99 {p99}",
             ratios.len(),
+            windows.len(),
             last - ones[ones.len() - 1].rss,
             last - first,
         );
