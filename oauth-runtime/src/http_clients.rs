@@ -8,7 +8,7 @@ use crate::keyed::{OneAtATime, let_oldest_go};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -23,6 +23,10 @@ pub(crate) struct ClientSettings {
     pub(crate) roots: Vec<reqwest::Certificate>,
     /// Host names sent to fixed addresses.
     pub(crate) resolve: Vec<(String, SocketAddr)>,
+    /// The runtime's timeout of a call, the client's own: a call without a timeout of its
+    /// own then sets none on its request (setting one allocates the request's extensions).
+    /// Every request the runtime makes for itself (the token endpoint's) sets its own.
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl ClientSettings {
@@ -36,6 +40,9 @@ impl ClientSettings {
             .retry(reqwest::retry::never().max_retries_per_request(0));
         if !self.roots.is_empty() {
             builder = builder.tls_certs_merge(self.roots.iter().cloned());
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
         }
         for (host, address) in &self.resolve {
             builder = builder.resolve(host, *address);

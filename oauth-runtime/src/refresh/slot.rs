@@ -302,22 +302,23 @@ pub(super) enum Obtained {
     Refreshed,
 }
 
-/// The wall clock as the fast path reads it on every call: on Linux the coarse clock, several
-/// times cheaper, which lags by up to a clock tick. [`COARSE_CLOCK_LAG`] is added to it, so a
-/// token is never used past its refresh time, only treated as due a little early.
-fn coarse_now() -> SystemTime {
+/// The wall clock as the fast path reads it on every call, in milliseconds since the epoch
+/// (as [`wall_millis`] gives them): on Linux the coarse clock, several times cheaper, which
+/// lags by up to a clock tick. [`COARSE_CLOCK_LAG_MS`] is added to it, so a token is never
+/// used past its refresh time, only treated as due a little early.
+fn coarse_wall_millis() -> u64 {
     #[cfg(target_os = "linux")]
     {
         let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
-        if let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec), u32::try_from(now.tv_nsec)) {
-            return SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+        if let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec), u64::try_from(now.tv_nsec)) {
+            return secs * 1000 + nanos / 1_000_000;
         }
     }
-    SystemTime::now()
+    wall_millis(SystemTime::now()).get()
 }
 
 /// More than the coarse clock can lag (a tick is 1 to 10 ms).
-const COARSE_CLOCK_LAG: Duration = Duration::from_millis(50);
+const COARSE_CLOCK_LAG_MS: u64 = 50;
 
 impl TokenManager {
     /// The cached token if it can be used as it is.
@@ -332,7 +333,7 @@ impl TokenManager {
             || cached.dead()
             || cached
                 .refresh_at
-                .is_some_and(|at| wall_millis(coarse_now() + COARSE_CLOCK_LAG) >= at)
+                .is_some_and(|at| coarse_wall_millis() + COARSE_CLOCK_LAG_MS >= at.get())
         {
             return None;
         }
@@ -443,7 +444,7 @@ fn random_part(max: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::{COARSE_CLOCK_LAG, coarse_now, random_part};
+    use super::{COARSE_CLOCK_LAG_MS, coarse_wall_millis, random_part, wall_millis};
     use std::time::{Duration, SystemTime};
 
     #[test]
@@ -484,13 +485,13 @@ mod tests {
     #[test]
     fn the_coarse_clock_plus_its_lag_is_never_behind_the_exact_clock_nor_ahead_of_it() {
         for _ in 0..10_000 {
-            let before = SystemTime::now();
-            let coarse = coarse_now();
-            let after = SystemTime::now();
+            let before = wall_millis(SystemTime::now()).get();
+            let coarse = coarse_wall_millis();
+            let after = wall_millis(SystemTime::now()).get();
             // A token due at `before` is seen as due: the check is never late.
-            assert!(coarse + COARSE_CLOCK_LAG >= before);
+            assert!(coarse + COARSE_CLOCK_LAG_MS >= before);
             // And never much early: the coarse clock does not run ahead.
-            assert!(coarse <= after + std::time::Duration::from_millis(1));
+            assert!(coarse <= after + 1);
         }
     }
 }

@@ -59,7 +59,10 @@ impl RequestBuilder {
             // followed by a replay after a 401, whose URL the response gives back.
             let last = retries_left == 0 && (replayed || !renewable);
             let keep_url = retries_left > 0;
-            let request = prepared.request(last, keep_url)?;
+            // The clients the runtime builds (its own, an identity's) time a request out
+            // after the runtime's timeout.
+            let client_times_out = http.is_some() || prepared.draft.runtime.inner.client_times_out;
+            let request = prepared.request(last, keep_url, client_times_out)?;
             // The runtime is borrowed from the request, not cloned: every call would touch
             // its shared reference count.
             let inner = &prepared.draft.runtime.inner;
@@ -162,11 +165,13 @@ impl Prepared {
     }
 
     /// The request of one attempt; the `last` one takes the parts instead of copying them,
-    /// and the URL is copied only when a retry may need it (`keep_url`).
+    /// and the URL is copied only when a retry may need it (`keep_url`). Its timeout is set
+    /// unless it is the runtime's and the client sending it has it (`client_times_out`).
     pub(super) fn request(
         &mut self,
         last: bool,
         keep_url: bool,
+        client_times_out: bool,
     ) -> Result<reqwest::Request, InvokeError> {
         let draft = &mut self.draft;
         // The last attempt never keeps the URL: no retry follows it.
@@ -188,7 +193,9 @@ impl Prepared {
         } else {
             copy_parts(draft, &mut request);
         }
-        *request.timeout_mut() = Some(draft.timeout());
+        if !client_times_out || draft.timeout.is_some() {
+            *request.timeout_mut() = Some(draft.timeout());
+        }
         self.write_token_headers(request.headers_mut(), last);
         Ok(request)
     }

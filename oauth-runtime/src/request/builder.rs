@@ -83,7 +83,8 @@ impl RequestBuilder {
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
         match self.prepare().await {
-            Ok(mut prepared) => prepared.request(true, false),
+            // With its timeout: the app's own client sends it.
+            Ok(mut prepared) => prepared.request(true, false, false),
             Err(error) => Err(*error),
         }
     }

@@ -357,6 +357,7 @@ impl RuntimeBuilder {
         Ok(ClientSettings {
             roots,
             resolve: self.resolve.clone(),
+            timeout: Some(self.timeout),
         })
     }
 
@@ -378,6 +379,8 @@ impl RuntimeBuilder {
     /// Builds the runtime and its HTTP client.
     pub fn build(mut self) -> Result<Runtime, BuildError> {
         let settings = self.client_settings()?;
+        // The app's client has its own settings: each call sets the runtime's timeout.
+        let client_times_out = self.http_client.is_none();
         let http = self.make_http_client(&settings)?;
         let policy = RefreshPolicy {
             margin: self.refresh_margin,
@@ -413,6 +416,7 @@ impl RuntimeBuilder {
             installation: InstallationId::default(),
             inner: Arc::new(RuntimeInner {
                 http,
+                client_times_out,
                 timeout: self.timeout,
                 max_response_bytes: self.max_response_bytes,
                 allow_insecure_http: self.allow_insecure_http,

@@ -50,6 +50,9 @@ pub struct Runtime {
 
 pub(crate) struct RuntimeInner {
     pub(crate) http: reqwest::Client,
+    /// Whether `http` times a request out after `timeout` (the runtime built it): a call
+    /// with no timeout of its own then sets none on its requests.
+    pub(crate) client_times_out: bool,
     pub(crate) timeout: Duration,
     pub(crate) max_response_bytes: usize,
     pub(crate) allow_insecure_http: bool,

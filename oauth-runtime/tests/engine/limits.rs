@@ -78,6 +78,25 @@ async fn the_runtime_timeout_applies_unless_the_call_sets_its_own() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // A request built to be sent by the app's own client carries the runtime's timeout.
+    let built = short.once(&once(&server)).build().await.unwrap();
+    assert_eq!(built.timeout(), Some(&Duration::from_millis(150)));
+    // So does every call sent through an app's client, which has no timeout of its own.
+    let on_apps_client = Engine::new(
+        Runtime::builder()
+            .timeout(Duration::from_millis(150))
+            .http_client(reqwest::Client::new())
+            .build()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    let error = on_apps_client
+        .once(&once(&server))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, InvokeError::Timeout { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_millis(550));
 }
 
 #[tokio::test]
