@@ -12,7 +12,10 @@
 //! - (e) a `current_host.endpoint_urls` host and a path-prefix value (`hostTicket`);
 //! - (f) (a) from a client made for the call (`Bench::new(runtime, iparams)`), as a server
 //!   serving many installations makes them: the first call of each client, whose URL start
-//!   the runtime has parsed for an earlier client.
+//!   the runtime has parsed for an earlier client;
+//! - (g) (a) with the token in hand, as the hand-built side has it: an installation parameter
+//!   in the template's `Authorization` header (`ticketWithToken`), no token looked up, so that
+//!   the building alone is compared.
 //!
 //! The template's token comes from a `MemoryStore` through the refreshing manager. Rounds
 //! alternate which side goes first; figures are medians over rounds (ns per request, and the
@@ -31,7 +34,7 @@ use oauth_runtime::UserId;
 mod common;
 use common::{
     Bench, GetConversationContext, GetTicketContext, HostTicketContext, MyTicketContext, TOKEN,
-    USER, quick, server,
+    TicketWithTokenContext, USER, quick, server,
 };
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -120,6 +123,10 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
     };
     let (runtime, iparams) = (runtime.clone(), common::iparams(port));
     let per_call = ticket.clone();
+    let in_hand = TicketWithTokenContext {
+        ticket_id: "12345".into(),
+        include: "requester,stats".into(),
+    };
     vec![
         Row {
             name: "(a) 2 values + token",
@@ -172,6 +179,11 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
             template: Box::new(move |_| {
                 Bench::new(runtime.clone(), iparams.clone()).get_ticket(&per_call)
             }),
+            by_hand: Box::new(move |base| ticket_by_hand(base, "12345", "requester,stats")),
+        },
+        Row {
+            name: "(g) (a), the token in hand",
+            template: Box::new(move |bench| bench.ticket_with_token(&in_hand)),
             by_hand: Box::new(move |base| ticket_by_hand(base, "12345", "requester,stats")),
         },
     ]

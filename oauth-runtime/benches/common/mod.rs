@@ -107,6 +107,7 @@ pub fn iparams(port: u16) -> BenchIparams {
     BenchIparams {
         host: format!("127.0.0.1:{port}"),
         current_host_endpoint_urls_helpdesk: format!("127.0.0.1:{port}"),
+        token: TOKEN.into(),
     }
 }
 
