@@ -207,6 +207,7 @@ impl Draft {
 }
 
 /// A header that carries the access token: `prefix`, the token, `suffix`.
+#[derive(Clone)]
 pub(crate) struct TokenHeader {
     /// Its label in errors (`header Authorization`).
     pub(crate) placeholder: &'static str,
@@ -249,32 +250,51 @@ impl TokenHeader {
     }
 }
 
-/// The token headers of a request: nearly always one, kept without an allocation.
+/// The usual `Authorization: Bearer <access token>`.
+static BEARER_HEADER: TokenHeader = TokenHeader {
+    placeholder: "header Authorization",
+    name: http::header::AUTHORIZATION,
+    prefix: Cow::Borrowed(BEARER),
+    suffix: Cow::Borrowed(""),
+};
+
+/// The token headers of a request, in their order: nearly always the usual `Bearer` one
+/// alone, kept as a flag (a request writes nothing more, and allocates nothing).
 #[derive(Default)]
 pub(crate) struct TokenHeaders {
-    first: Option<TokenHeader>,
-    more: Vec<TokenHeader>,
+    bearer_alone: bool,
+    all: Vec<TokenHeader>,
 }
 
 impl TokenHeaders {
-    pub(super) fn push(&mut self, header: TokenHeader) {
-        match self.first {
-            None => self.first = Some(header),
-            Some(_) => self.more.push(header),
+    /// The usual `Authorization: Bearer <access token>`.
+    pub(super) fn push_bearer(&mut self) {
+        if self.is_empty() {
+            self.bearer_alone = true;
+        } else {
+            self.push(BEARER_HEADER.clone());
         }
     }
 
+    pub(super) fn push(&mut self, header: TokenHeader) {
+        if std::mem::take(&mut self.bearer_alone) {
+            self.all.push(BEARER_HEADER.clone());
+        }
+        self.all.push(header);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none()
+        !self.bearer_alone && self.all.is_empty()
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
-        self.first.iter().chain(&self.more)
+        let alone = self.bearer_alone.then_some(&BEARER_HEADER);
+        alone.into_iter().chain(&self.all)
     }
 
     /// Whether the usual `Bearer` header is the only one.
     pub(crate) fn only_bearer(&self) -> bool {
-        self.more.is_empty() && self.first.as_ref().is_some_and(TokenHeader::is_bearer)
+        self.bearer_alone || matches!(&self.all[..], [header] if header.is_bearer())
     }
 }
 

@@ -14,7 +14,7 @@ use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
-use crate::tokens::{BEARER, Subject, UserId};
+use crate::tokens::{Subject, UserId};
 
 mod checks;
 mod encode;
@@ -530,12 +530,7 @@ impl<'c> Compose<'c> {
 
     /// The usual `Authorization: Bearer <access token>`.
     pub fn bearer(&mut self) {
-        self.token_header(
-            "header Authorization",
-            http::header::AUTHORIZATION,
-            BEARER,
-            "",
-        );
+        self.draft.token_headers.push_bearer();
     }
 
     /// Presents `certificate` and `key` (PEM) to the server, also trusting the authority
@@ -586,15 +581,24 @@ impl<'c> Compose<'c> {
 
     /// The draft's URL, parsed from the text composed so far the first time it is asked for
     /// (at the first query pair, or at the end); `None` once the request has an error.
+    #[inline]
     fn parsed_url(&mut self) -> Option<&mut url::Url> {
+        if self.draft.url.is_none() {
+            self.parse_composed();
+        }
+        self.draft.url.as_mut()
+    }
+
+    /// The path is over: its URL is made (the prefix ended first), unless the request has
+    /// an error.
+    fn parse_composed(&mut self) {
         self.end_prefix();
-        if self.draft.url.is_none() && self.draft.error.is_none() {
+        if self.draft.error.is_none() {
             match self.parse_url() {
                 Ok(url) => self.draft.url = Some(url),
                 Err(error) => self.draft.fail(error),
             }
         }
-        self.draft.url.as_mut()
     }
 
     fn parse_url(&mut self) -> Result<url::Url, Box<InvokeError>> {

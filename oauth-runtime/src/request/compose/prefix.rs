@@ -84,7 +84,15 @@ impl<'c> Compose<'c> {
     /// The prefix's part of the path is over (a value, the query, the end): a prefix being
     /// gathered is kept if its path was appended segment by segment; one replayed must have
     /// met all its text, or the path is made again without the copy.
+    #[inline]
     pub(super) fn end_prefix(&mut self) {
+        // Most templates begin their path with text: nothing to end, at every value and pair.
+        if !matches!(self.prefix, PrefixMemo::None) {
+            self.end_kept_prefix();
+        }
+    }
+
+    fn end_kept_prefix(&mut self) {
         match std::mem::replace(&mut self.prefix, PrefixMemo::None) {
             PrefixMemo::None => {}
             PrefixMemo::Replaying { kept, met } => {
