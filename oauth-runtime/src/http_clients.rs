@@ -105,11 +105,14 @@ impl Identity {
         }
     }
 
-    /// Whether it was made from these texts.
+    /// Whether it was made from these texts (the private key compared in constant time).
     pub(crate) fn is_made_of(&self, certificate: &str, key: &str, ca: Option<&str>) -> bool {
-        self.certificate == certificate
-            && self.key.expose_secret() == key
-            && self.ca.as_deref() == ca
+        let same_key = aws_lc_rs::constant_time::verify_slices_are_equal(
+            self.key.expose_secret().as_bytes(),
+            key.as_bytes(),
+        )
+        .is_ok();
+        same_key && self.certificate == certificate && self.ca.as_deref() == ca
     }
 }
 
