@@ -121,7 +121,7 @@ fn no_token_source(template: &'static TemplateInfo) -> InvokeError {
         template
             .integration
             .unwrap_or(oauth_rules::LEGACY_INTEGRATION),
-        TokenError::new("the runtime has no token source (see RuntimeBuilder::store or ::tokens)"),
+        TokenError::no_token_source(),
     )
 }
 

@@ -131,11 +131,11 @@ impl Runtime {
     /// path the templates' calls take.
     pub async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
         let key = &*self.own(key);
-        let source = self.inner.tokens.as_deref().ok_or_else(|| {
-            TokenError::new(
-                "the runtime has no token source (see RuntimeBuilder::store or ::tokens)",
-            )
-        })?;
+        let source = self
+            .inner
+            .tokens
+            .as_deref()
+            .ok_or_else(TokenError::no_token_source)?;
         source.access_token(key).await
     }
 

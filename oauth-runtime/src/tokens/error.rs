@@ -63,6 +63,11 @@ impl TokenError {
     pub fn new(message: impl Into<String>) -> Self {
         TokenError::Other(message.into())
     }
+
+    /// The runtime was built without a store or a token source, and a token is asked for.
+    pub(crate) fn no_token_source() -> Self {
+        TokenError::new("the runtime has no token source (see RuntimeBuilder::store or ::tokens)")
+    }
 }
 
 impl fmt::Display for TokenError {

@@ -881,6 +881,12 @@ fn a_clients_identity_is_made_once_from_the_same_values_and_anew_from_others() {
     assert_ne!(first.digest, other.digest, "other values: another identity");
     assert!(other.is_made_of("cert-b", "key-pem", Some("ca-pem")));
     assert!(!other.is_made_of("cert-b", "key-pem", None));
-    assert!(!other.is_made_of("cert-b", "key-PEM", Some("ca-pem")), "another key");
-    assert!(!other.is_made_of("cert-b", "key-pem-2", Some("ca-pem")), "a longer key");
+    assert!(
+        !other.is_made_of("cert-b", "key-PEM", Some("ca-pem")),
+        "another key"
+    );
+    assert!(
+        !other.is_made_of("cert-b", "key-pem-2", Some("ca-pem")),
+        "a longer key"
+    );
 }
