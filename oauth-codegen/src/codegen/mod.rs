@@ -231,11 +231,12 @@ fn template_tokens(
     let mut fixed = Vec::new();
     let mut statements = Vec::new();
     for (index, step) in template.steps.iter().enumerate() {
-        let statement = step_tokens(step, &mut values);
-        let out = if index < template.fixed_steps {
-            &mut fixed
-        } else {
+        let per_call = index >= template.fixed_steps;
+        let statement = step_tokens(step, per_call, &mut values);
+        let out = if per_call {
             &mut statements
+        } else {
+            &mut fixed
         };
         out.append(&mut values.lets);
         out.push(statement);
@@ -312,11 +313,16 @@ fn template_tokens(
     }
 }
 
-/// The call of the runtime's composer that one step makes; what it needs first goes to
-/// `values.lets`.
-fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
+/// The call of the runtime's composer that one step makes (`per_call`: at every call, not
+/// once in the client's fixed URL start); what it needs first goes to `values.lets`.
+fn step_tokens(step: &Step, per_call: bool, values: &mut Values<'_>) -> TokenStream {
     match step {
         Step::HostText(text) => quote!(request.host_text(#text);),
+        // Split where the crate compiles: a call appends it without reading it again. Text
+        // with a query in it is composed as text (the runtime's `PathText` splits none).
+        Step::PathText(text) if per_call && !text.contains('?') => {
+            quote!(request.path_literal(const { __p::PathText::new(#text) });)
+        }
         Step::HostValue(value) => {
             let label = &value.label;
             let value = values.value(value);

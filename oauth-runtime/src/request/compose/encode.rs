@@ -31,7 +31,7 @@ pub(super) const QUERY_TEXT: &AsciiSet = &CONTROLS
 
 /// Bytes as a table: the checks on every value are a lookup per byte (a slice's `contains`
 /// would be a search per byte).
-struct ByteSet([bool; 256]);
+pub(super) struct ByteSet([bool; 256]);
 
 impl ByteSet {
     const fn of(bytes: &[u8]) -> ByteSet {
@@ -51,6 +51,10 @@ impl ByteSet {
     fn has_any(&self, text: &str) -> bool {
         text.bytes().any(|b| self.0[usize::from(b)])
     }
+
+    pub(super) const fn contains(&self, byte: u8) -> bool {
+        self.0[byte as usize]
+    }
 }
 
 /// What [`SEGMENT`] encodes but the URL parser keeps as it is in a path segment, or drops: a
@@ -69,7 +73,7 @@ pub(super) fn encodes_alike(value: &str) -> bool {
 
 /// What literal path text holds to be appended as a segment as it is: unreserved characters,
 /// sub-delimiters, `:` and `@`, which neither [`PATH_TEXT`] nor the URL parser changes.
-const LITERAL: ByteSet =
+pub(super) const LITERAL: ByteSet =
     ByteSet::of(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@");
 
 /// Whether a piece of literal path text can be appended as a segment as it is.

@@ -19,6 +19,7 @@ use crate::tokens::{Subject, UserId};
 mod checks;
 mod encode;
 mod fixed;
+mod literal;
 mod prefix;
 mod queue;
 mod segments;
@@ -30,6 +31,7 @@ use encode::{
     split_at_question_mark, split_slashes,
 };
 pub use fixed::{FixedUrl, FixedUrls};
+pub use literal::PathText;
 use prefix::PrefixMemo;
 use queue::Queue;
 use segments::Segments;
@@ -283,6 +285,17 @@ impl<'c> Compose<'c> {
 
     /// Literal path text from the template; a `?` in it starts the query string.
     pub fn path_text(&mut self, text: &str) {
+        self.path_text_split(text, None);
+    }
+
+    /// [`path_text`](Self::path_text), the text split on `/` and checked when the crate
+    /// compiled (`const`): appended without reading it again.
+    pub fn path_literal(&mut self, text: PathText<'_>) {
+        self.path_text_split(text.text(), Some(&text));
+    }
+
+    /// Literal path text, and its split if it has one (no `?` in it then).
+    fn path_text_split(&mut self, text: &str, split: Option<&PathText<'_>>) {
         self.enter_path();
         if self.prefix_text(text) {
             return;
@@ -293,11 +306,16 @@ impl<'c> Compose<'c> {
                 self.url.extend(utf8_percent_encode(rest, QUERY_TEXT));
                 return;
             }
-            let (path, query) = match split_at_question_mark(rest) {
-                Some((path, query)) => (path, Some(query)),
-                None => (rest, None),
+            let parts = split.and_then(PathText::parts);
+            let (path, query) = match (&parts, split_at_question_mark(rest)) {
+                (Some(_), _) | (None, None) => (rest, None),
+                (None, Some((path, query))) => (path, Some(query)),
             };
-            if !self.segments.push_text(&mut self.url, path) {
+            let appended = match parts {
+                Some(parts) => self.segments.push_split(&mut self.url, parts),
+                None => self.segments.push_text(&mut self.url, path),
+            };
+            if !appended {
                 self.leave_appending();
                 self.url.extend(utf8_percent_encode(path, PATH_TEXT));
             }

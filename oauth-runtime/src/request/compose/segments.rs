@@ -41,13 +41,24 @@ impl Segments {
 
     /// Appends literal path text; false, and nothing appended, when it cannot be.
     pub(super) fn push_text(&mut self, buffer: &mut String, text: &str) -> bool {
-        self.push_pieces(buffer, text, is_literal_segment)
+        let parts = split_slashes(text).map(|part| (part, is_literal_segment(part)));
+        self.push_parts(buffer, parts)
+    }
+
+    /// Appends literal path text split when the crate compiled, each part a literal segment.
+    pub(super) fn push_split<'p>(
+        &mut self,
+        buffer: &mut String,
+        parts: impl Iterator<Item = &'p str>,
+    ) -> bool {
+        self.push_parts(buffer, parts.map(|part| (part, true)))
     }
 
     /// Appends the segments of a path prefix value (`/org/project`, checked for dot
     /// segments); false, and nothing appended, when it cannot be.
     pub(super) fn push_prefix(&mut self, buffer: &mut String, value: &str) -> bool {
-        self.push_pieces(buffer, value, encodes_alike)
+        let parts = split_slashes(value).map(|part| (part, encodes_alike(part)));
+        self.push_parts(buffer, parts)
     }
 
     /// Appends a value that fills a whole segment (checked for dot segments); false, and
@@ -74,15 +85,14 @@ impl Segments {
         }
     }
 
-    /// Appends `piece` split on `/` when every part fits: text before the first `/` continues
-    /// the last segment only if that is open, and no segment is empty (`//` is left to the
-    /// whole parse). One pass over the text; a piece of more parts than eight is left to the
-    /// whole parse too.
-    fn push_pieces(
+    /// Appends a piece split on `/` (its `parts`, each with whether it fits in a segment as it
+    /// is) when every part fits: text before the first `/` continues the last segment only if
+    /// that is open, and no segment is empty (`//` is left to the whole parse). A piece of more
+    /// parts than eight is left to the whole parse too.
+    fn push_parts<'p>(
         &mut self,
         buffer: &mut String,
-        piece: &str,
-        fits: impl Fn(&str) -> bool,
+        pieces: impl Iterator<Item = (&'p str, bool)>,
     ) -> bool {
         let Segments::Appending { url, open, queued } = self else {
             return false;
@@ -90,7 +100,7 @@ impl Segments {
         let mut parts = [""; 8];
         let mut count = 0;
         let mut open_after = *open;
-        for (index, part) in split_slashes(piece).enumerate() {
+        for (index, (part, fits)) in pieces.enumerate() {
             let continues = index == 0;
             if part.is_empty() {
                 // Empty before the first `/`: nothing to add. Empty after one: a trailing
@@ -103,7 +113,7 @@ impl Segments {
                 }
                 continue;
             }
-            if open_after != continues || !fits(part) {
+            if open_after != continues || !fits {
                 return false;
             }
             let Some(slot) = parts.get_mut(count) else {

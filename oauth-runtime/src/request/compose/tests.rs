@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use std::sync::LazyLock;
 
-use super::{Compose, FixedUrl, Segments};
+use super::{Compose, FixedUrl, PathText, Segments};
 use crate::error::InvokeError;
 use crate::request::draft::{MethodKind, TemplateInfo};
 use crate::runtime::Runtime;
@@ -114,6 +114,60 @@ proptest! {
             prop_assert_eq!(sent.as_str(), whole.as_str());
         }
     }
+}
+
+/// The URL (or error) of `pieces` after a host and a first `/`, each text composed as the
+/// generated code composes text after the fixed start (split when compiled) or not.
+fn with_texts_split(pieces: &[Piece], split: bool) -> Result<url::Url, String> {
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    compose.host_text("api.example.com");
+    compose.path_text("/");
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) if split => compose.path_literal(PathText::new(text)),
+            Piece::Text(text) => compose.path_text(text),
+            Piece::Value(value) => compose.path_value("context.v", value),
+        }
+    }
+    compose.query("k", "v");
+    sent(compose).map_err(|error| error.to_string())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn text_split_when_compiled_gives_the_url_of_text_read_at_the_call(
+        pieces in proptest::collection::vec(piece(), 0..6),
+    ) {
+        prop_assert_eq!(with_texts_split(&pieces, true), with_texts_split(&pieces, false));
+    }
+}
+
+#[test]
+fn text_split_when_compiled_is_appended_as_its_segments() {
+    let mut pieces = vec![
+        Piece::Text("api/v2/tickets/".into()),
+        Piece::Value("12 345/A".into()),
+        Piece::Text("/conversations/".into()),
+        Piece::Value("67890".into()),
+        Piece::Text("/a b".into()),
+    ];
+    let url = with_texts_split(&pieces, true).expect("a URL");
+    // Text a segment cannot hold as it is is not split, and is parsed with the whole path.
+    assert_eq!(
+        url.as_str(),
+        "https://api.example.com/api/v2/tickets/12%20345%2FA/conversations/67890/a%20b?k=v"
+    );
+    assert_eq!(Ok(url), with_texts_split(&pieces, false));
+    // A dot segment is refused either way.
+    pieces.push(Piece::Text("/./x".into()));
+    let refused = with_texts_split(&pieces, true);
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("`.` or `..`")),
+        "{refused:?}"
+    );
+    assert_eq!(refused, with_texts_split(&pieces, false));
 }
 
 #[test]
