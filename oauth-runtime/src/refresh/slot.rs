@@ -327,6 +327,16 @@ impl TokenManager {
         key: &TokenKey,
         slot: &Slot,
     ) -> Option<Result<AccessToken, TokenError>> {
+        self.fresh_as(key, slot, |token| Some(token.clone()))
+    }
+
+    /// [`fresh`](Self::fresh), the token taken as `take` makes it (`None`: not at hand).
+    pub(super) fn fresh_as<T>(
+        &self,
+        key: &TokenKey,
+        slot: &Slot,
+        take: impl FnOnce(&AccessToken) -> Option<T>,
+    ) -> Option<Result<T, TokenError>> {
         let cached = slot.cached();
         let cached = cached.as_ref()?;
         if cached.unsaved().is_some()
@@ -340,7 +350,7 @@ impl TokenManager {
         if !cached.missing_scopes().is_empty() {
             return Some(Err(missing_scopes(key, cached.missing_scopes())));
         }
-        Some(Ok(cached.access_token.clone()))
+        take(&cached.access_token).map(Ok)
     }
 
     /// The access token, unless the app now asks for scopes it was not granted.

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderValue;
+
 use super::slot::Slot;
 use super::slots::{ShardedSlots, SlotLimits};
 use crate::events::{EventSender, TokenEvent};
@@ -140,6 +142,22 @@ impl TokenManager {
             return slot.clone();
         }
         self.slots.get_or_make(key)
+    }
+}
+
+impl TokenManager {
+    /// [`TokenSource::ready_token`] for a request that sends the token in the usual `Bearer`
+    /// header alone: that header's value, shared with the cache (the token itself is not
+    /// counted once more). `None` also when the token cannot be a header value: the caller
+    /// then asks for it as a token, and says why it cannot be sent.
+    pub(crate) fn ready_bearer(&self, key: &TokenKey) -> Option<Result<HeaderValue, TokenError>> {
+        match self.installation_slot(key) {
+            Some(slot) => self.fresh_as(key, slot, AccessToken::bearer),
+            None => self
+                .slots
+                .read(key, |slot| self.fresh_as(key, slot, AccessToken::bearer))
+                .flatten(),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use super::builder::RequestBuilder;
 use super::cache::CacheKey;
-use super::draft::{Draft, MethodKind};
+use super::draft::{Draft, MethodKind, SentToken};
 use super::token::Prepared;
 use crate::error::InvokeError;
 use crate::response::Response;
@@ -81,7 +81,7 @@ impl RequestBuilder {
             if status == StatusCode::UNAUTHORIZED
                 && !replayed
                 && renewable
-                && let Some(rejected) = prepared.draft.token.clone()
+                && let Some(rejected) = prepared.draft.token.as_ref().map(SentToken::access_token)
             {
                 replayed = true;
                 if prepared.draft.url.is_none() {

@@ -154,7 +154,7 @@ pub(crate) struct Draft {
     /// The key of the token sent, once the request is prepared.
     pub(crate) key: Option<TokenKey>,
     /// The token sent, once its headers are checked; let go by the last attempt.
-    pub(crate) token: Option<AccessToken>,
+    pub(crate) token: Option<SentToken>,
     pub(crate) body: Option<Bytes>,
     pub(crate) json: bool,
     pub(crate) extra_query: Vec<(String, String)>,
@@ -202,6 +202,25 @@ impl Draft {
     pub(crate) fn fail(&mut self, error: impl Into<Box<InvokeError>>) {
         if self.error.is_none() {
             self.error = Some(error.into());
+        }
+    }
+}
+
+/// The access token a request sends.
+pub(crate) enum SentToken {
+    /// The value of the usual `Bearer` header, the request's only token header: shared with
+    /// the token cache, and moved into the last attempt's request.
+    Bearer(HeaderValue),
+    /// The token of other token headers (their values are made in `token_values`).
+    Token(AccessToken),
+}
+
+impl SentToken {
+    /// The token, as its source knows it (to say which one a server rejected).
+    pub(crate) fn access_token(&self) -> AccessToken {
+        match self {
+            SentToken::Bearer(value) => AccessToken::from_bearer(value.clone()),
+            SentToken::Token(token) => token.clone(),
         }
     }
 }

@@ -8,7 +8,7 @@ use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use super::budget::Turn;
 use super::builder::RequestBuilder;
-use super::draft::{Draft, TemplateInfo};
+use super::draft::{Draft, SentToken, TemplateInfo};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
 use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
@@ -50,11 +50,24 @@ impl RequestBuilder {
             integration: Cow::Borrowed(prepared.integration()),
             subject,
         };
-        let ready = token_source(&prepared.draft.runtime, template)?.ready_token(&key);
+        let runtime = &prepared.draft.runtime;
+        // The usual `Bearer` header alone, from the runtime's own manager: its value, with
+        // no count of the token itself.
+        let ready = match runtime.inner.manager.as_deref() {
+            Some(manager) if prepared.draft.token_headers.only_bearer() => manager
+                .ready_bearer(&key)
+                .map(|ready| ready.map(SentToken::Bearer)),
+            _ => token_source(runtime, template)?
+                .ready_token(&key)
+                .map(|ready| ready.map(SentToken::Token)),
+        };
         match ready {
             Some(Ok(token)) => {
                 prepared.draft.key = Some(key);
-                prepared.set_token(token)?;
+                match token {
+                    SentToken::Token(token) => prepared.set_token(token)?,
+                    bearer @ SentToken::Bearer(_) => prepared.draft.token = Some(bearer),
+                }
                 Ok(Preparing::Ready(prepared))
             }
             // The template's own fault goes before a token error or a wait for the token.
@@ -221,8 +234,10 @@ impl Prepared {
     /// Keeps the token to send, its headers checked (those other than the usual `Bearer`
     /// one are made now); they are written into each attempt's request.
     fn set_token(&mut self, token: AccessToken) -> Result<(), InvokeError> {
-        if self.draft.token_headers.only_bearer() && token.is_header_value() {
-            self.draft.token = Some(token);
+        if self.draft.token_headers.only_bearer()
+            && let Some(value) = token.bearer()
+        {
+            self.draft.token = Some(SentToken::Bearer(value));
             return Ok(());
         }
         self.set_token_in_any_header(token)
@@ -257,7 +272,7 @@ impl Prepared {
                 "the access token is not a valid header value",
             )));
         }
-        self.draft.token = Some(token);
+        self.draft.token = Some(SentToken::Token(token));
         Ok(())
     }
 
@@ -265,7 +280,23 @@ impl Prepared {
     /// kept token go.
     pub(super) fn write_token_headers(&mut self, headers: &mut HeaderMap, last: bool) {
         let draft = &mut *self.draft;
-        let Some(token) = &draft.token else {
+        if let Some(SentToken::Bearer(value)) = &mut draft.token {
+            // The request's one token header (`Authorization`, or another name); the last
+            // attempt takes its value.
+            if let Some(header) = draft.token_headers.iter().next() {
+                let value = if last {
+                    std::mem::replace(value, HeaderValue::from_static(""))
+                } else {
+                    value.clone()
+                };
+                headers.insert(header.name.clone(), value);
+            }
+            if last {
+                draft.token = None;
+            }
+            return;
+        }
+        let Some(SentToken::Token(token)) = &draft.token else {
             return;
         };
         let mut made = draft.token_values.iter();

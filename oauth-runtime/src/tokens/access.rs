@@ -90,6 +90,11 @@ impl AccessToken {
         }
     }
 
+    /// The token whose `Bearer` header value is `value` (made by [`bearer`](Self::bearer)).
+    pub(crate) fn from_bearer(value: HeaderValue) -> Self {
+        AccessToken(Arc::new(TokenText::Bearer(value)))
+    }
+
     /// Whether it can be sent in a header (its [`bearer`](Self::bearer) value is `Some`).
     pub(crate) fn is_header_value(&self) -> bool {
         matches!(*self.0, TokenText::Bearer(_))

@@ -170,33 +170,34 @@ async fn a_401_refreshes_once_and_replays_once() {
 
 #[tokio::test]
 async fn the_replay_after_a_401_sends_the_other_headers_again_beside_the_new_token() {
-    for bearer in [true, false] {
+    // `Authorization: Bearer …`, `Authorization: token …`, and `X-Api-Token: Bearer …`.
+    for header in ["bearer", "token", "x-api-token"] {
         let provider = Provider::start().await;
         let runtime = with_revoked_token(&provider).await;
         let engine = Engine::new(runtime.clone());
-        let request = if bearer {
-            engine.get_thing_as(&crate::GetThingAsContext {
-                port: provider.port(),
-                id: "7".into(),
-                account: "acme".into(),
-            })
-        } else {
-            engine.get_thing_token_as(&crate::GetThingTokenAsContext {
-                port: provider.port(),
-                id: "7".into(),
-                account: "acme".into(),
-            })
+        let (port, id, account) = (provider.port(), "7".to_string(), "acme".to_string());
+        let request = match header {
+            "bearer" => engine.get_thing_as(&crate::GetThingAsContext { port, id, account }),
+            "token" => {
+                engine.get_thing_token_as(&crate::GetThingTokenAsContext { port, id, account })
+            }
+            _ => engine.get_thing_bearer_in(&crate::GetThingBearerInContext { port, id, account }),
         };
         let response = request.send().await.unwrap();
         assert_eq!(response.attempts(), 2);
+        let via = if header == "x-api-token" {
+            " in=x-api-token"
+        } else {
+            ""
+        };
         assert_eq!(
             provider.events(),
             [
-                "api sekrit-revoked 401 account=acme",
-                "token",
-                "api sekrit-access-1 200 account=acme"
+                format!("api sekrit-revoked 401 account=acme{via}"),
+                "token".to_string(),
+                format!("api sekrit-access-1 200 account=acme{via}")
             ],
-            "bearer: {bearer}"
+            "{header}"
         );
     }
 }

@@ -312,9 +312,12 @@ struct Api(Arc<State>);
 
 impl Respond for Api {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        // The token in `Authorization`, or else in `X-Api-Token` (then said in the event).
+        let in_other_header = !request.headers.contains_key("authorization");
         let token = request
             .headers
             .get("authorization")
+            .or_else(|| request.headers.get("x-api-token"))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 v.strip_prefix("Bearer ")
@@ -327,6 +330,9 @@ impl Respond for Api {
         let mut event = format!("api {token} {}", if accepted { 200 } else { 401 });
         if let Some(account) = request.headers.get("x-account") {
             event.push_str(&format!(" account={}", account.to_str().unwrap_or("?")));
+        }
+        if in_other_header && !token.is_empty() {
+            event.push_str(" in=x-api-token");
         }
         self.0.events.lock().unwrap().push(event);
         if accepted {
