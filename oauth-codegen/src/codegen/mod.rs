@@ -232,7 +232,7 @@ fn template_tokens(
     let mut statements = Vec::new();
     for (index, step) in template.steps.iter().enumerate() {
         let per_call = index >= template.fixed_steps;
-        let statement = step_tokens(step, per_call, &mut values);
+        let statement = step_tokens(step, &mut values);
         let out = if per_call {
             &mut statements
         } else {
@@ -313,14 +313,15 @@ fn template_tokens(
     }
 }
 
-/// The call of the runtime's composer that one step makes (`per_call`: at every call, not
-/// once in the client's fixed URL start); what it needs first goes to `values.lets`.
-fn step_tokens(step: &Step, per_call: bool, values: &mut Values<'_>) -> TokenStream {
+/// The call of the runtime's composer that one step makes; what it needs first goes to
+/// `values.lets`.
+fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
     match step {
         Step::HostText(text) => quote!(request.host_text(#text);),
-        // Split where the crate compiles: a call appends it without reading it again. Text
-        // with a query in it is composed as text (the runtime's `PathText` splits none).
-        Step::PathText(text) if per_call && !text.contains('?') => {
+        // Split where the crate compiles: a call appends it without reading it again (and a
+        // client made per call composes its fixed start at its one call). Text with a query
+        // in it is composed as text (the runtime's `PathText` splits none).
+        Step::PathText(text) if !text.contains('?') => {
             quote!(request.path_literal(const { __p::PathText::new(#text) });)
         }
         Step::HostValue(value) => {

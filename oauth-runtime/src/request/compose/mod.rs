@@ -307,9 +307,16 @@ impl<'c> Compose<'c> {
                 return;
             }
             let parts = split.and_then(PathText::parts);
-            let (path, query) = match (&parts, split_at_question_mark(rest)) {
-                (Some(_), _) | (None, None) => (rest, None),
-                (None, Some((path, query))) => (path, Some(query)),
+            // Text split when compiled has no `?`, and nothing `PATH_TEXT` encodes.
+            let literal = parts.is_some();
+            let question_mark = if literal {
+                None
+            } else {
+                split_at_question_mark(rest)
+            };
+            let (path, query) = match question_mark {
+                Some((path, query)) => (path, Some(query)),
+                None => (rest, None),
             };
             let appended = match parts {
                 Some(parts) => self.segments.push_split(&mut self.url, parts),
@@ -317,7 +324,11 @@ impl<'c> Compose<'c> {
             };
             if !appended {
                 self.leave_appending();
-                self.url.extend(utf8_percent_encode(path, PATH_TEXT));
+                if literal {
+                    self.url.push_str(path);
+                } else {
+                    self.url.extend(utf8_percent_encode(path, PATH_TEXT));
+                }
             }
             let Some(query) = query else {
                 return;
