@@ -46,7 +46,7 @@ impl<T> fmt::Debug for FixedUrls<T> {
 }
 
 /// One template's fixed URL start, once composed: shared by the clients whose start is the
-/// same text (see `starts`). Two pointers until then: a client made per call makes one per
+/// same text (see `starts`). Three pointers until then: a client made per call makes one per
 /// template of the app, and uses one.
 #[derive(Default)]
 pub struct FixedUrl {
@@ -55,6 +55,13 @@ pub struct FixedUrl {
     /// values make the same identity, whose digest is not computed again. The client's own,
     /// as its installation's values are.
     identity: OnceLock<Arc<Identity>>,
+    /// The first path prefix value composed after the start, with the literal text after it,
+    /// parsed: a call sending the same prefix copies it (see `prefix`). `None` once the text
+    /// after the prefix is known to need the whole path parsed: nothing is kept then, and no
+    /// call gathers a prefix again. The client's own: a prefix is a call's value, and one
+    /// call's value must not decide what the calls of other clients (other installations)
+    /// keep.
+    prefixed: OnceLock<Option<Box<Prefixed>>>,
 }
 
 /// What a fixed URL start keeps once composed.
@@ -63,11 +70,6 @@ pub(crate) struct Kept {
     /// URLs parsed from the start of the composed text, by the length of the text parsed: a
     /// template asks for at most two (the origin, and the base or its whole fixed path).
     parsed: [OnceLock<(usize, url::Url)>; 2],
-    /// The first path prefix value composed after the start, with the literal text after it,
-    /// parsed: a call sending the same prefix copies it (see `prefix`). `None` once the text
-    /// after the prefix is known to need the whole path parsed: nothing is kept then, and no
-    /// call gathers a prefix again.
-    prefixed: OnceLock<Option<Prefixed>>,
 }
 
 impl Kept {
@@ -75,7 +77,6 @@ impl Kept {
         Kept {
             composed,
             parsed: Default::default(),
-            prefixed: OnceLock::new(),
         }
     }
 }
@@ -117,14 +118,14 @@ impl FixedUrl {
     }
 
     /// The prefix kept after the start (see `prefix`), once one is known.
-    pub(super) fn prefixed(&self) -> Option<&Option<Prefixed>> {
-        self.kept()?.prefixed.get()
+    pub(super) fn prefixed(&self) -> Option<Option<&Prefixed>> {
+        self.prefixed.get().map(Option::as_deref)
     }
 
     /// Keeps the first prefix known (once the start is kept).
     pub(super) fn keep_prefixed(&self, prefixed: Option<Prefixed>) {
-        if let Some(kept) = self.kept() {
-            let _ = kept.prefixed.set(prefixed);
+        if self.start.get().is_some() {
+            let _ = self.prefixed.set(prefixed.map(Box::new));
         }
     }
 

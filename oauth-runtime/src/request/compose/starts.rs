@@ -12,12 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::Marks;
 use super::fixed::Kept;
-use crate::keyed::let_oldest_go;
 use crate::request::draft::TemplateInfo;
 
 type Hasher = foldhash::fast::RandomState;
 
-/// How many texts a runtime keeps the starts of at most: at about 500 bytes each, 2 MiB.
+/// How many starts a runtime keeps at most: at about 500 bytes each, 2 MiB.
 pub(crate) const SHARED_STARTS: usize = 4096;
 
 /// Shards of the map, each with its lock: clients made per call on every thread read it.
@@ -33,6 +32,8 @@ pub(crate) struct SharedStarts {
 #[derive(Default)]
 struct Shard {
     map: HashMap<Box<str>, Starts, Hasher>,
+    /// The starts of all its texts.
+    starts: usize,
     /// Lookups so far: a text's `used` is the count at its last one.
     lookups: u64,
 }
@@ -45,8 +46,8 @@ struct Starts {
 }
 
 impl SharedStarts {
-    /// Keeping the starts of about `capacity` texts at most (its share, rounded up, in each
-    /// shard; none: every client composes its own).
+    /// Keeping about `capacity` starts at most (its share, rounded up, in each shard; none:
+    /// every client composes its own).
     pub(crate) fn new(capacity: usize) -> Self {
         SharedStarts {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
@@ -93,30 +94,69 @@ impl SharedStarts {
             return;
         }
         let mut shard = self.shard(text);
-        if !shard.map.contains_key(text) {
-            let_oldest_go(&mut shard.map, self.per_shard, |starts| starts.used);
+        // Two clients composing the same start at once: the first kept stays.
+        let kept_already = shard.map.get(text).is_some_and(|starts| {
+            starts
+                .by_template
+                .iter()
+                .any(|(kept_for, _)| std::ptr::eq(*kept_for, template))
+        });
+        if kept_already {
+            return;
+        }
+        if shard.starts >= self.per_shard {
+            shard.let_oldest_go(self.per_shard);
         }
         let used = shard.lookups;
         let starts = shard.map.entry(text.into()).or_insert_with(|| Starts {
             by_template: Vec::new(),
             used,
         });
-        // Two clients composing the same start at once: the first kept stays.
-        if !starts
-            .by_template
-            .iter()
-            .any(|(kept_for, _)| std::ptr::eq(*kept_for, template))
-        {
-            starts.by_template.push((template, kept.clone()));
-        }
+        starts.by_template.push((template, kept.clone()));
+        shard.starts += 1;
     }
 
+    /// The starts kept.
+    #[cfg(test)]
+    pub(crate) fn starts(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().map_or(0, |shard| shard.starts))
+            .sum()
+    }
+
+    /// The texts kept.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
             .map(|shard| shard.lock().map_or(0, |shard| shard.map.len()))
             .sum()
+    }
+}
+
+impl Shard {
+    /// Makes room for one more start in a shard holding `capacity` at most: the texts used
+    /// longest ago go, with their starts, a tenth of the shard at a time, so that a full shard
+    /// is not scanned at every new start.
+    fn let_oldest_go(&mut self, capacity: usize) {
+        let mut oldest: Vec<(u64, Box<str>)> = self
+            .map
+            .iter()
+            .map(|(text, starts)| (starts.used, text.clone()))
+            .collect();
+        oldest.sort_unstable_by_key(|(used, _)| *used);
+        let room = (self.starts + 1).saturating_sub(capacity) + capacity / 10;
+        let mut freed = 0;
+        for (_, text) in oldest {
+            if freed >= room {
+                break;
+            }
+            if let Some(starts) = self.map.remove(&text) {
+                freed += starts.by_template.len();
+            }
+        }
+        self.starts = self.starts.saturating_sub(freed);
     }
 }
 
@@ -192,15 +232,18 @@ mod tests {
         starts.keep(&GET, &hot, &hot_start);
         for n in 1..1000 {
             let t = text(n);
+            // Two templates' starts for each text: the bound counts starts, not texts.
             starts.keep(&GET, &t, &kept(&t, t.len() - 1));
+            starts.keep(&OTHER, &t, &kept(&t, t.len() - 1));
             // One start used at every step.
             let found = starts.find(&GET, &hot, &marks(hot.len() - 1));
             assert!(
                 found.is_some_and(|found| Arc::ptr_eq(&found, &hot_start)),
                 "{n}"
             );
-            assert!(starts.len() <= 64, "{}", starts.len());
+            assert!(starts.starts() <= 64, "{}", starts.starts());
         }
+        assert!(starts.len() < 64, "{} texts", starts.len());
         let none = SharedStarts::new(0);
         none.keep(&GET, &hot, &hot_start);
         assert_eq!(none.len(), 0, "none kept");

@@ -755,10 +755,7 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
             "https://api.example.com/helpdesk/v2/tickets/1?k=v"
         );
     }
-    let kept = start
-        .prefixed()
-        .and_then(Option::as_ref)
-        .expect("a prefix kept");
+    let kept = start.prefixed().flatten().expect("a prefix kept");
     assert_eq!((&*kept.prefix, &*kept.text), ("/helpdesk/v2", "/tickets/"));
     // Later calls copy it, whatever follows: the same text, less of it, other text.
     let cases: [(&[Piece], &str); 4] = [
@@ -786,7 +783,7 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
         other.as_str(),
         "https://api.example.com/other/tickets/1?k=v"
     );
-    let kept = start.prefixed().and_then(Option::as_ref).expect("kept");
+    let kept = start.prefixed().flatten().expect("kept");
     assert_eq!(&*kept.prefix, "/helpdesk/v2");
 }
 
@@ -818,8 +815,37 @@ fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without
     }
     assert!(start.prefixed().is_none());
     with_prefix(&start, "/a", &[text("/c")]).expect("a URL");
-    let kept = start.prefixed().and_then(Option::as_ref).expect("kept");
+    let kept = start.prefixed().flatten().expect("kept");
     assert_eq!(&*kept.prefix, "/a");
+}
+
+#[test]
+fn clients_sharing_a_start_keep_their_own_prefix() {
+    // A prefix value ending with `/` before text starting with one makes the path be parsed
+    // whole: that client keeps no prefix. Another client of the same start still keeps its.
+    let call = |start: &FixedUrl, prefix: &str| {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        with_fixed(&mut compose, start, |compose| {
+            compose.host_text("api.example.com");
+        });
+        compose.path_prefix_value("context.p", prefix);
+        compose.path_literal(PathText::new("/tickets/"));
+        compose.path_value("context.v", "1");
+        sent(compose).expect("a URL")
+    };
+    let (first, second) = (FixedUrl::default(), FixedUrl::default());
+    for _ in 0..2 {
+        let url = call(&first, "/org/");
+        assert_eq!(url.as_str(), "https://api.example.com/org//tickets/1");
+    }
+    assert!(matches!(first.prefixed(), Some(None)), "nothing kept");
+    for _ in 0..2 {
+        let url = call(&second, "/org");
+        assert_eq!(url.as_str(), "https://api.example.com/org/tickets/1");
+    }
+    assert!(second.shares_start_with(&first), "one start");
+    let kept = second.prefixed().flatten().expect("its own prefix kept");
+    assert_eq!(&*kept.prefix, "/org");
 }
 
 /// A client made per call, composing `host` (an installation parameter) and `id` (a value);
