@@ -4,7 +4,7 @@
 //! A `reqwest::Client` takes its identity when it is built, so each distinct identity gets a
 //! client of its own, built at its first call and reused (with its connection pool) after.
 
-use crate::keyed::{OneAtATime, let_oldest_go};
+use crate::keyed::{KeyedLocks, let_oldest_go};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -128,7 +128,7 @@ pub(crate) struct IdentityClients {
     settings: Arc<ClientSettings>,
     clients: Mutex<HashMap<[u8; 32], Built>>,
     /// The identities whose client is being built now, each once however many calls wait.
-    building: OneAtATime<[u8; 32]>,
+    building: KeyedLocks<[u8; 32]>,
 }
 
 impl IdentityClients {
@@ -136,7 +136,7 @@ impl IdentityClients {
         IdentityClients {
             settings: Arc::new(settings),
             clients: Mutex::new(HashMap::new()),
-            building: OneAtATime::default(),
+            building: KeyedLocks::default(),
         }
     }
 
@@ -158,7 +158,7 @@ impl IdentityClients {
         if let Some(client) = self.cached(&identity.digest) {
             return Ok(client);
         }
-        let _turn = self.building.turn(&identity.digest).await;
+        let _turn = self.building.lock(&identity.digest).await;
         if let Some(client) = self.cached(&identity.digest) {
             return Ok(client);
         }

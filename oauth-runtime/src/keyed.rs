@@ -1,59 +1,103 @@
 //! What the runtime's keyed caches share: one task at a time doing a key's work (asking an
-//! installation's integrations, building an identity's client) while the others wait for its
-//! result, and the bound that lets the oldest tenth go when a cache is full.
+//! installation's integrations, building an identity's client, refreshing a token) while the
+//! others wait for its result, and the bound that lets the oldest go when a cache is full.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-/// One task at a time per key; the others wait for its turn to end, then find its result.
-pub(crate) struct OneAtATime<K> {
-    working: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+/// One lock per key, held by one task at a time while the others wait: a key's work done
+/// once (asking an installation's integrations, building an identity's client, refreshing a
+/// token), the waiters then finding its result. A key has an entry while its lock is held or
+/// awaited, no longer. Clones share the locks.
+pub(crate) struct KeyedLocks<K> {
+    locks: Arc<Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
-impl<K> Default for OneAtATime<K> {
+impl<K> Default for KeyedLocks<K> {
     fn default() -> Self {
-        OneAtATime {
-            working: Mutex::new(HashMap::new()),
+        KeyedLocks {
+            locks: Arc::default(),
         }
     }
 }
 
-impl<K: Hash + Eq + Clone> OneAtATime<K> {
-    /// Waits for `key`'s turn. The turn ends when the guard is dropped: after the result is
+impl<K> Clone for KeyedLocks<K> {
+    fn clone(&self) -> Self {
+        KeyedLocks {
+            locks: self.locks.clone(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> KeyedLocks<K> {
+    /// Waits for `key`'s lock. It is released when the hold is dropped: after the result is
     /// kept, or when the work fails or the task is dropped.
-    pub(crate) async fn turn(&self, key: &K) -> Turn<'_, K> {
-        let working = self
-            .working
+    pub(crate) async fn lock(&self, key: &K) -> KeyHold<K> {
+        let lock = self.entry(key);
+        self.hold(key, Some(lock.lock_owned().await))
+    }
+
+    /// [`lock`](Self::lock), waiting `wait` at most: the hold then holds nothing (see
+    /// [`KeyHold::is_held`]).
+    pub(crate) async fn lock_within(&self, key: &K, wait: Duration) -> KeyHold<K> {
+        let lock = self.entry(key);
+        let held = tokio::time::timeout(wait, lock.lock_owned()).await.ok();
+        self.hold(key, held)
+    }
+
+    fn entry(&self, key: &K) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(key.clone())
             .or_default()
-            .clone();
-        Turn {
-            _held: working.lock_owned().await,
-            owner: self,
+            .clone()
+    }
+
+    fn hold(&self, key: &K, held: Option<tokio::sync::OwnedMutexGuard<()>>) -> KeyHold<K> {
+        KeyHold {
+            held,
             key: key.clone(),
+            locks: self.locks.clone(),
         }
+    }
+
+    /// How many keys have an entry.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.locks.lock().map_or(0, |locks| locks.len())
     }
 }
 
-/// A key's turn, held.
-pub(crate) struct Turn<'a, K: Hash + Eq> {
-    _held: tokio::sync::OwnedMutexGuard<()>,
-    owner: &'a OneAtATime<K>,
+/// A key's lock, held (or, after a wait that ran out, not).
+pub(crate) struct KeyHold<K: Hash + Eq> {
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
     key: K,
+    locks: Arc<Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
-impl<K: Hash + Eq> Drop for Turn<'_, K> {
+impl<K: Hash + Eq> KeyHold<K> {
+    /// Whether the lock came within the wait.
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.is_some()
+    }
+}
+
+impl<K: Hash + Eq> Drop for KeyHold<K> {
     fn drop(&mut self) {
-        // The entry goes first, then the lock (fields drop after this): a task arriving now
-        // starts a turn of its own and finds the result kept.
-        self.owner
-            .working
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        // Released under the map's lock, so that no one takes a new hold on the entry
+        // meanwhile; the entry goes when no one else holds or awaits it (its waiters would
+        // otherwise go on beside a newcomer with an entry of its own).
+        drop(self.held.take());
+        if locks
+            .get(&self.key)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            locks.remove(&self.key);
+        }
     }
 }
 
@@ -64,23 +108,41 @@ pub(crate) fn let_oldest_go<K: Hash + Eq + Clone, V, S: BuildHasher, T: Ord + Co
     capacity: usize,
     at: impl Fn(&V) -> T,
 ) {
-    if map.len() < capacity {
-        return;
+    let held = map.len();
+    let_oldest_go_weighed(map, held, capacity, at, |_| 1);
+}
+
+/// [`let_oldest_go`] for a cache whose entries hold `weight` things each, `held` in all: the
+/// oldest entries go until a tenth of `capacity` is free. Returns how many things went.
+pub(crate) fn let_oldest_go_weighed<K: Hash + Eq + Clone, V, S: BuildHasher, T: Ord + Copy>(
+    map: &mut HashMap<K, V, S>,
+    held: usize,
+    capacity: usize,
+    at: impl Fn(&V) -> T,
+    weight: impl Fn(&V) -> usize,
+) -> usize {
+    if held < capacity {
+        return 0;
     }
     let mut oldest: Vec<(T, K)> = map.iter().map(|(k, v)| (at(v), k.clone())).collect();
-    let over = (map.len() + 1 - capacity + capacity / 10).min(oldest.len());
-    if over > 0 && over < oldest.len() {
-        oldest.select_nth_unstable_by_key(over - 1, |(at, _)| *at);
+    oldest.sort_unstable_by_key(|(at, _)| *at);
+    let room = held + 1 - capacity + capacity / 10;
+    let mut freed = 0;
+    for (_, key) in oldest {
+        if freed >= room {
+            break;
+        }
+        if let Some(value) = map.remove(&key) {
+            freed += weight(&value);
+        }
     }
-    for (_, key) in oldest.into_iter().take(over) {
-        map.remove(&key);
-    }
+    freed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     #[test]
     fn a_full_cache_lets_its_oldest_tenth_go() {
@@ -96,36 +158,91 @@ mod tests {
         assert_eq!(map.len(), 89, "room already");
     }
 
+    #[test]
+    fn a_full_weighed_cache_lets_its_oldest_go_until_a_tenth_is_free() {
+        // Entry `n` was used at `n` and holds `n % 3 + 1` things: 199 in all.
+        let mut map: HashMap<u32, (u32, usize)> =
+            (0..100).map(|n| (n, (n, (n % 3 + 1) as usize))).collect();
+        let held: usize = map.values().map(|(_, weight)| weight).sum();
+        let weight = |(_, weight): &(u32, usize)| *weight;
+        let freed = let_oldest_go_weighed(&mut map, held, 150, |(at, _)| *at, weight);
+        // 199 + 1 - 150 + 15 = 65 to free: the 33 oldest hold 1+2+3+… = 66.
+        assert_eq!(freed, 66);
+        assert!((0..33).all(|n| !map.contains_key(&n)));
+        assert!((33..100).all(|n| map.contains_key(&n)));
+        let held = held - freed;
+        assert_eq!(
+            let_oldest_go_weighed(&mut map, held, 150, |(at, _)| *at, weight),
+            0,
+            "room already"
+        );
+    }
+
     #[tokio::test]
-    async fn one_task_at_a_time_per_key_and_the_turn_ends_when_dropped() {
-        let turns = Arc::new(OneAtATime::<u32>::default());
-        let first = turns.turn(&1).await;
+    async fn one_task_at_a_time_per_key_and_the_lock_goes_with_its_last_holder() {
+        let locks = KeyedLocks::<u32>::default();
+        let first = locks.lock(&1).await;
+        assert!(first.is_held());
         // Another key goes at once; the same key waits.
-        drop(turns.turn(&2).await);
+        drop(locks.lock(&2).await);
         let waiting = tokio::spawn({
-            let turns = turns.clone();
+            let locks = locks.clone();
             async move {
-                drop(turns.turn(&1).await);
+                drop(locks.lock(&1).await);
             }
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert!(!waiting.is_finished());
         drop(first);
         waiting.await.expect("its turn came");
-        assert!(turns.working.lock().expect("a lock").is_empty());
-        // A task dropped while it holds its turn ends it.
+        assert_eq!(locks.len(), 0, "nothing left behind");
+        // A task dropped while it holds its lock releases it.
         let held = tokio::spawn({
-            let turns = turns.clone();
+            let locks = locks.clone();
             async move {
-                let _turn = turns.turn(&3).await;
+                let _held = locks.lock(&3).await;
                 std::future::pending::<()>().await;
             }
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         held.abort();
         let _ = held.await;
-        tokio::time::timeout(Duration::from_secs(1), turns.turn(&3))
+        tokio::time::timeout(Duration::from_secs(1), locks.lock(&3))
             .await
-            .expect("the turn of an aborted task ended");
+            .expect("the lock of an aborted task was released");
+    }
+
+    /// When the holder's work fails, the task that waited takes the lock, and a task that
+    /// comes meanwhile waits for it: the key's work is never done by two at once.
+    #[tokio::test]
+    async fn a_waiter_keeps_the_keys_entry_so_a_newcomer_waits_behind_it() {
+        let locks = KeyedLocks::<u32>::default();
+        let first = locks.lock(&1).await;
+        let (taken, took) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let waiter = tokio::spawn({
+            let locks = locks.clone();
+            async move {
+                let _held = locks.lock(&1).await;
+                let _ = taken.send(());
+                let _ = released.await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The holder gives up (its work failed); the waiter has the lock.
+        drop(first);
+        took.await.expect("the waiter's turn");
+        let newcomer = locks.lock_within(&1, Duration::from_millis(30)).await;
+        assert!(!newcomer.is_held(), "the waiter still holds the key");
+        drop(newcomer);
+        let _ = release.send(());
+        waiter.await.expect("the waiter ends");
+        assert!(
+            locks
+                .lock_within(&1, Duration::from_millis(30))
+                .await
+                .is_held()
+        );
+        assert_eq!(locks.len(), 0);
     }
 }

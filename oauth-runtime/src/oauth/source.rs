@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::IntegrationConfig;
-use crate::keyed::{OneAtATime, let_oldest_go};
+use crate::keyed::{KeyedLocks, let_oldest_go};
 use crate::tokens::{InstallationId, TokenError};
 
 /// What [`IntegrationSource::integrations`] returns.
@@ -84,7 +84,7 @@ pub(crate) struct Integrations {
     capacity: usize,
     loaded: Mutex<HashMap<InstallationId, (Configs, Instant)>>,
     /// The installations being asked about now, each once however many calls need it.
-    asking: OneAtATime<InstallationId>,
+    asking: KeyedLocks<InstallationId>,
 }
 
 impl Integrations {
@@ -100,7 +100,7 @@ impl Integrations {
             ttl,
             capacity: capacity.max(1),
             loaded: Mutex::new(HashMap::new()),
-            asking: OneAtATime::default(),
+            asking: KeyedLocks::default(),
         }
     }
 
@@ -155,7 +155,7 @@ impl Integrations {
         };
         // One question per installation at a time: the calls that need it meanwhile wait for
         // its answer instead of asking too.
-        let _turn = self.asking.turn(installation).await;
+        let _turn = self.asking.lock(installation).await;
         if let Some(configs) = self.known(installation) {
             return Ok(configs);
         }

@@ -327,15 +327,15 @@ impl TokenManager {
         key: &TokenKey,
         slot: &Slot,
     ) -> Option<Result<AccessToken, TokenError>> {
-        self.fresh_as(key, slot, |token| Some(token.clone()))
+        self.fresh_as(key, slot, AccessToken::clone)
     }
 
-    /// [`fresh`](Self::fresh), the token taken as `take` makes it (`None`: not at hand).
+    /// [`fresh`](Self::fresh), the token taken as `take` makes it.
     pub(super) fn fresh_as<T>(
         &self,
         key: &TokenKey,
         slot: &Slot,
-        take: impl FnOnce(&AccessToken) -> Option<T>,
+        take: impl FnOnce(&AccessToken) -> T,
     ) -> Option<Result<T, TokenError>> {
         let cached = slot.cached();
         let cached = cached.as_ref()?;
@@ -350,7 +350,7 @@ impl TokenManager {
         if !cached.missing_scopes().is_empty() {
             return Some(Err(missing_scopes(key, cached.missing_scopes())));
         }
-        take(&cached.access_token).map(Ok)
+        Some(Ok(take(&cached.access_token)))
     }
 
     /// The access token, unless the app now asks for scopes it was not granted.

@@ -148,15 +148,30 @@ impl TokenManager {
 impl TokenManager {
     /// [`TokenSource::ready_token`] for a request that sends the token in the usual `Bearer`
     /// header alone: that header's value, shared with the cache (the token itself is not
-    /// counted once more). `None` also when the token cannot be a header value: the caller
-    /// then asks for it as a token, and says why it cannot be sent.
-    pub(crate) fn ready_bearer(&self, key: &TokenKey) -> Option<Result<HeaderValue, TokenError>> {
+    /// counted once more); the token, when it cannot be a header value (the caller says why
+    /// it cannot be sent).
+    pub(crate) fn ready_bearer(
+        &self,
+        key: &TokenKey,
+    ) -> Option<Result<Result<HeaderValue, AccessToken>, TokenError>> {
+        self.ready_as(key, |token| token.bearer().ok_or_else(|| token.clone()))
+    }
+
+    /// The cached token of `key` if it can be used as it is, taken as `take` makes it.
+    fn ready_as<T>(
+        &self,
+        key: &TokenKey,
+        take: impl FnOnce(&AccessToken) -> T,
+    ) -> Option<Result<T, TokenError>> {
         match self.installation_slot(key) {
-            Some(slot) => self.fresh_as(key, slot, AccessToken::bearer),
-            None => self
-                .slots
-                .read(key, |slot| self.fresh_as(key, slot, AccessToken::bearer))
-                .flatten(),
+            Some(slot) => self.fresh_as(key, slot, take),
+            None => {
+                // Only read: a key never seen has nothing cached, and `access_token` makes
+                // its slot.
+                self.slots
+                    .read(key, |slot| self.fresh_as(key, slot, take))
+                    .flatten()
+            }
         }
     }
 }
@@ -167,14 +182,7 @@ impl TokenSource for TokenManager {
     }
 
     fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
-        match self.installation_slot(key) {
-            Some(slot) => self.fresh(key, slot),
-            None => {
-                // Only read: a key never seen has nothing cached, and `access_token` makes
-                // its slot.
-                self.slots.read(key, |slot| self.fresh(key, slot)).flatten()
-            }
-        }
+        self.ready_as(key, AccessToken::clone)
     }
 
     fn can_renew(&self) -> bool {

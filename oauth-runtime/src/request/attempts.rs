@@ -152,7 +152,7 @@ impl Prepared {
         let token_headers: Vec<_> = draft
             .token_headers
             .iter()
-            .map(|h| (h.name.clone(), h.prefix.to_string(), h.suffix.to_string()))
+            .map(|h| (h.name.clone(), h.prefix.clone(), h.suffix.clone()))
             .collect();
         Some(CacheKey::new(
             url,
@@ -297,8 +297,39 @@ fn too_large(template: &'static str, limit: usize, attempts: u32) -> InvokeError
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use crate::request::compose::Compose;
     use crate::request::draft::TemplateInfo;
+
+    /// An attempt sets the call's timeout on its request unless the client sending it times
+    /// requests out after the runtime's timeout already, and the call has none of its own.
+    #[tokio::test]
+    async fn an_attempts_request_sets_the_timeout_its_client_has_not() {
+        static TEMPLATE: TemplateInfo = TemplateInfo::get("t");
+        let runtime = crate::Runtime::builder()
+            .timeout(Duration::from_millis(150))
+            .build()
+            .expect("a runtime");
+        let builder = || {
+            let mut compose = Compose::new(&runtime, &TEMPLATE);
+            compose.host_text("api.example.com");
+            compose.finish()
+        };
+        let timeout = |builder: crate::RequestBuilder, client_times_out: bool| async move {
+            let mut prepared = builder.prepare().await.map_err(|e| e.to_string())?;
+            let request = prepared
+                .request(true, false, client_times_out)
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(request.timeout().copied())
+        };
+        assert_eq!(timeout(builder(), true).await, Ok(None), "the client's");
+        let runtimes = Some(Duration::from_millis(150));
+        assert_eq!(timeout(builder(), false).await, Ok(runtimes));
+        let own = Some(Duration::from_secs(5));
+        let with_own = builder().timeout(Duration::from_secs(5));
+        assert_eq!(timeout(with_own, true).await, Ok(own), "the call's own");
+    }
 
     /// glibc's per-thread cache serves blocks up to 1,032 bytes without a lock: every call
     /// allocates its attempts' state and, apart, the body's read, each kept under a kilobyte

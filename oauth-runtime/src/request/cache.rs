@@ -4,6 +4,7 @@
 //! request's other headers. Bounded in entries and bytes;
 //! the oldest entry goes first.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ pub(crate) struct CacheKey {
     identity: Option<[u8; 32]>,
     headers: Vec<(HeaderName, HeaderValue)>,
     /// The text around the token in its headers (it may hold values given at the call).
-    token_text: Vec<(HeaderName, String, String)>,
+    token_text: Vec<(HeaderName, Cow<'static, str>, Cow<'static, str>)>,
 }
 
 impl CacheKey {
@@ -35,7 +36,7 @@ impl CacheKey {
         token: Option<&TokenKey>,
         identity: Option<[u8; 32]>,
         headers: &HeaderMap,
-        token_headers: Vec<(HeaderName, String, String)>,
+        token_headers: Vec<(HeaderName, Cow<'static, str>, Cow<'static, str>)>,
     ) -> CacheKey {
         CacheKey {
             url: url.as_str().to_string(),

@@ -11,7 +11,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, BEARER, Subject, TokenKey, Zeroing};
+use crate::tokens::{AccessToken, BEARER, Subject, TokenKey, secret_header_value};
 
 /// An HTTP method a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,15 +244,7 @@ impl TokenHeader {
     /// Its value with `token` in it (marked sensitive, zeroed when let go, as the token's
     /// own bytes); `None` when that is not a valid header value.
     pub(crate) fn value_with(&self, token: &AccessToken) -> Option<HeaderValue> {
-        let (prefix, secret, suffix) = (&self.prefix, token.secret(), &self.suffix);
-        let mut text = Vec::with_capacity(prefix.len() + secret.len() + suffix.len());
-        text.extend_from_slice(prefix.as_bytes());
-        text.extend_from_slice(secret.as_bytes());
-        text.extend_from_slice(suffix.as_bytes());
-        let text = Bytes::from_owner(Zeroing(text.into_boxed_slice()));
-        let mut value = HeaderValue::from_maybe_shared(text).ok()?;
-        value.set_sensitive(true);
-        Some(value)
+        secret_header_value(&self.prefix, token.secret(), &self.suffix)
     }
 
     /// The text around the token, checked apart from it: when the token is at hand, making
@@ -323,4 +315,48 @@ pub(super) const NOT_HEADER_TEXT: &str = "contains a line break or another contr
 /// Text a header value can hold: no line break or other control character (tabs allowed).
 fn is_header_text(text: &str) -> bool {
     text.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use http::header::HeaderName;
+
+    use super::{TokenHeader, TokenHeaders};
+
+    fn custom() -> TokenHeader {
+        TokenHeader {
+            placeholder: "header X-Token",
+            name: HeaderName::from_static("x-token"),
+            prefix: Cow::Borrowed("token "),
+            suffix: Cow::Borrowed(""),
+        }
+    }
+
+    fn names(headers: &TokenHeaders) -> Vec<&str> {
+        headers.iter().map(|header| header.name.as_str()).collect()
+    }
+
+    #[test]
+    fn the_usual_bearer_header_alone_is_a_flag_and_any_other_keeps_the_order() {
+        let mut alone = TokenHeaders::default();
+        assert!(alone.is_empty() && !alone.only_bearer());
+        alone.push_bearer();
+        assert!(!alone.is_empty() && alone.only_bearer());
+        assert_eq!(names(&alone), ["authorization"]);
+        assert!(alone.iter().all(TokenHeader::is_bearer));
+
+        let mut bearer_first = TokenHeaders::default();
+        bearer_first.push_bearer();
+        bearer_first.push(custom());
+        assert!(!bearer_first.only_bearer());
+        assert_eq!(names(&bearer_first), ["authorization", "x-token"]);
+
+        let mut custom_first = TokenHeaders::default();
+        custom_first.push(custom());
+        custom_first.push_bearer();
+        assert!(!custom_first.only_bearer());
+        assert_eq!(names(&custom_first), ["x-token", "authorization"]);
+    }
 }

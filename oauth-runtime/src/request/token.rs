@@ -53,17 +53,14 @@ impl RequestBuilder {
         let runtime = &prepared.draft.runtime;
         // The usual `Bearer` header alone, from the runtime's own manager: its value, with
         // no count of the token itself.
-        let bearer = match runtime.inner.manager.as_deref() {
+        let ready = match runtime.inner.manager.as_deref() {
             Some(manager) if prepared.draft.token_headers.only_bearer() => {
-                manager.ready_bearer(&key)
+                manager.ready_bearer(&key).map(|ready| {
+                    // A token that cannot be a header value is refused below, with its error.
+                    ready.map(|bearer| bearer.map_or_else(SentToken::Token, SentToken::Bearer))
+                })
             }
-            _ => None,
-        };
-        let ready = match bearer {
-            Some(ready) => Some(ready.map(SentToken::Bearer)),
-            // Not cached, or a token that cannot be a header value (whose error is made
-            // below, as for any other template), or another source or header.
-            None => token_source(runtime, template)?
+            _ => token_source(runtime, template)?
                 .ready_token(&key)
                 .map(|ready| ready.map(SentToken::Token)),
         };

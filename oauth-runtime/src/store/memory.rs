@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::{RefreshLock, StoreError, StoreFuture, TokenStore, Version, Versioned};
+use crate::keyed::KeyedLocks;
 use crate::tokens::{TokenKey, TokenRecord};
 
 /// Tokens kept in memory, lost when the process ends: for tests and short-lived tools.
@@ -19,28 +20,7 @@ pub struct MemoryStore {
     /// Each key's lock held around its refresh, so runtimes sharing this store refresh it
     /// once between them; other keys' refreshes go on meanwhile. A key is here while its
     /// lock is held or awaited.
-    refreshing: Arc<Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>>,
-}
-
-/// A key's refresh lock, held: its entry goes when no one else holds or awaits it.
-struct KeyLock {
-    held: Option<tokio::sync::OwnedMutexGuard<()>>,
-    key: TokenKey,
-    locks: Arc<Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>>,
-}
-
-impl Drop for KeyLock {
-    fn drop(&mut self) {
-        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
-        // Released under the map's lock: no one takes a new hold on the entry meanwhile.
-        drop(self.held.take());
-        if locks
-            .get(&self.key)
-            .is_some_and(|lock| Arc::strong_count(lock) == 1)
-        {
-            locks.remove(&self.key);
-        }
-    }
+    refreshing: KeyedLocks<TokenKey>,
 }
 
 /// The records in shards, each under its own lock: calls of many keys read them at once.
@@ -142,20 +122,8 @@ impl TokenStore for MemoryStore {
         wait: Duration,
     ) -> StoreFuture<'a, RefreshLock> {
         Box::pin(async move {
-            let lock = self
-                .refreshing
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(key.clone())
-                .or_default()
-                .clone();
-            let held = tokio::time::timeout(wait, lock.lock_owned()).await;
-            let held = KeyLock {
-                held: held.ok(),
-                key: key.clone(),
-                locks: self.refreshing.clone(),
-            };
-            if held.held.is_some() {
+            let held = self.refreshing.lock_within(key, wait).await;
+            if held.is_held() {
                 Ok(RefreshLock::held(held))
             } else {
                 // The holder stalled: go on; the version check fences a late write. (The
@@ -193,9 +161,9 @@ mod tests {
         let again = store.lock_refresh(&acme, wait).await.unwrap();
         assert!(!is_held(&again), "the holder has it");
         drop((other, again));
-        assert_eq!(store.refreshing.lock().unwrap().len(), 1, "acme's, held");
+        assert_eq!(store.refreshing.len(), 1, "acme's, held");
         drop(first);
-        assert!(store.refreshing.lock().unwrap().is_empty());
+        assert_eq!(store.refreshing.len(), 0);
         // Free again: taken at once.
         assert!(is_held(&store.lock_refresh(&acme, wait).await.unwrap()));
     }

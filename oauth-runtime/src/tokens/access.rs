@@ -29,7 +29,7 @@ enum TokenText {
 }
 
 /// Bytes zeroed when dropped: a token's header value is made of them.
-pub(crate) struct Zeroing(pub(crate) Box<[u8]>);
+struct Zeroing(Box<[u8]>);
 
 impl AsRef<[u8]> for Zeroing {
     fn as_ref(&self) -> &[u8] {
@@ -43,21 +43,29 @@ impl Drop for Zeroing {
     }
 }
 
+/// The header value `prefix`, `secret`, `suffix`, marked sensitive, its bytes zeroed when the
+/// last request sharing them lets them go; `None` when that is not a valid header value.
+pub(crate) fn secret_header_value(prefix: &str, secret: &str, suffix: &str) -> Option<HeaderValue> {
+    let mut text = Vec::with_capacity(prefix.len() + secret.len() + suffix.len());
+    text.extend_from_slice(prefix.as_bytes());
+    text.extend_from_slice(secret.as_bytes());
+    text.extend_from_slice(suffix.as_bytes());
+    let text = Bytes::from_owner(Zeroing(text.into_boxed_slice()));
+    let mut value = HeaderValue::from_maybe_shared(text).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
 impl AccessToken {
     /// Wraps a token.
     pub fn new(token: impl Into<String>) -> Self {
         let mut token = token.into();
-        let mut header = Vec::with_capacity(BEARER.len() + token.len());
-        header.extend_from_slice(BEARER.as_bytes());
-        header.extend_from_slice(token.as_bytes());
-        let header = Bytes::from_owner(Zeroing(header.into_boxed_slice()));
-        let text = match HeaderValue::from_maybe_shared(header) {
-            Ok(mut value) => {
-                value.set_sensitive(true);
+        let text = match secret_header_value(BEARER, &token, "") {
+            Some(value) => {
                 token.zeroize();
                 TokenText::Bearer(value)
             }
-            Err(_) => {
+            None => {
                 // Copied into a box of its own size: the string's buffer is zeroed here, not
                 // let go as it is by a conversion that shrinks it.
                 let text = SecretString::from(token.as_str());

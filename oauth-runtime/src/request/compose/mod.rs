@@ -276,11 +276,16 @@ impl<'c> Compose<'c> {
         true
     }
 
-    fn enter_path(&mut self) {
-        self.after_query("path");
+    /// The path begins (if it has not); false, and the request failed, once the query's
+    /// pairs have begun: nothing more is composed.
+    fn enter_path(&mut self) -> bool {
+        if self.after_query("path") {
+            return false;
+        }
         if self.marks.part == Part::Host {
             self.marks.part = Part::Path;
         }
+        true
     }
 
     /// Literal path text from the template; a `?` in it starts the query string.
@@ -296,7 +301,9 @@ impl<'c> Compose<'c> {
 
     /// Literal path text, and its split if it has one (no `?` in it then).
     fn path_text_split(&mut self, text: &str, split: Option<&PathText<'_>>) {
-        self.enter_path();
+        if !self.enter_path() {
+            return;
+        }
         if self.prefix_text(text) {
             return;
         }
@@ -348,7 +355,9 @@ impl<'c> Compose<'c> {
 
     /// A value inside the path: one segment (its `/` are encoded), or a query value after `?`.
     pub fn path_value(&mut self, placeholder: &'static str, value: &str) {
-        self.enter_path();
+        if !self.enter_path() {
+            return;
+        }
         self.end_prefix();
         if self.marks.part == Part::Query {
             self.url
@@ -454,7 +463,9 @@ impl<'c> Compose<'c> {
     /// A value at the very start of the path: a path prefix such as `/org/project`. Its
     /// segments are appended to the parsed origin, as a hand-built request appends them.
     pub fn path_prefix_value(&mut self, placeholder: &'static str, value: &str) {
-        self.enter_path();
+        if !self.enter_path() {
+            return;
+        }
         self.end_prefix();
         if !value.is_empty() && !value.starts_with('/') {
             return self.fail(placeholder, "must start with `/`, as it begins the path");

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::Marks;
 use super::fixed::Kept;
+use crate::keyed::let_oldest_go_weighed;
 use crate::request::draft::TemplateInfo;
 
 type Hasher = foldhash::fast::RandomState;
@@ -104,9 +105,16 @@ impl SharedStarts {
         if kept_already {
             return;
         }
-        if shard.starts >= self.per_shard {
-            shard.let_oldest_go(self.per_shard);
-        }
+        // Counted by starts, as a text holds one per template composing it.
+        let held = shard.starts;
+        let freed = let_oldest_go_weighed(
+            &mut shard.map,
+            held,
+            self.per_shard,
+            |starts| starts.used,
+            |starts| starts.by_template.len(),
+        );
+        shard.starts = shard.starts.saturating_sub(freed);
         let used = shard.lookups;
         let starts = shard.map.entry(text.into()).or_insert_with(|| Starts {
             by_template: Vec::new(),
@@ -132,31 +140,6 @@ impl SharedStarts {
             .iter()
             .map(|shard| shard.lock().map_or(0, |shard| shard.map.len()))
             .sum()
-    }
-}
-
-impl Shard {
-    /// Makes room for one more start in a shard holding `capacity` at most: the texts used
-    /// longest ago go, with their starts, a tenth of the shard at a time, so that a full shard
-    /// is not scanned at every new start.
-    fn let_oldest_go(&mut self, capacity: usize) {
-        let mut oldest: Vec<(u64, Box<str>)> = self
-            .map
-            .iter()
-            .map(|(text, starts)| (starts.used, text.clone()))
-            .collect();
-        oldest.sort_unstable_by_key(|(used, _)| *used);
-        let room = (self.starts + 1).saturating_sub(capacity) + capacity / 10;
-        let mut freed = 0;
-        for (_, text) in oldest {
-            if freed >= room {
-                break;
-            }
-            if let Some(starts) = self.map.remove(&text) {
-                freed += starts.by_template.len();
-            }
-        }
-        self.starts = self.starts.saturating_sub(freed);
     }
 }
 

@@ -160,6 +160,18 @@ fn text_split_when_compiled_is_appended_as_its_segments() {
         "https://api.example.com/api/v2/tickets/12%20345%2FA/conversations/67890/a%20b?k=v"
     );
     assert_eq!(Ok(url), with_texts_split(&pieces, false));
+    // Split text keeps the path appended segment by segment; text that is not split, and
+    // needs encoding, makes it be parsed whole.
+    let appending_after = |text: &str| {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        compose.host_text("api.example.com");
+        compose.path_text("/api/");
+        compose.path_value("context.v", "1");
+        compose.path_literal(PathText::new(text));
+        matches!(compose.segments, Segments::Appending { .. })
+    };
+    assert!(appending_after("/conversations/"));
+    assert!(!appending_after("/a b"));
     // A dot segment is refused either way.
     pieces.push(Piece::Text("/./x".into()));
     let refused = with_texts_split(&pieces, true);
@@ -672,14 +684,23 @@ fn more_segments_and_pairs_than_wait_at_once_give_the_url_of_the_whole_text() {
 
 #[test]
 fn a_host_or_path_after_the_query_pairs_fails_the_request() {
-    for late in ["host", "path"] {
+    for late in [
+        "host",
+        "path text",
+        "path value",
+        "path prefix",
+        "path split",
+    ] {
         let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
         compose.host_text("api.example.com");
         compose.path_text("/t");
         compose.query("k", "v");
         match late {
             "host" => compose.host_text(".evil.com"),
-            _ => compose.path_text("/more"),
+            "path text" => compose.path_text("/more"),
+            "path value" => compose.path_value("context.v", "more"),
+            "path prefix" => compose.path_prefix_value("context.p", "/more"),
+            _ => compose.path_literal(PathText::new("/more")),
         }
         compose.query("k2", "v2");
         match sent(compose) {
@@ -688,7 +709,7 @@ fn a_host_or_path_after_the_query_pairs_fails_the_request() {
                 reason,
                 ..
             }) => {
-                assert_eq!(placeholder, late);
+                assert_eq!(placeholder, late.split(' ').next().unwrap_or(late));
                 assert_eq!(reason, "is composed after the query's pairs");
             }
             other => panic!("{late}: {other:?}"),
