@@ -188,8 +188,11 @@ impl Prepared {
         // Without the token's headers: a copy of a request's other headers, usually none,
         // costs nothing.
         if last {
-            *request.headers_mut() = std::mem::take(&mut draft.headers);
-            *request.body_mut() = draft.body.take().map(reqwest::Body::from);
+            // Swapped: the request's new empty map goes with the draft, and is not let go here.
+            std::mem::swap(request.headers_mut(), &mut draft.headers);
+            if let Some(body) = draft.body.take() {
+                *request.body_mut() = Some(reqwest::Body::from(body));
+            }
         } else {
             copy_parts(draft, &mut request);
         }

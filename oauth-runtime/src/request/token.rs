@@ -8,7 +8,7 @@ use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use super::budget::Turn;
 use super::builder::RequestBuilder;
-use super::draft::{Draft, SentToken, TemplateInfo};
+use super::draft::{Draft, SentToken, TemplateInfo, set_header};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
 use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
@@ -286,14 +286,12 @@ impl Prepared {
         if let Some(SentToken::Bearer(value)) = &mut draft.token {
             // The request's one token header (`Authorization`, or another name); the last
             // attempt takes its value.
-            if let Some(header) = draft.token_headers.iter().next() {
-                let value = if last {
-                    std::mem::replace(value, HeaderValue::from_static(""))
-                } else {
-                    value.clone()
-                };
-                headers.insert(header.name.clone(), value);
-            }
+            let value = if last {
+                std::mem::replace(value, HeaderValue::from_static(""))
+            } else {
+                value.clone()
+            };
+            set_header(headers, draft.token_headers.first_name().clone(), value);
             if last {
                 draft.token = None;
             }
@@ -312,7 +310,7 @@ impl Prepared {
             // `set_token` made sure there is one.
             debug_assert!(value.is_some(), "a token header without its value");
             if let Some(value) = value {
-                headers.insert(header.name.clone(), value);
+                set_header(headers, header.name.clone(), value);
             }
         }
         if last {

@@ -10,7 +10,7 @@ use http::header::{HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
 
 use super::builder::RequestBuilder;
-use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader};
+use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader, set_header};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
@@ -296,10 +296,21 @@ impl<'c> Compose<'c> {
     /// [`path_text`](Self::path_text), the text split on `/` and checked when the crate
     /// compiled (`const`): appended without reading it again.
     pub fn path_literal(&mut self, text: PathText<'_>) {
+        // The usual case, text between values: its segments go after theirs.
+        let between_values = self.marks.part == Part::Path
+            && self.draft.url.is_none()
+            && matches!(self.prefix, PrefixMemo::None);
+        if between_values
+            && let Some(parts) = text.parts()
+            && self.segments.push_split(&mut self.url, parts)
+        {
+            return;
+        }
         self.path_text_split(text.text(), Some(&text));
     }
 
     /// Literal path text, and its split if it has one (no `?` in it then).
+    #[inline(never)]
     fn path_text_split(&mut self, text: &str, split: Option<&PathText<'_>>) {
         if !self.enter_path() {
             return;
@@ -541,12 +552,11 @@ impl<'c> Compose<'c> {
         self.pairs.clear(&mut self.url);
     }
 
-    /// A header (its name a constant of the generated code); the value must be one line.
+    /// A header (its name a constant of the generated code); the value must be one line. A
+    /// header of the same name set before is replaced (a template's are distinct).
     pub fn header(&mut self, placeholder: &'static str, name: HeaderName, value: &str) {
         match HeaderValue::from_str(value) {
-            Ok(value) => {
-                self.draft.headers.append(name, value);
-            }
+            Ok(value) => set_header(&mut self.draft.headers, name, value),
             Err(_) => self.fail(placeholder, NOT_HEADER_TEXT),
         }
     }

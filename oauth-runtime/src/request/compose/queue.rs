@@ -45,10 +45,13 @@ impl<const N: usize> Queue<N> {
     }
 
     /// The pieces held, in order, read from `text`.
-    pub(super) fn pieces<'t>(&self, text: &'t str) -> impl Iterator<Item = &'t str> + use<'t, N> {
+    pub(super) fn pieces<'q, 't>(&'q self, text: &'t str) -> impl Iterator<Item = &'t str> + 'q
+    where
+        't: 'q,
+    {
         let mut from = self.start;
-        let ends = self.ends;
-        ends.into_iter().take(self.count).map(move |end| {
+        let ends = self.ends.get(..self.count).unwrap_or_default();
+        ends.iter().map(move |&end| {
             let piece = text.get(from..end).unwrap_or_default();
             from = end;
             piece

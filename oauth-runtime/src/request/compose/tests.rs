@@ -573,6 +573,38 @@ fn a_token_header_with_a_control_character_is_refused_and_says_whose_it_is() {
     assert!(!error.to_string().contains("X-Injected"), "{error}");
 }
 
+#[test]
+fn a_header_set_again_replaces_the_first_and_the_token_header_replaces_a_context_one() {
+    let runtime = Runtime::builder()
+        .tokens(StaticTokens::new().with(TokenKey::installation("crm"), "abc"))
+        .build()
+        .expect("a runtime");
+    let x_trace = http::header::HeaderName::from_static("x-trace");
+    let mut compose = Compose::new(&runtime, &BEARER);
+    compose.host_text("api.example.com");
+    compose.path_text("/me");
+    compose.header("header X-Trace", x_trace.clone(), "first");
+    compose.header("header X-Trace", x_trace.clone(), "second");
+    compose.header(
+        "header Authorization",
+        http::header::AUTHORIZATION,
+        "Basic x",
+    );
+    compose.bearer();
+    let request = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(compose.finish().build())
+        .expect("built");
+    let values = |name| {
+        let all = request.headers().get_all(name).iter();
+        all.map(|v| v.to_str().expect("ASCII").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(values(x_trace), ["second"]);
+    assert_eq!(values(http::header::AUTHORIZATION), ["Bearer abc"]);
+}
+
 /// Composes a URL's fixed start as generated code does.
 fn with_fixed<'c>(
     compose: &mut Compose<'c>,
