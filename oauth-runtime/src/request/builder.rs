@@ -9,6 +9,7 @@ use serde::Serialize;
 use tracing::Instrument as _;
 
 use super::draft::Draft;
+use super::token::Preparing;
 use crate::error::InvokeError;
 use crate::response::Response;
 
@@ -82,7 +83,13 @@ impl RequestBuilder {
     /// The request as the first attempt sends it, token included: to inspect it, or to
     /// send it with a client of your own (without the runtime's retries and refresh).
     pub async fn build(self) -> Result<reqwest::Request, InvokeError> {
-        match self.prepare().await {
+        // The usual request is ready at once: no future of `prepare` is made and polled.
+        let prepared = match self.start() {
+            Ok(Preparing::Ready(prepared)) => Ok(prepared),
+            Ok(waiting) => waiting.wait().await,
+            Err(error) => Err(error),
+        };
+        match prepared {
             // With its timeout: the app's own client sends it.
             Ok(mut prepared) => prepared.request(true, false, false),
             Err(error) => Err(*error),

@@ -3,6 +3,8 @@
 //! attempt's headers; after a 401, renewed.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
@@ -17,21 +19,15 @@ impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a
     /// box: only that is kept across the await, so the future of `build` stays a few words.
     pub(super) async fn prepare(self) -> Result<Prepared, Box<InvokeError>> {
-        let awaiting = match self.start()? {
-            Preparing::Ready(prepared) => return Ok(prepared),
-            Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
-            Preparing::Failed(prepared, error) => {
-                // Boxed, as every rare wait below: a call's future holds only what the usual
-                // path needs (finding the URL to authorize at takes a kilobyte).
-                return Err(Box::new(Box::pin(prepared.token_error_for(*error)).await));
-            }
-        };
-        awaiting.await
+        match self.start()? {
+            Preparing::Ready(prepared) => Ok(prepared),
+            waiting => waiting.wait().await,
+        }
     }
 
     /// Fixes the request; it is ready unless its token must be awaited. Errors are boxed
     /// until the caller sees them: the request and its results move as a pointer.
-    fn start(self) -> Result<Preparing, Box<InvokeError>> {
+    pub(super) fn start(self) -> Result<Preparing, Box<InvokeError>> {
         let mut draft = self.0;
         if let Some(error) = draft.error.take() {
             return Err(error);
@@ -110,12 +106,27 @@ fn add_extras(draft: &mut Draft) {
 }
 
 /// A request fixed but for its token, which may have to be awaited.
-enum Preparing {
+pub(super) enum Preparing {
     Ready(Prepared),
     /// The token of this key is to be awaited.
     AwaitingToken(Prepared, TokenKey),
     /// No token: the error to return (once the URL to authorize at is known).
     Failed(Prepared, Box<TokenError>),
+}
+
+impl Preparing {
+    /// The request once its token is at hand, or the error. Boxed, as every rare wait
+    /// below: a call's future holds only what the usual path needs (finding the URL to
+    /// authorize at takes a kilobyte).
+    pub(super) fn wait(self) -> Pin<Box<dyn Future<Output = Result<Prepared, Box<InvokeError>>> + Send>> {
+        match self {
+            Preparing::Ready(prepared) => Box::pin(std::future::ready(Ok(prepared))),
+            Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
+            Preparing::Failed(prepared, error) => Box::pin(async move {
+                Err(Box::new(prepared.token_error_for(*error).await))
+            }),
+        }
+    }
 }
 
 fn token_source<'r>(
