@@ -33,7 +33,6 @@ use encode::{
 pub use fixed::{FixedUrl, FixedUrls};
 pub use literal::PathText;
 use prefix::PrefixMemo;
-use queue::Queue;
 use segments::Segments;
 pub(crate) use starts::{SHARED_STARTS, SharedStarts};
 
@@ -71,14 +70,9 @@ pub struct Compose<'c> {
     segments: Segments,
     /// The client's fixed start of this template's URL.
     fixed: FixedStart<'c>,
-    /// The query's keys and values, waiting in the text buffer once the URL is parsed.
-    pairs: Queue<QUEUED_PAIRS>,
     /// Where this call is with the path prefix its client keeps parsed.
     prefix: PrefixMemo<'c>,
 }
-
-/// How many query pairs wait to be appended at most (two pieces each).
-const QUEUED_PAIRS: usize = 16;
 
 /// Where a request is with its URL's fixed start.
 #[derive(Clone, Copy)]
@@ -116,7 +110,6 @@ impl<'c> Compose<'c> {
             },
             segments: Segments::Pending,
             fixed: FixedStart::None,
-            pairs: Queue::default(),
             prefix: PrefixMemo::None,
         }
     }
@@ -528,31 +521,11 @@ impl<'c> Compose<'c> {
     }
 
     /// One `key=value` pair of the template's `query`, form-encoded. The path is complete
-    /// from here on: the pairs are written into the parsed URL.
+    /// from here on: the pair is written into the parsed URL.
     pub fn query(&mut self, key: &str, value: &str) {
-        if self.parsed_url().is_none() {
-            return;
+        if let Some(url) = self.parsed_url() {
+            url.query_pairs_mut().append_pair(key, value);
         }
-        if !self.pairs.has_room(2) {
-            self.append_pairs();
-        }
-        self.pairs.push(&mut self.url, key);
-        self.pairs.push(&mut self.url, value);
-    }
-
-    /// Appends the waiting query pairs to the parsed URL.
-    fn append_pairs(&mut self) {
-        if self.pairs.is_empty() {
-            return;
-        }
-        if let Some(url) = self.draft.url.as_mut() {
-            let mut query = url.query_pairs_mut();
-            let mut pieces = self.pairs.pieces(&self.url);
-            while let (Some(key), Some(value)) = (pieces.next(), pieces.next()) {
-                query.append_pair(key, value);
-            }
-        }
-        self.pairs.clear(&mut self.url);
     }
 
     /// A header (its name a constant of the generated code); the value must be one line. A
@@ -622,7 +595,6 @@ impl<'c> Compose<'c> {
     /// Completes the URL, and gives its text buffer back to the thread.
     fn end(&mut self) {
         self.parsed_url();
-        self.append_pairs();
         // Not zeroed: a URL holds no secret (secure installation values may only go in
         // headers, which the checker enforces), and zeroing the buffer byte by byte cost
         // 10-20 ns a request. A buffer grown by an unusually long URL is let go rather than kept
