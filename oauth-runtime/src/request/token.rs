@@ -118,13 +118,15 @@ impl Preparing {
     /// The request once its token is at hand, or the error. Boxed, as every rare wait
     /// below: a call's future holds only what the usual path needs (finding the URL to
     /// authorize at takes a kilobyte).
-    pub(super) fn wait(self) -> Pin<Box<dyn Future<Output = Result<Prepared, Box<InvokeError>>> + Send>> {
+    pub(super) fn wait(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Prepared, Box<InvokeError>>> + Send>> {
         match self {
             Preparing::Ready(prepared) => Box::pin(std::future::ready(Ok(prepared))),
             Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
-            Preparing::Failed(prepared, error) => Box::pin(async move {
-                Err(Box::new(prepared.token_error_for(*error).await))
-            }),
+            Preparing::Failed(prepared, error) => {
+                Box::pin(async move { Err(Box::new(prepared.token_error_for(*error).await)) })
+            }
         }
     }
 }

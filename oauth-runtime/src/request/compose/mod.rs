@@ -21,7 +21,6 @@ mod encode;
 mod fixed;
 mod literal;
 mod prefix;
-mod queue;
 mod segments;
 mod starts;
 
@@ -165,7 +164,6 @@ impl<'c> Compose<'c> {
         if self.draft.error.is_some() {
             return;
         }
-        self.segments.flush(&mut self.url);
         let kept = Arc::new(fixed::Kept::new(fixed::Composed {
             text: self.url.as_str().into(),
             marks: self.marks,
@@ -298,7 +296,7 @@ impl<'c> Compose<'c> {
             && matches!(self.prefix, PrefixMemo::None);
         if between_values
             && let Some(parts) = text.parts()
-            && self.segments.push_split(&mut self.url, parts)
+            && self.segments.push_split(parts)
         {
             return;
         }
@@ -333,8 +331,8 @@ impl<'c> Compose<'c> {
                 None => (rest, None),
             };
             let appended = match parts {
-                Some(parts) => self.segments.push_split(&mut self.url, parts),
-                None => self.segments.push_text(&mut self.url, path),
+                Some(parts) => self.segments.push_split(parts),
+                None => self.segments.push_text(path),
             };
             if !appended {
                 self.leave_appending();
@@ -374,7 +372,7 @@ impl<'c> Compose<'c> {
         if is_dot_segment(value) {
             return self.fail(placeholder, "is `.` or `..`, which would change the path");
         }
-        if self.segments.push_value(&mut self.url, value) {
+        if self.segments.push_value(value) {
             return;
         }
         self.leave_appending();
@@ -405,7 +403,7 @@ impl<'c> Compose<'c> {
             Ok(url) => {
                 let mut segments = Segments::appending(url, true);
                 // It fills its segment (checked above), so it is appended.
-                segments.push_value(&mut self.url, value);
+                segments.push_value(value);
                 self.segments = segments;
             }
             Err(error) => {
@@ -426,7 +424,6 @@ impl<'c> Compose<'c> {
     /// Goes back to composing the path as text, to be parsed whole: the text is made from the
     /// path appended so far.
     fn leave_appending(&mut self) {
-        self.segments.flush(&mut self.url);
         if let Segments::Appending { url, open, .. } = &self.segments {
             self.url.truncate(self.marks.host_end);
             self.url.push_str(url.path());
@@ -506,7 +503,7 @@ impl<'c> Compose<'c> {
             match self.parse_base(origin) {
                 Ok(url) => {
                     let mut segments = Segments::appending(url, false);
-                    if segments.push_prefix(&mut self.url, value) {
+                    if segments.push_prefix(value) {
                         self.segments = segments;
                         return;
                     }
@@ -514,7 +511,7 @@ impl<'c> Compose<'c> {
                 Err(error) => return self.draft.fail(error),
             }
         }
-        if !self.segments.push_prefix(&mut self.url, value) {
+        if !self.segments.push_prefix(value) {
             self.leave_appending();
             self.url.extend(utf8_percent_encode(value, PATH_PREFIX));
         }
@@ -630,7 +627,7 @@ impl<'c> Compose<'c> {
         let segments = std::mem::replace(&mut self.segments, Segments::Whole);
         let no_values = matches!(segments, Segments::Pending);
         // Appended segments are never dot segments, and the base was checked when parsed.
-        if let Some(url) = segments.finish(&mut self.url) {
+        if let Some(url) = segments.finish() {
             return Ok(url);
         }
         let path_end = self.marks.query_start.unwrap_or(self.url.len());

@@ -106,7 +106,6 @@ impl<'c> Compose<'c> {
                 prefix,
                 text,
             } => {
-                self.segments.flush(&mut self.url);
                 match (&self.segments, &self.draft.error) {
                     // A value's error is this call's: a later one may keep its prefix.
                     (_, Some(_)) => {}

@@ -2,28 +2,19 @@
 //! values and the text after it are appended, as a request built by hand appends them.
 
 use super::encode::{encodes_alike, is_literal_segment, split_slashes};
-use super::queue::Queue;
-
-/// How many segments wait to be appended at most.
-const QUEUED: usize = 8;
 
 /// The path as whole segments appended to a parsed base, while the template allows it. The
 /// result is the URL that parsing the whole composed text gives (a property test holds them
 /// equal); it only skips parsing the fixed part again. While appending, the URL is the path
 /// (the composed text is not kept up to date); if the path must go back to being parsed as a
-/// whole, its text is made from the URL. Segments wait in the composer's text buffer (`text`
-/// below) until [`flush`](Self::flush) appends them in one pass.
+/// whole, its text is made from the URL.
 #[derive(Clone)]
 pub(super) enum Segments {
     /// No value yet: the text composed so far is the base.
     Pending,
-    /// The parsed base and the segments after it, some of them `queued`; `open` when the path
-    /// ends with `/`, so the next value starts a segment.
-    Appending {
-        url: url::Url,
-        open: bool,
-        queued: Queue<QUEUED>,
-    },
+    /// The parsed base and the segments after it; `open` when the path ends with `/`, so the
+    /// next value starts a segment.
+    Appending { url: url::Url, open: bool },
     /// The path is parsed as a whole at the end: a value shares its segment with other text,
     /// or text after the base needs encoding.
     Whole,
@@ -32,45 +23,36 @@ pub(super) enum Segments {
 impl Segments {
     /// Appending to `url`, parsed from the composed text: `open` when that ended with `/`.
     pub(super) fn appending(url: url::Url, open: bool) -> Self {
-        Segments::Appending {
-            url,
-            open,
-            queued: Queue::default(),
-        }
+        Segments::Appending { url, open }
     }
 
     /// Appends literal path text; false, and nothing appended, when it cannot be.
-    pub(super) fn push_text(&mut self, buffer: &mut String, text: &str) -> bool {
+    pub(super) fn push_text(&mut self, text: &str) -> bool {
         let parts = split_slashes(text).map(|part| (part, is_literal_segment(part)));
-        self.push_parts(buffer, parts)
+        self.push_parts(parts)
     }
 
     /// Appends literal path text split when the crate compiled, each part a literal segment.
-    pub(super) fn push_split<'p>(
-        &mut self,
-        buffer: &mut String,
-        parts: impl Iterator<Item = &'p str>,
-    ) -> bool {
-        self.push_parts(buffer, parts.map(|part| (part, true)))
+    pub(super) fn push_split<'p>(&mut self, parts: impl Iterator<Item = &'p str>) -> bool {
+        self.push_parts(parts.map(|part| (part, true)))
     }
 
     /// Appends the segments of a path prefix value (`/org/project`, checked for dot
     /// segments); false, and nothing appended, when it cannot be.
-    pub(super) fn push_prefix(&mut self, buffer: &mut String, value: &str) -> bool {
+    pub(super) fn push_prefix(&mut self, value: &str) -> bool {
         let parts = split_slashes(value).map(|part| (part, encodes_alike(part)));
-        self.push_parts(buffer, parts)
+        self.push_parts(parts)
     }
 
     /// Appends a value that fills a whole segment (checked for dot segments); false, and
     /// nothing appended, when it does not fill one or the URL parser would encode it otherwise.
-    pub(super) fn push_value(&mut self, buffer: &mut String, value: &str) -> bool {
+    pub(super) fn push_value(&mut self, value: &str) -> bool {
         match self {
             Segments::Appending {
                 url,
                 open: open @ true,
-                queued,
             } if !value.is_empty() && encodes_alike(value) => {
-                queue(url, queued, buffer, &[value]);
+                append(url, &[value]);
                 *open = false;
                 true
             }
@@ -78,23 +60,12 @@ impl Segments {
         }
     }
 
-    /// Appends the queued segments to the URL, and takes them out of `buffer`.
-    pub(super) fn flush(&mut self, buffer: &mut String) {
-        if let Segments::Appending { url, queued, .. } = self {
-            flush(url, queued, buffer);
-        }
-    }
-
     /// Appends a piece split on `/` (its `parts`, each with whether it fits in a segment as it
     /// is) when every part fits: text before the first `/` continues the last segment only if
     /// that is open, and no segment is empty (`//` is left to the whole parse). A piece of more
     /// parts than eight is left to the whole parse too.
-    fn push_parts<'p>(
-        &mut self,
-        buffer: &mut String,
-        pieces: impl Iterator<Item = (&'p str, bool)>,
-    ) -> bool {
-        let Segments::Appending { url, open, queued } = self else {
+    fn push_parts<'p>(&mut self, pieces: impl Iterator<Item = (&'p str, bool)>) -> bool {
+        let Segments::Appending { url, open } = self else {
             return false;
         };
         let mut parts = [""; 8];
@@ -123,24 +94,19 @@ impl Segments {
             count += 1;
             open_after = false;
         }
-        queue(url, queued, buffer, parts.get(..count).unwrap_or_default());
+        append(url, parts.get(..count).unwrap_or_default());
         *open = open_after;
         true
     }
 
     /// The URL with its path complete; `None` when the path is to be parsed as a whole.
-    pub(super) fn finish(self, buffer: &mut String) -> Option<url::Url> {
+    pub(super) fn finish(self) -> Option<url::Url> {
         match self {
-            Segments::Appending {
-                mut url,
-                open,
-                mut queued,
-            } => {
+            Segments::Appending { mut url, open } => {
                 if open {
                     // A trailing `/`.
-                    queue(&mut url, &mut queued, buffer, &[""]);
+                    append(&mut url, &[""]);
                 }
-                flush(&mut url, &mut queued, buffer);
                 Some(url)
             }
             Segments::Pending | Segments::Whole => None,
@@ -148,29 +114,14 @@ impl Segments {
     }
 }
 
-/// Queues `segments` to be appended to `url`, making room first when they do not fit.
-fn queue(url: &mut url::Url, queued: &mut Queue<QUEUED>, buffer: &mut String, segments: &[&str]) {
-    if !queued.has_room(segments.len()) {
-        flush(url, queued, buffer);
-    }
-    for segment in segments {
-        if !queued.push(buffer, segment) {
-            flush(url, queued, buffer);
-            queued.push(buffer, segment);
-        }
-    }
-}
-
-/// Appends the queued segments, encoded by the URL parser (as
-/// [`SEGMENT`](super::encode::SEGMENT) would encode them, which the callers check), in one
-/// pass of its path setter.
-fn flush(url: &mut url::Url, queued: &mut Queue<QUEUED>, buffer: &mut String) {
-    if queued.is_empty() {
+/// Appends `segments`, encoded by the URL parser (as [`SEGMENT`](super::encode::SEGMENT)
+/// would encode them, which the callers check), in one pass of its path setter.
+fn append(url: &mut url::Url, segments: &[&str]) {
+    if segments.is_empty() {
         return;
     }
     // Bases are http(s) URLs, which always have path segments.
     if let Ok(mut path) = url.path_segments_mut() {
-        path.extend(queued.pieces(buffer));
+        path.extend(segments);
     }
-    queued.clear(buffer);
 }
