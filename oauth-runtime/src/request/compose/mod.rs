@@ -260,7 +260,7 @@ impl<'c> Compose<'c> {
     }
 
     /// Whether the query's pairs have begun, when the host and path are complete (the URL was
-    /// parsed at the first pair, and the pairs wait in the text buffer): then `part` fails the
+    /// parsed at the first pair, and each pair is written into it): then `part` fails the
     /// request.
     fn after_query(&mut self, part: &'static str) -> bool {
         if self.draft.url.is_none() {

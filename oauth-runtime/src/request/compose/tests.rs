@@ -667,7 +667,7 @@ proptest! {
 }
 
 #[test]
-fn more_segments_and_pairs_than_wait_at_once_give_the_url_of_the_whole_text() {
+fn many_segments_and_pairs_give_the_url_of_the_whole_text() {
     let values: Vec<String> = (0..12)
         .map(|n| match n % 3 {
             0 => format!("v{n}"),
