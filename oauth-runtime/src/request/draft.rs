@@ -317,9 +317,9 @@ impl TokenHeaders {
     }
 }
 
-/// Sets a header of a request: every header a request gets is set through this one copy of
-/// the header map's insertion. Inlined where each is set, the copies filled the processor's
-/// instruction cache on a request's path.
+/// Sets a header of a request: the template's headers and the token's are set through this
+/// one copy of the header map's insertion. Inlined where each is set, the copies filled the
+/// processor's instruction cache on a request's path.
 #[inline(never)]
 pub(crate) fn set_header(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
     headers.insert(name, value);

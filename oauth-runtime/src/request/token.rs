@@ -17,7 +17,7 @@ use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
 
 impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a
-    /// box: only that is kept across the await, so the future of `build` stays a few words.
+    /// box: only that is kept across the await, so the future of `send` stays a few words.
     pub(super) async fn prepare(self) -> Result<Prepared, Box<InvokeError>> {
         match self.start()? {
             Preparing::Ready(prepared) => Ok(prepared),
@@ -115,9 +115,9 @@ pub(super) enum Preparing {
 }
 
 impl Preparing {
-    /// The request once its token is at hand, or the error. Boxed, as every rare wait
-    /// below: a call's future holds only what the usual path needs (finding the URL to
-    /// authorize at takes a kilobyte).
+    /// The request once its token is at hand (at once when it is ready), or the error. Boxed,
+    /// as every rare wait below: a call's future holds only what the usual path needs
+    /// (finding the URL to authorize at takes a kilobyte).
     pub(super) fn wait(
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Prepared, Box<InvokeError>>> + Send>> {
