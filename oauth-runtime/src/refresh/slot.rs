@@ -327,16 +327,18 @@ impl TokenManager {
         key: &TokenKey,
         slot: &Slot,
     ) -> Option<Result<AccessToken, TokenError>> {
-        self.fresh_as(key, slot, AccessToken::clone)
+        self.fresh_as(key, slot, |token| Ok(token.clone()), Err)
     }
 
-    /// [`fresh`](Self::fresh), the token taken as `take` makes it.
+    /// [`fresh`](Self::fresh), the token taken as `take` makes it, or the reason it cannot be
+    /// used as `failed` makes it: the caller's own form, made where the token is read.
     pub(super) fn fresh_as<T>(
         &self,
         key: &TokenKey,
         slot: &Slot,
         take: impl FnOnce(&AccessToken) -> T,
-    ) -> Option<Result<T, TokenError>> {
+        failed: impl FnOnce(TokenError) -> T,
+    ) -> Option<T> {
         let cached = slot.cached();
         let cached = cached.as_ref()?;
         if cached.unsaved().is_some()
@@ -348,9 +350,9 @@ impl TokenManager {
             return None;
         }
         if !cached.missing_scopes().is_empty() {
-            return Some(Err(missing_scopes(key, cached.missing_scopes())));
+            return Some(failed(missing_scopes(key, cached.missing_scopes())));
         }
-        Some(Ok(take(&cached.access_token)))
+        Some(take(&cached.access_token))
     }
 
     /// The access token, unless the app now asks for scopes it was not granted.

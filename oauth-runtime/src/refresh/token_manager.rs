@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderValue;
-
 use super::slot::Slot;
 use super::slots::{ShardedSlots, SlotLimits};
 use crate::events::{EventSender, TokenEvent};
@@ -13,7 +11,8 @@ use crate::oauth::pending::PendingAuthorizations;
 use crate::oauth::source::Integrations;
 use crate::store::TokenStore;
 use crate::tokens::{
-    AccessToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey, TokenSource,
+    AccessToken, ReadyToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey,
+    TokenSource,
 };
 
 /// When to refresh, and how long to wait for others.
@@ -150,26 +149,32 @@ impl TokenManager {
     /// header alone: that header's value, shared with the cache (the token itself is not
     /// counted once more); the token, when it cannot be a header value (the caller says why
     /// it cannot be sent).
-    pub(crate) fn ready_bearer(
-        &self,
-        key: &TokenKey,
-    ) -> Option<Result<Result<HeaderValue, AccessToken>, TokenError>> {
-        self.ready_as(key, |token| token.bearer().ok_or_else(|| token.clone()))
+    pub(crate) fn ready_bearer(&self, key: &TokenKey) -> Option<ReadyToken> {
+        self.ready_as(
+            key,
+            |token| match token.bearer() {
+                Some(value) => ReadyToken::Bearer(value),
+                None => ReadyToken::Token(token.clone()),
+            },
+            |error| ReadyToken::Failed(Box::new(error)),
+        )
     }
 
-    /// The cached token of `key` if it can be used as it is, taken as `take` makes it.
+    /// The cached token of `key` if it can be used as it is, taken as `take` makes it, or
+    /// why it cannot be, as `failed` makes it.
     fn ready_as<T>(
         &self,
         key: &TokenKey,
         take: impl FnOnce(&AccessToken) -> T,
-    ) -> Option<Result<T, TokenError>> {
+        failed: impl FnOnce(TokenError) -> T,
+    ) -> Option<T> {
         match self.installation_slot(key) {
-            Some(slot) => self.fresh_as(key, slot, take),
+            Some(slot) => self.fresh_as(key, slot, take, failed),
             None => {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.
                 self.slots
-                    .read(key, |slot| self.fresh_as(key, slot, take))
+                    .read(key, |slot| self.fresh_as(key, slot, take, failed))
                     .flatten()
             }
         }
@@ -182,7 +187,7 @@ impl TokenSource for TokenManager {
     }
 
     fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
-        self.ready_as(key, AccessToken::clone)
+        self.ready_as(key, |token| Ok(token.clone()), Err)
     }
 
     fn can_renew(&self) -> bool {

@@ -13,7 +13,7 @@ use super::builder::RequestBuilder;
 use super::draft::{Draft, SentToken, TemplateInfo, set_header};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, Subject, TokenError, TokenKey, TokenSource};
+use crate::tokens::{AccessToken, ReadyToken, Subject, TokenError, TokenKey, TokenSource};
 
 impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a
@@ -51,28 +51,31 @@ impl RequestBuilder {
         // no count of the token itself.
         let ready = match runtime.inner.manager.as_deref() {
             Some(manager) if prepared.draft.token_headers.only_bearer() => {
-                manager.ready_bearer(&key).map(|ready| {
-                    // A token that cannot be a header value is refused below, with its error.
-                    ready.map(|bearer| bearer.map_or_else(SentToken::Token, SentToken::Bearer))
-                })
+                manager.ready_bearer(&key)
             }
             _ => token_source(runtime, template)?
                 .ready_token(&key)
-                .map(|ready| ready.map(SentToken::Token)),
+                .map(|ready| match ready {
+                    Ok(token) => ReadyToken::Token(token),
+                    Err(error) => ReadyToken::Failed(Box::new(error)),
+                }),
         };
         match ready {
-            Some(Ok(token)) => {
+            Some(ReadyToken::Bearer(value)) => {
                 prepared.draft.key = Some(key);
-                match token {
-                    SentToken::Token(token) => prepared.set_token(token)?,
-                    bearer @ SentToken::Bearer(_) => prepared.draft.token = Some(bearer),
-                }
+                prepared.draft.token = Some(SentToken::Bearer(value));
+                Ok(Preparing::Ready(prepared))
+            }
+            // A token that cannot be a header value is refused here, with its error.
+            Some(ReadyToken::Token(token)) => {
+                prepared.draft.key = Some(key);
+                prepared.set_token(token)?;
                 Ok(Preparing::Ready(prepared))
             }
             // The template's own fault goes before a token error or a wait for the token.
-            Some(Err(error)) => {
+            Some(ReadyToken::Failed(error)) => {
                 prepared.check_token_header_text()?;
-                Ok(Preparing::Failed(prepared, Box::new(error)))
+                Ok(Preparing::Failed(prepared, error))
             }
             None => {
                 prepared.check_token_header_text()?;

@@ -11,6 +11,16 @@ use zeroize::Zeroize;
 /// What goes before the token in the usual header, `Authorization: Bearer <token>`.
 pub(crate) const BEARER: &str = "Bearer ";
 
+/// A cached token as a request takes it without waiting for it.
+pub(crate) enum ReadyToken {
+    /// The value of its usual `Bearer` header, shared with the cache.
+    Bearer(HeaderValue),
+    /// The token itself (for other headers, or when it cannot be a header value).
+    Token(AccessToken),
+    /// Why it cannot be sent, which waiting would not change (scopes the app now asks for).
+    Failed(Box<crate::tokens::TokenError>),
+}
+
 /// An access token. Its `Debug` is redacted; read it with [`AccessToken::secret`]. Cheap to
 /// clone.
 // One pointer, not the header value itself (five words): a token is kept per cached key and

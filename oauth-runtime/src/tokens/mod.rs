@@ -13,7 +13,7 @@ mod set;
 mod store_error;
 
 pub use access::AccessToken;
-pub(crate) use access::{BEARER, secret_header_value};
+pub(crate) use access::{BEARER, ReadyToken, secret_header_value};
 pub use error::{ReauthorizationReason, TokenError};
 pub(crate) use key::owner;
 pub use key::{InstallationId, Subject, TokenKey, UserId};
