@@ -86,7 +86,7 @@ impl RequestBuilder {
         // The usual request is ready at once: no future of `prepare` is made and polled.
         let prepared = match self.start() {
             Ok(Preparing::Ready(prepared)) => Ok(prepared),
-            Ok(waiting) => waiting.wait().await,
+            Ok(Preparing::Waiting(waiting)) => waiting.wait().await,
             Err(error) => Err(error),
         };
         match prepared {

@@ -21,7 +21,7 @@ impl RequestBuilder {
     pub(super) async fn prepare(self) -> Result<Prepared, Box<InvokeError>> {
         match self.start()? {
             Preparing::Ready(prepared) => Ok(prepared),
-            waiting => waiting.wait().await,
+            Preparing::Waiting(waiting) => waiting.wait().await,
         }
     }
 
@@ -75,11 +75,11 @@ impl RequestBuilder {
             // The template's own fault goes before a token error or a wait for the token.
             Some(ReadyToken::Failed(error)) => {
                 prepared.check_token_header_text()?;
-                Ok(Preparing::Failed(prepared, error))
+                Ok(Preparing::Waiting(Waiting::Failed(prepared, error)))
             }
             None => {
                 prepared.check_token_header_text()?;
-                Ok(Preparing::AwaitingToken(prepared, key))
+                Ok(Preparing::Waiting(Waiting::Token(prepared, key)))
             }
         }
     }
@@ -111,23 +111,27 @@ fn add_extras(draft: &mut Draft) {
 /// A request fixed but for its token, which may have to be awaited.
 pub(super) enum Preparing {
     Ready(Prepared),
+    Waiting(Waiting),
+}
+
+/// A request whose token is not at hand.
+pub(super) enum Waiting {
     /// The token of this key is to be awaited.
-    AwaitingToken(Prepared, TokenKey),
+    Token(Prepared, TokenKey),
     /// No token: the error to return (once the URL to authorize at is known).
     Failed(Prepared, Box<TokenError>),
 }
 
-impl Preparing {
-    /// The request once its token is at hand (at once when it is ready), or the error. Boxed,
-    /// as every rare wait below: a call's future holds only what the usual path needs
-    /// (finding the URL to authorize at takes a kilobyte).
+impl Waiting {
+    /// The request once its token is at hand, or the error. Boxed, as every rare wait below:
+    /// a call's future holds only what the usual path needs (finding the URL to authorize at
+    /// takes a kilobyte).
     pub(super) fn wait(
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Prepared, Box<InvokeError>>> + Send>> {
         match self {
-            Preparing::Ready(prepared) => Box::pin(std::future::ready(Ok(prepared))),
-            Preparing::AwaitingToken(prepared, key) => Box::pin(prepared.fetch_token(key)),
-            Preparing::Failed(prepared, error) => {
+            Waiting::Token(prepared, key) => Box::pin(prepared.fetch_token(key)),
+            Waiting::Failed(prepared, error) => {
                 Box::pin(async move { Err(Box::new(prepared.token_error_for(*error).await)) })
             }
         }
