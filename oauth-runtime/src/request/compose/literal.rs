@@ -6,7 +6,7 @@
 use super::encode::LITERAL;
 
 /// How many parts (empty ones included: `/a/` is three) a split text holds at most.
-const MAX_PARTS: usize = 10;
+pub(super) const MAX_PARTS: usize = 10;
 
 /// A template's literal path text, split on `/` when the crate compiles (see
 /// [`Compose::path_literal`](super::Compose::path_literal)). Text that cannot be appended as

@@ -120,11 +120,7 @@ impl<'c> Compose<'c> {
     pub fn fixed(&mut self, fixed: &'c FixedUrl) -> bool {
         match fixed.composed() {
             Some(composed) => {
-                self.url.clear();
-                self.url.push_str(&composed.text);
-                self.marks = composed.marks;
-                self.segments = composed.segments.clone();
-                self.fixed = FixedStart::Kept(fixed, self.url.len());
+                self.adopt(fixed, composed);
                 false
             }
             None => {
@@ -152,14 +148,10 @@ impl<'c> Compose<'c> {
         let template = self.draft.template;
         let starts = &self.draft.runtime.inner.starts;
         if shareable && let Some(kept) = starts.find(template, &self.url, &self.marks) {
-            self.url.clear();
-            self.url.push_str(&kept.composed.text);
-            self.segments = kept.composed.segments.clone();
+            self.adopt(fixed, &kept.composed);
             fixed.keep(kept);
-            self.fixed = FixedStart::Kept(fixed, self.url.len());
             return;
         }
-        let text: Option<Box<str>> = shareable.then(|| self.url.as_str().into());
         self.append_to_fixed_path();
         if self.draft.error.is_some() {
             return;
@@ -169,11 +161,23 @@ impl<'c> Compose<'c> {
             marks: self.marks,
             segments: self.segments.clone(),
         }));
-        if let Some(text) = text {
+        // Parsing the fixed path left its text as it was: the shared start is found by it.
+        if shareable {
             let starts = &self.draft.runtime.inner.starts;
-            starts.keep(template, &text, &kept);
+            starts.keep(template, &kept.composed.text, &kept);
         }
         fixed.keep(kept);
+        self.fixed = FixedStart::Kept(fixed, self.url.len());
+    }
+
+    /// Takes up a start kept for this client, or by another client for the same text: its
+    /// text, where its parts are, and its parsed path.
+    #[inline]
+    fn adopt(&mut self, fixed: &'c FixedUrl, composed: &fixed::Composed) {
+        self.url.clear();
+        self.url.push_str(&composed.text);
+        self.marks = composed.marks;
+        self.segments = composed.segments.clone();
         self.fixed = FixedStart::Kept(fixed, self.url.len());
     }
 
@@ -191,8 +195,7 @@ impl<'c> Compose<'c> {
         if !appendable {
             return;
         }
-        // Within the fixed start, which is being kept.
-        match self.parse_text(base, true) {
+        match self.parse_base(base) {
             Ok(url) => {
                 self.segments = Segments::appending(url, true);
             }
@@ -284,32 +287,7 @@ impl<'c> Compose<'c> {
 
     /// Literal path text from the template; a `?` in it starts the query string.
     pub fn path_text(&mut self, text: &str) {
-        self.path_text_split(text, None);
-    }
-
-    /// [`path_text`](Self::path_text), the text split on `/` and checked when the crate
-    /// compiled (`const`): appended without reading it again.
-    pub fn path_literal(&mut self, text: PathText<'_>) {
-        // The usual case, text between values: its segments go after theirs.
-        let between_values = self.marks.part == Part::Path
-            && self.draft.url.is_none()
-            && matches!(self.prefix, PrefixMemo::None);
-        if between_values
-            && let Some(parts) = text.parts()
-            && self.segments.push_split(parts)
-        {
-            return;
-        }
-        self.path_text_split(text.text(), Some(&text));
-    }
-
-    /// Literal path text, and its split if it has one (no `?` in it then).
-    #[inline(never)]
-    fn path_text_split(&mut self, text: &str, split: Option<&PathText<'_>>) {
-        if !self.enter_path() {
-            return;
-        }
-        if self.prefix_text(text) {
+        if !self.enter_path() || self.prefix_text(text) {
             return;
         }
         let mut rest = text;
@@ -318,29 +296,13 @@ impl<'c> Compose<'c> {
                 self.url.extend(utf8_percent_encode(rest, QUERY_TEXT));
                 return;
             }
-            let parts = split.and_then(PathText::parts);
-            // Text split when compiled has no `?`, and nothing `PATH_TEXT` encodes.
-            let literal = parts.is_some();
-            let question_mark = if literal {
-                None
-            } else {
-                split_at_question_mark(rest)
-            };
-            let (path, query) = match question_mark {
+            let (path, query) = match split_at_question_mark(rest) {
                 Some((path, query)) => (path, Some(query)),
                 None => (rest, None),
             };
-            let appended = match parts {
-                Some(parts) => self.segments.push_split(parts),
-                None => self.segments.push_text(path),
-            };
-            if !appended {
+            if !self.segments.push_text(path) {
                 self.leave_appending();
-                if literal {
-                    self.url.push_str(path);
-                } else {
-                    self.url.extend(utf8_percent_encode(path, PATH_TEXT));
-                }
+                self.url.extend(utf8_percent_encode(path, PATH_TEXT));
             }
             let Some(query) = query else {
                 return;
@@ -349,6 +311,26 @@ impl<'c> Compose<'c> {
             self.leave_appending();
             self.start_query();
             rest = query;
+        }
+    }
+
+    /// [`path_text`](Self::path_text), the text split on `/` and checked when the crate
+    /// compiled (`const`): appended without reading it again. Text that was not split (a
+    /// `?` or a character to encode in it) is composed as `path_text` composes it.
+    pub fn path_literal(&mut self, text: PathText<'_>) {
+        let Some(parts) = text.parts() else {
+            return self.path_text(text.text());
+        };
+        if !self.enter_path() || self.prefix_text(text.text()) {
+            return;
+        }
+        if self.marks.part == Part::Query {
+            self.url
+                .extend(utf8_percent_encode(text.text(), QUERY_TEXT));
+        } else if !self.segments.push_split(parts) {
+            // Split text has nothing `PATH_TEXT` encodes.
+            self.leave_appending();
+            self.url.push_str(text.text());
         }
     }
 
@@ -436,16 +418,10 @@ impl<'c> Compose<'c> {
     }
 
     /// `text` (the start of the composed text: the origin and maybe some of the path) parsed,
-    /// its host checked; once per client when it lies within the URL's fixed start.
+    /// its host checked. Text within the URL's kept fixed start (literal text and
+    /// installation parameters only, never a call's values) is parsed once for every client
+    /// whose start is the same text (see `starts`).
     fn parse_base(&self, text: &str) -> Result<url::Url, Box<InvokeError>> {
-        let fixed = matches!(self.fixed, FixedStart::Kept(_, fixed_len) if text.len() <= fixed_len);
-        self.parse_text(text, fixed)
-    }
-
-    /// [`parse_base`](Self::parse_base); `fixed` when the text lies within the URL's fixed
-    /// start (literal text and installation parameters only, never a call's values): then it
-    /// is parsed once for every client whose start is the same text (see `starts`).
-    fn parse_text(&self, text: &str, fixed: bool) -> Result<url::Url, Box<InvokeError>> {
         let parse = || {
             self.check_host()?;
             self.check_dot_segments(text.get(self.marks.host_end..).unwrap_or(""))?;
@@ -453,7 +429,7 @@ impl<'c> Compose<'c> {
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         };
         match self.fixed {
-            FixedStart::Kept(kept, _) if fixed => {
+            FixedStart::Kept(kept, fixed_len) if text.len() <= fixed_len => {
                 debug_assert!(
                     kept.composed().is_some_and(|c| c.text.starts_with(text)),
                     "a text within the fixed start"

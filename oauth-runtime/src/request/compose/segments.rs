@@ -2,6 +2,7 @@
 //! values and the text after it are appended, as a request built by hand appends them.
 
 use super::encode::{encodes_alike, is_literal_segment, split_slashes};
+use super::literal::MAX_PARTS;
 
 /// The path as whole segments appended to a parsed base, while the template allows it. The
 /// result is the URL that parsing the whole composed text gives (a property test holds them
@@ -63,12 +64,12 @@ impl Segments {
     /// Appends a piece split on `/` (its `parts`, each with whether it fits in a segment as it
     /// is) when every part fits: text before the first `/` continues the last segment only if
     /// that is open, and no segment is empty (`//` is left to the whole parse). A piece of more
-    /// parts than eight is left to the whole parse too.
+    /// parts than text split when compiled may have (`MAX_PARTS`) is left to the whole parse too.
     fn push_parts<'p>(&mut self, pieces: impl Iterator<Item = (&'p str, bool)>) -> bool {
         let Segments::Appending { url, open } = self else {
             return false;
         };
-        let mut parts = [""; 8];
+        let mut parts = [""; MAX_PARTS];
         let mut count = 0;
         let mut open_after = *open;
         for (index, (part, fits)) in pieces.enumerate() {

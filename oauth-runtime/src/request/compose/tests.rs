@@ -119,9 +119,18 @@ proptest! {
 /// The URL (or error) of `pieces` after a host and a first `/`, each text composed as the
 /// generated code composes text after the fixed start (split when compiled) or not.
 fn with_texts_split(pieces: &[Piece], split: bool) -> Result<url::Url, String> {
+    with_path_split("/", pieces, split)
+}
+
+/// [`with_texts_split`] with `first` as the path's first text (split too, when `split`).
+fn with_path_split(first: &str, pieces: &[Piece], split: bool) -> Result<url::Url, String> {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
     compose.host_text("api.example.com");
-    compose.path_text("/");
+    if split {
+        compose.path_literal(PathText::new(first));
+    } else {
+        compose.path_text(first);
+    }
     for piece in pieces {
         match piece {
             Piece::Text(text) if split => compose.path_literal(PathText::new(text)),
@@ -138,9 +147,20 @@ proptest! {
 
     #[test]
     fn text_split_when_compiled_gives_the_url_of_text_read_at_the_call(
+        // The path's first text too, and texts of more parts than a split holds.
+        first in "/[a-z/.?]{0,24}",
         pieces in proptest::collection::vec(piece(), 0..6),
+        long in "[a-z]{1,2}(/[a-z]{1,2}){6,11}/?",
     ) {
-        prop_assert_eq!(with_texts_split(&pieces, true), with_texts_split(&pieces, false));
+        prop_assert_eq!(
+            with_path_split(&first, &pieces, true),
+            with_path_split(&first, &pieces, false)
+        );
+        let pieces = [Piece::Value("v".into()), Piece::Text(format!("/{long}"))];
+        prop_assert_eq!(
+            with_path_split(&first, &pieces, true),
+            with_path_split(&first, &pieces, false)
+        );
     }
 }
 
@@ -172,6 +192,9 @@ fn text_split_when_compiled_is_appended_as_its_segments() {
     };
     assert!(appending_after("/conversations/"));
     assert!(!appending_after("/a b"));
+    // As many segments as a split holds are appended, none left to the whole parse.
+    assert!(PathText::new("/a/b/c/d/e/f/g/h/i").parts().is_some());
+    assert!(appending_after("/a/b/c/d/e/f/g/h/i"));
     // A dot segment is refused either way.
     pieces.push(Piece::Text("/./x".into()));
     let refused = with_texts_split(&pieces, true);
