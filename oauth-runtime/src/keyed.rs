@@ -112,8 +112,9 @@ pub(crate) fn let_oldest_go<K: Hash + Eq + Clone, V, S: BuildHasher, T: Ord + Co
     let_oldest_go_weighed(map, held, capacity, at, |_| 1);
 }
 
-/// [`let_oldest_go`] for a cache whose entries hold `weight` things each, `held` in all: the
-/// oldest entries go until a tenth of `capacity` is free. Returns how many things went.
+/// [`let_oldest_go`] for a cache whose entries hold `weight` things each (one at least),
+/// `held` in all: the oldest entries go until a tenth of `capacity` is free. Returns how many
+/// things went.
 pub(crate) fn let_oldest_go_weighed<K: Hash + Eq + Clone, V, S: BuildHasher, T: Ord + Copy>(
     map: &mut HashMap<K, V, S>,
     held: usize,
@@ -124,9 +125,15 @@ pub(crate) fn let_oldest_go_weighed<K: Hash + Eq + Clone, V, S: BuildHasher, T: 
     if held < capacity {
         return 0;
     }
-    let mut oldest: Vec<(T, K)> = map.iter().map(|(k, v)| (at(v), k.clone())).collect();
-    oldest.sort_unstable_by_key(|(at, _)| *at);
     let room = held + 1 - capacity + capacity / 10;
+    let mut oldest: Vec<(T, K)> = map.iter().map(|(k, v)| (at(v), k.clone())).collect();
+    // Each entry holds one thing at least: the `room` oldest are enough, found without
+    // sorting the whole cache.
+    if room < oldest.len() {
+        oldest.select_nth_unstable_by_key(room, |(at, _)| *at);
+        oldest.truncate(room);
+    }
+    oldest.sort_unstable_by_key(|(at, _)| *at);
     let mut freed = 0;
     for (_, key) in oldest {
         if freed >= room {

@@ -128,32 +128,26 @@ impl ResponseCache {
     /// Drops the answers given with `key`'s tokens (they were revoked, or replaced by an
     /// authorization, perhaps of another account).
     pub(crate) fn forget(&self, key: &TokenKey) {
-        let mut entries = self.entries();
-        let gone: Vec<CacheKey> = entries
-            .map
-            .keys()
-            .filter(|k| k.token.as_ref() == Some(key))
-            .cloned()
-            .collect();
-        for k in &gone {
-            entries.remove(k);
-        }
-        // Their places go at once too: they hold the requests' URLs and headers.
-        entries.drop_left_places_now();
+        self.forget_where(|k| k.token.as_ref() == Some(key));
     }
 
-    /// Drops the answers given to `installation` (uninstall), and their places.
+    /// Drops the answers given to `installation` (uninstall).
     pub(crate) fn forget_installation(&self, installation: &InstallationId) {
+        self.forget_where(|k| k.installation == *installation);
+    }
+
+    /// Drops the answers whose keys `gone` picks, and their places in the order at once too:
+    /// they hold the requests' URLs and headers.
+    fn forget_where(&self, gone: impl Fn(&CacheKey) -> bool) {
         let mut entries = self.entries();
-        let gone: Vec<CacheKey> = entries
-            .map
-            .keys()
-            .filter(|k| k.installation == *installation)
-            .cloned()
-            .collect();
-        for k in &gone {
-            entries.remove(k);
-        }
+        let Entries { map, bytes, .. } = &mut *entries;
+        map.retain(|key, entry| {
+            let keep = !gone(key);
+            if !keep {
+                *bytes -= entry.response.body_len();
+            }
+            keep
+        });
         entries.drop_left_places_now();
     }
 }
@@ -325,6 +319,7 @@ mod tests {
         assert!(cache.get(&of("acme")).is_none());
         assert!(cache.get(&of("globex")).is_some());
         assert_eq!(cache.entries().order.len(), 1);
+        assert_eq!(cache.entries().bytes, 1, "the answer's bytes go with it");
     }
 
     #[test]

@@ -132,6 +132,33 @@ async fn uninstalling_one_installation_leaves_the_others() {
 }
 
 #[tokio::test]
+async fn uninstalling_one_installation_keeps_the_others_cached_answers() {
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    seed_three(&provider, &runtime).await;
+    let cached = |installation: &str| {
+        Engine::new(runtime.installation(installation))
+            .get_thing(&GetThingContext {
+                port: provider.port(),
+                id: "1".into(),
+            })
+            .cache(std::time::Duration::from_secs(60))
+            .send()
+    };
+    for installation in ["acme", "globex"] {
+        assert_eq!(cached(installation).await.unwrap().attempts(), 1);
+        assert_eq!(cached(installation).await.unwrap().attempts(), 0, "cached");
+    }
+    runtime.installation("acme").uninstall().await.unwrap();
+    assert_eq!(
+        cached("globex").await.unwrap().attempts(),
+        0,
+        "still cached"
+    );
+    assert!(cached("acme").await.is_err(), "no token, no answer");
+}
+
+#[tokio::test]
 async fn an_authorization_belongs_to_the_installation_that_started_it() {
     let provider = Provider::start().await;
     let runtime = provider.authorizing_runtime("http://localhost:9/callback");
