@@ -17,7 +17,6 @@ use secrecy::{ExposeSecret as _, SecretString};
 const MAX_IDENTITY_CLIENTS: usize = 1024;
 
 /// What every client the runtime builds is configured with.
-#[derive(Default)]
 pub(crate) struct ClientSettings {
     /// Authorities trusted beside the platform's.
     pub(crate) roots: Vec<reqwest::Certificate>,
@@ -26,7 +25,7 @@ pub(crate) struct ClientSettings {
     /// The runtime's timeout of a call, the client's own: a call without a timeout of its
     /// own then sets none on its request (setting one allocates the request's extensions).
     /// Every request the runtime makes for itself (the token endpoint's) sets its own.
-    pub(crate) timeout: Option<Duration>,
+    pub(crate) timeout: Duration,
 }
 
 impl ClientSettings {
@@ -41,9 +40,7 @@ impl ClientSettings {
         if !self.roots.is_empty() {
             builder = builder.tls_certs_merge(self.roots.iter().cloned());
         }
-        if let Some(timeout) = self.timeout {
-            builder = builder.timeout(timeout);
-        }
+        builder = builder.timeout(self.timeout);
         for (host, address) in &self.resolve {
             builder = builder.resolve(host, *address);
         }
@@ -253,7 +250,11 @@ mod tests {
 
     #[tokio::test]
     async fn unusable_identities_say_why_without_their_content() {
-        let clients = IdentityClients::new(ClientSettings::default());
+        let clients = IdentityClients::new(ClientSettings {
+            roots: Vec::new(),
+            resolve: Vec::new(),
+            timeout: Duration::from_secs(15),
+        });
         let secret = "sekrit-key-material";
         let cases = [
             (

@@ -52,6 +52,9 @@ impl RequestBuilder {
                 .tokens
                 .as_ref()
                 .is_some_and(|tokens| tokens.can_renew());
+        // The clients the runtime builds (its own, an identity's) time a request out after
+        // the runtime's timeout.
+        let client_times_out = http.is_some() || prepared.draft.runtime.inner.client_times_out;
         let mut replayed = false;
         loop {
             attempts += 1;
@@ -59,9 +62,6 @@ impl RequestBuilder {
             // followed by a replay after a 401, whose URL the response gives back.
             let last = retries_left == 0 && (replayed || !renewable);
             let keep_url = retries_left > 0;
-            // The clients the runtime builds (its own, an identity's) time a request out
-            // after the runtime's timeout.
-            let client_times_out = http.is_some() || prepared.draft.runtime.inner.client_times_out;
             let request = prepared.request(last, keep_url, client_times_out)?;
             // The runtime is borrowed from the request, not cloned: every call would touch
             // its shared reference count.

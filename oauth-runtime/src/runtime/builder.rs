@@ -357,7 +357,7 @@ impl RuntimeBuilder {
         Ok(ClientSettings {
             roots,
             resolve: self.resolve.clone(),
-            timeout: Some(self.timeout),
+            timeout: self.timeout,
         })
     }
 

@@ -250,3 +250,40 @@ async fn cached_answers_are_not_shared_across_installations_or_certificates() {
     // One connection per installation's certificate; each installation's second call cached.
     assert_eq!(provider.mutual_tls_handshakes(), 2);
 }
+
+/// A call through an identity's client, with no timeout of its own, is timed out by that
+/// client after the runtime's timeout: its request carries none (see `attempts.rs`).
+#[tokio::test]
+async fn a_call_through_an_identitys_client_times_out_after_the_runtimes_timeout() {
+    let provider = provider().await;
+    let identity = identity(&provider);
+    // A server that takes connections and never answers, not even the TLS handshake.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let runtime = Runtime::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut iparams = iparams(&provider, &identity);
+    iparams.domain = format!("localhost:{port}");
+    let client = Payments::new(runtime, iparams);
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.list_tickets().send(),
+    )
+    .await
+    .expect("timed out by the runtime, not by this test");
+    assert!(
+        matches!(result, Err(InvokeError::Timeout { .. })),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    held.abort();
+}
