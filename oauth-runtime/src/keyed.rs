@@ -1,11 +1,71 @@
 //! What the runtime's keyed caches share: one task at a time doing a key's work (asking an
 //! installation's integrations, building an identity's client, refreshing a token) while the
-//! others wait for its result, and the bound that lets the oldest go when a cache is full.
+//! others wait for its result, maps in shards under locks of their own, and the bound that
+//! lets the oldest go when a cache is full.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+/// How the runtime's keyed maps hash their keys.
+pub(crate) type Hasher = foldhash::fast::RandomState;
+
+/// A map in shards, each under a lock of its own, a key's shard chosen by its hash: calls on
+/// several threads seldom take the same lock, nor write the same memory. The shard is picked
+/// by bits of the hash that a table does not use to place the key, so that a shard's table
+/// can be given the same hash.
+pub(crate) struct Sharded<T> {
+    first: Mutex<T>,
+    more: Box<[Mutex<T>]>,
+    hasher: Hasher,
+}
+
+impl<T> Sharded<T> {
+    /// `count` shards (one at least), each made by `make` with the hasher they share.
+    pub(crate) fn new(count: usize, mut make: impl FnMut(&Hasher) -> T) -> Self {
+        let hasher = Hasher::default();
+        Sharded {
+            first: Mutex::new(make(&hasher)),
+            more: (1..count).map(|_| Mutex::new(make(&hasher))).collect(),
+            hasher,
+        }
+    }
+
+    /// The hash of `key`, as the shards' tables hash it.
+    pub(crate) fn hash(&self, key: &(impl Hash + ?Sized)) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard of the key hashed to `hash`, locked. Its users make each change in one step,
+    /// so a panic elsewhere while it is held leaves it whole: its poisoning is ignored.
+    pub(crate) fn shard(&self, hash: u64) -> MutexGuard<'_, T> {
+        let index = (hash >> 32) as usize % (self.more.len() + 1);
+        let shard = match index.checked_sub(1) {
+            Some(index) => self.more.get(index).unwrap_or(&self.first),
+            None => &self.first,
+        };
+        shard.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The shard of `key`, locked.
+    pub(crate) fn shard_of(&self, key: &(impl Hash + ?Sized)) -> MutexGuard<'_, T> {
+        self.shard(self.hash(key))
+    }
+
+    /// Every shard, each locked in turn.
+    pub(crate) fn each(&self) -> impl Iterator<Item = MutexGuard<'_, T>> {
+        std::iter::once(&self.first)
+            .chain(self.more.iter())
+            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// How many shards there are.
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> usize {
+        self.more.len() + 1
+    }
+}
 
 /// One lock per key, held by one task at a time while the others wait: a key's work done
 /// once (asking an installation's integrations, building an identity's client, refreshing a

@@ -5,11 +5,12 @@
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::slot::Slot;
+use crate::keyed::{Hasher, Sharded};
 use crate::tokens::TokenKey;
 
 /// How many keys are kept and for how long.
@@ -21,17 +22,9 @@ pub(crate) struct SlotLimits {
     pub(crate) max: usize,
 }
 
-/// The cache in shards, each under a lock of its own, a key's shard chosen by its hash: calls
-/// on several threads seldom take the same lock, nor write the same memory. Each shard keeps
-/// its share of the bound.
-pub(crate) struct ShardedSlots {
-    first: Mutex<Slots>,
-    more: Box<[Mutex<Slots>]>,
-    hasher: Hasher,
-}
-
-/// How keys are hashed: once per call, for the shard and the table.
-type Hasher = foldhash::fast::RandomState;
+/// The cache in shards (see [`Sharded`]); each shard keeps its share of the bound, and its
+/// table is given the hash that picked it: a key is hashed once per call.
+pub(crate) struct ShardedSlots(Sharded<Slots>);
 
 /// Shards of a large cache; a small one (a bound under `SHARDS × 64` keys) is one shard, so
 /// that its bound is kept as it is set.
@@ -45,37 +38,22 @@ impl ShardedSlots {
             max: limits.max.div_ceil(count),
         };
         let cached = Arc::new(AtomicUsize::new(0));
-        let hasher = Hasher::default();
-        let shard = || Mutex::new(Slots::with_hasher(share, cached.clone(), hasher.clone()));
-        ShardedSlots {
-            first: shard(),
-            more: (1..count).map(|_| shard()).collect(),
-            hasher,
-        }
-    }
-
-    /// The shard holding the key hashed to `hash`, locked. The shard is picked by bits of the
-    /// hash that the table does not use to place the key.
-    fn shard(&self, hash: u64) -> MutexGuard<'_, Slots> {
-        let index = (hash >> 32) as usize % (self.more.len() + 1);
-        let shard = match index.checked_sub(1) {
-            Some(index) => self.more.get(index).unwrap_or(&self.first),
-            None => &self.first,
-        };
-        shard.lock().unwrap_or_else(PoisonError::into_inner)
+        ShardedSlots(Sharded::new(count, |hasher| {
+            Slots::with_hasher(share, cached.clone(), hasher.clone())
+        }))
     }
 
     /// The slot of `key`, made if it has none.
     pub(crate) fn get_or_make(&self, key: &TokenKey) -> Arc<Slot> {
-        let hash = self.hasher.hash_one(key);
-        self.shard(hash).get_or_make_hashed(key, hash)
+        let hash = self.0.hash(key);
+        self.0.shard(hash).get_or_make_hashed(key, hash)
     }
 
     /// `read` of the slot of `key`, if it has one, under its shard's lock: the slot is read
     /// where it lies, not shared.
     pub(crate) fn read<R>(&self, key: &TokenKey, read: impl FnOnce(&Slot) -> R) -> Option<R> {
-        let hash = self.hasher.hash_one(key);
-        let shard = self.shard(hash);
+        let hash = self.0.hash(key);
+        let shard = self.0.shard(hash);
         shard.find(key, hash).map(|slot| read(slot))
     }
 }
@@ -339,25 +317,22 @@ mod tests {
             idle: Duration::from_secs(3600),
             max: 2048,
         });
-        assert_eq!(slots.more.len() + 1, SHARDS);
+        assert_eq!(slots.0.count(), SHARDS);
         for n in 0..10_000 {
             slots.get_or_make(&user(n));
         }
-        let shards: Vec<usize> = std::iter::once(&slots.first)
-            .chain(slots.more.iter())
-            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).len())
-            .collect();
+        let shards: Vec<usize> = slots.0.each().map(|shard| shard.len()).collect();
         assert!(shards.iter().all(|len| *len <= 2048 / SHARDS), "{shards:?}");
         assert!(
             shards.iter().all(|len| *len >= 2048 / SHARDS - 8),
             "{shards:?}"
         );
-        let first = slots.first.lock().unwrap_or_else(PoisonError::into_inner);
-        assert_eq!(
-            first.cached.load(Ordering::Relaxed),
-            shards.iter().sum::<usize>()
-        );
-        drop(first);
+        let cached = slots
+            .0
+            .each()
+            .next()
+            .map(|first| first.cached.load(Ordering::Relaxed));
+        assert_eq!(cached, Some(shards.iter().sum::<usize>()));
         // A key is found in the shard it went to.
         assert!(slots.read(&user(9_999), |_| ()).is_some());
         // A small bound is kept by one shard, exactly.
@@ -365,7 +340,7 @@ mod tests {
             idle: Duration::from_secs(3600),
             max: 100,
         });
-        assert!(small.more.is_empty());
+        assert_eq!(small.0.count(), 1);
     }
 
     #[test]

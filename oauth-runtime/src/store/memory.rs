@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 
 use std::time::Duration;
 
 use super::{RefreshLock, StoreError, StoreFuture, TokenStore, Version, Versioned};
-use crate::keyed::KeyedLocks;
+use crate::keyed::{Hasher, KeyedLocks, Sharded};
 use crate::tokens::{TokenKey, TokenRecord};
 
 /// Tokens kept in memory, lost when the process ends: for tests and short-lived tools.
@@ -23,16 +22,21 @@ pub struct MemoryStore {
     refreshing: KeyedLocks<TokenKey>,
 }
 
-/// The records in shards, each under its own lock: calls of many keys read them at once.
-#[derive(Default)]
+/// The records in shards (see [`Sharded`]): calls of many keys read them at once.
 struct Records {
-    shards: [Mutex<HashMap<TokenKey, Versioned, Hasher>>; SHARDS],
-    hasher: Hasher,
+    shards: Sharded<HashMap<TokenKey, Versioned, Hasher>>,
     /// The last version given, of any key: versions never repeat.
     highest_version: AtomicU64,
 }
 
-type Hasher = foldhash::fast::RandomState;
+impl Default for Records {
+    fn default() -> Self {
+        Records {
+            shards: Sharded::new(SHARDS, |hasher| HashMap::with_hasher(hasher.clone())),
+            highest_version: AtomicU64::new(0),
+        }
+    }
+}
 
 const SHARDS: usize = 16;
 
@@ -42,26 +46,18 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// The shard of `key`.
+    /// The shard of `key`, locked.
     fn records(&self, key: &TokenKey) -> MutexGuard<'_, HashMap<TokenKey, Versioned, Hasher>> {
-        let records = &*self.records;
-        let shard = &records.shards[records.hasher.hash_one(key) as usize % SHARDS];
-        lock(shard)
+        self.records.shards.shard_of(key)
     }
 
     fn all_keys(&self) -> Vec<TokenKey> {
         self.records
             .shards
-            .iter()
-            .flat_map(|shard| lock(shard).keys().cloned().collect::<Vec<_>>())
+            .each()
+            .flat_map(|shard| shard.keys().cloned().collect::<Vec<_>>())
             .collect()
     }
-}
-
-fn lock<T>(shard: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere while holding the lock leaves the records whole: no code that can
-    // panic runs while it is held.
-    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl fmt::Debug for MemoryStore {

@@ -7,30 +7,26 @@
 //! more than the rest of the request.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher as _;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 
 use super::Marks;
 use super::fixed::Kept;
-use crate::keyed::let_oldest_go_weighed;
+use crate::keyed::{Hasher, Sharded, let_oldest_go_weighed};
 use crate::request::draft::TemplateInfo;
-
-type Hasher = foldhash::fast::RandomState;
 
 /// How many starts a runtime keeps at most: at about 500 bytes each, 2 MiB.
 pub(crate) const SHARED_STARTS: usize = 4096;
 
-/// Shards of the map, each with its lock: clients made per call on every thread read it.
+/// How many shards.
 const SHARDS: usize = 8;
 
-/// The starts of a runtime's templates, by their composed text.
+/// The starts of a runtime's templates, by their composed text, in shards (see [`Sharded`]):
+/// clients made per call on every thread read them.
 pub(crate) struct SharedStarts {
-    shards: Box<[Mutex<Shard>]>,
-    hasher: Hasher,
+    shards: Sharded<Shard>,
     per_shard: usize,
 }
 
-#[derive(Default)]
 struct Shard {
     map: HashMap<Box<str>, Starts, Hasher>,
     /// The starts of all its texts.
@@ -51,17 +47,17 @@ impl SharedStarts {
     /// every client composes its own).
     pub(crate) fn new(capacity: usize) -> Self {
         SharedStarts {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: Hasher::default(),
+            shards: Sharded::new(SHARDS, |hasher| Shard {
+                map: HashMap::with_hasher(hasher.clone()),
+                starts: 0,
+                lookups: 0,
+            }),
             per_shard: capacity.div_ceil(SHARDS),
         }
     }
 
     fn shard(&self, text: &str) -> MutexGuard<'_, Shard> {
-        let index = self.hasher.hash_one(text) as usize % SHARDS;
-        let shard = self.shards.get(index).unwrap_or(&self.shards[0]);
-        // Every change is one insertion or removal: a panic elsewhere leaves it whole.
-        shard.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shards.shard_of(text)
     }
 
     /// The start `template` composed as `text`, with the same `marks`, if one was kept.
@@ -127,19 +123,13 @@ impl SharedStarts {
     /// The starts kept.
     #[cfg(test)]
     pub(crate) fn starts(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.lock().map_or(0, |shard| shard.starts))
-            .sum()
+        self.shards.each().map(|shard| shard.starts).sum()
     }
 
     /// The texts kept.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.lock().map_or(0, |shard| shard.map.len()))
-            .sum()
+        self.shards.each().map(|shard| shard.map.len()).sum()
     }
 }
 
