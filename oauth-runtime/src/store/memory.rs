@@ -137,10 +137,6 @@ mod tests {
     use crate::tokens::TokenKey;
     use std::time::Duration;
 
-    fn is_held(lock: &crate::store::RefreshLock) -> bool {
-        format!("{lock:?}").contains("held: true")
-    }
-
     #[tokio::test]
     async fn a_keys_refresh_lock_holds_that_key_only_and_leaves_nothing_behind() {
         let store = MemoryStore::new();
@@ -150,17 +146,17 @@ mod tests {
         );
         let wait = Duration::from_millis(20);
         let first = store.lock_refresh(&acme, wait).await.unwrap();
-        assert!(is_held(&first));
+        assert!(first.is_held());
         // Another key's refresh goes on; the same key's waits, then goes on without it.
         let other = store.lock_refresh(&globex, wait).await.unwrap();
-        assert!(is_held(&other));
+        assert!(other.is_held());
         let again = store.lock_refresh(&acme, wait).await.unwrap();
-        assert!(!is_held(&again), "the holder has it");
+        assert!(!again.is_held(), "the holder has it");
         drop((other, again));
         assert_eq!(store.refreshing.len(), 1, "acme's, held");
         drop(first);
         assert_eq!(store.refreshing.len(), 0);
         // Free again: taken at once.
-        assert!(is_held(&store.lock_refresh(&acme, wait).await.unwrap()));
+        assert!(store.lock_refresh(&acme, wait).await.unwrap().is_held());
     }
 }

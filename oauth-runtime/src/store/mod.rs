@@ -141,6 +141,14 @@ impl RefreshLock {
     }
 }
 
+impl RefreshLock {
+    /// Whether it holds a lock (a store without locks hands out ones that hold none).
+    #[cfg(test)]
+    pub(crate) fn is_held(&self) -> bool {
+        self._held.is_some()
+    }
+}
+
 impl fmt::Debug for RefreshLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RefreshLock")
