@@ -22,8 +22,10 @@ pub(crate) struct Sharded<T> {
 }
 
 impl<T> Sharded<T> {
-    /// `count` shards (one at least), each made by `make` with the hasher they share.
+    /// `count` shards (one at least, rounded up to a power of two: a key's shard is picked by
+    /// a mask, not a division), each made by `make` with the hasher they share.
     pub(crate) fn new(count: usize, mut make: impl FnMut(&Hasher) -> T) -> Self {
+        let count = count.max(1).next_power_of_two();
         let hasher = Hasher::default();
         Sharded {
             first: Mutex::new(make(&hasher)),
@@ -40,7 +42,7 @@ impl<T> Sharded<T> {
     /// The shard of the key hashed to `hash`, locked. Its users make each change in one step,
     /// so a panic elsewhere while it is held leaves it whole: its poisoning is ignored.
     pub(crate) fn shard(&self, hash: u64) -> MutexGuard<'_, T> {
-        let index = (hash >> 32) as usize % (self.more.len() + 1);
+        let index = (hash >> 32) as usize & self.more.len();
         let shard = match index.checked_sub(1) {
             Some(index) => self.more.get(index).unwrap_or(&self.first),
             None => &self.first,
@@ -210,6 +212,23 @@ pub(crate) fn let_oldest_go_weighed<K: Hash + Eq + Clone, V, S: BuildHasher, T: 
 mod tests {
     use super::*;
     use std::time::Instant;
+
+    /// Shards come in a power of two, and keys spread over every one of them.
+    #[test]
+    fn shards_are_a_power_of_two_and_keys_reach_each() {
+        for (asked, made) in [(0, 1), (1, 1), (3, 4), (8, 8), (9, 16)] {
+            let sharded = Sharded::new(asked, |_| Vec::<u32>::new());
+            assert_eq!(sharded.count(), made, "{asked} shards asked");
+            for key in 0..made as u32 * 64 {
+                sharded.shard_of(&key).push(key);
+            }
+            assert!(sharded.each().all(|shard| !shard.is_empty()));
+            assert_eq!(
+                sharded.each().map(|shard| shard.len()).sum::<usize>(),
+                made * 64
+            );
+        }
+    }
 
     #[test]
     fn a_full_cache_lets_its_oldest_tenth_go() {

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// One installation of the app: an account that installed it, whose tokens (and
@@ -66,25 +67,82 @@ impl From<String> for InstallationId {
 }
 
 /// The end user of an `agent` integration (one token per user). Cheap to clone: every call
-/// of a user's template copies it into the request.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(Arc<str>);
+/// of a user's template copies it into the request. An id of up to 22 bytes (a number, a short
+/// name) is kept inline and copied; a longer one is shared, and its count touched.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserId(UserText);
+
+/// A user's id: inline when it fits, shared otherwise. Which one depends only on its length,
+/// so that equal ids are equal here too.
+#[derive(Clone, PartialEq, Eq)]
+enum UserText {
+    /// The id's bytes, then zeros.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_USER],
+    },
+    Shared(Arc<str>),
+}
+
+/// The longest id kept inline: the type stays three words.
+const INLINE_USER: usize = 22;
 
 impl UserId {
     /// Wraps the app's own identifier for a user.
     pub fn new(id: impl AsRef<str>) -> Self {
-        UserId(Arc::from(id.as_ref()))
+        let id = id.as_ref();
+        let mut bytes = [0; INLINE_USER];
+        match (bytes.get_mut(..id.len()), u8::try_from(id.len())) {
+            (Some(inline), Ok(len)) => {
+                inline.copy_from_slice(id.as_bytes());
+                UserId(UserText::Inline { len, bytes })
+            }
+            _ => UserId(UserText::Shared(Arc::from(id))),
+        }
+    }
+
+    /// The identifier's bytes (UTF-8).
+    fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            UserText::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            UserText::Shared(id) => id.as_bytes(),
+        }
     }
 
     /// The identifier.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Copied from a `str` whole: always UTF-8.
+            UserText::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            UserText::Shared(id) => id,
+        }
+    }
+}
+
+/// As its text hashes (only the id's bytes, not the inline room after them).
+impl Hash for UserId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+/// In the order of the ids' text.
+impl Ord for UserId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for UserId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl fmt::Debug for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "UserId({:?})", self.0)
+        write!(f, "UserId({:?})", self.as_str())
     }
 }
 
@@ -128,7 +186,7 @@ pub(crate) fn owner(subject: &Subject, installation: &InstallationId) -> String 
 }
 
 /// Which token: an installation, an integration and a subject.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Eq, PartialOrd, Ord)]
 pub struct TokenKey {
     /// The installation (the default one unless named).
     pub installation: InstallationId,
@@ -136,6 +194,37 @@ pub struct TokenKey {
     pub integration: Cow<'static, str>,
     /// Whose token.
     pub subject: Subject,
+}
+
+/// The user first: keys in a map mostly differ by it. An integration's name is most often
+/// the same text as the caller's (the template's own `&'static str`): then it is not read.
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (ours, theirs) = (self.integration.as_ref(), other.integration.as_ref());
+        self.subject == other.subject
+            && self.installation == other.installation
+            && ours.len() == theirs.len()
+            && (std::ptr::eq(ours, theirs) || ours == theirs)
+    }
+}
+
+/// In few steps (a user's key is hashed at every call of the template): the ids of the
+/// installation and of the user, then the integration's name and whose token it is.
+impl Hash for TokenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        if !self.installation.is_default() {
+            state.write(self.installation.as_str().as_bytes());
+        }
+        let user = match &self.subject {
+            Subject::Installation => None,
+            Subject::User(user) => Some(user.as_bytes()),
+        };
+        if let Some(user) = user {
+            state.write(user);
+        }
+        state.write(self.integration.as_bytes());
+        state.write_u8(u8::from(user.is_some()));
+    }
 }
 
 impl TokenKey {
@@ -167,5 +256,84 @@ impl TokenKey {
     /// when it is not the default one (`user \`ana\` of installation \`acme\``).
     pub fn owner(&self) -> String {
         owner(&self.subject, &self.installation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::hash::BuildHasher as _;
+
+    use super::UserId;
+
+    /// Ids kept inline (up to 22 bytes) and shared ones read back as given, compare and sort
+    /// by their text, and are equal (and hash alike) only to the same text.
+    #[test]
+    fn user_ids_of_any_length_keep_their_text_order_and_identity() {
+        let texts = [
+            "",
+            "1",
+            "82013519023",
+            "é-agent",
+            "a".repeat(21).as_str(),
+            "a".repeat(22).as_str(),
+            "a".repeat(23).as_str(),
+            "agent@example-company.com",
+            "9b2e6a3c-5f41-4d0e-8a7b-1c2d3e4f5a6b",
+        ]
+        .map(String::from);
+        let ids: Vec<UserId> = texts.iter().map(UserId::new).collect();
+        for (id, text) in ids.iter().zip(&texts) {
+            assert_eq!(id.as_str(), text);
+            assert_eq!(id, &UserId::from(text.clone()));
+            assert_eq!(format!("{id:?}"), format!("UserId({text:?})"));
+            let hasher = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+            assert_eq!(hasher.hash_one(id), hasher.hash_one(text.as_str()));
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        let mut by_text: Vec<&str> = texts.iter().map(String::as_str).collect();
+        by_text.sort();
+        assert_eq!(
+            sorted.iter().map(UserId::as_str).collect::<Vec<_>>(),
+            by_text
+        );
+        let distinct: HashSet<UserId> = ids.iter().chain(&ids).cloned().collect();
+        assert_eq!(distinct.len(), texts.len());
+    }
+
+    /// Keys are equal when their installation, integration and subject are, however the
+    /// integration's name is held, and equal keys hash alike.
+    #[test]
+    fn token_keys_are_equal_by_their_parts_and_hash_alike() {
+        use std::borrow::Cow;
+
+        use super::TokenKey;
+
+        let hasher = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+        let keys = [
+            TokenKey::installation("crm"),
+            TokenKey::installation(Cow::Owned("crm".to_string())),
+            TokenKey::installation("desk"),
+            TokenKey::user("crm", UserId::new("7")),
+            TokenKey::user(Cow::Owned("crm".to_string()), UserId::new("7")),
+            TokenKey::user("crm", UserId::new("8")),
+            TokenKey::user("crm", UserId::new("")),
+            TokenKey::installation("crm").in_installation("acme"),
+            TokenKey::user("crm", UserId::new("7")).in_installation("acme"),
+        ];
+        for a in &keys {
+            for b in &keys {
+                let same = a.installation.as_str() == b.installation.as_str()
+                    && a.integration == b.integration
+                    && a.subject == b.subject;
+                assert_eq!(a == b, same, "{a:?} and {b:?}");
+                if same {
+                    assert_eq!(hasher.hash_one(a), hasher.hash_one(b));
+                }
+            }
+        }
+        let distinct: HashSet<&TokenKey> = keys.iter().collect();
+        assert_eq!(distinct.len(), 7);
     }
 }
