@@ -37,7 +37,7 @@ impl RequestBuilder {
             add_extras(&mut draft);
         }
         let subject = std::mem::replace(&mut draft.subject, Subject::Installation);
-        let mut prepared = Prepared { draft };
+        let prepared = Prepared { draft };
         if prepared.draft.token_headers.is_empty() {
             return Ok(Preparing::Ready(prepared));
         }
@@ -53,36 +53,28 @@ impl RequestBuilder {
             Some(manager) if prepared.draft.token_headers.only_bearer() => {
                 manager.ready_bearer(&key)
             }
-            _ => token_source(runtime, template)?
-                .ready_token(&key)
-                .map(|ready| match ready {
-                    Ok(token) => ReadyToken::Token(token),
-                    Err(error) => ReadyToken::Failed(Box::new(error)),
-                }),
+            _ => ready_from_source(runtime, template, &key)?,
         };
         match ready {
-            Some(ReadyToken::Bearer(value)) => {
-                prepared.draft.key = Some(key);
-                prepared.draft.token = Some(SentToken::Bearer(value));
-                Ok(Preparing::Ready(prepared))
-            }
-            // A token that cannot be a header value is refused here, with its error.
-            Some(ReadyToken::Token(token)) => {
-                prepared.draft.key = Some(key);
-                prepared.set_token(token)?;
-                Ok(Preparing::Ready(prepared))
-            }
-            // The template's own fault goes before a token error or a wait for the token.
-            Some(ReadyToken::Failed(error)) => {
-                prepared.check_token_header_text()?;
-                Ok(Preparing::Waiting(Waiting::Failed(prepared, error)))
-            }
-            None => {
-                prepared.check_token_header_text()?;
-                Ok(Preparing::Waiting(Waiting::Token(prepared, key)))
-            }
+            Some(ReadyToken::Bearer(value)) => Ok(prepared.with_bearer(key, value)),
+            ready => prepared.with_token(key, ready),
         }
     }
+}
+
+/// The token of `key` if its source has it at hand, for headers other than the usual
+/// `Bearer` one alone, or from a source of the app's own.
+#[inline(never)]
+fn ready_from_source(
+    runtime: &Runtime,
+    template: &'static TemplateInfo,
+    key: &TokenKey,
+) -> Result<Option<ReadyToken>, InvokeError> {
+    let ready = token_source(runtime, template)?.ready_token(key);
+    Ok(ready.map(|ready| match ready {
+        Ok(token) => ReadyToken::Token(token),
+        Err(error) => ReadyToken::Failed(Box::new(error)),
+    }))
 }
 
 /// The builder's query parameters (those the template's query leaves) and JSON content type.
@@ -168,6 +160,42 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
+    /// The request with the usual `Bearer` header's value at hand, from `key`.
+    #[inline]
+    fn with_bearer(mut self, key: TokenKey, value: HeaderValue) -> Preparing {
+        self.draft.key = Some(key);
+        self.draft.token = Some(SentToken::Bearer(value));
+        Preparing::Ready(self)
+    }
+
+    /// The request with a token that is not the usual `Bearer` value at hand: the token's
+    /// headers made, or the token to be awaited, or the reason there is none.
+    #[inline(never)]
+    fn with_token(
+        mut self,
+        key: TokenKey,
+        ready: Option<ReadyToken>,
+    ) -> Result<Preparing, Box<InvokeError>> {
+        match ready {
+            Some(ReadyToken::Bearer(value)) => Ok(self.with_bearer(key, value)),
+            // A token that cannot be a header value is refused here, with its error.
+            Some(ReadyToken::Token(token)) => {
+                self.draft.key = Some(key);
+                self.set_token(token)?;
+                Ok(Preparing::Ready(self))
+            }
+            // The template's own fault goes before a token error or a wait for the token.
+            Some(ReadyToken::Failed(error)) => {
+                self.check_token_header_text()?;
+                Ok(Preparing::Waiting(Waiting::Failed(self, error)))
+            }
+            None => {
+                self.check_token_header_text()?;
+                Ok(Preparing::Waiting(Waiting::Token(self, key)))
+            }
+        }
+    }
+
     /// Waits for the installation's turn when the runtime keeps a request budget, within the
     /// call's timeout; a turn later than that is [`InvokeError::RateLimited`] at once.
     pub(super) async fn wait_for_budget(&self) -> Result<(), InvokeError> {
