@@ -1,6 +1,8 @@
 //! Names that generated code uses. Not a public API: it changes with the macro.
 
-pub use crate::request::{Compose, FixedUrl, FixedUrls, MethodKind, PathText, TemplateInfo};
+pub use crate::request::{
+    Compose, FixedUrl, FixedUrls, MethodKind, PathPart, PathText, TemplateInfo,
+};
 pub use http::HeaderName;
 pub use secrecy::SecretString;
 

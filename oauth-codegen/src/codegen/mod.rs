@@ -230,8 +230,16 @@ fn template_tokens(
     let mut values = Values::new(context, &plan.iparams);
     let mut fixed = Vec::new();
     let mut statements = Vec::new();
+    // Path parts in a row after the fixed start, each with its own call, until they are one.
+    let mut run: Vec<(TokenStream, TokenStream)> = Vec::new();
     for (index, step) in template.steps.iter().enumerate() {
         let per_call = index >= template.fixed_steps;
+        if per_call && let Some(part) = path_part_tokens(step, &mut values) {
+            statements.append(&mut values.lets);
+            run.push(part);
+            continue;
+        }
+        end_path_run(&mut run, &mut statements);
         let statement = step_tokens(step, &mut values);
         let out = if per_call {
             &mut statements
@@ -241,6 +249,7 @@ fn template_tokens(
         out.append(&mut values.lets);
         out.push(statement);
     }
+    end_path_run(&mut run, &mut statements);
     if !fixed.is_empty() {
         statements.insert(
             0,
@@ -313,32 +322,64 @@ fn template_tokens(
     }
 }
 
+/// A step that can be appended with the path parts around it (literal text without a query,
+/// a value inside the path): as a `PathPart`, and as its own call. Literal text is split where
+/// the crate compiles: a call appends it without reading it again (and a client made per call
+/// composes its fixed start at its one call).
+fn path_part_tokens(step: &Step, values: &mut Values<'_>) -> Option<(TokenStream, TokenStream)> {
+    match step {
+        Step::PathText(text) if !text.contains('?') => {
+            let text = quote!(const { &__p::PathText::new(#text) });
+            Some((
+                quote!(__p::PathPart::Literal(#text)),
+                quote!(request.path_literal(#text);),
+            ))
+        }
+        Step::PathValue(value) => {
+            let label = &value.label;
+            let value = values.value(value);
+            Some((
+                quote!(__p::PathPart::Value(#label, #value)),
+                quote!(request.path_value(#label, #value);),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Ends a run of path parts: one part keeps its own call; more are appended in one call,
+/// as a request built by hand pushes its segments in one pass.
+fn end_path_run(run: &mut Vec<(TokenStream, TokenStream)>, statements: &mut Vec<TokenStream>) {
+    match run.len() {
+        0 => {}
+        1 => statements.extend(run.drain(..).map(|(_, call)| call)),
+        _ => {
+            let parts = run.drain(..).map(|(part, _)| part);
+            statements.push(quote!(request.path(&[#(#parts),*]);));
+        }
+    }
+}
+
 /// The call of the runtime's composer that one step makes; what it needs first goes to
 /// `values.lets`.
 fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
     match step {
         Step::HostText(text) => quote!(request.host_text(#text);),
-        // Split where the crate compiles: a call appends it without reading it again (and a
-        // client made per call composes its fixed start at its one call). Text with a query
-        // in it is composed as text (the runtime's `PathText` splits none).
-        Step::PathText(text) if !text.contains('?') => {
-            quote!(request.path_literal(const { __p::PathText::new(#text) });)
-        }
         Step::HostValue(value) => {
             let label = &value.label;
             let value = values.value(value);
             quote!(request.host_value(#label, #value);)
         }
-        Step::PathText(text) => quote!(request.path_text(#text);),
+        // Text with a query in it is composed as text (the runtime's `PathText` splits none).
+        Step::PathText(text) if text.contains('?') => quote!(request.path_text(#text);),
+        // `path_part_tokens` makes every other path text and value.
+        Step::PathText(_) | Step::PathValue(_) => path_part_tokens(step, values)
+            .map(|(_, call)| call)
+            .unwrap_or_default(),
         Step::PathPrefix(value) => {
             let label = &value.label;
             let value = values.value(value);
             quote!(request.path_prefix_value(#label, #value);)
-        }
-        Step::PathValue(value) => {
-            let label = &value.label;
-            let value = values.value(value);
-            quote!(request.path_value(#label, #value);)
         }
         Step::Query { key, value } => {
             let value = values.text(value);

@@ -5,66 +5,72 @@
 
 use super::encode::LITERAL;
 
-/// How many parts (empty ones included: `/a/` is three) a split text holds at most.
+/// How many parts (empty ones included: `/a/` is three) text split on `/` holds at most.
 pub(super) const MAX_PARTS: usize = 10;
 
 /// A template's literal path text, split on `/` when the crate compiles (see
-/// [`Compose::path_literal`](super::Compose::path_literal)). Text that cannot be appended as
-/// whole segments as it is (a `?`, a character a segment encodes, a dot segment, many parts)
-/// is not split, and is composed as [`Compose::path_text`](super::Compose::path_text) composes
-/// it: the same request either way.
+/// [`Compose::path_literal`](super::Compose::path_literal)): its segments, ready to be
+/// appended. Text that cannot be appended as whole segments as it is (empty, a `?`, a
+/// character a segment encodes, a dot segment, an empty segment, many parts) is not split,
+/// and is composed as [`Compose::path_text`](super::Compose::path_text) composes it: the same
+/// request either way.
 #[derive(Debug)]
 pub struct PathText<'t> {
     text: &'t str,
-    /// Where each part ends (the next starts one byte later, after its `/`).
-    ends: [u16; MAX_PARTS],
-    parts: u8,
-    /// Whether every part is a literal segment (or empty), so that the split can be used.
+    /// The text's segments (its parts between slashes, but the empty first and last).
+    segments: [&'t str; MAX_PARTS],
+    count: u8,
+    /// Whether it was split: every part but the first and the last is a literal segment, and
+    /// those are too or empty.
     split: bool,
 }
 
 impl<'t> PathText<'t> {
     /// `text` split on `/`, each part checked.
     pub const fn new(text: &'t str) -> Self {
-        let mut ends = [0u16; MAX_PARTS];
-        let mut parts = 0;
-        let mut split = text.len() < u16::MAX as usize;
-        let mut rest = text.as_bytes();
-        let (mut at, mut len, mut only_dots) = (0, 0, true);
-        while split {
-            let (byte, next) = match rest {
-                [byte, next @ ..] => (Some(*byte), next),
-                [] => (None, rest),
+        let mut segments = [""; MAX_PARTS];
+        let (mut count, mut parts) = (0, 0);
+        let bytes = text.as_bytes();
+        let mut split = !bytes.is_empty() && bytes.len() < u16::MAX as usize;
+        let (mut start, mut at, mut only_dots) = (0, 0, true);
+        while split && at <= bytes.len() {
+            let byte = if at < bytes.len() {
+                Some(bytes[at])
+            } else {
+                None
             };
             match byte {
                 None | Some(b'/') => {
+                    let len = at - start;
                     // `.` and `..` would change the path; `%` (for `%2e`) is not literal.
                     let dot_segment = only_dots && (len == 1 || len == 2);
-                    if parts == MAX_PARTS || dot_segment {
+                    // Only the first part (before the first `/`) and the last (after the
+                    // last) may be empty.
+                    let empty_inside = len == 0 && parts > 0 && byte.is_some();
+                    if parts == MAX_PARTS || dot_segment || empty_inside {
                         split = false;
-                        break;
+                    } else if len > 0 {
+                        match part(text, start, at) {
+                            Some(segment) => {
+                                segments[count] = segment;
+                                count += 1;
+                            }
+                            None => split = false,
+                        }
                     }
-                    ends[parts] = at as u16;
                     parts += 1;
-                    if byte.is_none() {
-                        break;
-                    }
-                    (len, only_dots) = (0, true);
+                    (start, only_dots) = (at + 1, true);
                 }
                 // `?` (a query in the path) is not literal either.
-                Some(byte) if LITERAL.contains(byte) => {
-                    len += 1;
-                    only_dots = only_dots && byte == b'.';
-                }
+                Some(byte) if LITERAL.contains(byte) => only_dots = only_dots && byte == b'.',
                 Some(_) => split = false,
             }
-            rest = next;
             at += 1;
         }
         PathText {
             text,
-            ends,
-            parts: parts as u8,
+            segments,
+            count: count as u8,
             split,
         }
     }
@@ -74,19 +80,59 @@ impl<'t> PathText<'t> {
         self.text
     }
 
-    /// Its parts between slashes, as `split('/')` gives them, when it was split.
-    pub(super) fn parts(&self) -> Option<impl Iterator<Item = &'t str> + '_> {
-        if !self.split {
-            return None;
+    /// Whether the text was split.
+    pub(super) fn is_split(&self) -> bool {
+        self.split
+    }
+
+    /// Its segments, in their order.
+    pub(super) fn segments(&self) -> &[&'t str] {
+        self.segments
+            .get(..usize::from(self.count))
+            .unwrap_or_default()
+    }
+
+    /// Whether the text starts with `/`: it begins a segment after the path, which must not
+    /// end with `/` then (`//` is an empty segment). Otherwise its first segment continues
+    /// the path's last one, which must end with `/`.
+    pub(super) fn starts_segment(&self) -> bool {
+        self.text.starts_with('/')
+    }
+
+    /// Whether the path ends with `/` after it.
+    pub(super) fn ends_open(&self) -> bool {
+        self.text.ends_with('/')
+    }
+}
+
+/// One part of a template's path after the URL's fixed start, for
+/// [`Compose::path`](super::Compose::path).
+#[derive(Debug, Clone, Copy)]
+pub enum PathPart<'a> {
+    /// Literal text, split when the crate compiled.
+    Literal(&'a PathText<'a>),
+    /// A value filling a segment: its placeholder (named in errors), and its text.
+    Value(&'static str, &'a str),
+}
+
+impl<'a> PathPart<'a> {
+    /// The segments it appends, when it can be appended as it is.
+    pub(super) fn segments(&self) -> &[&'a str] {
+        match self {
+            PathPart::Literal(text) => text.segments(),
+            PathPart::Value(_, value) => std::slice::from_ref(value),
         }
-        let text = self.text;
-        let mut start = 0;
-        let ends = self.ends.get(..usize::from(self.parts)).unwrap_or_default();
-        Some(ends.iter().map(move |&end| {
-            let part = text.get(start..usize::from(end)).unwrap_or_default();
-            start = usize::from(end) + 1;
-            part
-        }))
+    }
+}
+
+/// `text[start..end]`, in a `const`.
+const fn part(text: &str, start: usize, end: usize) -> Option<&str> {
+    match text.split_at_checked(end) {
+        Some((before, _)) => match before.split_at_checked(start) {
+            Some((_, part)) => Some(part),
+            None => None,
+        },
+        None => None,
     }
 }
 
@@ -94,34 +140,39 @@ impl<'t> PathText<'t> {
 mod tests {
     use super::PathText;
 
-    fn parts(text: &str) -> Option<Vec<&str>> {
-        PathText::new(text).parts().map(Iterator::collect)
+    fn segments(text: &str) -> Option<Vec<&str>> {
+        let split = PathText::new(text);
+        split.is_split().then(|| split.segments().to_vec())
     }
 
     #[test]
-    fn literal_text_is_split_as_split_gives_it() {
+    fn literal_text_is_split_into_its_segments() {
         for text in [
             "/conversations/",
             "/a/b",
-            "",
             "/",
-            "//",
             "a",
+            "a/",
             "/a~b!$&'()*+,;=:@-._/",
+            "/a/b/c/d/e/f/g/h/i",
         ] {
-            assert_eq!(parts(text), Some(text.split('/').collect()), "{text:?}");
+            let parts: Vec<_> = text.split('/').filter(|p| !p.is_empty()).collect();
+            assert_eq!(segments(text), Some(parts), "{text:?}");
         }
         // Made in a `const`, as the generated code makes it.
-        const SPLIT: PathText<'static> = PathText::new("/tickets/");
-        assert_eq!(
-            SPLIT.parts().map(Iterator::collect),
-            Some(vec!["", "tickets", ""])
-        );
+        const SPLIT: &PathText<'static> = &PathText::new("/tickets/");
+        assert_eq!(SPLIT.segments(), ["tickets"]);
+        assert!(SPLIT.starts_segment() && SPLIT.ends_open());
+        let continues = PathText::new(".json");
+        assert!(!continues.starts_segment() && !continues.ends_open());
     }
 
     #[test]
     fn text_a_segment_cannot_hold_as_it_is_is_not_split() {
         for text in [
+            "",
+            "//",
+            "/a//b",
             "/a?b=c",
             "/a b",
             "/./a",
@@ -133,9 +184,9 @@ mod tests {
             "/a%20b",
             "/1/2/3/4/5/6/7/8/9/10",
         ] {
-            assert_eq!(parts(text), None, "{text:?}");
+            assert_eq!(segments(text), None, "{text:?}");
         }
         // Dots within a segment are literal.
-        assert_eq!(parts("/.../a.b"), Some(vec!["", "...", "a.b"]));
+        assert_eq!(segments("/.../a.b"), Some(vec!["...", "a.b"]));
     }
 }

@@ -30,7 +30,7 @@ use encode::{
     split_at_question_mark, split_slashes,
 };
 pub use fixed::{FixedUrl, FixedUrls};
-pub use literal::PathText;
+pub use literal::{PathPart, PathText};
 use prefix::PrefixMemo;
 use segments::Segments;
 pub(crate) use starts::{SHARED_STARTS, SharedStarts};
@@ -315,22 +315,45 @@ impl<'c> Compose<'c> {
     }
 
     /// [`path_text`](Self::path_text), the text split on `/` and checked when the crate
-    /// compiled (`const`): appended without reading it again. Text that was not split (a
-    /// `?` or a character to encode in it) is composed as `path_text` composes it.
-    pub fn path_literal(&mut self, text: PathText<'_>) {
-        let Some(parts) = text.parts() else {
+    /// compiled (`const`): its segments appended without reading it again. Text that was not
+    /// split (a `?` or a character to encode in it) is composed as `path_text` composes it.
+    pub fn path_literal(&mut self, text: &PathText<'_>) {
+        if !text.is_split() {
             return self.path_text(text.text());
-        };
+        }
         if !self.enter_path() || self.prefix_text(text.text()) {
             return;
         }
         if self.marks.part == Part::Query {
             self.url
                 .extend(utf8_percent_encode(text.text(), QUERY_TEXT));
-        } else if !self.segments.push_split(parts) {
+        } else if !self.segments.push_literal(text) {
             // Split text has nothing `PATH_TEXT` encodes.
             self.leave_appending();
             self.url.push_str(text.text());
+        }
+    }
+
+    /// Several parts of the path in a row (the template's text and values after the URL's
+    /// fixed start): appended to the parsed URL in one pass when each can be, as a request
+    /// built by hand pushes its segments. Parts that cannot be (the path not parsed yet, a
+    /// path prefix's text to meet, a value to encode otherwise) are composed one by one as
+    /// [`path_literal`](Self::path_literal) and [`path_value`](Self::path_value) compose
+    /// them, until the rest can be. The same request either way.
+    pub fn path(&mut self, parts: &[PathPart<'_>]) {
+        let mut rest = parts;
+        while let [part, more @ ..] = rest {
+            let plain = self.draft.url.is_none()
+                && self.marks.part == Part::Path
+                && matches!(self.prefix, PrefixMemo::None);
+            if plain && self.segments.push_path(rest) {
+                return;
+            }
+            match *part {
+                PathPart::Literal(text) => self.path_literal(text),
+                PathPart::Value(placeholder, value) => self.path_value(placeholder, value),
+            }
+            rest = more;
         }
     }
 
@@ -447,6 +470,10 @@ impl<'c> Compose<'c> {
             return;
         }
         self.end_prefix();
+        // The prefix the client keeps passed the checks below when it was kept.
+        if self.at_origin(value) && self.replay_prefix(value) {
+            return;
+        }
         if !value.is_empty() && !value.starts_with('/') {
             return self.fail(placeholder, "must start with `/`, as it begins the path");
         }
@@ -455,9 +482,6 @@ impl<'c> Compose<'c> {
                 placeholder,
                 "has a `.` or `..` segment, which would change the path",
             );
-        }
-        if self.at_origin(value) && self.replay_prefix(value) {
-            return;
         }
         self.compose_prefix(value);
         self.prefix_appended();

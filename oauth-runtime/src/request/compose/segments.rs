@@ -1,8 +1,8 @@
 //! The path appended segment by segment to a parsed base: once the base is parsed, only the
 //! values and the text after it are appended, as a request built by hand appends them.
 
-use super::encode::{encodes_alike, is_literal_segment, split_slashes};
-use super::literal::MAX_PARTS;
+use super::encode::{encodes_alike, is_dot_segment, is_literal_segment, split_slashes};
+use super::literal::{MAX_PARTS, PathPart, PathText};
 
 /// The path as whole segments appended to a parsed base, while the template allows it. The
 /// result is the URL that parsing the whole composed text gives (a property test holds them
@@ -33,11 +33,6 @@ impl Segments {
         self.push_parts(parts)
     }
 
-    /// Appends literal path text split when the crate compiled, each part a literal segment.
-    pub(super) fn push_split<'p>(&mut self, parts: impl Iterator<Item = &'p str>) -> bool {
-        self.push_parts(parts.map(|part| (part, true)))
-    }
-
     /// Appends the segments of a path prefix value (`/org/project`, checked for dot
     /// segments); false, and nothing appended, when it cannot be.
     pub(super) fn push_prefix(&mut self, value: &str) -> bool {
@@ -48,17 +43,47 @@ impl Segments {
     /// Appends a value that fills a whole segment (checked for dot segments); false, and
     /// nothing appended, when it does not fill one or the URL parser would encode it otherwise.
     pub(super) fn push_value(&mut self, value: &str) -> bool {
-        match self {
-            Segments::Appending {
-                url,
-                open: open @ true,
-            } if !value.is_empty() && encodes_alike(value) => {
-                append(url, &[value]);
-                *open = false;
-                true
+        self.push_path(&[PathPart::Value("", value)])
+    }
+
+    /// Appends literal path text split when the crate compiled; false, and nothing appended,
+    /// when its first segment would continue the path's last one, or follow an empty one.
+    pub(super) fn push_literal(&mut self, text: &PathText<'_>) -> bool {
+        self.push_path(&[PathPart::Literal(text)])
+    }
+
+    /// Appends `parts` in one pass of the URL's path setter when every one fits: literal text
+    /// split when compiled whose first segment neither continues the path's last one (unless
+    /// that ends with `/`) nor follows an empty one, and values that fill a whole segment as
+    /// the URL parser leaves them (not a dot segment). False, and nothing appended, otherwise.
+    pub(super) fn push_path(&mut self, parts: &[PathPart<'_>]) -> bool {
+        let Segments::Appending { url, open } = self else {
+            return false;
+        };
+        let mut open_after = *open;
+        for part in parts {
+            match *part {
+                PathPart::Literal(text) => {
+                    if !text.is_split() || text.starts_segment() == open_after {
+                        return false;
+                    }
+                    open_after = text.ends_open();
+                }
+                PathPart::Value(_, value) => {
+                    let fills = !value.is_empty() && encodes_alike(value) && !is_dot_segment(value);
+                    if !open_after || !fills {
+                        return false;
+                    }
+                    open_after = false;
+                }
             }
-            _ => false,
         }
+        match parts {
+            [part] => append(url, part.segments()),
+            _ => append(url, parts.iter().flat_map(PathPart::segments)),
+        }
+        *open = open_after;
+        true
     }
 
     /// Appends a piece split on `/` (its `parts`, each with whether it fits in a segment as it
@@ -117,8 +142,9 @@ impl Segments {
 
 /// Appends `segments`, encoded by the URL parser (as [`SEGMENT`](super::encode::SEGMENT)
 /// would encode them, which the callers check), in one pass of its path setter.
-fn append(url: &mut url::Url, segments: &[&str]) {
-    if segments.is_empty() {
+/// Nothing is done when there are none (text that only ends the path with `/`).
+fn append<'s>(url: &mut url::Url, segments: impl IntoIterator<Item = &'s &'s str> + Clone) {
+    if segments.clone().into_iter().next().is_none() {
         return;
     }
     // Bases are http(s) URLs, which always have path segments.

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use std::sync::LazyLock;
 
-use super::{Compose, FixedUrl, PathText, Segments};
+use super::{Compose, FixedUrl, PathPart, PathText, Segments};
 use crate::error::InvokeError;
 use crate::request::draft::{MethodKind, TemplateInfo};
 use crate::runtime::Runtime;
@@ -127,13 +127,13 @@ fn with_path_split(first: &str, pieces: &[Piece], split: bool) -> Result<url::Ur
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
     compose.host_text("api.example.com");
     if split {
-        compose.path_literal(PathText::new(first));
+        compose.path_literal(&PathText::new(first));
     } else {
         compose.path_text(first);
     }
     for piece in pieces {
         match piece {
-            Piece::Text(text) if split => compose.path_literal(PathText::new(text)),
+            Piece::Text(text) if split => compose.path_literal(&PathText::new(text)),
             Piece::Text(text) => compose.path_text(text),
             Piece::Value(value) => compose.path_value("context.v", value),
         }
@@ -142,8 +142,58 @@ fn with_path_split(first: &str, pieces: &[Piece], split: bool) -> Result<url::Ur
     sent(compose).map_err(|error| error.to_string())
 }
 
+/// The URL (or error) of a host, a path prefix (or else a first `/`), then `pieces` as the
+/// generated code composes them after a fixed start: each text split when compiled, each value
+/// in its segment; with `fused`, all in one [`Compose::path`] call.
+fn with_parts(prefix: Option<&str>, pieces: &[Piece], fused: bool) -> Result<url::Url, String> {
+    let texts: Vec<PathText<'_>> = pieces
+        .iter()
+        .filter_map(|piece| match piece {
+            Piece::Text(text) => Some(PathText::new(text)),
+            Piece::Value(_) => None,
+        })
+        .collect();
+    let mut texts = texts.iter();
+    let parts: Vec<PathPart<'_>> = pieces
+        .iter()
+        .filter_map(|piece| match piece {
+            Piece::Text(_) => texts.next().map(PathPart::Literal),
+            Piece::Value(value) => Some(PathPart::Value("context.v", value)),
+        })
+        .collect();
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    compose.host_text("api.example.com");
+    match prefix {
+        Some(prefix) => compose.path_prefix_value("context.p", prefix),
+        None => compose.path_text("/"),
+    }
+    if fused {
+        compose.path(&parts);
+    } else {
+        for part in &parts {
+            match *part {
+                PathPart::Literal(text) => compose.path_literal(text),
+                PathPart::Value(placeholder, value) => compose.path_value(placeholder, value),
+            }
+        }
+    }
+    compose.query("k", "v");
+    sent(compose).map_err(|error| error.to_string())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn parts_appended_in_one_call_give_the_url_of_parts_one_by_one(
+        prefix in proptest::option::of("(/[a-z0-9 %._~-]{0,4}){0,3}/?"),
+        pieces in proptest::collection::vec(piece(), 0..7),
+    ) {
+        prop_assert_eq!(
+            with_parts(prefix.as_deref(), &pieces, true),
+            with_parts(prefix.as_deref(), &pieces, false)
+        );
+    }
 
     #[test]
     fn text_split_when_compiled_gives_the_url_of_text_read_at_the_call(
@@ -187,13 +237,13 @@ fn text_split_when_compiled_is_appended_as_its_segments() {
         compose.host_text("api.example.com");
         compose.path_text("/api/");
         compose.path_value("context.v", "1");
-        compose.path_literal(PathText::new(text));
+        compose.path_literal(&PathText::new(text));
         matches!(compose.segments, Segments::Appending { .. })
     };
     assert!(appending_after("/conversations/"));
     assert!(!appending_after("/a b"));
     // As many segments as a split holds are appended, none left to the whole parse.
-    assert!(PathText::new("/a/b/c/d/e/f/g/h/i").parts().is_some());
+    assert!(PathText::new("/a/b/c/d/e/f/g/h/i").is_split());
     assert!(appending_after("/a/b/c/d/e/f/g/h/i"));
     // A dot segment is refused either way.
     pieces.push(Piece::Text("/./x".into()));
@@ -755,7 +805,7 @@ fn a_host_or_path_after_the_query_pairs_fails_the_request() {
             "path text" => compose.path_text("/more"),
             "path value" => compose.path_value("context.v", "more"),
             "path prefix" => compose.path_prefix_value("context.p", "/more"),
-            _ => compose.path_literal(PathText::new("/more")),
+            _ => compose.path_literal(&PathText::new("/more")),
         }
         compose.query("k2", "v2");
         match sent(compose) {
@@ -905,7 +955,7 @@ fn clients_sharing_a_start_keep_their_own_prefix() {
             compose.host_text("api.example.com");
         });
         compose.path_prefix_value("context.p", prefix);
-        compose.path_literal(PathText::new("/tickets/"));
+        compose.path_literal(&PathText::new("/tickets/"));
         compose.path_value("context.v", "1");
         sent(compose).expect("a URL")
     };
