@@ -168,3 +168,33 @@ fn without_iparams_json_a_value_sent_only_in_credential_headers_is_secret_and_de
         "#[derive(::core::clone::Clone, ::core::fmt::Debug)]\npub struct HelpdeskIparams"
     ));
 }
+
+/// Path parts in a row after the fixed start are appended by one call; an optional
+/// installation value in the path is required after the parts before it, as their own calls
+/// would have it, so that the request's first error stays the first part's.
+#[test]
+fn path_parts_in_a_row_are_one_call_and_a_required_value_comes_after_the_parts_before_it() {
+    let requests = r#"{ "getTeam": { "schema": { "method": "GET", "host": "api.example.com",
+      "path": "/orgs/<%= context.org %>/teams/<%= iparam.team %>/members" } } }"#;
+    let iparams = r#"{ "team": { "display_name": "Team", "type": "text", "required": false } }"#;
+    let input = AppInput {
+        requests: Some(InputFile::in_memory("config/requests.json", requests)),
+        iparams: Some(InputFile::in_memory("config/iparams.json", iparams)),
+        ..AppInput::default()
+    };
+    let code = generated(input, "Teams");
+    let org = code.find("__p::PathPart::Value(\"context.org\"");
+    let required = code.find("request.require(\"iparam.team\"");
+    let team = code.find("__p::PathPart::Value(\"iparam.team\"");
+    assert!(
+        org.is_some() && required.is_some() && team.is_some(),
+        "{code}"
+    );
+    assert!(org < required && required < team, "{code}");
+    // The parts before the required value are one call, and those after it another.
+    assert_eq!(
+        code.matches("request\n            .path(").count(),
+        2,
+        "{code}"
+    );
+}

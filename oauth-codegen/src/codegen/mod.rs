@@ -13,7 +13,7 @@ use quote::quote;
 use values::{Values, ident};
 
 use crate::model::{AppConfig, Method};
-use crate::plan::{AppPlan, IparamField, IparamKind, Step, TemplatePlan};
+use crate::plan::{AppPlan, IparamField, IparamKind, Step, TemplatePlan, Value};
 
 /// What the generated client is called and where it points.
 #[derive(Debug, Clone)]
@@ -235,7 +235,12 @@ fn template_tokens(
     for (index, step) in template.steps.iter().enumerate() {
         let per_call = index >= template.fixed_steps;
         if per_call && let Some(part) = path_part_tokens(step, &mut values) {
-            statements.append(&mut values.lets);
+            // What the part needs first (an optional iparam required) comes after the parts
+            // before it, as their calls would: the request's first error stays the first.
+            if !values.lets.is_empty() {
+                end_path_run(&mut run, &mut statements);
+                statements.append(&mut values.lets);
+            }
             run.push(part);
             continue;
         }
@@ -323,28 +328,34 @@ fn template_tokens(
 }
 
 /// A step that can be appended with the path parts around it (literal text without a query,
-/// a value inside the path): as a `PathPart`, and as its own call. Literal text is split where
-/// the crate compiles: a call appends it without reading it again (and a client made per call
-/// composes its fixed start at its one call).
+/// a value inside the path): as a `PathPart`, and as its own call.
 fn path_part_tokens(step: &Step, values: &mut Values<'_>) -> Option<(TokenStream, TokenStream)> {
     match step {
-        Step::PathText(text) if !text.contains('?') => {
-            let text = quote!(const { &__p::PathText::new(#text) });
-            Some((
-                quote!(__p::PathPart::Literal(#text)),
-                quote!(request.path_literal(#text);),
-            ))
-        }
-        Step::PathValue(value) => {
-            let label = &value.label;
-            let value = values.value(value);
-            Some((
-                quote!(__p::PathPart::Value(#label, #value)),
-                quote!(request.path_value(#label, #value);),
-            ))
-        }
+        Step::PathText(text) if !text.contains('?') => Some(literal_tokens(text)),
+        Step::PathValue(value) => Some(path_value_tokens(value, values)),
         _ => None,
     }
+}
+
+/// Literal path text, split where the crate compiles: a call appends it without reading it
+/// again (and a client made per call composes its fixed start at its one call). As a
+/// `PathPart`, and as its own call.
+fn literal_tokens(text: &str) -> (TokenStream, TokenStream) {
+    let text = quote!(const { &__p::PathText::new(#text) });
+    (
+        quote!(__p::PathPart::Literal(#text)),
+        quote!(request.path_literal(#text);),
+    )
+}
+
+/// A value inside the path, as a `PathPart` and as its own call.
+fn path_value_tokens(value: &Value, values: &mut Values<'_>) -> (TokenStream, TokenStream) {
+    let label = &value.label;
+    let value = values.value(value);
+    (
+        quote!(__p::PathPart::Value(#label, #value)),
+        quote!(request.path_value(#label, #value);),
+    )
 }
 
 /// Ends a run of path parts: one part keeps its own call; more are appended in one call,
@@ -372,10 +383,8 @@ fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
         }
         // Text with a query in it is composed as text (the runtime's `PathText` splits none).
         Step::PathText(text) if text.contains('?') => quote!(request.path_text(#text);),
-        // `path_part_tokens` makes every other path text and value.
-        Step::PathText(_) | Step::PathValue(_) => path_part_tokens(step, values)
-            .map(|(_, call)| call)
-            .unwrap_or_default(),
+        Step::PathText(text) => literal_tokens(text).1,
+        Step::PathValue(value) => path_value_tokens(value, values).1,
         Step::PathPrefix(value) => {
             let label = &value.label;
             let value = values.value(value);

@@ -29,6 +29,8 @@ pub(crate) struct ShardedSlots(Sharded<Slots>);
 /// Shards of a large cache; a small one (a bound under `SHARDS × 64` keys) is one shard, so
 /// that its bound is kept as it is set.
 const SHARDS: usize = 16;
+// Each shard's share of the bound is worked out from it: a count `Sharded` keeps as it is.
+const _: () = assert!(SHARDS.is_power_of_two());
 
 impl ShardedSlots {
     pub(crate) fn new(limits: SlotLimits) -> Self {

@@ -84,8 +84,9 @@ enum UserText {
     Shared(Arc<str>),
 }
 
-/// The longest id kept inline: the type stays three words.
+/// The longest id kept inline: with its length and the variant's tag, three words.
 const INLINE_USER: usize = 22;
+const _: () = assert!(size_of::<UserId>() == 3 * size_of::<usize>());
 
 impl UserId {
     /// Wraps the app's own identifier for a user.
@@ -130,7 +131,8 @@ impl Hash for UserId {
 /// In the order of the ids' text.
 impl Ord for UserId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        // UTF-8 bytes sort as their text does.
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
@@ -214,6 +216,7 @@ impl Hash for TokenKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         if !self.installation.is_default() {
             state.write(self.installation.as_str().as_bytes());
+            state.write_u8(0xff);
         }
         let user = match &self.subject {
             Subject::Installation => None,
@@ -221,6 +224,7 @@ impl Hash for TokenKey {
         };
         if let Some(user) = user {
             state.write(user);
+            state.write_u8(0xff);
         }
         state.write(self.integration.as_bytes());
         state.write_u8(u8::from(user.is_some()));
@@ -315,6 +319,7 @@ mod tests {
             TokenKey::installation("crm"),
             TokenKey::installation(Cow::Owned("crm".to_string())),
             TokenKey::installation("desk"),
+            TokenKey::installation("hub"),
             TokenKey::user("crm", UserId::new("7")),
             TokenKey::user(Cow::Owned("crm".to_string()), UserId::new("7")),
             TokenKey::user("crm", UserId::new("8")),
@@ -334,6 +339,6 @@ mod tests {
             }
         }
         let distinct: HashSet<&TokenKey> = keys.iter().collect();
-        assert_eq!(distinct.len(), 7);
+        assert_eq!(distinct.len(), 8);
     }
 }

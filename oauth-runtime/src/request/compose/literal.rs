@@ -31,7 +31,7 @@ impl<'t> PathText<'t> {
         let mut segments = [""; MAX_PARTS];
         let (mut count, mut parts) = (0, 0);
         let bytes = text.as_bytes();
-        let mut split = !bytes.is_empty() && bytes.len() < u16::MAX as usize;
+        let mut split = !bytes.is_empty();
         let (mut start, mut at, mut only_dots) = (0, 0, true);
         while split && at <= bytes.len() {
             let byte = if at < bytes.len() {
@@ -165,6 +165,9 @@ mod tests {
         assert!(SPLIT.starts_segment() && SPLIT.ends_open());
         let continues = PathText::new(".json");
         assert!(!continues.starts_segment() && !continues.ends_open());
+        let (begins, opens) = (PathText::new("/a"), PathText::new("a/"));
+        assert!(begins.starts_segment() && !begins.ends_open());
+        assert!(!opens.starts_segment() && opens.ends_open());
     }
 
     #[test]

@@ -316,7 +316,8 @@ impl<'c> Compose<'c> {
 
     /// [`path_text`](Self::path_text), the text split on `/` and checked when the crate
     /// compiled (`const`): its segments appended without reading it again. Text that was not
-    /// split (a `?` or a character to encode in it) is composed as `path_text` composes it.
+    /// split (see [`PathText`]: a `?`, a character to encode, a dot or empty segment) is
+    /// composed as `path_text` composes it.
     pub fn path_literal(&mut self, text: &PathText<'_>) {
         if !text.is_split() {
             return self.path_text(text.text());

@@ -19,6 +19,8 @@ pub(crate) const SHARED_STARTS: usize = 4096;
 
 /// How many shards.
 const SHARDS: usize = 8;
+// Each shard's share of the bound is worked out from it: a count `Sharded` keeps as it is.
+const _: () = assert!(SHARDS.is_power_of_two());
 
 /// The starts of a runtime's templates, by their composed text, in shards (see [`Sharded`]):
 /// clients made per call on every thread read them.

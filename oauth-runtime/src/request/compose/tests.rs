@@ -142,10 +142,10 @@ fn with_path_split(first: &str, pieces: &[Piece], split: bool) -> Result<url::Ur
     sent(compose).map_err(|error| error.to_string())
 }
 
-/// The URL (or error) of a host, a path prefix (or else a first `/`), then `pieces` as the
-/// generated code composes them after a fixed start: each text split when compiled, each value
-/// in its segment; with `fused`, all in one [`Compose::path`] call.
-fn with_parts(prefix: Option<&str>, pieces: &[Piece], fused: bool) -> Result<url::Url, String> {
+/// Composes `pieces` as the generated code composes them after a fixed start: each text
+/// split when compiled, each value in its segment; with `fused`, all in one
+/// [`Compose::path`] call, else one call each.
+fn compose_parts(compose: &mut Compose<'_>, pieces: &[Piece], fused: bool) {
     let texts: Vec<PathText<'_>> = pieces
         .iter()
         .filter_map(|piece| match piece {
@@ -161,22 +161,28 @@ fn with_parts(prefix: Option<&str>, pieces: &[Piece], fused: bool) -> Result<url
             Piece::Value(value) => Some(PathPart::Value("context.v", value)),
         })
         .collect();
+    if fused {
+        compose.path(&parts);
+        return;
+    }
+    for part in &parts {
+        match *part {
+            PathPart::Literal(text) => compose.path_literal(text),
+            PathPart::Value(placeholder, value) => compose.path_value(placeholder, value),
+        }
+    }
+}
+
+/// The URL (or error) of a host, a path prefix (or else a first `/`), then `pieces` as
+/// [`compose_parts`] composes them.
+fn with_parts(prefix: Option<&str>, pieces: &[Piece], fused: bool) -> Result<url::Url, String> {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
     compose.host_text("api.example.com");
     match prefix {
         Some(prefix) => compose.path_prefix_value("context.p", prefix),
         None => compose.path_text("/"),
     }
-    if fused {
-        compose.path(&parts);
-    } else {
-        for part in &parts {
-            match *part {
-                PathPart::Literal(text) => compose.path_literal(text),
-                PathPart::Value(placeholder, value) => compose.path_value(placeholder, value),
-            }
-        }
-    }
+    compose_parts(&mut compose, pieces, fused);
     compose.query("k", "v");
     sent(compose).map_err(|error| error.to_string())
 }
@@ -847,8 +853,43 @@ fn with_prefix_and(
     sent(compose)
 }
 
+/// A call whose start is the origin (kept in `start`), then the path prefix `prefix` and
+/// `rest` as [`compose_parts`] composes them: the URL sent, or the error.
+fn with_prefix_parts(
+    start: &FixedUrl,
+    prefix: &str,
+    rest: &[Piece],
+    fused: bool,
+) -> Result<url::Url, String> {
+    let mut compose = Compose::new(&UNSHARED, &TEMPLATE);
+    with_fixed(&mut compose, start, |compose| {
+        compose.host_text("api.example.com");
+    });
+    compose.path_prefix_value("context.p", prefix);
+    compose_parts(&mut compose, rest, fused);
+    compose.query("k", "v");
+    sent(compose).map_err(|error| error.to_string())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn parts_in_one_call_after_a_kept_path_prefix_give_the_url_of_parts_one_by_one(
+        prefixes in proptest::collection::vec("(/[a-z0-9 %._~-]{0,4}){0,3}/?", 1..4),
+        rests in proptest::collection::vec(proptest::collection::vec(piece(), 0..5), 1..4),
+    ) {
+        // The prefix is kept by the first calls, then met again (replayed) by the later ones.
+        let (fused_start, one_by_one_start) = (FixedUrl::default(), FixedUrl::default());
+        for prefix in prefixes.iter().chain(&prefixes) {
+            for rest in &rests {
+                prop_assert_eq!(
+                    with_prefix_parts(&fused_start, prefix, rest, true),
+                    with_prefix_parts(&one_by_one_start, prefix, rest, false)
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_kept_path_prefix_gives_the_url_composing_it_gives(
