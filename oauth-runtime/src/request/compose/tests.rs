@@ -841,34 +841,29 @@ fn with_prefix_and(
     rest: &[Piece],
     query: bool,
 ) -> Result<url::Url, InvokeError> {
+    with_prefix_then(start, prefix, query, |compose| {
+        compose_pieces(compose, rest)
+    })
+}
+
+/// A call whose start is the origin (kept in `start`), then the path prefix `prefix`, then
+/// what `rest` composes, and a query pair if `query`.
+fn with_prefix_then(
+    start: &FixedUrl,
+    prefix: &str,
+    query: bool,
+    rest: impl FnOnce(&mut Compose<'_>),
+) -> Result<url::Url, InvokeError> {
     let mut compose = Compose::new(&UNSHARED, &TEMPLATE);
     with_fixed(&mut compose, start, |compose| {
         compose.host_text("api.example.com");
     });
     compose.path_prefix_value("context.p", prefix);
-    compose_pieces(&mut compose, rest);
+    rest(&mut compose);
     if query {
         compose.query("k", "v");
     }
     sent(compose)
-}
-
-/// A call whose start is the origin (kept in `start`), then the path prefix `prefix` and
-/// `rest` as [`compose_parts`] composes them: the URL sent, or the error.
-fn with_prefix_parts(
-    start: &FixedUrl,
-    prefix: &str,
-    rest: &[Piece],
-    fused: bool,
-) -> Result<url::Url, String> {
-    let mut compose = Compose::new(&UNSHARED, &TEMPLATE);
-    with_fixed(&mut compose, start, |compose| {
-        compose.host_text("api.example.com");
-    });
-    compose.path_prefix_value("context.p", prefix);
-    compose_parts(&mut compose, rest, fused);
-    compose.query("k", "v");
-    sent(compose).map_err(|error| error.to_string())
 }
 
 proptest! {
@@ -883,10 +878,14 @@ proptest! {
         let (fused_start, one_by_one_start) = (FixedUrl::default(), FixedUrl::default());
         for prefix in prefixes.iter().chain(&prefixes) {
             for rest in &rests {
-                prop_assert_eq!(
-                    with_prefix_parts(&fused_start, prefix, rest, true),
-                    with_prefix_parts(&one_by_one_start, prefix, rest, false)
-                );
+                let [fused, one_by_one] = [(&fused_start, true), (&one_by_one_start, false)]
+                    .map(|(start, fused)| {
+                        with_prefix_then(start, prefix, true, |compose| {
+                            compose_parts(compose, rest, fused);
+                        })
+                        .map_err(|error| error.to_string())
+                    });
+                prop_assert_eq!(fused, one_by_one);
             }
         }
     }
