@@ -232,9 +232,14 @@ fn template_tokens(
     let mut statements = Vec::new();
     // Path parts in a row after the fixed start, each with its own call, until they are one.
     let mut run: Vec<(TokenStream, TokenStream)> = Vec::new();
+    // After a `?` in the path text, parts are the query's text: each keeps its own call.
+    let mut in_query = false;
     for (index, step) in template.steps.iter().enumerate() {
         let per_call = index >= template.fixed_steps;
-        if per_call && let Some(part) = path_part_tokens(step, &mut values) {
+        if per_call
+            && !in_query
+            && let Some(part) = path_part_tokens(step, &mut values)
+        {
             // What the part needs first (an optional iparam required) comes after the parts
             // before it, as their calls would: the request's first error stays the first.
             if !values.lets.is_empty() {
@@ -245,6 +250,7 @@ fn template_tokens(
             continue;
         }
         end_path_run(&mut run, &mut statements);
+        in_query |= matches!(step, Step::PathText(text) if text.contains('?'));
         let statement = step_tokens(step, &mut values);
         let out = if per_call {
             &mut statements

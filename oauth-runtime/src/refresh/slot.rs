@@ -308,11 +308,8 @@ pub(super) enum Obtained {
 /// used past its refresh time, only treated as due a little early.
 fn coarse_wall_millis() -> u64 {
     #[cfg(target_os = "linux")]
-    {
-        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
-        if let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec), u64::try_from(now.tv_nsec)) {
-            return secs * 1000 + nanos / 1_000_000;
-        }
+    if let Some(now) = super::slots::coarse_clock_millis(rustix::time::ClockId::RealtimeCoarse) {
+        return now;
     }
     wall_millis(SystemTime::now()).get()
 }

@@ -269,51 +269,66 @@ static BEARER_HEADER: TokenHeader = TokenHeader {
     suffix: Cow::Borrowed(""),
 };
 
-/// The token headers of a request, in their order: nearly always the usual `Bearer` one
-/// alone, kept as a flag (a request writes nothing more, and allocates nothing).
+/// The token headers of a request, in their order. The first is held in place, nearly always
+/// the usual `Bearer` one (a request then writes nothing more): a request allocates only for
+/// a second token header.
 #[derive(Default)]
 pub(crate) struct TokenHeaders {
-    bearer_alone: bool,
-    all: Vec<TokenHeader>,
+    first: Option<FirstTokenHeader>,
+    more: Vec<TokenHeader>,
+}
+
+/// The first token header of a request.
+enum FirstTokenHeader {
+    /// The usual `Authorization: Bearer <access token>`.
+    Bearer,
+    Other(TokenHeader),
 }
 
 impl TokenHeaders {
     /// The usual `Authorization: Bearer <access token>`.
     pub(super) fn push_bearer(&mut self) {
-        if self.is_empty() {
-            self.bearer_alone = true;
-        } else {
-            self.push(BEARER_HEADER.clone());
+        match self.first {
+            None => self.first = Some(FirstTokenHeader::Bearer),
+            Some(_) => self.more.push(BEARER_HEADER.clone()),
         }
     }
 
     pub(super) fn push(&mut self, header: TokenHeader) {
-        if std::mem::take(&mut self.bearer_alone) {
-            self.all.push(BEARER_HEADER.clone());
+        match self.first {
+            None => self.first = Some(FirstTokenHeader::Other(header)),
+            Some(_) => self.more.push(header),
         }
-        self.all.push(header);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        !self.bearer_alone && self.all.is_empty()
+        self.first.is_none()
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
-        let alone = self.bearer_alone.then_some(&BEARER_HEADER);
-        alone.into_iter().chain(&self.all)
+        let first = self.first.as_ref().map(|first| match first {
+            FirstTokenHeader::Bearer => &BEARER_HEADER,
+            FirstTokenHeader::Other(header) => header,
+        });
+        first.into_iter().chain(&self.more)
     }
 
     /// The name of the first token header (`Authorization` when there is none).
     pub(crate) fn first_name(&self) -> &HeaderName {
-        match self.all.first() {
-            Some(header) if !self.bearer_alone => &header.name,
-            _ => &BEARER_HEADER.name,
+        match &self.first {
+            Some(FirstTokenHeader::Other(header)) => &header.name,
+            Some(FirstTokenHeader::Bearer) | None => &BEARER_HEADER.name,
         }
     }
 
     /// Whether the usual `Bearer` header is the only one.
     pub(crate) fn only_bearer(&self) -> bool {
-        self.bearer_alone || matches!(&self.all[..], [header] if header.is_bearer())
+        self.more.is_empty()
+            && match &self.first {
+                Some(FirstTokenHeader::Bearer) => true,
+                Some(FirstTokenHeader::Other(header)) => header.is_bearer(),
+                None => false,
+            }
     }
 }
 
@@ -355,19 +370,28 @@ mod tests {
     }
 
     #[test]
-    fn the_usual_bearer_header_alone_is_a_flag_and_any_other_keeps_the_order() {
+    fn token_headers_keep_their_order_and_one_alone_allocates_nothing() {
         let mut alone = TokenHeaders::default();
         assert!(alone.is_empty() && !alone.only_bearer());
         alone.push_bearer();
         assert!(!alone.is_empty() && alone.only_bearer());
         assert_eq!(names(&alone), ["authorization"]);
         assert!(alone.iter().all(TokenHeader::is_bearer));
+        assert_eq!(alone.more.capacity(), 0);
+
+        let mut custom_alone = TokenHeaders::default();
+        custom_alone.push(custom());
+        assert!(!custom_alone.only_bearer());
+        assert_eq!(names(&custom_alone), ["x-token"]);
+        assert_eq!(custom_alone.first_name().as_str(), "x-token");
+        assert_eq!(custom_alone.more.capacity(), 0);
 
         let mut bearer_first = TokenHeaders::default();
         bearer_first.push_bearer();
         bearer_first.push(custom());
         assert!(!bearer_first.only_bearer());
         assert_eq!(names(&bearer_first), ["authorization", "x-token"]);
+        assert_eq!(bearer_first.first_name().as_str(), "authorization");
 
         let mut custom_first = TokenHeaders::default();
         custom_first.push(custom());

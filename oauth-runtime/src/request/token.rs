@@ -57,7 +57,9 @@ impl RequestBuilder {
         };
         match ready {
             Some(ReadyToken::Bearer(value)) => Ok(prepared.with_bearer(key, value)),
-            ready => prepared.with_token(key, ready),
+            Some(ReadyToken::Token(token)) => prepared.with_token(key, token),
+            Some(ReadyToken::Failed(error)) => prepared.not_at_hand(Err(error)),
+            None => prepared.not_at_hand(Ok(key)),
         }
     }
 }
@@ -168,32 +170,31 @@ impl Prepared {
         Preparing::Ready(self)
     }
 
-    /// The request with a token that is not the usual `Bearer` value at hand: the token's
-    /// headers made, or the token to be awaited, or the reason there is none.
+    /// The request with a token at hand that is not the usual `Bearer` value: its headers
+    /// made (a token that cannot be a header value is refused here, with its error).
     #[inline(never)]
     fn with_token(
         mut self,
         key: TokenKey,
-        ready: Option<ReadyToken>,
+        token: AccessToken,
     ) -> Result<Preparing, Box<InvokeError>> {
-        match ready {
-            Some(ReadyToken::Bearer(value)) => Ok(self.with_bearer(key, value)),
-            // A token that cannot be a header value is refused here, with its error.
-            Some(ReadyToken::Token(token)) => {
-                self.draft.key = Some(key);
-                self.set_token(token)?;
-                Ok(Preparing::Ready(self))
-            }
-            // The template's own fault goes before a token error or a wait for the token.
-            Some(ReadyToken::Failed(error)) => {
-                self.check_token_header_text()?;
-                Ok(Preparing::Waiting(Waiting::Failed(self, error)))
-            }
-            None => {
-                self.check_token_header_text()?;
-                Ok(Preparing::Waiting(Waiting::Token(self, key)))
-            }
-        }
+        self.draft.key = Some(key);
+        self.set_token(token)?;
+        Ok(Preparing::Ready(self))
+    }
+
+    /// The request whose token is not at hand: the token of this key to be awaited, or the
+    /// reason there is none. The template's own fault goes before either.
+    #[inline(never)]
+    fn not_at_hand(
+        self,
+        awaited: Result<TokenKey, Box<TokenError>>,
+    ) -> Result<Preparing, Box<InvokeError>> {
+        self.check_token_header_text()?;
+        Ok(Preparing::Waiting(match awaited {
+            Ok(key) => Waiting::Token(self, key),
+            Err(error) => Waiting::Failed(self, error),
+        }))
     }
 
     /// Waits for the installation's turn when the runtime keeps a request budget, within the
@@ -331,18 +332,24 @@ impl Prepared {
     /// kept token go.
     pub(super) fn write_token_headers(&mut self, headers: &mut HeaderMap, last: bool) {
         let draft = &mut *self.draft;
-        if let Some(SentToken::Bearer(value)) = &mut draft.token {
-            // The request's one token header (`Authorization`, or another name); the last
-            // attempt takes its value.
-            let value = if last {
-                std::mem::replace(value, HeaderValue::from_static(""))
-            } else {
-                value.clone()
-            };
-            set_header(headers, draft.token_headers.first_name().clone(), value);
-            if last {
-                draft.token = None;
+        // The request's one token header (`Authorization`, or another name); the last attempt
+        // takes its value.
+        let bearer = if last {
+            match draft
+                .token
+                .take_if(|token| matches!(token, SentToken::Bearer(_)))
+            {
+                Some(SentToken::Bearer(value)) => Some(value),
+                _ => None,
             }
+        } else {
+            match &draft.token {
+                Some(SentToken::Bearer(value)) => Some(value.clone()),
+                _ => None,
+            }
+        };
+        if let Some(value) = bearer {
+            set_header(headers, draft.token_headers.first_name().clone(), value);
             return;
         }
         let Some(SentToken::Token(token)) = &draft.token else {

@@ -44,10 +44,6 @@ impl ByteSet {
         ByteSet(table)
     }
 
-    fn has_all(&self, text: &str) -> bool {
-        text.bytes().all(|b| self.0[usize::from(b)])
-    }
-
     fn has_any(&self, text: &str) -> bool {
         text.bytes().any(|b| self.0[usize::from(b)])
     }
@@ -75,11 +71,6 @@ pub(super) fn encodes_alike(value: &str) -> bool {
 /// sub-delimiters, `:` and `@`, which neither [`PATH_TEXT`] nor the URL parser changes.
 pub(super) const LITERAL: ByteSet =
     ByteSet::of(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@");
-
-/// Whether a piece of literal path text can be appended as a segment as it is.
-pub(super) fn is_literal_segment(segment: &str) -> bool {
-    LITERAL.has_all(segment) && !is_dot_segment(segment)
-}
 
 /// `.` and `..`, also percent-encoded: URL parsers resolve them, so they would change the path.
 pub(super) fn is_dot_segment(segment: &str) -> bool {

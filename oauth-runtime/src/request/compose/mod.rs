@@ -343,13 +343,15 @@ impl<'c> Compose<'c> {
     /// them, until the rest can be. The same request either way.
     pub fn path(&mut self, parts: &[PathPart<'_>]) {
         let mut rest = parts;
-        while let [part, more @ ..] = rest {
-            let plain = self.draft.url.is_none()
-                && self.marks.part == Part::Path
-                && matches!(self.prefix, PrefixMemo::None);
-            if plain && self.segments.push_path(rest) {
+        loop {
+            // A kept path prefix's text is met one part at a time (see `prefix`).
+            let appended = match self.prefix {
+                PrefixMemo::None => self.segments.push_path(rest),
+                _ => 0,
+            };
+            let Some((part, more)) = rest.get(appended..).and_then(<[_]>::split_first) else {
                 return;
-            }
+            };
             match *part {
                 PathPart::Literal(text) => self.path_literal(text),
                 PathPart::Value(placeholder, value) => self.path_value(placeholder, value),
@@ -375,11 +377,12 @@ impl<'c> Compose<'c> {
                 .extend(form_urlencoded::byte_serialize(value.as_bytes()));
             return;
         }
-        if is_dot_segment(value) {
-            return self.fail(placeholder, "is `.` or `..`, which would change the path");
-        }
+        // A dot segment is never appended: it is refused below.
         if self.segments.push_value(value) {
             return;
+        }
+        if is_dot_segment(value) {
+            return self.fail(placeholder, "is `.` or `..`, which would change the path");
         }
         self.leave_appending();
         let start = self.url.len();

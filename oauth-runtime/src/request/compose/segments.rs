@@ -1,7 +1,7 @@
 //! The path appended segment by segment to a parsed base: once the base is parsed, only the
 //! values and the text after it are appended, as a request built by hand appends them.
 
-use super::encode::{encodes_alike, is_dot_segment, is_literal_segment, split_slashes};
+use super::encode::{encodes_alike, is_dot_segment, split_slashes};
 use super::literal::{MAX_PARTS, PathPart, PathText};
 
 /// The path as whole segments appended to a parsed base, while the template allows it. The
@@ -27,10 +27,10 @@ impl Segments {
         Segments::Appending { url, open }
     }
 
-    /// Appends literal path text; false, and nothing appended, when it cannot be.
+    /// Appends literal path text (split now, as it is split when compiled); false, and nothing
+    /// appended, when it cannot be.
     pub(super) fn push_text(&mut self, text: &str) -> bool {
-        let parts = split_slashes(text).map(|part| (part, is_literal_segment(part)));
-        self.push_parts(parts)
+        self.push_literal(&PathText::new(text))
     }
 
     /// Appends the segments of a path prefix value (`/org/project`, checked for dot
@@ -43,53 +43,58 @@ impl Segments {
     /// Appends a value that fills a whole segment (checked for dot segments); false, and
     /// nothing appended, when it does not fill one or the URL parser would encode it otherwise.
     pub(super) fn push_value(&mut self, value: &str) -> bool {
-        self.push_path(&[PathPart::Value("", value)])
+        self.push_path(&[PathPart::Value("", value)]) == 1
     }
 
     /// Appends literal path text split when the crate compiled; false, and nothing appended,
     /// when its first segment would continue the path's last one, or follow an empty one.
     pub(super) fn push_literal(&mut self, text: &PathText<'_>) -> bool {
-        self.push_path(&[PathPart::Literal(text)])
+        self.push_path(&[PathPart::Literal(text)]) == 1
     }
 
-    /// Appends `parts` in one pass of the URL's path setter when every one fits: literal text
-    /// split when compiled whose first segment neither continues the path's last one (unless
-    /// that ends with `/`) nor follows an empty one, and values that fill a whole segment as
-    /// the URL parser leaves them (not a dot segment). False, and nothing appended, otherwise.
-    pub(super) fn push_path(&mut self, parts: &[PathPart<'_>]) -> bool {
+    /// Appends the parts of `parts` that fit, from the first until one does not, in one pass of
+    /// the URL's path setter; how many. Literal text fits when it was split and its first
+    /// segment neither continues the path's last one (unless that ends with `/`) nor follows an
+    /// empty one; a value, when it fills a whole segment as the URL parser leaves it (not a dot
+    /// segment).
+    pub(super) fn push_path(&mut self, parts: &[PathPart<'_>]) -> usize {
         let Segments::Appending { url, open } = self else {
-            return false;
+            return 0;
         };
         let mut open_after = *open;
+        let mut fitting = 0;
         for part in parts {
             match *part {
                 PathPart::Literal(text) => {
                     if !text.is_split() || text.starts_segment() == open_after {
-                        return false;
+                        break;
                     }
                     open_after = text.ends_open();
                 }
                 PathPart::Value(_, value) => {
                     let fills = !value.is_empty() && encodes_alike(value) && !is_dot_segment(value);
                     if !open_after || !fills {
-                        return false;
+                        break;
                     }
                     open_after = false;
                 }
             }
+            fitting += 1;
         }
-        match parts {
+        match parts.get(..fitting).unwrap_or_default() {
+            [] => return 0,
             [part] => append(url, part.segments()),
-            _ => append(url, parts.iter().flat_map(PathPart::segments)),
+            taken => append(url, taken.iter().flat_map(PathPart::segments)),
         }
         *open = open_after;
-        true
+        fitting
     }
 
-    /// Appends a piece split on `/` (its `parts`, each with whether it fits in a segment as it
-    /// is) when every part fits: text before the first `/` continues the last segment only if
-    /// that is open, and no segment is empty (`//` is left to the whole parse). A piece of more
-    /// parts than text split when compiled may have (`MAX_PARTS`) is left to the whole parse too.
+    /// Appends a path prefix split on `/` (its `parts`, each with whether it fits in a segment
+    /// as it is) when every part fits: text before the first `/` continues the last segment only
+    /// if that is open, and no segment is empty (`//` is left to the whole parse), as
+    /// [`PathText`] splits literal text. A prefix of more parts than `MAX_PARTS` is left to the
+    /// whole parse too.
     fn push_parts<'p>(&mut self, pieces: impl Iterator<Item = (&'p str, bool)>) -> bool {
         let Segments::Appending { url, open } = self else {
             return false;

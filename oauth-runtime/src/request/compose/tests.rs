@@ -798,6 +798,47 @@ fn many_segments_and_pairs_give_the_url_of_the_whole_text() {
     assert_eq!(url.path_segments().map(Iterator::count), Some(10 + 12 + 1));
 }
 
+/// The parts that fit are appended in one pass, from the first up to the one that does not.
+#[test]
+fn path_parts_that_fit_are_appended_up_to_the_first_that_does_not() {
+    let base = || {
+        let url = url::Url::parse("https://api.example.com/api/tickets").expect("a URL");
+        Segments::appending(url, true)
+    };
+    let conversations = PathText::new("/conversations/");
+    let parts = [
+        PathPart::Value("context.v", "12 345"),
+        PathPart::Literal(&conversations),
+        PathPart::Value("context.v", "678"),
+    ];
+    let mut all = base();
+    assert_eq!(all.push_path(&parts), 3);
+    assert_eq!(
+        all.finish().map(String::from).as_deref(),
+        Some("https://api.example.com/api/tickets/12%20345/conversations/678")
+    );
+    // `!` is kept by the URL parser but encoded in a segment: it stops the pass.
+    let stopped = [
+        parts[0],
+        parts[1],
+        PathPart::Value("context.v", "a!b"),
+        parts[2],
+    ];
+    let mut some = base();
+    assert_eq!(some.push_path(&stopped), 2);
+    assert_eq!(
+        some.finish().map(String::from).as_deref(),
+        Some("https://api.example.com/api/tickets/12%20345/conversations/")
+    );
+    let mut none = base();
+    assert_eq!(
+        none.push_path(&stopped[1..]),
+        0,
+        "`//` would be an empty segment"
+    );
+    assert_eq!(Segments::Whole.push_path(&parts), 0);
+}
+
 #[test]
 fn a_host_or_path_after_the_query_pairs_fails_the_request() {
     for late in [
@@ -806,6 +847,7 @@ fn a_host_or_path_after_the_query_pairs_fails_the_request() {
         "path value",
         "path prefix",
         "path split",
+        "path parts",
     ] {
         let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
         compose.host_text("api.example.com");
@@ -816,6 +858,10 @@ fn a_host_or_path_after_the_query_pairs_fails_the_request() {
             "path text" => compose.path_text("/more"),
             "path value" => compose.path_value("context.v", "more"),
             "path prefix" => compose.path_prefix_value("context.p", "/more"),
+            "path parts" => compose.path(&[
+                PathPart::Literal(&PathText::new("/more/")),
+                PathPart::Value("context.v", "more"),
+            ]),
             _ => compose.path_literal(&PathText::new("/more")),
         }
         compose.query("k2", "v2");
