@@ -230,26 +230,25 @@ fn template_tokens(
     let mut values = Values::new(context, &plan.iparams);
     let mut fixed = Vec::new();
     let mut statements = Vec::new();
-    // Path parts in a row after the fixed start, each with its own call, until they are one.
-    let mut run: Vec<(TokenStream, TokenStream)> = Vec::new();
+    // Path parts, or query pairs, in a row after the fixed start, each with its own call,
+    // until they are one.
+    let mut run = Run::default();
     // After a `?` in the path text, parts are the query's text: each keeps its own call.
     let mut in_query = false;
     for (index, step) in template.steps.iter().enumerate() {
         let per_call = index >= template.fixed_steps;
-        if per_call
-            && !in_query
-            && let Some(part) = path_part_tokens(step, &mut values)
-        {
+        if per_call && let Some((kind, part)) = run_part(step, in_query, &mut values) {
             // What the part needs first (an optional iparam required) comes after the parts
             // before it, as their calls would: the request's first error stays the first.
-            if !values.lets.is_empty() {
-                end_path_run(&mut run, &mut statements);
+            if run.kind != Some(kind) || !values.lets.is_empty() {
+                run.end(&mut statements);
                 statements.append(&mut values.lets);
             }
-            run.push(part);
+            run.kind = Some(kind);
+            run.parts.push(part);
             continue;
         }
-        end_path_run(&mut run, &mut statements);
+        run.end(&mut statements);
         in_query |= matches!(step, Step::PathText(text) if text.contains('?'));
         let statement = step_tokens(step, &mut values);
         let out = if per_call {
@@ -260,7 +259,7 @@ fn template_tokens(
         out.append(&mut values.lets);
         out.push(statement);
     }
-    end_path_run(&mut run, &mut statements);
+    run.end(&mut statements);
     if !fixed.is_empty() {
         statements.insert(
             0,
@@ -333,12 +332,70 @@ fn template_tokens(
     }
 }
 
-/// A step that can be appended with the path parts around it (literal text without a query,
-/// a value inside the path): as a `PathPart`, and as its own call.
-fn path_part_tokens(step: &Step, values: &mut Values<'_>) -> Option<(TokenStream, TokenStream)> {
+/// What a run of steps in a row is made of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RunKind {
+    /// Path parts, appended to the parsed path in one pass.
+    Path,
+    /// Query pairs, appended by one query serializer.
+    Query,
+}
+
+/// Steps of one kind in a row: each as its share of the one call that makes them all, and as
+/// its own call.
+#[derive(Default)]
+struct Run {
+    kind: Option<RunKind>,
+    parts: Vec<(TokenStream, TokenStream)>,
+}
+
+impl Run {
+    /// Ends the run, as a request built by hand pushes its segments, or appends its pairs, in
+    /// one pass: one path part keeps its own call, more are one call; query pairs are a chain
+    /// of calls on the first.
+    fn end(&mut self, statements: &mut Vec<TokenStream>) {
+        let kind = self.kind.take();
+        let parts = self.parts.drain(..);
+        match (kind, parts.len()) {
+            (_, 0) => {}
+            (Some(RunKind::Query), _) => {
+                let pairs = parts.map(|(pair, _)| pair);
+                statements.push(quote!(request #(#pairs)*;));
+            }
+            (_, 1) => statements.extend(parts.map(|(_, call)| call)),
+            _ => {
+                let parts = parts.map(|(part, _)| part);
+                statements.push(quote!(request.path(&[#(#parts),*]);));
+            }
+        }
+    }
+}
+
+/// A step that can be made with the steps of its kind around it: literal path text without a
+/// query and a value inside the path (not after a `?` in the path's text, `in_query`), or a
+/// pair of the template's query.
+fn run_part(
+    step: &Step,
+    in_query: bool,
+    values: &mut Values<'_>,
+) -> Option<(RunKind, (TokenStream, TokenStream))> {
     match step {
-        Step::PathText(text) if !text.contains('?') => Some(literal_tokens(text)),
-        Step::PathValue(value) => Some(path_value_tokens(value, values)),
+        Step::PathText(text) if !in_query && !text.contains('?') => {
+            Some((RunKind::Path, literal_tokens(text)))
+        }
+        Step::PathValue(value) if !in_query => {
+            Some((RunKind::Path, path_value_tokens(value, values)))
+        }
+        Step::Query { key, value } => {
+            let value = values.text(value);
+            Some((
+                RunKind::Query,
+                (
+                    quote!(.query(#key, #value)),
+                    quote!(request.query(#key, #value);),
+                ),
+            ))
+        }
         _ => None,
     }
 }
@@ -362,19 +419,6 @@ fn path_value_tokens(value: &Value, values: &mut Values<'_>) -> (TokenStream, To
         quote!(__p::PathPart::Value(#label, #value)),
         quote!(request.path_value(#label, #value);),
     )
-}
-
-/// Ends a run of path parts: one part keeps its own call; more are appended in one call,
-/// as a request built by hand pushes its segments in one pass.
-fn end_path_run(run: &mut Vec<(TokenStream, TokenStream)>, statements: &mut Vec<TokenStream>) {
-    match run.len() {
-        0 => {}
-        1 => statements.extend(run.drain(..).map(|(_, call)| call)),
-        _ => {
-            let parts = run.drain(..).map(|(part, _)| part);
-            statements.push(quote!(request.path(&[#(#parts),*]);));
-        }
-    }
 }
 
 /// The call of the runtime's composer that one step makes; what it needs first goes to

@@ -84,6 +84,20 @@ enum FixedStart<'c> {
     Kept(&'c FixedUrl, usize),
 }
 
+/// The pairs of a template's query being written into the URL (see [`Compose::query`]).
+/// Nothing is written once the request has an error.
+pub struct QueryPairs<'u>(Option<form_urlencoded::Serializer<'u, url::UrlQuery<'u>>>);
+
+impl QueryPairs<'_> {
+    /// The next `key=value` pair, form-encoded.
+    pub fn query(mut self, key: &str, value: &str) -> Self {
+        if let Some(pairs) = &mut self.0 {
+            pairs.append_pair(key, value);
+        }
+        self
+    }
+}
+
 impl<'c> Compose<'c> {
     /// Starts a request for `template`.
     // Inline, the composer is made where it lies: returned from a call, its few hundred bytes
@@ -522,11 +536,11 @@ impl<'c> Compose<'c> {
     }
 
     /// One `key=value` pair of the template's `query`, form-encoded. The path is complete
-    /// from here on: the pair is written into the parsed URL.
-    pub fn query(&mut self, key: &str, value: &str) {
-        if let Some(url) = self.parsed_url() {
-            url.query_pairs_mut().append_pair(key, value);
-        }
+    /// from here on: the pair is written into the parsed URL. The pairs after it in a row are
+    /// appended with [`QueryPairs::query`], in the same pass of the URL's query serializer,
+    /// as a request built by hand appends them.
+    pub fn query(&mut self, key: &str, value: &str) -> QueryPairs<'_> {
+        QueryPairs(self.parsed_url().map(url::Url::query_pairs_mut)).query(key, value)
     }
 
     /// A header (its name a constant of the generated code); the value must be one line. A
