@@ -55,7 +55,8 @@ pub(super) struct Cached {
     /// The version of the stored record it came from.
     pub(super) version: Version,
     /// When to stop using the access token (expiry less margin and jitter), in milliseconds
-    /// of the wall clock (see [`wall_millis`]).
+    /// of the coarse monotonic clock (see [`process_millis_at`]): the fast path reads one
+    /// clock, the one the cache marks a key used by.
     refresh_at: Option<NonZeroU64>,
     /// When this process refreshed it, in milliseconds of the process's monotonic clock (see
     /// [`process_millis`]): a 401 soon after is about the call (a scope it lacks), not the
@@ -132,17 +133,21 @@ fn mark(version: Version) -> u32 {
 }
 
 /// Moments are kept as milliseconds, 8 bytes rather than 16: a slot is kept per key.
-/// `at` in milliseconds since the Unix epoch (1 at the least: 0 stands for none).
-fn wall_millis(at: SystemTime) -> NonZeroU64 {
-    let millis = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64);
-    NonZeroU64::new(millis).unwrap_or(NonZeroU64::MIN)
-}
-
 /// Now, in milliseconds of the coarse monotonic clock the cache reads (1 at the least).
 fn process_millis() -> NonZeroU64 {
     NonZeroU64::new(super::slots::coarse_millis()).unwrap_or(NonZeroU64::MIN)
+}
+
+/// The moment `at` of the wall clock (a token's refresh time), as a moment of the coarse
+/// monotonic clock: as far from now as `at` is. A wall clock set back or forward afterwards
+/// changes neither when the token is refreshed nor what the fast path reads.
+fn process_millis_at(at: SystemTime) -> NonZeroU64 {
+    let now = process_millis().get();
+    let at = match at.duration_since(SystemTime::now()) {
+        Ok(left) => now.saturating_add(left.as_millis() as u64),
+        Err(past) => now.saturating_sub(past.duration().as_millis() as u64),
+    };
+    NonZeroU64::new(at).unwrap_or(NonZeroU64::MIN)
 }
 
 #[cold]
@@ -302,19 +307,9 @@ pub(super) enum Obtained {
     Refreshed,
 }
 
-/// The wall clock as the fast path reads it on every call, in milliseconds since the epoch
-/// (as [`wall_millis`] gives them): on Linux the coarse clock, several times cheaper, which
-/// lags by up to a clock tick. [`COARSE_CLOCK_LAG_MS`] is added to it, so a token is never
-/// used past its refresh time, only treated as due a little early.
-fn coarse_wall_millis() -> u64 {
-    #[cfg(target_os = "linux")]
-    if let Some(now) = super::slots::coarse_clock_millis(rustix::time::ClockId::RealtimeCoarse) {
-        return now;
-    }
-    wall_millis(SystemTime::now()).get()
-}
-
-/// More than the coarse clock can lag (a tick is 1 to 10 ms).
+/// More than the coarse clock can lag (a tick is 1 to 10 ms): added to the clock the fast path
+/// reads, so that a token is never used past its refresh time, only treated as due a little
+/// early.
 const COARSE_CLOCK_LAG_MS: u64 = 50;
 
 impl TokenManager {
@@ -324,15 +319,18 @@ impl TokenManager {
         key: &TokenKey,
         slot: &Slot,
     ) -> Option<Result<AccessToken, TokenError>> {
-        self.fresh_as(key, slot, |token| Ok(token.clone()), Err)
+        let now = super::slots::coarse_millis();
+        self.fresh_as(key, slot, now, |token| Ok(token.clone()), Err)
     }
 
-    /// [`fresh`](Self::fresh), the token taken as `take` makes it, or the reason it cannot be
-    /// used as `failed` makes it: the caller's own form, made where the token is read.
+    /// [`fresh`](Self::fresh) at `now` (of the coarse monotonic clock), the token taken as
+    /// `take` makes it, or the reason it cannot be used as `failed` makes it: the caller's own
+    /// form, made where the token is read.
     pub(super) fn fresh_as<T>(
         &self,
         key: &TokenKey,
         slot: &Slot,
+        now: u64,
         take: impl FnOnce(&AccessToken) -> T,
         failed: impl FnOnce(TokenError) -> T,
     ) -> Option<T> {
@@ -342,7 +340,7 @@ impl TokenManager {
             || cached.dead()
             || cached
                 .refresh_at
-                .is_some_and(|at| coarse_wall_millis() + COARSE_CLOCK_LAG_MS >= at.get())
+                .is_some_and(|at| now + COARSE_CLOCK_LAG_MS >= at.get())
         {
             return None;
         }
@@ -394,7 +392,7 @@ impl TokenManager {
             .record
             .tokens
             .expires_at()
-            .map(|at| wall_millis(self.refresh_time(at, obtained != Obtained::Read)));
+            .map(|at| process_millis_at(self.refresh_time(at, obtained != Obtained::Read)));
         let refreshed_at = (obtained == Obtained::Refreshed).then(process_millis);
         let mut cached = slot.cached();
         let (kept_refreshed_at, backoff) = match cached.take() {
@@ -453,7 +451,7 @@ fn random_part(max: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::{COARSE_CLOCK_LAG_MS, coarse_wall_millis, random_part, wall_millis};
+    use super::{COARSE_CLOCK_LAG_MS, process_millis, process_millis_at, random_part};
     use std::time::{Duration, SystemTime};
 
     #[test]
@@ -493,14 +491,41 @@ mod tests {
 
     #[test]
     fn the_coarse_clock_plus_its_lag_is_never_behind_the_exact_clock_nor_ahead_of_it() {
+        #[cfg(target_os = "linux")]
+        let exact = || {
+            let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+            now.tv_sec as u64 * 1000 + now.tv_nsec as u64 / 1_000_000
+        };
+        #[cfg(not(target_os = "linux"))]
+        let exact = process_millis_exact;
         for _ in 0..10_000 {
-            let before = wall_millis(SystemTime::now()).get();
-            let coarse = coarse_wall_millis();
-            let after = wall_millis(SystemTime::now()).get();
+            let before = exact();
+            let coarse = process_millis().get();
+            let after = exact();
             // A token due at `before` is seen as due: the check is never late.
             assert!(coarse + COARSE_CLOCK_LAG_MS >= before);
             // And never much early: the coarse clock does not run ahead.
             assert!(coarse <= after + 1);
         }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn process_millis_exact() -> u64 {
+        process_millis().get()
+    }
+
+    #[test]
+    fn a_refresh_time_on_the_wall_clock_is_as_far_from_now_on_the_monotonic_one() {
+        let now = process_millis().get();
+        let ahead = process_millis_at(SystemTime::now() + Duration::from_secs(600)).get();
+        // Less a millisecond: the span left is cut to whole milliseconds.
+        assert!(ahead + 1 >= now + 600_000, "{ahead} {now}");
+        assert!(
+            ahead <= now + 600_000 + COARSE_CLOCK_LAG_MS,
+            "{ahead} {now}"
+        );
+        let behind = process_millis_at(SystemTime::now() - Duration::from_secs(5)).get();
+        assert!(behind + 5_000 <= now + COARSE_CLOCK_LAG_MS);
+        assert_eq!(process_millis_at(SystemTime::UNIX_EPOCH).get(), 1);
     }
 }

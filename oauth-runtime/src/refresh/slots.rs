@@ -51,12 +51,13 @@ impl ShardedSlots {
         self.0.shard(hash).get_or_make_hashed(key, hash)
     }
 
-    /// `read` of the slot of `key`, if it has one, under its shard's lock: the slot is read
-    /// where it lies, not shared.
-    pub(crate) fn read<R>(&self, key: &TokenKey, read: impl FnOnce(&Slot) -> R) -> Option<R> {
+    /// `read` of the slot of `key`, if it has one, under its shard's lock, with the time it
+    /// was marked used at (of [`coarse_millis`]): the slot is read where it lies, not shared.
+    pub(crate) fn read<R>(&self, key: &TokenKey, read: impl FnOnce(&Slot, u64) -> R) -> Option<R> {
         let hash = self.0.hash(key);
         let shard = self.0.shard(hash);
-        shard.find(key, hash).map(|slot| read(slot))
+        let now = coarse_millis();
+        shard.find(key, hash, now).map(|slot| read(slot, now))
     }
 }
 
@@ -98,10 +99,9 @@ impl Slots {
         }
     }
 
-    /// The slot of `key` (hashed to `hash`), if it has one; marked used.
-    fn find(&self, key: &TokenKey, hash: u64) -> Option<&Arc<Slot>> {
+    /// The slot of `key` (hashed to `hash`), if it has one; marked used `now`.
+    fn find(&self, key: &TokenKey, hash: u64, now: u64) -> Option<&Arc<Slot>> {
         let slot = self.map.find(hash, |slot| slot.key == *key)?;
-        let now = coarse_millis();
         // Written only when it changes: calls of one key on many threads do not keep taking
         // its cache line from each other.
         if slot.last_used.load(Ordering::Relaxed) != now {
@@ -113,7 +113,8 @@ impl Slots {
     /// The slot of `key`, if it has one; marked used.
     #[cfg(test)]
     pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
-        self.find(key, self.hasher.hash_one(key)).cloned()
+        self.find(key, self.hasher.hash_one(key), coarse_millis())
+            .cloned()
     }
 
     /// The slot of `key`, made (after the clock hand let idle ones go) if it has none.
@@ -124,11 +125,11 @@ impl Slots {
     }
 
     fn get_or_make_hashed(&mut self, key: &TokenKey, hash: u64) -> Arc<Slot> {
-        if let Some(slot) = self.find(key, hash) {
+        let now = coarse_millis();
+        if let Some(slot) = self.find(key, hash, now) {
             return slot.clone();
         }
         self.turn_hand();
-        let now = coarse_millis();
         let slot = Arc::new(Slot::new(key.clone()));
         slot.last_used.store(now, Ordering::Relaxed);
         let hasher = &self.hasher;
@@ -344,7 +345,7 @@ mod tests {
             .map(|first| first.cached.load(Ordering::Relaxed));
         assert_eq!(cached, Some(shards.iter().sum::<usize>()));
         // A key is found in the shard it went to.
-        assert!(slots.read(&user(9_999), |_| ()).is_some());
+        assert!(slots.read(&user(9_999), |_, _| ()).is_some());
         // A small bound is kept by one shard, exactly.
         let small = ShardedSlots::new(SlotLimits {
             idle: Duration::from_secs(3600),

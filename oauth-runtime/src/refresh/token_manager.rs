@@ -169,12 +169,12 @@ impl TokenManager {
         failed: impl FnOnce(TokenError) -> T,
     ) -> Option<T> {
         match self.installation_slot(key) {
-            Some(slot) => self.fresh_as(key, slot, take, failed),
+            Some(slot) => self.fresh_as(key, slot, super::slots::coarse_millis(), take, failed),
             None => {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.
                 self.slots
-                    .read(key, |slot| self.fresh_as(key, slot, take, failed))
+                    .read(key, |slot, now| self.fresh_as(key, slot, now, take, failed))
                     .flatten()
             }
         }

@@ -210,26 +210,49 @@ impl PartialEq for TokenKey {
     }
 }
 
-/// In few steps (a user's key is hashed at every call of the template): the ids of the
-/// installation and of the user, then the integration's name and whose token it is.
+/// In one step when it fits (a user's key is hashed at every call of the template): the ids
+/// of the installation and of the user and the integration's name, each ended by `0xff` (never
+/// in UTF-8), then which of the ids the key has, written to the hasher as one text.
 impl Hash for TokenKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        if !self.installation.is_default() {
-            state.write(self.installation.as_str().as_bytes());
-            state.write_u8(0xff);
-        }
+        let installation =
+            (!self.installation.is_default()).then(|| self.installation.as_str().as_bytes());
         let user = match &self.subject {
             Subject::Installation => None,
             Subject::User(user) => Some(user.as_bytes()),
         };
-        if let Some(user) = user {
-            state.write(user);
-            state.write_u8(0xff);
+        let parts = [installation, user, Some(self.integration.as_bytes())];
+        let which = u8::from(installation.is_some()) | u8::from(user.is_some()) << 1;
+        let mut text = [0u8; KEY_TEXT];
+        let mut end = 0;
+        for part in parts.iter().flatten() {
+            match text.get_mut(end..end + part.len() + 1) {
+                Some(room) => {
+                    let (id, after) = room.split_at_mut(part.len());
+                    id.copy_from_slice(part);
+                    after.fill(0xff);
+                    end += part.len() + 1;
+                }
+                // Too long to be copied: each part is written as it is.
+                None => {
+                    for part in parts.iter().flatten() {
+                        state.write(part);
+                        state.write_u8(0xff);
+                    }
+                    return state.write_u8(which);
+                }
+            }
         }
-        state.write(self.integration.as_bytes());
-        state.write_u8(u8::from(user.is_some()));
+        if let Some(last) = text.get_mut(end) {
+            *last = which;
+            end += 1;
+        }
+        state.write(text.get(..end).unwrap_or_default());
     }
 }
+
+/// The room a key's text is hashed in at once: its ids and name, with their ends.
+const KEY_TEXT: usize = 64;
 
 impl TokenKey {
     /// The key of an `account` integration's token, in the default installation.
@@ -326,6 +349,13 @@ mod tests {
             TokenKey::user("crm", UserId::new("")),
             TokenKey::installation("crm").in_installation("acme"),
             TokenKey::user("crm", UserId::new("7")).in_installation("acme"),
+            // The installation's id and the user's differ only by which one the key has.
+            TokenKey::installation("crm").in_installation("7"),
+            // Too long to be hashed as one text.
+            TokenKey::user("crm", UserId::new("u".repeat(40))).in_installation("i".repeat(40)),
+            TokenKey::user(Cow::Owned("crm".to_string()), UserId::new("u".repeat(40)))
+                .in_installation("i".repeat(40)),
+            TokenKey::user("crm", UserId::new("u".repeat(41))).in_installation("i".repeat(40)),
         ];
         for a in &keys {
             for b in &keys {
@@ -339,6 +369,8 @@ mod tests {
             }
         }
         let distinct: HashSet<&TokenKey> = keys.iter().collect();
-        assert_eq!(distinct.len(), 8);
+        assert_eq!(distinct.len(), 11);
+        let hashes: HashSet<u64> = distinct.iter().map(|key| hasher.hash_one(key)).collect();
+        assert_eq!(hashes.len(), 11, "distinct keys hash apart");
     }
 }
