@@ -308,18 +308,12 @@ fn template_tokens(
     } else {
         quote!()
     };
-    let bind_iparams = if values.uses_iparams {
-        quote!(let __iparams = &*self.__iparams;)
-    } else {
-        quote!()
-    };
     let method_doc = doc(&docs::method_doc(template, &spec.requests_label));
     let method_item = quote! {
         #method_doc
         #vis fn #method(&self #(, #params)*) -> #rt::RequestBuilder {
             use #rt::__private as __p;
             static TEMPLATE: __p::TemplateInfo = #info;
-            #bind_iparams
             let mut request = __p::Compose::new(&self.__runtime, &TEMPLATE);
             #user
             #(#statements)*
@@ -358,11 +352,11 @@ impl Run {
         let parts = self.parts.drain(..);
         match (kind, parts.len()) {
             (_, 0) => {}
+            (_, 1) => statements.extend(parts.map(|(_, call)| call)),
             (Some(RunKind::Query), _) => {
                 let pairs = parts.map(|(pair, _)| pair);
-                statements.push(quote!(request #(#pairs)*;));
+                statements.push(quote!(request.query_pairs(&[#(#pairs),*]);));
             }
-            (_, 1) => statements.extend(parts.map(|(_, call)| call)),
             _ => {
                 let parts = parts.map(|(part, _)| part);
                 statements.push(quote!(request.path(&[#(#parts),*]);));
@@ -390,10 +384,7 @@ fn run_part(
             let value = values.text(value);
             Some((
                 RunKind::Query,
-                (
-                    quote!(.query(#key, #value)),
-                    quote!(request.query(#key, #value);),
-                ),
+                (quote!((#key, #value)), quote!(request.query(#key, #value);)),
             ))
         }
         _ => None,

@@ -12,8 +12,6 @@ pub(crate) struct Values<'a> {
     iparams: &'a [IparamField],
     /// Statements to emit before the value is used (lookups of optional iparams).
     pub(crate) lets: Vec<TokenStream>,
-    /// Whether any value reads the installation's iparams.
-    pub(crate) uses_iparams: bool,
     counter: usize,
 }
 
@@ -23,7 +21,6 @@ impl<'a> Values<'a> {
             context,
             iparams,
             lets: Vec::new(),
-            uses_iparams: false,
             counter: 0,
         }
     }
@@ -114,15 +111,14 @@ impl<'a> Values<'a> {
             },
             Term::Iparam(index) => match self.iparams.get(*index) {
                 Some(field) if field.required => {
-                    self.uses_iparams = true;
                     let name = ident(&field.ident);
                     match field.kind {
-                        IparamKind::Text => quote!(&__iparams.#name),
-                        IparamKind::Secret => quote!(__p::expose(&__iparams.#name)),
+                        IparamKind::Text => quote!(&self.__iparams.#name),
+                        IparamKind::Secret => quote!(__p::expose(&self.__iparams.#name)),
                         IparamKind::Number | IparamKind::Checkbox => {
-                            quote!(&__p::display(&__iparams.#name))
+                            quote!(&__p::display(&self.__iparams.#name))
                         }
-                        IparamKind::Multiselect => quote!(&__p::join(&__iparams.#name)),
+                        IparamKind::Multiselect => quote!(&__p::join(&self.__iparams.#name)),
                     }
                 }
                 Some(field) => {
@@ -153,16 +149,17 @@ impl<'a> Values<'a> {
             },
             Term::Iparam(index) => match self.iparams.get(*index) {
                 Some(field) if !field.required => {
-                    self.uses_iparams = true;
                     let name = ident(&field.ident);
                     match field.kind {
-                        IparamKind::Text => quote!(__iparams.#name.as_deref()),
-                        IparamKind::Secret => quote!(__iparams.#name.as_ref().map(__p::expose)),
+                        IparamKind::Text => quote!(self.__iparams.#name.as_deref()),
+                        IparamKind::Secret => {
+                            quote!(self.__iparams.#name.as_ref().map(__p::expose))
+                        }
                         IparamKind::Number | IparamKind::Checkbox => {
-                            self.bind(quote!(__iparams.#name.as_ref().map(__p::display)))
+                            self.bind(quote!(self.__iparams.#name.as_ref().map(__p::display)))
                         }
                         IparamKind::Multiselect => {
-                            self.bind(quote!(__iparams.#name.as_deref().map(__p::join)))
+                            self.bind(quote!(self.__iparams.#name.as_deref().map(__p::join)))
                         }
                     }
                 }

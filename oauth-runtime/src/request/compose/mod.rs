@@ -84,20 +84,6 @@ enum FixedStart<'c> {
     Kept(&'c FixedUrl, usize),
 }
 
-/// The pairs of a template's query being written into the URL (see [`Compose::query`]).
-/// Nothing is written once the request has an error.
-pub struct QueryPairs<'u>(Option<form_urlencoded::Serializer<'u, url::UrlQuery<'u>>>);
-
-impl QueryPairs<'_> {
-    /// The next `key=value` pair, form-encoded.
-    pub fn query(mut self, key: &str, value: &str) -> Self {
-        if let Some(pairs) = &mut self.0 {
-            pairs.append_pair(key, value);
-        }
-        self
-    }
-}
-
 impl<'c> Compose<'c> {
     /// Starts a request for `template`.
     // Inline, the composer is made where it lies: returned from a call, its few hundred bytes
@@ -536,11 +522,20 @@ impl<'c> Compose<'c> {
     }
 
     /// One `key=value` pair of the template's `query`, form-encoded. The path is complete
-    /// from here on: the pair is written into the parsed URL. The pairs after it in a row are
-    /// appended with [`QueryPairs::query`], in the same pass of the URL's query serializer,
-    /// as a request built by hand appends them.
-    pub fn query(&mut self, key: &str, value: &str) -> QueryPairs<'_> {
-        QueryPairs(self.parsed_url().map(url::Url::query_pairs_mut)).query(key, value)
+    /// from here on: the pair is written into the parsed URL.
+    pub fn query(&mut self, key: &str, value: &str) {
+        self.query_pairs(&[(key, value)]);
+    }
+
+    /// Several pairs of the template's `query` in a row, written in one pass of the URL's
+    /// query serializer, as a request built by hand appends them.
+    pub fn query_pairs(&mut self, pairs: &[(&str, &str)]) {
+        if let Some(url) = self.parsed_url() {
+            let mut query = url.query_pairs_mut();
+            for (key, value) in pairs {
+                query.append_pair(key, value);
+            }
+        }
     }
 
     /// A header (its name a constant of the generated code); the value must be one line. A
