@@ -70,13 +70,13 @@ impl TokenManager {
     /// The token of `key`: the cached one while fresh, else one obtained under the slot's lock.
     pub(super) async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
         let slot = self.slot(key);
-        if let Some(token) = self.fresh(key, &slot) {
+        if let Some(token) = self.fresh(&slot) {
             return token;
         }
         self.in_time(key, async {
             let busy = slot.hold().await;
             // Whoever held the lock before may have refreshed already.
-            if let Some(token) = self.fresh(key, &slot) {
+            if let Some(token) = self.fresh(&slot) {
                 return token;
             }
             self.obtain(key, &slot, None, busy).await
@@ -103,7 +103,7 @@ impl TokenManager {
             };
             let busy = slot.hold().await;
             if since_seen(&slot, &seen).0
-                && let Some(token) = self.fresh(key, &slot)
+                && let Some(token) = self.fresh(&slot)
             {
                 return token;
             }
@@ -184,7 +184,7 @@ impl TokenManager {
     ) -> Result<AccessToken, TokenError> {
         let busy = slot.hold().await;
         let (replaced, just_refreshed) = since_seen(slot, rejected);
-        if replaced && let Some(token) = self.fresh(key, slot) {
+        if replaced && let Some(token) = self.fresh(slot) {
             return token;
         }
         if just_refreshed {
@@ -210,7 +210,7 @@ impl TokenManager {
             return Ok(token);
         }
         let current = self.load(key, slot).await?;
-        if let Some(token) = self.usable(key, slot, &current, rejected) {
+        if let Some(token) = self.usable(slot, &current, rejected) {
             return token;
         }
         if let Some(failed) = slot.backing_off() {
@@ -223,7 +223,7 @@ impl TokenManager {
         let refresh_lock = self.store.lock_refresh(key, self.policy.lock_wait).await?;
         // Another process may have refreshed while we waited for its lock.
         let current = self.load(key, slot).await?;
-        if let Some(token) = self.usable(key, slot, &current, rejected) {
+        if let Some(token) = self.usable(slot, &current, rejected) {
             return token;
         }
         let held = Held {
@@ -260,7 +260,6 @@ impl TokenManager {
     /// refresh: the server has not rejected it and its refresh time has not come.
     fn usable(
         &self,
-        key: &TokenKey,
         slot: &Slot,
         current: &Versioned,
         rejected: Option<&AccessToken>,
@@ -268,7 +267,7 @@ impl TokenManager {
         if rejected.is_some_and(|r| current.record.tokens.same_access_token(r)) {
             return None;
         }
-        self.fresh(key, slot)
+        self.fresh(slot)
     }
 
     async fn refresh(

@@ -314,13 +314,9 @@ const COARSE_CLOCK_LAG_MS: u64 = 50;
 
 impl TokenManager {
     /// The cached token if it can be used as it is.
-    pub(super) fn fresh(
-        &self,
-        key: &TokenKey,
-        slot: &Slot,
-    ) -> Option<Result<AccessToken, TokenError>> {
+    pub(super) fn fresh(&self, slot: &Slot) -> Option<Result<AccessToken, TokenError>> {
         let now = super::slots::coarse_millis();
-        self.fresh_as(key, slot, now, |token| Ok(token.clone()), Err)
+        self.fresh_as(slot, now, |token| Ok(token.clone()), Err)
     }
 
     /// [`fresh`](Self::fresh) at `now` (of the coarse monotonic clock), the token taken as
@@ -328,7 +324,6 @@ impl TokenManager {
     /// form, made where the token is read.
     pub(super) fn fresh_as<T>(
         &self,
-        key: &TokenKey,
         slot: &Slot,
         now: u64,
         take: impl FnOnce(&AccessToken) -> T,
@@ -345,7 +340,7 @@ impl TokenManager {
             return None;
         }
         if !cached.missing_scopes().is_empty() {
-            return Some(failed(missing_scopes(key, cached.missing_scopes())));
+            return Some(failed(missing_scopes(&slot.key, cached.missing_scopes())));
         }
         Some(take(&cached.access_token))
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::slot::Slot;
 use crate::keyed::{Hasher, Sharded};
-use crate::tokens::TokenKey;
+use crate::tokens::{KeyRef, TokenKey};
 
 /// How many keys are kept and for how long.
 #[derive(Debug, Clone, Copy)]
@@ -53,8 +53,8 @@ impl ShardedSlots {
 
     /// `read` of the slot of `key`, if it has one, under its shard's lock, with the time it
     /// was marked used at (of [`coarse_millis`]): the slot is read where it lies, not shared.
-    pub(crate) fn read<R>(&self, key: &TokenKey, read: impl FnOnce(&Slot, u64) -> R) -> Option<R> {
-        let hash = self.0.hash(key);
+    pub(crate) fn read<R>(&self, key: KeyRef<'_>, read: impl FnOnce(&Slot, u64) -> R) -> Option<R> {
+        let hash = self.0.hash(&key);
         let shard = self.0.shard(hash);
         let now = coarse_millis();
         shard.find(key, hash, now).map(|slot| read(slot, now))
@@ -100,8 +100,8 @@ impl Slots {
     }
 
     /// The slot of `key` (hashed to `hash`), if it has one; marked used `now`.
-    fn find(&self, key: &TokenKey, hash: u64, now: u64) -> Option<&Arc<Slot>> {
-        let slot = self.map.find(hash, |slot| slot.key == *key)?;
+    fn find(&self, key: KeyRef<'_>, hash: u64, now: u64) -> Option<&Arc<Slot>> {
+        let slot = self.map.find(hash, |slot| key.is(&slot.key))?;
         // Written only when it changes: calls of one key on many threads do not keep taking
         // its cache line from each other.
         if slot.last_used.load(Ordering::Relaxed) != now {
@@ -113,7 +113,7 @@ impl Slots {
     /// The slot of `key`, if it has one; marked used.
     #[cfg(test)]
     pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
-        self.find(key, self.hasher.hash_one(key), coarse_millis())
+        self.find(key.as_ref(), self.hasher.hash_one(key), coarse_millis())
             .cloned()
     }
 
@@ -126,7 +126,7 @@ impl Slots {
 
     fn get_or_make_hashed(&mut self, key: &TokenKey, hash: u64) -> Arc<Slot> {
         let now = coarse_millis();
-        if let Some(slot) = self.find(key, hash, now) {
+        if let Some(slot) = self.find(key.as_ref(), hash, now) {
             return slot.clone();
         }
         self.turn_hand();
@@ -345,7 +345,7 @@ mod tests {
             .map(|first| first.cached.load(Ordering::Relaxed));
         assert_eq!(cached, Some(shards.iter().sum::<usize>()));
         // A key is found in the shard it went to.
-        assert!(slots.read(&user(9_999), |_, _| ()).is_some());
+        assert!(slots.read(user(9_999).as_ref(), |_, _| ()).is_some());
         // A small bound is kept by one shard, exactly.
         let small = ShardedSlots::new(SlotLimits {
             idle: Duration::from_secs(3600),

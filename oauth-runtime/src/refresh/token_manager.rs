@@ -11,8 +11,8 @@ use crate::oauth::pending::PendingAuthorizations;
 use crate::oauth::source::Integrations;
 use crate::store::TokenStore;
 use crate::tokens::{
-    AccessToken, ReadyToken, ReauthorizationReason, Subject, TokenError, TokenFuture, TokenKey,
-    TokenSource,
+    AccessToken, KeyRef, ReadyToken, ReauthorizationReason, Subject, TokenError, TokenFuture,
+    TokenKey, TokenSource,
 };
 
 /// When to refresh, and how long to wait for others.
@@ -126,8 +126,8 @@ impl TokenManager {
         &self.store
     }
 
-    fn installation_slot(&self, key: &TokenKey) -> Option<&Arc<Slot>> {
-        if key.subject != Subject::Installation || !key.installation.is_default() {
+    fn installation_slot(&self, key: KeyRef<'_>) -> Option<&Arc<Slot>> {
+        if *key.subject != Subject::Installation || !key.installation.is_default() {
             return None;
         }
         self.installation_slots
@@ -137,7 +137,7 @@ impl TokenManager {
 
     /// The slot of `key`, made the first time the key is seen.
     pub(super) fn slot(&self, key: &TokenKey) -> Arc<Slot> {
-        if let Some(slot) = self.installation_slot(key) {
+        if let Some(slot) = self.installation_slot(key.as_ref()) {
             return slot.clone();
         }
         self.slots.get_or_make(key)
@@ -149,7 +149,7 @@ impl TokenManager {
     /// header alone: that header's value, shared with the cache (the token itself is not
     /// counted once more); the token, when it cannot be a header value (the caller says why
     /// it cannot be sent).
-    pub(crate) fn ready_bearer(&self, key: &TokenKey) -> Option<ReadyToken> {
+    pub(crate) fn ready_bearer(&self, key: KeyRef<'_>) -> Option<ReadyToken> {
         self.ready_as(
             key,
             |token| match token.bearer() {
@@ -164,17 +164,17 @@ impl TokenManager {
     /// why it cannot be, as `failed` makes it.
     fn ready_as<T>(
         &self,
-        key: &TokenKey,
+        key: KeyRef<'_>,
         take: impl FnOnce(&AccessToken) -> T,
         failed: impl FnOnce(TokenError) -> T,
     ) -> Option<T> {
         match self.installation_slot(key) {
-            Some(slot) => self.fresh_as(key, slot, super::slots::coarse_millis(), take, failed),
+            Some(slot) => self.fresh_as(slot, super::slots::coarse_millis(), take, failed),
             None => {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.
                 self.slots
-                    .read(key, |slot, now| self.fresh_as(key, slot, now, take, failed))
+                    .read(key, |slot, now| self.fresh_as(slot, now, take, failed))
                     .flatten()
             }
         }
@@ -187,7 +187,7 @@ impl TokenSource for TokenManager {
     }
 
     fn ready_token(&self, key: &TokenKey) -> Option<Result<AccessToken, TokenError>> {
-        self.ready_as(key, |token| Ok(token.clone()), Err)
+        self.ready_as(key.as_ref(), |token| Ok(token.clone()), Err)
     }
 
     fn can_renew(&self) -> bool {

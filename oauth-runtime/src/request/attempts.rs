@@ -149,6 +149,7 @@ impl Prepared {
         {
             return None;
         }
+        let key = (!draft.token_headers.is_empty()).then(|| self.key());
         let token_headers: Vec<_> = draft
             .token_headers
             .iter()
@@ -157,7 +158,7 @@ impl Prepared {
         Some(CacheKey::new(
             url,
             &draft.runtime.installation,
-            draft.key.as_ref(),
+            key.as_ref(),
             draft.identity.as_ref().map(|identity| identity.digest),
             &draft.headers,
             token_headers,

@@ -11,7 +11,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, BEARER, Subject, TokenKey, secret_header_value};
+use crate::tokens::{AccessToken, BEARER, Subject, secret_header_value};
 
 /// An HTTP method a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,9 +150,9 @@ pub(crate) struct Draft {
     /// The values of the token headers other than the usual `Bearer` one (which is the kept
     /// token itself), in their order, made when the token is set.
     pub(crate) token_values: Vec<HeaderValue>,
+    /// Whose token it sends (with the runtime's installation and the template's integration,
+    /// its key).
     pub(crate) subject: Subject,
-    /// The key of the token sent, once the request is prepared.
-    pub(crate) key: Option<TokenKey>,
     /// The token sent, once its headers are checked; let go by the last attempt.
     pub(crate) token: Option<SentToken>,
     pub(crate) body: Option<Bytes>,
@@ -180,7 +180,6 @@ impl Draft {
                 token_headers: TokenHeaders::default(),
                 token_values: Vec::new(),
                 subject: Subject::Installation,
-                key: None,
                 token: None,
                 body: None,
                 json: false,

@@ -13,7 +13,7 @@ use super::builder::RequestBuilder;
 use super::draft::{Draft, SentToken, TemplateInfo, set_header};
 use crate::error::InvokeError;
 use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, ReadyToken, Subject, TokenError, TokenKey, TokenSource};
+use crate::tokens::{AccessToken, KeyRef, ReadyToken, Subject, TokenError, TokenKey, TokenSource};
 
 impl RequestBuilder {
     /// Everything but the token is fixed from here on. A token not at hand is awaited in a
@@ -32,47 +32,37 @@ impl RequestBuilder {
         if let Some(error) = draft.error.take() {
             return Err(error);
         }
-        let template = draft.template;
         if !draft.extra_query.is_empty() || draft.json {
             add_extras(&mut draft);
         }
-        let subject = std::mem::replace(&mut draft.subject, Subject::Installation);
         let prepared = Prepared { draft };
         if prepared.draft.token_headers.is_empty() {
             return Ok(Preparing::Ready(prepared));
         }
-        let key = TokenKey {
-            installation: prepared.draft.runtime.installation.clone(),
-            integration: Cow::Borrowed(prepared.integration()),
-            subject,
-        };
         let runtime = &prepared.draft.runtime;
         // The usual `Bearer` header alone, from the runtime's own manager: its value, with
-        // no count of the token itself.
+        // no count of the token itself, looked up by the key's parts (no key is made).
         let ready = match runtime.inner.manager.as_deref() {
             Some(manager) if prepared.draft.token_headers.only_bearer() => {
-                manager.ready_bearer(&key)
+                manager.ready_bearer(prepared.key_parts())
             }
-            _ => ready_from_source(runtime, template, &key)?,
+            _ => ready_from_source(&prepared)?,
         };
         match ready {
-            Some(ReadyToken::Bearer(value)) => Ok(prepared.with_bearer(key, value)),
-            Some(ReadyToken::Token(token)) => prepared.with_token(key, token),
-            Some(ReadyToken::Failed(error)) => prepared.not_at_hand(Err(error)),
-            None => prepared.not_at_hand(Ok(key)),
+            Some(ReadyToken::Bearer(value)) => Ok(prepared.with_bearer(value)),
+            Some(ReadyToken::Token(token)) => prepared.with_token(token),
+            Some(ReadyToken::Failed(error)) => prepared.not_at_hand(Some(error)),
+            None => prepared.not_at_hand(None),
         }
     }
 }
 
-/// The token of `key` if its source has it at hand, for headers other than the usual
-/// `Bearer` one alone, or from a source of the app's own.
+/// The token of the request's key if its source has it at hand, for headers other than the
+/// usual `Bearer` one alone, or from a source of the app's own.
 #[inline(never)]
-fn ready_from_source(
-    runtime: &Runtime,
-    template: &'static TemplateInfo,
-    key: &TokenKey,
-) -> Result<Option<ReadyToken>, InvokeError> {
-    let ready = token_source(runtime, template)?.ready_token(key);
+fn ready_from_source(prepared: &Prepared) -> Result<Option<ReadyToken>, InvokeError> {
+    let draft = &prepared.draft;
+    let ready = token_source(&draft.runtime, draft.template)?.ready_token(&prepared.key());
     Ok(ready.map(|ready| match ready {
         Ok(token) => ReadyToken::Token(token),
         Err(error) => ReadyToken::Failed(Box::new(error)),
@@ -110,8 +100,8 @@ pub(super) enum Preparing {
 
 /// A request whose token is not at hand.
 pub(super) enum Waiting {
-    /// The token of this key is to be awaited.
-    Token(Prepared, TokenKey),
+    /// The token of its key is to be awaited.
+    Token(Prepared),
     /// No token: the error to return (once the URL to authorize at is known).
     Failed(Prepared, Box<TokenError>),
 }
@@ -124,7 +114,7 @@ impl Waiting {
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Prepared, Box<InvokeError>>> + Send>> {
         match self {
-            Waiting::Token(prepared, key) => Box::pin(prepared.fetch_token(key)),
+            Waiting::Token(prepared) => Box::pin(prepared.fetch_token()),
             Waiting::Failed(prepared, error) => {
                 Box::pin(async move { Err(Box::new(prepared.token_error_for(*error).await)) })
             }
@@ -155,17 +145,16 @@ fn no_token_source(template: &'static TemplateInfo) -> InvokeError {
     )
 }
 
-/// A request ready to go out, as many times as its attempts need: its token (and the key
-/// it came from) is in the draft.
+/// A request ready to go out, as many times as its attempts need: its token is in the draft
+/// (and its key is made of the draft's runtime, template and subject, when one is needed).
 pub(super) struct Prepared {
     pub(super) draft: Box<Draft>,
 }
 
 impl Prepared {
-    /// The request with the usual `Bearer` header's value at hand, from `key`.
+    /// The request with the usual `Bearer` header's value at hand.
     #[inline]
-    fn with_bearer(mut self, key: TokenKey, value: HeaderValue) -> Preparing {
-        self.draft.key = Some(key);
+    fn with_bearer(mut self, value: HeaderValue) -> Preparing {
         self.draft.token = Some(SentToken::Bearer(value));
         Preparing::Ready(self)
     }
@@ -173,27 +162,19 @@ impl Prepared {
     /// The request with a token at hand that is not the usual `Bearer` value: its headers
     /// made (a token that cannot be a header value is refused here, with its error).
     #[inline(never)]
-    fn with_token(
-        mut self,
-        key: TokenKey,
-        token: AccessToken,
-    ) -> Result<Preparing, Box<InvokeError>> {
-        self.draft.key = Some(key);
+    fn with_token(mut self, token: AccessToken) -> Result<Preparing, Box<InvokeError>> {
         self.set_token(token)?;
         Ok(Preparing::Ready(self))
     }
 
-    /// The request whose token is not at hand: the token of this key to be awaited, or the
-    /// reason there is none. The template's own fault goes before either.
+    /// The request whose token is not at hand: the token of its key to be awaited, or the
+    /// reason there is none (`failed`). The template's own fault goes before either.
     #[inline(never)]
-    fn not_at_hand(
-        self,
-        awaited: Result<TokenKey, Box<TokenError>>,
-    ) -> Result<Preparing, Box<InvokeError>> {
+    fn not_at_hand(self, failed: Option<Box<TokenError>>) -> Result<Preparing, Box<InvokeError>> {
         self.check_token_header_text()?;
-        Ok(Preparing::Waiting(match awaited {
-            Ok(key) => Waiting::Token(self, key),
-            Err(error) => Waiting::Failed(self, error),
+        Ok(Preparing::Waiting(match failed {
+            None => Waiting::Token(self),
+            Some(error) => Waiting::Failed(self, error),
         }))
     }
 
@@ -223,9 +204,10 @@ impl Prepared {
         }
     }
 
-    /// Awaits the token of `key` from the token source (a refresh, a store read).
-    async fn fetch_token(mut self, key: TokenKey) -> Result<Prepared, Box<InvokeError>> {
+    /// Awaits the token of its key from the token source (a refresh, a store read).
+    async fn fetch_token(mut self) -> Result<Prepared, Box<InvokeError>> {
         let started = std::time::Instant::now();
+        let key = self.key();
         let token = token_source(&self.draft.runtime, self.draft.template)?
             .access_token(&key)
             .await;
@@ -234,7 +216,6 @@ impl Prepared {
             Ok(token) => token,
             Err(error) => return Err(Box::new(self.token_error_for(error).await)),
         };
-        self.draft.key = Some(key);
         self.set_token(token)?;
         Ok(self)
     }
@@ -244,6 +225,24 @@ impl Prepared {
             .template
             .integration
             .unwrap_or(oauth_rules::LEGACY_INTEGRATION)
+    }
+
+    /// The key of the token it sends, borrowed.
+    fn key_parts(&self) -> KeyRef<'_> {
+        KeyRef {
+            installation: &self.draft.runtime.installation,
+            integration: self.integration(),
+            subject: &self.draft.subject,
+        }
+    }
+
+    /// The key of the token it sends.
+    pub(super) fn key(&self) -> TokenKey {
+        TokenKey {
+            installation: self.draft.runtime.installation.clone(),
+            integration: Cow::Borrowed(self.integration()),
+            subject: self.draft.subject.clone(),
+        }
     }
 
     fn token_error(&self, error: TokenError) -> InvokeError {
@@ -380,10 +379,11 @@ impl Prepared {
         rejected: &AccessToken,
     ) -> Result<bool, InvokeError> {
         let source = token_source(&self.draft.runtime, self.draft.template)?;
-        let Some(key) = &self.draft.key else {
+        if self.draft.token_headers.is_empty() {
             return Ok(false);
-        };
-        match source.rejected(key, rejected).await {
+        }
+        let key = self.key();
+        match source.rejected(&key, rejected).await {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
             Err(error) => Err(Box::pin(self.token_error_for(error)).await),

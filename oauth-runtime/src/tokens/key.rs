@@ -198,61 +198,59 @@ pub struct TokenKey {
     pub subject: Subject,
 }
 
-/// The user first: keys in a map mostly differ by it. An integration's name is most often
-/// the same text as the caller's (the template's own `&'static str`): then it is not read.
 impl PartialEq for TokenKey {
     fn eq(&self, other: &Self) -> bool {
-        let (ours, theirs) = (self.integration.as_ref(), other.integration.as_ref());
-        self.subject == other.subject
-            && self.installation == other.installation
-            && ours.len() == theirs.len()
-            && (std::ptr::eq(ours, theirs) || ours == theirs)
+        self.as_ref().is(other)
     }
 }
 
-/// In one step when it fits (a user's key is hashed at every call of the template): the ids
-/// of the installation and of the user and the integration's name, each ended by `0xff` (never
-/// in UTF-8), then which of the ids the key has, written to the hasher as one text.
 impl Hash for TokenKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let installation =
-            (!self.installation.is_default()).then(|| self.installation.as_str().as_bytes());
-        let user = match &self.subject {
-            Subject::Installation => None,
-            Subject::User(user) => Some(user.as_bytes()),
-        };
-        let parts = [installation, user, Some(self.integration.as_bytes())];
-        let which = u8::from(installation.is_some()) | u8::from(user.is_some()) << 1;
-        let mut text = [0u8; KEY_TEXT];
-        let mut end = 0;
-        for part in parts.iter().flatten() {
-            match text.get_mut(end..end + part.len() + 1) {
-                Some(room) => {
-                    let (id, after) = room.split_at_mut(part.len());
-                    id.copy_from_slice(part);
-                    after.fill(0xff);
-                    end += part.len() + 1;
-                }
-                // Too long to be copied: each part is written as it is.
-                None => {
-                    for part in parts.iter().flatten() {
-                        state.write(part);
-                        state.write_u8(0xff);
-                    }
-                    return state.write_u8(which);
-                }
-            }
-        }
-        if let Some(last) = text.get_mut(end) {
-            *last = which;
-            end += 1;
-        }
-        state.write(text.get(..end).unwrap_or_default());
+        self.as_ref().hash(state);
     }
 }
 
-/// The room a key's text is hashed in at once: its ids and name, with their ends.
-const KEY_TEXT: usize = 64;
+/// A token key's parts, borrowed: what a request looks its token up by, without a key being
+/// made (and let go) at each call. Equal and hashed as the [`TokenKey`] of the same parts.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyRef<'k> {
+    pub(crate) installation: &'k InstallationId,
+    pub(crate) integration: &'k str,
+    pub(crate) subject: &'k Subject,
+}
+
+impl KeyRef<'_> {
+    /// Whether `key` has these parts. The user first: keys in a map mostly differ by it. An
+    /// integration's name is most often the same text as the caller's (the template's own
+    /// `&'static str`): then it is not read.
+    pub(crate) fn is(self, key: &TokenKey) -> bool {
+        let theirs = key.integration.as_ref();
+        *self.subject == key.subject
+            && *self.installation == key.installation
+            && self.integration.len() == theirs.len()
+            && (std::ptr::eq(self.integration, theirs) || self.integration == theirs)
+    }
+}
+
+/// The ids of the installation and of the user, and which of them the key has; not the
+/// integration's name: an app has a few integrations (FDK's multi-OAuth, up to three), so
+/// keys that differ only by it share a hash and their equality tells them apart. A user's key
+/// is hashed at every call of the template: one write of the user's id.
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        if !self.installation.is_default() {
+            state.write(self.installation.as_str().as_bytes());
+        }
+        let user = match self.subject {
+            Subject::Installation => false,
+            Subject::User(user) => {
+                state.write(user.as_bytes());
+                true
+            }
+        };
+        state.write_u8(u8::from(!self.installation.is_default()) | u8::from(user) << 1);
+    }
+}
 
 impl TokenKey {
     /// The key of an `account` integration's token, in the default installation.
@@ -283,6 +281,15 @@ impl TokenKey {
     /// when it is not the default one (`user \`ana\` of installation \`acme\``).
     pub fn owner(&self) -> String {
         owner(&self.subject, &self.installation)
+    }
+
+    /// Its parts, borrowed.
+    pub(crate) fn as_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            installation: &self.installation,
+            integration: &self.integration,
+            subject: &self.subject,
+        }
     }
 }
 
@@ -370,7 +377,22 @@ mod tests {
         }
         let distinct: HashSet<&TokenKey> = keys.iter().collect();
         assert_eq!(distinct.len(), 11);
-        let hashes: HashSet<u64> = distinct.iter().map(|key| hasher.hash_one(key)).collect();
-        assert_eq!(hashes.len(), 11, "distinct keys hash apart");
+        // Keys of other installations or subjects hash apart; the integration's name is
+        // not hashed (an app has a few), and keys differing only by it are told apart by
+        // their equality.
+        for a in &keys {
+            for b in &keys {
+                let owner = |key: &TokenKey| (key.installation.clone(), key.subject.clone());
+                if owner(a) != owner(b) {
+                    assert_ne!(hasher.hash_one(a), hasher.hash_one(b), "{a:?} and {b:?}");
+                }
+            }
+        }
+        let a_key = keys.first().expect("keys");
+        assert_eq!(
+            hasher.hash_one(a_key),
+            hasher.hash_one(a_key.as_ref()),
+            "a key hashes as its parts, borrowed"
+        );
     }
 }

@@ -15,8 +15,8 @@ mod store_error;
 pub use access::AccessToken;
 pub(crate) use access::{BEARER, ReadyToken, secret_header_value};
 pub use error::{ReauthorizationReason, TokenError};
-pub(crate) use key::owner;
 pub use key::{InstallationId, Subject, TokenKey, UserId};
+pub(crate) use key::{KeyRef, owner};
 pub use set::{DeadToken, TokenRecord, TokenSet};
 pub use store_error::StoreError;
 

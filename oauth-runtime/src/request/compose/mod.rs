@@ -343,6 +343,9 @@ impl<'c> Compose<'c> {
     /// them, until the rest can be. The same request either way.
     pub fn path(&mut self, parts: &[PathPart<'_>]) {
         let mut rest = parts;
+        if let PrefixMemo::Replaying { .. } = self.prefix {
+            rest = self.meet_kept_text(rest);
+        }
         loop {
             // A kept path prefix's text is met one part at a time (see `prefix`).
             let appended = match self.prefix {

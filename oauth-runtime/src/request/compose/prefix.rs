@@ -5,6 +5,7 @@
 //! same prefix copies that URL and skips the text, as if the prefix were part of the start.
 
 use super::fixed::{FixedUrl, Prefixed};
+use super::literal::PathPart;
 use super::segments::Segments;
 use super::{Compose, FixedStart};
 
@@ -79,6 +80,27 @@ impl<'c> Compose<'c> {
                 false
             }
         }
+    }
+
+    /// The literal parts at the start of `parts` that are the kept prefix's text, met and
+    /// skipped; at a value after them the prefix ends (its text all met, the URL copied is
+    /// this call's), and the parts left are appended as they come. A part that strays from the
+    /// kept text ends the replay (see [`prefix_text`](Self::prefix_text)), and is left.
+    pub(super) fn meet_kept_text<'p, 'v>(
+        &mut self,
+        parts: &'p [PathPart<'v>],
+    ) -> &'p [PathPart<'v>] {
+        let mut rest = parts;
+        while let Some((PathPart::Literal(text), more)) = rest.split_first() {
+            if !self.prefix_text(text.text()) {
+                return rest;
+            }
+            rest = more;
+        }
+        if !rest.is_empty() {
+            self.end_prefix();
+        }
+        rest
     }
 
     /// The prefix's part of the path is over (a value, the query, the end): a prefix being
