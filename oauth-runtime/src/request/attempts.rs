@@ -27,7 +27,7 @@ impl RequestBuilder {
             return Ok(hit.cached());
         }
         prepared.wait_for_budget().await?;
-        let http = match &prepared.draft.identity {
+        let http = match prepared.draft.identity() {
             Some(identity) => {
                 let identities = &prepared.draft.runtime.inner.identities;
                 let client = Box::pin(identities.client(identity))
@@ -130,7 +130,7 @@ impl RequestBuilder {
                 });
             }
             let response = Response::new(status, headers, body, attempts);
-            if let (Some(key), Some(ttl)) = (cache_key, prepared.draft.cache_ttl) {
+            if let (Some(key), Some(ttl)) = (cache_key, prepared.draft.cache_ttl()) {
                 inner.cache.put(*key, &response, ttl);
             }
             return Ok(response);
@@ -143,9 +143,9 @@ impl Prepared {
     fn cache_key(&self) -> Option<CacheKey> {
         let draft = &self.draft;
         let url = draft.url.as_ref()?;
-        if draft.cache_ttl.is_none()
+        if draft.cache_ttl().is_none()
             || draft.template.method != MethodKind::Get
-            || draft.body.is_some()
+            || draft.body().is_some()
         {
             return None;
         }
@@ -159,7 +159,7 @@ impl Prepared {
             url,
             &draft.runtime.installation,
             key.as_ref(),
-            draft.identity.as_ref().map(|identity| identity.digest),
+            draft.identity().map(|identity| identity.digest),
             &draft.headers,
             token_headers,
         ))
@@ -191,7 +191,7 @@ impl Prepared {
         if last {
             // Swapped: the request's new empty map goes with the draft, and is not let go here.
             std::mem::swap(request.headers_mut(), &mut draft.headers);
-            if let Some(body) = draft.body.take() {
+            if let Some(body) = draft.extras.as_mut().and_then(|extras| extras.body.take()) {
                 *request.body_mut() = Some(reqwest::Body::from(body));
             }
         } else {
@@ -209,7 +209,7 @@ impl Prepared {
 #[inline(never)]
 fn copy_parts(draft: &Draft, request: &mut reqwest::Request) {
     *request.headers_mut() = draft.headers.clone();
-    *request.body_mut() = draft.body.clone().map(reqwest::Body::from);
+    *request.body_mut() = draft.body().cloned().map(reqwest::Body::from);
 }
 
 #[cold]

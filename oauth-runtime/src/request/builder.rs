@@ -25,7 +25,7 @@ impl fmt::Debug for RequestBuilder {
             .field("template", &draft.template.name)
             .field("method", &draft.template.method)
             .field("ok", &draft.error.is_none())
-            .field("body_bytes", &draft.body.as_ref().map(Bytes::len))
+            .field("body_bytes", &draft.body().map(Bytes::len))
             .field("timeout", &draft.timeout)
             .finish_non_exhaustive()
     }
@@ -41,8 +41,9 @@ impl RequestBuilder {
         let draft = &mut self.0;
         match serde_json::to_vec(value) {
             Ok(body) => {
-                draft.body = Some(Bytes::from(body));
-                draft.json = true;
+                let extras = draft.extras_mut();
+                extras.body = Some(Bytes::from(body));
+                extras.json = true;
             }
             Err(source) => draft.fail(InvokeError::Body {
                 template: draft.template.name,
@@ -54,14 +55,15 @@ impl RequestBuilder {
 
     /// Sends `body` as is.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.0.body = Some(body.into());
-        self.0.json = false;
+        let extras = self.0.extras_mut();
+        extras.body = Some(body.into());
+        extras.json = false;
         self
     }
 
     /// Adds a query parameter. A key the template's `query` already sets keeps the template's value.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.0.extra_query.push((key.into(), value.into()));
+        self.0.extras_mut().query.push((key.into(), value.into()));
         self
     }
 
@@ -70,7 +72,7 @@ impl RequestBuilder {
     /// `ttl` (FDK's `invokeTemplate` `cache` and `ttl`). A cached answer's
     /// [`Response::attempts`] is 0. Other methods are never cached: on them it does nothing.
     pub fn cache(mut self, ttl: Duration) -> Self {
-        self.0.cache_ttl = Some(ttl);
+        self.0.extras_mut().cache_ttl = Some(ttl);
         self
     }
 

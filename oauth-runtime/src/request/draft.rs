@@ -147,22 +147,29 @@ pub(crate) struct Draft {
     /// The headers that do not carry the token.
     pub(crate) headers: HeaderMap,
     pub(crate) token_headers: TokenHeaders,
-    /// The values of the token headers other than the usual `Bearer` one (which is the kept
-    /// token itself), in their order, made when the token is set.
-    pub(crate) token_values: Vec<HeaderValue>,
     /// Whose token it sends (with the runtime's installation and the template's integration,
     /// its key).
     pub(crate) subject: Subject,
     /// The token sent, once its headers are checked; let go by the last attempt.
     pub(crate) token: Option<SentToken>,
-    pub(crate) body: Option<Bytes>,
-    pub(crate) json: bool,
-    pub(crate) extra_query: Vec<(String, String)>,
     pub(crate) timeout: Option<Duration>,
+    /// What few requests have, in one box: a request without them allocates, writes and
+    /// lets go no more than a pointer for them.
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// What few requests have: a body, query parameters given at the call, a cache lifetime, a
+/// client certificate.
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) body: Option<Bytes>,
+    /// The body is JSON (`Content-Type: application/json` unless the template sets one).
+    pub(crate) json: bool,
+    pub(crate) query: Vec<(String, String)>,
     /// How long a GET's 2xx answer is kept in the runtime's response cache.
     pub(crate) cache_ttl: Option<Duration>,
-    /// The client certificate the template presents, when it has one: its client is found
-    /// (or built) when the request is sent.
+    /// The client certificate the template presents: its client is found (or built) when
+    /// the request is sent.
     pub(crate) identity: Option<Arc<Identity>>,
 }
 
@@ -178,15 +185,10 @@ impl Draft {
                 url: None,
                 headers: HeaderMap::new(),
                 token_headers: TokenHeaders::default(),
-                token_values: Vec::new(),
                 subject: Subject::Installation,
                 token: None,
-                body: None,
-                json: false,
-                extra_query: Vec::new(),
                 timeout: None,
-                cache_ttl: None,
-                identity: None,
+                extras: None,
             },
         )
     }
@@ -194,6 +196,23 @@ impl Draft {
     /// The call's timeout: its own, or the runtime's.
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(self.runtime.inner.timeout)
+    }
+
+    /// Its extras, made at the first.
+    pub(crate) fn extras_mut(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn body(&self) -> Option<&Bytes> {
+        self.extras.as_ref()?.body.as_ref()
+    }
+
+    pub(crate) fn cache_ttl(&self) -> Option<Duration> {
+        self.extras.as_ref()?.cache_ttl
+    }
+
+    pub(crate) fn identity(&self) -> Option<&Arc<Identity>> {
+        self.extras.as_ref()?.identity.as_ref()
     }
 
     /// Keeps `error` unless an earlier one is kept already.
@@ -210,7 +229,7 @@ pub(crate) enum SentToken {
     /// The value of the usual `Bearer` header, the request's only token header: shared with
     /// the token cache, and moved into the last attempt's request.
     Bearer(HeaderValue),
-    /// The token of other token headers (their values are made in `token_values`).
+    /// The token of other token headers (their values are made in `token_headers`).
     Token(AccessToken),
 }
 
@@ -268,66 +287,139 @@ static BEARER_HEADER: TokenHeader = TokenHeader {
     suffix: Cow::Borrowed(""),
 };
 
-/// The token headers of a request, in their order. The first is held in place, nearly always
-/// the usual `Bearer` one (a request then writes nothing more): a request allocates only for
-/// a second token header.
+/// The token headers of a request, in their order. Nearly always none or the usual `Bearer`
+/// one alone, a word each (a request then allocates, writes and lets go nothing for them);
+/// others in one box, with the values made when the token is set.
 #[derive(Default)]
-pub(crate) struct TokenHeaders {
-    first: Option<FirstTokenHeader>,
-    more: Vec<TokenHeader>,
+pub(crate) enum TokenHeaders {
+    #[default]
+    None,
+    /// The usual `Authorization: Bearer <access token>` alone, whose value is the token's own.
+    Bearer,
+    Custom(Box<CustomTokenHeaders>),
 }
 
-/// The first token header of a request.
-enum FirstTokenHeader {
-    /// The usual `Authorization: Bearer <access token>`.
-    Bearer,
-    Other(TokenHeader),
+/// Token headers other than the usual `Bearer` one alone. Each has its value once the token
+/// is set (none for a usual `Bearer` one, whose value is the token's own).
+pub(crate) struct CustomTokenHeaders {
+    first: (TokenHeader, Option<HeaderValue>),
+    more: Vec<(TokenHeader, Option<HeaderValue>)>,
+}
+
+impl CustomTokenHeaders {
+    fn push(&mut self, header: TokenHeader) {
+        self.more.push((header, None));
+    }
+
+    fn each(&self) -> impl Iterator<Item = &(TokenHeader, Option<HeaderValue>)> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    fn each_mut(&mut self) -> impl Iterator<Item = &mut (TokenHeader, Option<HeaderValue>)> {
+        std::iter::once(&mut self.first).chain(&mut self.more)
+    }
 }
 
 impl TokenHeaders {
     /// The usual `Authorization: Bearer <access token>`.
     pub(super) fn push_bearer(&mut self) {
-        match self.first {
-            None => self.first = Some(FirstTokenHeader::Bearer),
-            Some(_) => self.more.push(BEARER_HEADER.clone()),
+        match self {
+            TokenHeaders::None => *self = TokenHeaders::Bearer,
+            _ => self.push(BEARER_HEADER.clone()),
         }
     }
 
     pub(super) fn push(&mut self, header: TokenHeader) {
-        match self.first {
-            None => self.first = Some(FirstTokenHeader::Other(header)),
-            Some(_) => self.more.push(header),
+        match self {
+            TokenHeaders::None => {
+                *self = TokenHeaders::Custom(Box::new(CustomTokenHeaders {
+                    first: (header, None),
+                    more: Vec::new(),
+                }));
+            }
+            TokenHeaders::Bearer => {
+                let mut custom = CustomTokenHeaders {
+                    first: (BEARER_HEADER.clone(), None),
+                    more: Vec::new(),
+                };
+                custom.push(header);
+                *self = TokenHeaders::Custom(Box::new(custom));
+            }
+            TokenHeaders::Custom(custom) => custom.push(header),
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none()
+        matches!(self, TokenHeaders::None)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
-        let first = self.first.as_ref().map(|first| match first {
-            FirstTokenHeader::Bearer => &BEARER_HEADER,
-            FirstTokenHeader::Other(header) => header,
-        });
-        first.into_iter().chain(&self.more)
+        let (bearer, custom) = match self {
+            TokenHeaders::None => (None, None),
+            TokenHeaders::Bearer => (Some(&BEARER_HEADER), None),
+            TokenHeaders::Custom(custom) => (None, Some(custom.each().map(|(header, _)| header))),
+        };
+        bearer.into_iter().chain(custom.into_iter().flatten())
     }
 
     /// The name of the first token header (`Authorization` when there is none).
     pub(crate) fn first_name(&self) -> &HeaderName {
-        match &self.first {
-            Some(FirstTokenHeader::Other(header)) => &header.name,
-            Some(FirstTokenHeader::Bearer) | None => &BEARER_HEADER.name,
+        match self {
+            TokenHeaders::Custom(custom) => &custom.first.0.name,
+            TokenHeaders::Bearer | TokenHeaders::None => &BEARER_HEADER.name,
         }
     }
 
     /// Whether the usual `Bearer` header is the only one.
     pub(crate) fn only_bearer(&self) -> bool {
-        self.more.is_empty()
-            && match &self.first {
-                Some(FirstTokenHeader::Bearer) => true,
-                Some(FirstTokenHeader::Other(header)) => header.is_bearer(),
-                None => false,
+        match self {
+            TokenHeaders::Bearer => true,
+            TokenHeaders::Custom(custom) => custom.more.is_empty() && custom.first.0.is_bearer(),
+            TokenHeaders::None => false,
+        }
+    }
+
+    /// Makes the headers' values with `token` in them; false when one cannot be a header value.
+    pub(crate) fn make_values(&mut self, token: &AccessToken) -> bool {
+        let TokenHeaders::Custom(custom) = self else {
+            return token.is_header_value();
+        };
+        for (header, value) in custom.each_mut() {
+            *value = None;
+            if header.is_bearer() {
+                if !token.is_header_value() {
+                    return false;
+                }
+            } else {
+                match header.value_with(token) {
+                    Some(made) => *value = Some(made),
+                    None => return false,
+                }
             }
+        }
+        true
+    }
+
+    /// Each header with its value: the one made for it, or `token`'s own for the usual
+    /// `Bearer` one.
+    pub(crate) fn with_values<'h>(
+        &'h self,
+        token: &'h AccessToken,
+    ) -> impl Iterator<Item = (&'h HeaderName, Option<HeaderValue>)> + 'h {
+        let (bearer, custom) = match self {
+            TokenHeaders::None => (None, None),
+            TokenHeaders::Bearer => (Some(&BEARER_HEADER.name), None),
+            TokenHeaders::Custom(custom) => (None, Some(custom.each())),
+        };
+        let bearer = bearer.map(|name| (name, token.bearer()));
+        let custom = custom.into_iter().flatten().map(|(header, value)| {
+            let value = match value {
+                Some(value) => Some(value.clone()),
+                None => token.bearer(),
+            };
+            (&header.name, value)
+        });
+        bearer.into_iter().chain(custom)
     }
 }
 
@@ -354,6 +446,7 @@ mod tests {
     use http::header::HeaderName;
 
     use super::{TokenHeader, TokenHeaders};
+    use crate::tokens::AccessToken;
 
     fn custom() -> TokenHeader {
         TokenHeader {
@@ -369,21 +462,22 @@ mod tests {
     }
 
     #[test]
-    fn token_headers_keep_their_order_and_one_alone_allocates_nothing() {
+    fn token_headers_keep_their_order_and_the_bearer_one_alone_is_a_word() {
         let mut alone = TokenHeaders::default();
         assert!(alone.is_empty() && !alone.only_bearer());
         alone.push_bearer();
+        assert!(matches!(alone, TokenHeaders::Bearer));
         assert!(!alone.is_empty() && alone.only_bearer());
         assert_eq!(names(&alone), ["authorization"]);
         assert!(alone.iter().all(TokenHeader::is_bearer));
-        assert_eq!(alone.more.capacity(), 0);
 
+        // One box, no list: a lone custom header allocates once.
         let mut custom_alone = TokenHeaders::default();
         custom_alone.push(custom());
         assert!(!custom_alone.only_bearer());
         assert_eq!(names(&custom_alone), ["x-token"]);
         assert_eq!(custom_alone.first_name().as_str(), "x-token");
-        assert_eq!(custom_alone.more.capacity(), 0);
+        assert!(matches!(&custom_alone, TokenHeaders::Custom(c) if c.more.capacity() == 0));
 
         let mut bearer_first = TokenHeaders::default();
         bearer_first.push_bearer();
@@ -397,5 +491,35 @@ mod tests {
         custom_first.push_bearer();
         assert!(!custom_first.only_bearer());
         assert_eq!(names(&custom_first), ["x-token", "authorization"]);
+    }
+
+    #[test]
+    fn values_are_made_with_the_token_and_the_bearer_one_is_the_tokens_own() {
+        let token = AccessToken::new("t0k");
+        let mut headers = TokenHeaders::default();
+        headers.push(custom());
+        headers.push_bearer();
+        assert!(headers.make_values(&token));
+        let values: Vec<(String, String)> = headers
+            .with_values(&token)
+            .map(|(name, value)| {
+                let value = value.expect("a value");
+                (name.to_string(), value.to_str().unwrap_or("").to_string())
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("x-token".to_string(), "token t0k".to_string()),
+                ("authorization".to_string(), "Bearer t0k".to_string())
+            ]
+        );
+        // A token that cannot be a header value makes none.
+        assert!(!headers.make_values(&AccessToken::new("bad\nline")));
+        let mut bearer = TokenHeaders::default();
+        bearer.push_bearer();
+        assert!(bearer.make_values(&token));
+        assert!(!bearer.make_values(&AccessToken::new("bad\nline")));
+        assert!(TokenHeaders::default().make_values(&token));
     }
 }

@@ -32,7 +32,7 @@ impl RequestBuilder {
         if let Some(error) = draft.error.take() {
             return Err(error);
         }
-        if !draft.extra_query.is_empty() || draft.json {
+        if draft.extras.is_some() {
             add_extras(&mut draft);
         }
         let prepared = Prepared { draft };
@@ -72,20 +72,18 @@ fn ready_from_source(prepared: &Prepared) -> Result<Option<ReadyToken>, InvokeEr
 /// The builder's query parameters (those the template's query leaves) and JSON content type.
 #[inline(never)]
 fn add_extras(draft: &mut Draft) {
+    let Some(extras) = &draft.extras else {
+        return;
+    };
     let template_keys = draft.template.query_keys;
+    let leaves = |(k, _): &&(String, String)| !template_keys.contains(&k.as_str());
     if let Some(url) = draft.url.as_mut()
-        && draft
-            .extra_query
-            .iter()
-            .any(|(k, _)| !template_keys.contains(&k.as_str()))
+        && extras.query.iter().any(|pair| leaves(&pair))
     {
-        let extra = draft
-            .extra_query
-            .iter()
-            .filter(|(k, _)| !template_keys.contains(&k.as_str()));
-        url.query_pairs_mut().extend_pairs(extra);
+        url.query_pairs_mut()
+            .extend_pairs(extras.query.iter().filter(leaves));
     }
-    if draft.json && !draft.headers.contains_key(CONTENT_TYPE) {
+    if extras.json && !draft.headers.contains_key(CONTENT_TYPE) {
         draft
             .headers
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -296,26 +294,7 @@ impl Prepared {
 
     #[inline(never)]
     fn set_token_in_any_header(&mut self, token: AccessToken) -> Result<(), InvokeError> {
-        let Draft {
-            token_headers,
-            token_values,
-            ..
-        } = &mut *self.draft;
-        token_values.clear();
-        let mut made = true;
-        for header in token_headers.iter() {
-            if header.is_bearer() {
-                made = token.is_header_value();
-            } else {
-                match header.value_with(&token) {
-                    Some(value) => token_values.push(value),
-                    None => made = false,
-                }
-            }
-            if !made {
-                break;
-            }
-        }
+        let made = self.draft.token_headers.make_values(&token);
         if !made {
             // The template's text is at fault, or else the token.
             self.check_token_header_text()?;
@@ -354,17 +333,11 @@ impl Prepared {
         let Some(SentToken::Token(token)) = &draft.token else {
             return;
         };
-        let mut made = draft.token_values.iter();
-        for header in draft.token_headers.iter() {
-            let value = if header.is_bearer() {
-                token.bearer()
-            } else {
-                made.next().cloned()
-            };
+        for (name, value) in draft.token_headers.with_values(token) {
             // `set_token` made sure there is one.
             debug_assert!(value.is_some(), "a token header without its value");
             if let Some(value) = value {
-                set_header(headers, header.name.clone(), value);
+                set_header(headers, name.clone(), value);
             }
         }
         if last {

@@ -593,7 +593,7 @@ impl<'c> Compose<'c> {
                 identity
             }
         };
-        self.draft.identity = Some(identity);
+        self.draft.extras_mut().identity = Some(identity);
     }
 
     /// Hands the composed request to the user as a builder.

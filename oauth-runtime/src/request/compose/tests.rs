@@ -1212,7 +1212,7 @@ fn a_clients_identity_is_made_once_from_the_same_values_and_anew_from_others() {
             compose.keep_fixed();
         }
         compose.client_identity(certificate, "key-pem", Some("ca-pem"));
-        compose.finish().0.identity.clone().expect("an identity")
+        compose.finish().0.identity().cloned().expect("an identity")
     };
     let first = identity("cert-a");
     let again = identity("cert-a");
