@@ -165,51 +165,78 @@ impl Prepared {
         ))
     }
 
-    /// The request of one attempt; the `last` one takes the parts instead of copying them,
-    /// and the URL is copied only when a retry may need it (`keep_url`). Its timeout is set
-    /// unless it is the runtime's and the client sending it has it (`client_times_out`).
+    /// The request of one attempt: the `last` one takes the parts (see
+    /// [`last_request`](Self::last_request)); another copies them, and its URL only when a
+    /// retry may need it (`keep_url`).
     pub(super) fn request(
         &mut self,
         last: bool,
         keep_url: bool,
         client_times_out: bool,
     ) -> Result<reqwest::Request, InvokeError> {
+        if last {
+            self.last_request(client_times_out)
+        } else {
+            self.copied_request(keep_url, client_times_out)
+        }
+    }
+
+    /// The request of the last attempt, which takes the request's parts instead of copying
+    /// them. Its timeout is set unless it is the runtime's and the client sending it has it
+    /// (`client_times_out`).
+    pub(super) fn last_request(
+        &mut self,
+        client_times_out: bool,
+    ) -> Result<reqwest::Request, InvokeError> {
         let draft = &mut self.draft;
-        // The last attempt never keeps the URL: no retry follows it.
+        // A composed request has its URL until the last attempt takes it.
+        let Some(url) = draft.url.take() else {
+            return Err(no_url(draft.template.name));
+        };
+        let mut request = reqwest::Request::new(draft.template.method.to_reqwest(), url);
+        // Swapped: the request's new empty map goes with the draft, and is not let go here.
+        std::mem::swap(request.headers_mut(), &mut draft.headers);
+        if let Some(body) = draft.extras.as_mut().and_then(|extras| extras.body.take()) {
+            *request.body_mut() = Some(reqwest::Body::from(body));
+        }
+        set_timeout(draft, &mut request, client_times_out);
+        self.take_token_headers(request.headers_mut());
+        Ok(request)
+    }
+
+    /// The request of an attempt that may be followed by another: the parts copied (the
+    /// request's headers other than the token's, usually none, cost nothing), the URL taken
+    /// unless a retry may need it (`keep_url`).
+    #[inline(never)]
+    fn copied_request(
+        &mut self,
+        keep_url: bool,
+        client_times_out: bool,
+    ) -> Result<reqwest::Request, InvokeError> {
+        let draft = &mut self.draft;
         let url = if keep_url {
             draft.url.clone()
         } else {
             draft.url.take()
         };
-        // A composed request has its URL until the last attempt takes it.
         let Some(url) = url else {
             return Err(no_url(draft.template.name));
         };
         let mut request = reqwest::Request::new(draft.template.method.to_reqwest(), url);
-        // Without the token's headers: a copy of a request's other headers, usually none,
-        // costs nothing.
-        if last {
-            // Swapped: the request's new empty map goes with the draft, and is not let go here.
-            std::mem::swap(request.headers_mut(), &mut draft.headers);
-            if let Some(body) = draft.extras.as_mut().and_then(|extras| extras.body.take()) {
-                *request.body_mut() = Some(reqwest::Body::from(body));
-            }
-        } else {
-            copy_parts(draft, &mut request);
-        }
-        if !client_times_out || draft.timeout.is_some() {
-            *request.timeout_mut() = Some(draft.timeout());
-        }
-        self.write_token_headers(request.headers_mut(), last);
+        *request.headers_mut() = draft.headers.clone();
+        *request.body_mut() = draft.body().cloned().map(reqwest::Body::from);
+        set_timeout(draft, &mut request, client_times_out);
+        self.copy_token_headers(request.headers_mut());
         Ok(request)
     }
 }
 
-/// The headers and body of an attempt that may be followed by another.
-#[inline(never)]
-fn copy_parts(draft: &Draft, request: &mut reqwest::Request) {
-    *request.headers_mut() = draft.headers.clone();
-    *request.body_mut() = draft.body().cloned().map(reqwest::Body::from);
+/// The call's timeout on `request`, unless it is the runtime's and the client sending it has
+/// it (`client_times_out`).
+fn set_timeout(draft: &Draft, request: &mut reqwest::Request, client_times_out: bool) {
+    if !client_times_out || draft.timeout.is_some() {
+        *request.timeout_mut() = Some(draft.timeout());
+    }
 }
 
 #[cold]

@@ -93,7 +93,7 @@ impl RequestBuilder {
         };
         match prepared {
             // With its timeout: the app's own client sends it.
-            Ok(mut prepared) => prepared.request(true, false, false),
+            Ok(mut prepared) => prepared.last_request(false),
             Err(error) => Err(*error),
         }
     }

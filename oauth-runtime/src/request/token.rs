@@ -306,42 +306,33 @@ impl Prepared {
         Ok(())
     }
 
-    /// Writes the token's headers into an attempt's `headers`; the `last` attempt lets the
-    /// kept token go.
-    pub(super) fn write_token_headers(&mut self, headers: &mut HeaderMap, last: bool) {
+    /// Writes the token's headers into the last attempt's `headers`, and lets the kept token
+    /// go: the usual `Bearer` header's value is moved, not copied.
+    pub(super) fn take_token_headers(&mut self, headers: &mut HeaderMap) {
         let draft = &mut *self.draft;
-        // The request's one token header (`Authorization`, or another name); the last attempt
-        // takes its value.
-        let bearer = if last {
-            match draft
-                .token
-                .take_if(|token| matches!(token, SentToken::Bearer(_)))
-            {
-                Some(SentToken::Bearer(value)) => Some(value),
-                _ => None,
+        match draft.token.take() {
+            Some(SentToken::Bearer(value)) => {
+                set_header(headers, draft.token_headers.first_name().clone(), value);
             }
-        } else {
-            match &draft.token {
-                Some(SentToken::Bearer(value)) => Some(value.clone()),
-                _ => None,
-            }
-        };
-        if let Some(value) = bearer {
-            set_header(headers, draft.token_headers.first_name().clone(), value);
-            return;
+            Some(SentToken::Token(token)) => write_token_headers(draft, &token, headers),
+            None => {}
         }
-        let Some(SentToken::Token(token)) = &draft.token else {
-            return;
-        };
-        for (name, value) in draft.token_headers.with_values(token) {
-            // `set_token` made sure there is one.
-            debug_assert!(value.is_some(), "a token header without its value");
-            if let Some(value) = value {
-                set_header(headers, name.clone(), value);
+    }
+
+    /// Writes the token's headers into the `headers` of an attempt that may be followed by
+    /// another.
+    pub(super) fn copy_token_headers(&self, headers: &mut HeaderMap) {
+        let draft = &*self.draft;
+        match &draft.token {
+            Some(SentToken::Bearer(value)) => {
+                set_header(
+                    headers,
+                    draft.token_headers.first_name().clone(),
+                    value.clone(),
+                );
             }
-        }
-        if last {
-            draft.token = None;
+            Some(SentToken::Token(token)) => write_token_headers(draft, token, headers),
+            None => {}
         }
     }
 
@@ -360,6 +351,18 @@ impl Prepared {
             Ok(token) => self.set_token(token).map(|()| true),
             Err(TokenError::NotRenewed { .. }) => Ok(false),
             Err(error) => Err(Box::pin(self.token_error_for(error)).await),
+        }
+    }
+}
+
+/// Writes the headers made with `token` (see [`Prepared::set_token`]).
+#[inline(never)]
+fn write_token_headers(draft: &Draft, token: &AccessToken, headers: &mut HeaderMap) {
+    for (name, value) in draft.token_headers.with_values(token) {
+        // `set_token` made sure there is one.
+        debug_assert!(value.is_some(), "a token header without its value");
+        if let Some(value) = value {
+            set_header(headers, name.clone(), value);
         }
     }
 }
