@@ -198,3 +198,31 @@ fn path_parts_in_a_row_are_one_call_and_a_required_value_comes_after_the_parts_b
         "{code}"
     );
 }
+
+/// A template's query pairs in a row are one call; an optional installation value among
+/// them is required after the pairs before it, which are one call, and the pairs after it
+/// another: the request's first error stays the first pair's.
+#[test]
+fn query_pairs_in_a_row_are_one_call_and_a_required_value_comes_after_the_pairs_before_it() {
+    let requests = r#"{ "search": { "schema": { "method": "GET", "host": "api.example.com",
+      "path": "/search", "query": { "q": "<%= context.q %>", "page": "1",
+      "team": "<%= iparam.team %>", "per_page": "30", "sort": "<%= context.sort %>" } } } }"#;
+    let iparams = r#"{ "team": { "display_name": "Team", "type": "text", "required": false } }"#;
+    let input = AppInput {
+        requests: Some(InputFile::in_memory("config/requests.json", requests)),
+        iparams: Some(InputFile::in_memory("config/iparams.json", iparams)),
+        ..AppInput::default()
+    };
+    let code = generated(input, "Search");
+    let q = code.find("(\"q\", &context.q)");
+    let required = code.find("request.require(\"iparam.team\"");
+    let team = code.find("(\"team\", __value");
+    let sort = code.find("(\"sort\", &context.sort)");
+    assert!(
+        q.is_some() && required.is_some() && team.is_some() && sort.is_some(),
+        "{code}"
+    );
+    assert!(q < required && required < team && team < sort, "{code}");
+    assert_eq!(code.matches(".query_pairs(").count(), 2, "{code}");
+    assert!(!code.contains("request.query("), "{code}");
+}

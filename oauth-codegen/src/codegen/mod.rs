@@ -345,8 +345,7 @@ struct Run {
 
 impl Run {
     /// Ends the run, as a request built by hand pushes its segments, or appends its pairs, in
-    /// one pass: one path part keeps its own call, more are one call; query pairs are a chain
-    /// of calls on the first.
+    /// one pass: one part keeps its own call, more are one call (`path`, `query_pairs`).
     fn end(&mut self, statements: &mut Vec<TokenStream>) {
         let kind = self.kind.take();
         let parts = self.parts.drain(..);

@@ -55,12 +55,11 @@ pub(super) struct Cached {
     /// The version of the stored record it came from.
     pub(super) version: Version,
     /// When to stop using the access token (expiry less margin and jitter), in milliseconds
-    /// of the coarse monotonic clock (see [`process_millis_at`]): the fast path reads one
-    /// clock, the one the cache marks a key used by.
+    /// of the wall clock (see [`wall_millis`]).
     refresh_at: Option<NonZeroU64>,
-    /// When this process refreshed it, in milliseconds of the process's monotonic clock (see
-    /// [`process_millis`]): a 401 soon after is about the call (a scope it lacks), not the
-    /// token, and is not worth another refresh.
+    /// When this process refreshed it, in milliseconds of the cache's clock (see
+    /// [`now_millis`]): a 401 soon after is about the call (a scope it lacks), not the token,
+    /// and is not worth another refresh.
     refreshed_at: Option<NonZeroU64>,
     /// What few keys have, in one box.
     rare: Option<Box<Rare>>,
@@ -98,7 +97,7 @@ impl Cached {
     /// Whether this process refreshed it less than `recent` ago.
     pub(super) fn refreshed_within(&self, recent: Duration) -> bool {
         self.refreshed_at.is_some_and(|at| {
-            process_millis().get().saturating_sub(at.get()) < recent.as_millis() as u64
+            now_millis().get().saturating_sub(at.get()) < recent.as_millis() as u64
         })
     }
 }
@@ -133,21 +132,18 @@ fn mark(version: Version) -> u32 {
 }
 
 /// Moments are kept as milliseconds, 8 bytes rather than 16: a slot is kept per key.
-/// Now, in milliseconds of the coarse monotonic clock the cache reads (1 at the least).
-fn process_millis() -> NonZeroU64 {
-    NonZeroU64::new(super::slots::coarse_millis()).unwrap_or(NonZeroU64::MIN)
+/// `at` in milliseconds since the Unix epoch (1 at the least: 0 stands for none).
+fn wall_millis(at: SystemTime) -> NonZeroU64 {
+    let millis = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    NonZeroU64::new(millis).unwrap_or(NonZeroU64::MIN)
 }
 
-/// The moment `at` of the wall clock (a token's refresh time), as a moment of the coarse
-/// monotonic clock: as far from now as `at` is. A wall clock set back or forward afterwards
-/// changes neither when the token is refreshed nor what the fast path reads.
-fn process_millis_at(at: SystemTime) -> NonZeroU64 {
-    let now = process_millis().get();
-    let at = match at.duration_since(SystemTime::now()) {
-        Ok(left) => now.saturating_add(left.as_millis() as u64),
-        Err(past) => now.saturating_sub(past.duration().as_millis() as u64),
-    };
-    NonZeroU64::new(at).unwrap_or(NonZeroU64::MIN)
+/// Now, in milliseconds of the clock the cache reads at every call (see
+/// [`coarse_wall_millis`](super::slots::coarse_wall_millis)), 1 at the least.
+fn now_millis() -> NonZeroU64 {
+    NonZeroU64::new(super::slots::coarse_wall_millis()).unwrap_or(NonZeroU64::MIN)
 }
 
 #[cold]
@@ -308,18 +304,18 @@ pub(super) enum Obtained {
 }
 
 /// More than the coarse clock can lag (a tick is 1 to 10 ms): added to the clock the fast path
-/// reads, so that a token is never used past its refresh time, only treated as due a little
-/// early.
+/// reads, so that a token is never used past its refresh time (of the wall clock), only
+/// treated as due a little early.
 const COARSE_CLOCK_LAG_MS: u64 = 50;
 
 impl TokenManager {
     /// The cached token if it can be used as it is.
     pub(super) fn fresh(&self, slot: &Slot) -> Option<Result<AccessToken, TokenError>> {
-        let now = super::slots::coarse_millis();
+        let now = super::slots::coarse_wall_millis();
         self.fresh_as(slot, now, |token| Ok(token.clone()), Err)
     }
 
-    /// [`fresh`](Self::fresh) at `now` (of the coarse monotonic clock), the token taken as
+    /// [`fresh`](Self::fresh) at `now` (of the cache's clock), the token taken as
     /// `take` makes it, or the reason it cannot be used as `failed` makes it: the caller's own
     /// form, made where the token is read.
     pub(super) fn fresh_as<T>(
@@ -387,8 +383,8 @@ impl TokenManager {
             .record
             .tokens
             .expires_at()
-            .map(|at| process_millis_at(self.refresh_time(at, obtained != Obtained::Read)));
-        let refreshed_at = (obtained == Obtained::Refreshed).then(process_millis);
+            .map(|at| wall_millis(self.refresh_time(at, obtained != Obtained::Read)));
+        let refreshed_at = (obtained == Obtained::Refreshed).then(now_millis);
         let mut cached = slot.cached();
         let (kept_refreshed_at, backoff) = match cached.take() {
             Some(old) if old.version == versioned.version => {
@@ -446,7 +442,7 @@ fn random_part(max: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::{COARSE_CLOCK_LAG_MS, process_millis, process_millis_at, random_part};
+    use super::{COARSE_CLOCK_LAG_MS, now_millis, random_part, wall_millis};
     use std::time::{Duration, SystemTime};
 
     #[test]
@@ -484,43 +480,18 @@ mod tests {
         assert_eq!(random_part(Duration::ZERO), Duration::ZERO);
     }
 
+    /// Linux's coarse clock against the exact one (elsewhere the cache reads the exact one).
+    #[cfg(target_os = "linux")]
     #[test]
     fn the_coarse_clock_plus_its_lag_is_never_behind_the_exact_clock_nor_ahead_of_it() {
-        #[cfg(target_os = "linux")]
-        let exact = || {
-            let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-            now.tv_sec as u64 * 1000 + now.tv_nsec as u64 / 1_000_000
-        };
-        #[cfg(not(target_os = "linux"))]
-        let exact = process_millis_exact;
         for _ in 0..10_000 {
-            let before = exact();
-            let coarse = process_millis().get();
-            let after = exact();
+            let before = wall_millis(SystemTime::now()).get();
+            let coarse = now_millis().get();
+            let after = wall_millis(SystemTime::now()).get();
             // A token due at `before` is seen as due: the check is never late.
             assert!(coarse + COARSE_CLOCK_LAG_MS >= before);
             // And never much early: the coarse clock does not run ahead.
             assert!(coarse <= after + 1);
         }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn process_millis_exact() -> u64 {
-        process_millis().get()
-    }
-
-    #[test]
-    fn a_refresh_time_on_the_wall_clock_is_as_far_from_now_on_the_monotonic_one() {
-        let now = process_millis().get();
-        let ahead = process_millis_at(SystemTime::now() + Duration::from_secs(600)).get();
-        // Less a millisecond: the span left is cut to whole milliseconds.
-        assert!(ahead + 1 >= now + 600_000, "{ahead} {now}");
-        assert!(
-            ahead <= now + 600_000 + COARSE_CLOCK_LAG_MS,
-            "{ahead} {now}"
-        );
-        let behind = process_millis_at(SystemTime::now() - Duration::from_secs(5)).get();
-        assert!(behind + 5_000 <= now + COARSE_CLOCK_LAG_MS);
-        assert_eq!(process_millis_at(SystemTime::UNIX_EPOCH).get(), 1);
     }
 }

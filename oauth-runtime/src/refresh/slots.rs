@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use super::slot::Slot;
 use crate::keyed::{Hasher, Sharded};
@@ -52,11 +52,12 @@ impl ShardedSlots {
     }
 
     /// `read` of the slot of `key`, if it has one, under its shard's lock, with the time it
-    /// was marked used at (of [`coarse_millis`]): the slot is read where it lies, not shared.
+    /// was marked used at (of [`coarse_wall_millis`]): the slot is read where it lies, not
+    /// shared.
     pub(crate) fn read<R>(&self, key: KeyRef<'_>, read: impl FnOnce(&Slot, u64) -> R) -> Option<R> {
         let hash = self.0.hash(&key);
         let shard = self.0.shard(hash);
-        let now = coarse_millis();
+        let now = coarse_wall_millis();
         shard.find(key, hash, now).map(|slot| read(slot, now))
     }
 }
@@ -113,8 +114,12 @@ impl Slots {
     /// The slot of `key`, if it has one; marked used.
     #[cfg(test)]
     pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
-        self.find(key.as_ref(), self.hasher.hash_one(key), coarse_millis())
-            .cloned()
+        self.find(
+            key.as_ref(),
+            self.hasher.hash_one(key),
+            coarse_wall_millis(),
+        )
+        .cloned()
     }
 
     /// The slot of `key`, made (after the clock hand let idle ones go) if it has none.
@@ -125,7 +130,7 @@ impl Slots {
     }
 
     fn get_or_make_hashed(&mut self, key: &TokenKey, hash: u64) -> Arc<Slot> {
-        let now = coarse_millis();
+        let now = coarse_wall_millis();
         if let Some(slot) = self.find(key.as_ref(), hash, now) {
             return slot.clone();
         }
@@ -145,7 +150,7 @@ impl Slots {
     /// (see [`can_go`]) or were used get another turn. The bound is soft: when no key can go
     /// within the steps, the new one is kept all the same.
     fn turn_hand(&mut self) {
-        let now = coarse_millis();
+        let now = coarse_wall_millis();
         let idle = self.limits.idle.as_millis() as u64;
         let full = self.map.len() >= self.limits.max;
         let steps = if full {
@@ -184,21 +189,26 @@ impl Slots {
     }
 }
 
-/// Milliseconds of a monotonic clock: on Linux the coarse one (a few nanoseconds to read, a
-/// tick of lag, which idle times of seconds do not notice), read at every call of a user's key.
-pub(super) fn coarse_millis() -> u64 {
+/// Now, in milliseconds since the Unix epoch: the one clock the token cache reads at every
+/// call, to mark a key used and to tell whether its token is due. On Linux the coarse wall
+/// clock (a few nanoseconds through the vDSO), which lags by up to a tick. The wall clock, as a
+/// token's expiry is a moment of it, which a suspended machine's monotonic clocks would miss;
+/// a clock set back or forward only makes an idle key go late or early (it is then read from
+/// the store again).
+pub(super) fn coarse_wall_millis() -> u64 {
     #[cfg(target_os = "linux")]
-    if let Some(now) = coarse_clock_millis(rustix::time::ClockId::MonotonicCoarse) {
+    if let Some(now) = coarse_realtime_millis() {
         return now;
     }
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }
 
-/// Milliseconds of one of Linux's coarse clocks (a few nanoseconds to read, through the vDSO).
+/// Milliseconds of Linux's coarse wall clock (`CLOCK_REALTIME_COARSE`).
 #[cfg(target_os = "linux")]
-pub(super) fn coarse_clock_millis(clock: rustix::time::ClockId) -> Option<u64> {
-    let now = rustix::time::clock_gettime(clock);
+fn coarse_realtime_millis() -> Option<u64> {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
     let (secs, nanos) = (
         u64::try_from(now.tv_sec).ok()?,
         u64::try_from(now.tv_nsec).ok()?,

@@ -169,7 +169,7 @@ impl TokenManager {
         failed: impl FnOnce(TokenError) -> T,
     ) -> Option<T> {
         match self.installation_slot(key) {
-            Some(slot) => self.fresh_as(slot, super::slots::coarse_millis(), take, failed),
+            Some(slot) => self.fresh_as(slot, super::slots::coarse_wall_millis(), take, failed),
             None => {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.

@@ -381,8 +381,10 @@ impl TokenHeaders {
 
     /// Makes the headers' values with `token` in them; false when one cannot be a header value.
     pub(crate) fn make_values(&mut self, token: &AccessToken) -> bool {
-        let TokenHeaders::Custom(custom) = self else {
-            return token.is_header_value();
+        let custom = match self {
+            TokenHeaders::None => return true,
+            TokenHeaders::Bearer => return token.is_header_value(),
+            TokenHeaders::Custom(custom) => custom,
         };
         for (header, value) in custom.each_mut() {
             *value = None;
@@ -401,7 +403,7 @@ impl TokenHeaders {
     }
 
     /// Each header with its value: the one made for it, or `token`'s own for the usual
-    /// `Bearer` one.
+    /// `Bearer` one (`None` for another whose value was not made).
     pub(crate) fn with_values<'h>(
         &'h self,
         token: &'h AccessToken,
@@ -415,7 +417,8 @@ impl TokenHeaders {
         let custom = custom.into_iter().flatten().map(|(header, value)| {
             let value = match value {
                 Some(value) => Some(value.clone()),
-                None => token.bearer(),
+                None if header.is_bearer() => token.bearer(),
+                None => None,
             };
             (&header.name, value)
         });

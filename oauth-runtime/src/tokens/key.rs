@@ -232,14 +232,16 @@ impl KeyRef<'_> {
     }
 }
 
-/// The ids of the installation and of the user, and which of them the key has; not the
-/// integration's name: an app has a few integrations (FDK's multi-OAuth, up to three), so
-/// keys that differ only by it share a hash and their equality tells them apart. A user's key
-/// is hashed at every call of the template: one write of the user's id.
+/// The ids of the installation (ended by `0xff`, never in UTF-8) and of the user, and which of
+/// them the key has; not the integration's name: an app has a few integrations (FDK's
+/// multi-OAuth, up to three), so keys that differ only by it share a hash and their equality
+/// tells them apart. A user's key is hashed at every call of the template: one write of the
+/// user's id.
 impl Hash for KeyRef<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         if !self.installation.is_default() {
             state.write(self.installation.as_str().as_bytes());
+            state.write_u8(0xff);
         }
         let user = match self.subject {
             Subject::Installation => false,
@@ -358,7 +360,7 @@ mod tests {
             TokenKey::user("crm", UserId::new("7")).in_installation("acme"),
             // The installation's id and the user's differ only by which one the key has.
             TokenKey::installation("crm").in_installation("7"),
-            // Too long to be hashed as one text.
+            // Long ids, kept apart from the inline ones.
             TokenKey::user("crm", UserId::new("u".repeat(40))).in_installation("i".repeat(40)),
             TokenKey::user(Cow::Owned("crm".to_string()), UserId::new("u".repeat(40)))
                 .in_installation("i".repeat(40)),
@@ -388,11 +390,15 @@ mod tests {
                 }
             }
         }
-        let a_key = keys.first().expect("keys");
-        assert_eq!(
-            hasher.hash_one(a_key),
-            hasher.hash_one(a_key.as_ref()),
-            "a key hashes as its parts, borrowed"
-        );
+        // The cache inserts keys and looks them up by their parts.
+        for key in &keys {
+            assert_eq!(hasher.hash_one(key), hasher.hash_one(key.as_ref()));
+            assert!(key.as_ref().is(key));
+        }
+        // The ids' bytes do not run into each other.
+        let split = |installation: &str, user: &str| {
+            hasher.hash_one(TokenKey::user("crm", UserId::new(user)).in_installation(installation))
+        };
+        assert_ne!(split("ab", "c"), split("a", "bc"));
     }
 }

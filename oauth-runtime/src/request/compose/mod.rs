@@ -347,7 +347,7 @@ impl<'c> Compose<'c> {
             rest = self.meet_kept_text(rest);
         }
         loop {
-            // A kept path prefix's text is met one part at a time (see `prefix`).
+            // While a prefix is gathered, its text is met one part at a time (see `prefix`).
             let appended = match self.prefix {
                 PrefixMemo::None => self.segments.push_path(rest),
                 _ => 0,

@@ -166,13 +166,15 @@ proptest! {
 }
 
 #[test]
-fn query_pairs_after_an_error_write_nothing_and_the_first_error_stands() {
+fn query_pairs_after_an_error_make_no_url_and_the_first_error_stands() {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
     compose.host_value("iparam.host", "evil.com/x");
     compose.path_text("/t");
     compose.query_pairs(&[("a", "1"), ("b", "2")]);
-    match sent(compose) {
-        Err(InvokeError::InvalidValue { placeholder, .. }) => {
+    let draft = compose.finish().0;
+    assert!(draft.url.is_none(), "no URL is parsed, nor written to");
+    match draft.error.map(|error| *error) {
+        Some(InvokeError::InvalidValue { placeholder, .. }) => {
             assert_eq!(placeholder, "iparam.host");
         }
         other => panic!("{other:?}"),
