@@ -15,7 +15,12 @@
 //!   the runtime has parsed for an earlier client;
 //! - (g) (a) with the token in hand, as the hand-built side has it: an installation parameter
 //!   in the template's `Authorization` header (`ticketWithToken`), no token looked up, so that
-//!   the building alone is compared.
+//!   the building alone is compared;
+//! - (h) (d) against a hand-built request that looks its user's token up, as an app keeping its
+//!   users' tokens itself would: a `HashMap` of 1000 users' tokens behind an `RwLock`.
+//!
+//! The hand-built side makes its `Authorization` value at each call, as reqwest's `bearer_auth`
+//! does (`INVOKE_HAND_BEARER=kept` makes it once and clones it, as the runtime's cache does).
 //!
 //! The template's token comes from a `MemoryStore` through the refreshing manager. Rounds
 //! alternate which side goes first; figures are medians over rounds (ns per request, and the
@@ -25,7 +30,9 @@
 //! `INVOKE_ROWS=b,c` the rows; `INVOKE_PROFILE=template` or `hand` runs one side alone, for a
 //! profiler).
 
+use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::{LazyLock, RwLock};
 use std::time::{Duration, Instant};
 
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
@@ -48,18 +55,47 @@ struct Row {
     by_hand: Box<dyn Fn(&url::Url) -> reqwest::Request>,
 }
 
-fn bearer() -> HeaderValue {
-    let mut value = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
+/// The `Authorization` value of `token`, made at each call as reqwest's `bearer_auth` makes it.
+fn bearer_of(token: &str) -> HeaderValue {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
     value.set_sensitive(true);
     value
 }
 
+/// The token's `Authorization` value: made at each call, or with `INVOKE_HAND_BEARER=kept`,
+/// made once and cloned (a count taken on shared bytes).
+fn bearer() -> HeaderValue {
+    static KEPT: LazyLock<Option<HeaderValue>> = LazyLock::new(|| {
+        let kept = std::env::var("INVOKE_HAND_BEARER").is_ok_and(|v| v == "kept");
+        kept.then(|| bearer_of(TOKEN))
+    });
+    match &*KEPT {
+        Some(value) => value.clone(),
+        None => bearer_of(TOKEN),
+    }
+}
+
 /// A request on `url` with the token, as by hand.
 fn request(url: url::Url) -> reqwest::Request {
+    request_with(url, bearer())
+}
+
+/// A request on `url` with `bearer` as its `Authorization` header, as by hand.
+fn request_with(url: url::Url, bearer: HeaderValue) -> reqwest::Request {
     let mut request = reqwest::Request::new(reqwest::Method::GET, url);
     *request.timeout_mut() = Some(Duration::from_secs(15));
-    request.headers_mut().insert(AUTHORIZATION, bearer());
+    request.headers_mut().insert(AUTHORIZATION, bearer);
     request
+}
+
+/// The tokens of 1000 users, USER's among them, as an app keeping its users' tokens itself
+/// holds them.
+fn users_tokens() -> RwLock<HashMap<String, String>> {
+    let mut tokens: HashMap<String, String> = (0..1000)
+        .map(|n| (format!("u-{}", n + 2), format!("token-of-u-{}", n + 2)))
+        .collect();
+    tokens.insert(USER.to_string(), TOKEN.to_string());
+    RwLock::new(tokens)
 }
 
 fn conversation(ticket_id: &str, include: &str) -> GetConversationContext {
@@ -101,14 +137,16 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
         ticket_id: "12345".into(),
         include: "requester,stats".into(),
     };
-    let ticket_by_hand = |base: &url::Url, id: &str, include: &str| {
+    let ticket_url = |base: &url::Url, id: &str, include: &str| {
         let mut url = base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.push("api").push("v2").push("tickets").push(id);
         }
         url.query_pairs_mut().append_pair("include", include);
-        request(url)
+        url
     };
+    let ticket_by_hand =
+        move |base: &url::Url, id: &str, include: &str| request(ticket_url(base, id, include));
     let plain = conversation("12345", "requester,stats");
     let encoded = conversation("12 345/A", "requester&stats x");
     let mine = MyTicketContext {
@@ -116,6 +154,8 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
         include: "requester,stats".into(),
     };
     let user = UserId::new(USER);
+    let (also_mine, also_user) = (mine.clone(), user.clone());
+    let tokens = users_tokens();
     let hosted = HostTicketContext {
         base_path: "/helpdesk/v2".into(),
         ticket_id: "12345".into(),
@@ -185,6 +225,18 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
             name: "(g) (a), the token in hand",
             template: Box::new(move |bench| bench.ticket_with_token(&in_hand)),
             by_hand: Box::new(move |base| ticket_by_hand(base, "12345", "requester,stats")),
+        },
+        Row {
+            name: "(h) (d), hand looks token up",
+            template: Box::new(move |bench| bench.my_ticket(&also_mine, &also_user)),
+            by_hand: Box::new(move |base| {
+                let bearer = tokens
+                    .read()
+                    .ok()
+                    .and_then(|tokens| tokens.get(black_box(USER)).map(|token| bearer_of(token)));
+                let url = ticket_url(base, "12345", "requester,stats");
+                request_with(url, bearer.unwrap_or_else(|| HeaderValue::from_static("")))
+            }),
         },
     ]
 }
