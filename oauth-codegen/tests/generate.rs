@@ -169,6 +169,16 @@ fn without_iparams_json_a_value_sent_only_in_credential_headers_is_secret_and_de
     ));
 }
 
+/// An app of `requests` whose installation has an optional text value `team`.
+fn with_optional_team(requests: &str) -> AppInput {
+    let iparams = r#"{ "team": { "display_name": "Team", "type": "text", "required": false } }"#;
+    AppInput {
+        requests: Some(InputFile::in_memory("config/requests.json", requests)),
+        iparams: Some(InputFile::in_memory("config/iparams.json", iparams)),
+        ..AppInput::default()
+    }
+}
+
 /// Path parts in a row after the fixed start are appended by one call; an optional
 /// installation value in the path is required after the parts before it, as their own calls
 /// would have it, so that the request's first error stays the first part's.
@@ -176,13 +186,7 @@ fn without_iparams_json_a_value_sent_only_in_credential_headers_is_secret_and_de
 fn path_parts_in_a_row_are_one_call_and_a_required_value_comes_after_the_parts_before_it() {
     let requests = r#"{ "getTeam": { "schema": { "method": "GET", "host": "api.example.com",
       "path": "/orgs/<%= context.org %>/teams/<%= iparam.team %>/members" } } }"#;
-    let iparams = r#"{ "team": { "display_name": "Team", "type": "text", "required": false } }"#;
-    let input = AppInput {
-        requests: Some(InputFile::in_memory("config/requests.json", requests)),
-        iparams: Some(InputFile::in_memory("config/iparams.json", iparams)),
-        ..AppInput::default()
-    };
-    let code = generated(input, "Teams");
+    let code = generated(with_optional_team(requests), "Teams");
     let org = code.find("__p::PathPart::Value(\"context.org\"");
     let required = code.find("request.require(\"iparam.team\"");
     let team = code.find("__p::PathPart::Value(\"iparam.team\"");
@@ -207,13 +211,7 @@ fn query_pairs_in_a_row_are_one_call_and_a_required_value_comes_after_the_pairs_
     let requests = r#"{ "search": { "schema": { "method": "GET", "host": "api.example.com",
       "path": "/search", "query": { "q": "<%= context.q %>", "page": "1",
       "team": "<%= iparam.team %>", "per_page": "30", "sort": "<%= context.sort %>" } } } }"#;
-    let iparams = r#"{ "team": { "display_name": "Team", "type": "text", "required": false } }"#;
-    let input = AppInput {
-        requests: Some(InputFile::in_memory("config/requests.json", requests)),
-        iparams: Some(InputFile::in_memory("config/iparams.json", iparams)),
-        ..AppInput::default()
-    };
-    let code = generated(input, "Search");
+    let code = generated(with_optional_team(requests), "Search");
     let q = code.find("(\"q\", &context.q)");
     let required = code.find("request.require(\"iparam.team\"");
     let team = code.find("(\"team\", __value");
