@@ -13,7 +13,7 @@ use quote::quote;
 use values::{Values, ident};
 
 use crate::model::{AppConfig, Method};
-use crate::plan::{AppPlan, IparamField, IparamKind, Step, TemplatePlan, Value};
+use crate::plan::{AppPlan, IparamField, IparamKind, Step, TemplatePlan, Text, Value};
 
 /// What the generated client is called and where it points.
 #[derive(Debug, Clone)]
@@ -379,13 +379,7 @@ fn run_part(
         Step::PathValue(value) if !in_query => {
             Some((RunKind::Path, path_value_tokens(value, values)))
         }
-        Step::Query { key, value } => {
-            let value = values.text(value);
-            Some((
-                RunKind::Query,
-                (quote!((#key, #value)), quote!(request.query(#key, #value);)),
-            ))
-        }
+        Step::Query { key, value } => Some((RunKind::Query, query_tokens(key, value, values))),
         _ => None,
     }
 }
@@ -399,6 +393,12 @@ fn literal_tokens(text: &str) -> (TokenStream, TokenStream) {
         quote!(__p::PathPart::Literal(#text)),
         quote!(request.path_literal(#text);),
     )
+}
+
+/// A pair of the template's query, as an element of `query_pairs` and as its own call.
+fn query_tokens(key: &str, value: &Text, values: &mut Values<'_>) -> (TokenStream, TokenStream) {
+    let value = values.text(value);
+    (quote!((#key, #value)), quote!(request.query(#key, #value);))
 }
 
 /// A value inside the path, as a `PathPart` and as its own call.
@@ -430,10 +430,7 @@ fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
             let value = values.value(value);
             quote!(request.path_prefix_value(#label, #value);)
         }
-        Step::Query { key, value } => {
-            let value = values.text(value);
-            quote!(request.query(#key, #value);)
-        }
+        Step::Query { key, value } => query_tokens(key, value, values).1,
         Step::Header { label, name, value } => {
             let value = values.text(value);
             // A constant: the name was checked when the configs were read, so this cannot fail.

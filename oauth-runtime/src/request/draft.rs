@@ -289,35 +289,15 @@ static BEARER_HEADER: TokenHeader = TokenHeader {
 
 /// The token headers of a request, in their order. Nearly always none or the usual `Bearer`
 /// one alone, a word each (a request then allocates, writes and lets go nothing for them);
-/// others in one box, with the values made when the token is set.
+/// others in a list, each with its value once the token is set (none for a usual `Bearer` one,
+/// whose value is the token's own).
 #[derive(Default)]
 pub(crate) enum TokenHeaders {
     #[default]
     None,
     /// The usual `Authorization: Bearer <access token>` alone, whose value is the token's own.
     Bearer,
-    Custom(Box<CustomTokenHeaders>),
-}
-
-/// Token headers other than the usual `Bearer` one alone. Each has its value once the token
-/// is set (none for a usual `Bearer` one, whose value is the token's own).
-pub(crate) struct CustomTokenHeaders {
-    first: (TokenHeader, Option<HeaderValue>),
-    more: Vec<(TokenHeader, Option<HeaderValue>)>,
-}
-
-impl CustomTokenHeaders {
-    fn push(&mut self, header: TokenHeader) {
-        self.more.push((header, None));
-    }
-
-    fn each(&self) -> impl Iterator<Item = &(TokenHeader, Option<HeaderValue>)> {
-        std::iter::once(&self.first).chain(&self.more)
-    }
-
-    fn each_mut(&mut self) -> impl Iterator<Item = &mut (TokenHeader, Option<HeaderValue>)> {
-        std::iter::once(&mut self.first).chain(&mut self.more)
-    }
+    Custom(Vec<(TokenHeader, Option<HeaderValue>)>),
 }
 
 impl TokenHeaders {
@@ -331,21 +311,25 @@ impl TokenHeaders {
 
     pub(super) fn push(&mut self, header: TokenHeader) {
         match self {
-            TokenHeaders::None => {
-                *self = TokenHeaders::Custom(Box::new(CustomTokenHeaders {
-                    first: (header, None),
-                    more: Vec::new(),
-                }));
-            }
+            TokenHeaders::None => *self = TokenHeaders::Custom(vec![(header, None)]),
             TokenHeaders::Bearer => {
-                let mut custom = CustomTokenHeaders {
-                    first: (BEARER_HEADER.clone(), None),
-                    more: Vec::new(),
-                };
-                custom.push(header);
-                *self = TokenHeaders::Custom(Box::new(custom));
+                *self = TokenHeaders::Custom(vec![(BEARER_HEADER.clone(), None), (header, None)]);
             }
-            TokenHeaders::Custom(custom) => custom.push(header),
+            TokenHeaders::Custom(all) => all.push((header, None)),
+        }
+    }
+
+    /// The usual `Bearer` header when it is alone, and the headers of the list.
+    fn parts(
+        &self,
+    ) -> (
+        Option<&'static TokenHeader>,
+        &[(TokenHeader, Option<HeaderValue>)],
+    ) {
+        match self {
+            TokenHeaders::None => (None, &[]),
+            TokenHeaders::Bearer => (Some(&BEARER_HEADER), &[]),
+            TokenHeaders::Custom(all) => (None, all),
         }
     }
 
@@ -354,39 +338,37 @@ impl TokenHeaders {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &TokenHeader> {
-        let (bearer, custom) = match self {
-            TokenHeaders::None => (None, None),
-            TokenHeaders::Bearer => (Some(&BEARER_HEADER), None),
-            TokenHeaders::Custom(custom) => (None, Some(custom.each().map(|(header, _)| header))),
-        };
-        bearer.into_iter().chain(custom.into_iter().flatten())
+        let (bearer, all) = self.parts();
+        bearer
+            .into_iter()
+            .chain(all.iter().map(|(header, _)| header))
     }
 
     /// The name of the first token header (`Authorization` when there is none).
     pub(crate) fn first_name(&self) -> &HeaderName {
         match self {
-            TokenHeaders::Custom(custom) => &custom.first.0.name,
+            TokenHeaders::Custom(all) => all.first().map_or(&BEARER_HEADER.name, |(h, _)| &h.name),
             TokenHeaders::Bearer | TokenHeaders::None => &BEARER_HEADER.name,
         }
     }
 
     /// Whether the usual `Bearer` header is the only one.
     pub(crate) fn only_bearer(&self) -> bool {
-        match self {
-            TokenHeaders::Bearer => true,
-            TokenHeaders::Custom(custom) => custom.more.is_empty() && custom.first.0.is_bearer(),
-            TokenHeaders::None => false,
+        match self.parts() {
+            (Some(_), _) => true,
+            (None, [(header, _)]) => header.is_bearer(),
+            (None, _) => false,
         }
     }
 
     /// Makes the headers' values with `token` in them; false when one cannot be a header value.
     pub(crate) fn make_values(&mut self, token: &AccessToken) -> bool {
-        let custom = match self {
+        let all = match self {
             TokenHeaders::None => return true,
             TokenHeaders::Bearer => return token.is_header_value(),
-            TokenHeaders::Custom(custom) => custom,
+            TokenHeaders::Custom(all) => all,
         };
-        for (header, value) in custom.each_mut() {
+        for (header, value) in all {
             *value = None;
             if header.is_bearer() {
                 if !token.is_header_value() {
@@ -408,13 +390,9 @@ impl TokenHeaders {
         &'h self,
         token: &'h AccessToken,
     ) -> impl Iterator<Item = (&'h HeaderName, Option<HeaderValue>)> + 'h {
-        let (bearer, custom) = match self {
-            TokenHeaders::None => (None, None),
-            TokenHeaders::Bearer => (Some(&BEARER_HEADER.name), None),
-            TokenHeaders::Custom(custom) => (None, Some(custom.each())),
-        };
-        let bearer = bearer.map(|name| (name, token.bearer()));
-        let custom = custom.into_iter().flatten().map(|(header, value)| {
+        let (bearer, all) = self.parts();
+        let bearer = bearer.map(|header| (&header.name, token.bearer()));
+        let all = all.iter().map(|(header, value)| {
             let value = match value {
                 Some(value) => Some(value.clone()),
                 None if header.is_bearer() => token.bearer(),
@@ -422,7 +400,7 @@ impl TokenHeaders {
             };
             (&header.name, value)
         });
-        bearer.into_iter().chain(custom)
+        bearer.into_iter().chain(all)
     }
 }
 
@@ -474,13 +452,13 @@ mod tests {
         assert_eq!(names(&alone), ["authorization"]);
         assert!(alone.iter().all(TokenHeader::is_bearer));
 
-        // One box, no list: a lone custom header allocates once.
+        // A list of one: a lone custom header allocates once.
         let mut custom_alone = TokenHeaders::default();
         custom_alone.push(custom());
         assert!(!custom_alone.only_bearer());
         assert_eq!(names(&custom_alone), ["x-token"]);
         assert_eq!(custom_alone.first_name().as_str(), "x-token");
-        assert!(matches!(&custom_alone, TokenHeaders::Custom(c) if c.more.capacity() == 0));
+        assert!(matches!(&custom_alone, TokenHeaders::Custom(all) if all.capacity() == 1));
 
         let mut bearer_first = TokenHeaders::default();
         bearer_first.push_bearer();

@@ -139,9 +139,7 @@ impl RefreshLock {
             _held: Some(Box::new(guard)),
         }
     }
-}
 
-impl RefreshLock {
     /// Whether it holds a lock (a store without locks hands out ones that hold none).
     #[cfg(test)]
     pub(crate) fn is_held(&self) -> bool {
