@@ -233,9 +233,18 @@ impl Values<'_> {
                 let text = self.text(request, value);
                 request.query(key, &text);
             }
-            Step::Header { label, name, value } => {
+            Step::Header {
+                label,
+                name,
+                value,
+                secret,
+            } => {
                 let text = self.text(request, value);
-                request.header(label, header_name(name), &text);
+                if *secret {
+                    request.secret_header(label, header_name(name), &text);
+                } else {
+                    request.header(label, header_name(name), &text);
+                }
             }
             Step::TokenHeader {
                 label,

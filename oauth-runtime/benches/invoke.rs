@@ -17,10 +17,13 @@
 //!   in the template's `Authorization` header (`ticketWithToken`), no token looked up, so that
 //!   the building alone is compared;
 //! - (h) (d) against a hand-built request that looks its user's token up, as an app keeping its
-//!   users' tokens itself would: a `HashMap` of 1000 users' tokens behind an `RwLock`.
+//!   users' tokens itself would: a `HashMap` of 1000 users' tokens behind an `RwLock`;
+//! - (i) (a) without OAuth, as the corpus's Freshdesk apps send their API key: `Authorization:
+//!   Basic <%= encode(iparam.api_key + ':X') %>` and a `Content-Type` (`ticketWithApiKey`).
 //!
 //! The hand-built side makes its `Authorization` value at each call, as reqwest's `bearer_auth`
-//! does (`INVOKE_HAND_BEARER=kept` makes it once and clones it, as the runtime's cache does).
+//! and `basic_auth` do (`INVOKE_HAND_BEARER=kept` makes it once and clones it, as the runtime's
+//! token cache and a client's fixed headers do).
 //!
 //! The template's token comes from a `MemoryStore` through the refreshing manager. Rounds
 //! alternate which side goes first; figures are medians over rounds (ns per request, and the
@@ -35,13 +38,14 @@ use std::hint::black_box;
 use std::sync::{LazyLock, RwLock};
 use std::time::{Duration, Instant};
 
-use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use base64::Engine as _;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use oauth_runtime::UserId;
 
 mod common;
 use common::{
-    Bench, GetConversationContext, GetTicketContext, HostTicketContext, MyTicketContext, TOKEN,
-    TicketWithTokenContext, USER, quick, server,
+    API_KEY, Bench, GetConversationContext, GetTicketContext, HostTicketContext, MyTicketContext,
+    TOKEN, TicketWithApiKeyContext, TicketWithTokenContext, USER, quick, server,
 };
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -72,6 +76,25 @@ fn bearer() -> HeaderValue {
     match &*KEPT {
         Some(value) => value.clone(),
         None => bearer_of(TOKEN),
+    }
+}
+
+/// The `Authorization` value of the API key, made as reqwest's `basic_auth` makes it: at each
+/// call, or once with `INVOKE_HAND_BEARER=kept`.
+fn basic() -> HeaderValue {
+    fn basic_of(key: &str) -> HeaderValue {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{key}:X"));
+        let mut value = HeaderValue::from_str(&format!("Basic {credentials}")).unwrap();
+        value.set_sensitive(true);
+        value
+    }
+    static KEPT: LazyLock<Option<HeaderValue>> = LazyLock::new(|| {
+        let kept = std::env::var("INVOKE_HAND_BEARER").is_ok_and(|v| v == "kept");
+        kept.then(|| basic_of(API_KEY))
+    });
+    match &*KEPT {
+        Some(value) => value.clone(),
+        None => basic_of(API_KEY),
     }
 }
 
@@ -167,6 +190,10 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
         ticket_id: "12345".into(),
         include: "requester,stats".into(),
     };
+    let with_key = TicketWithApiKeyContext {
+        ticket_id: "12345".into(),
+        include: "requester,stats".into(),
+    };
     vec![
         Row {
             name: "(a) 2 values + token",
@@ -236,6 +263,18 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
                     .and_then(|tokens| tokens.get(black_box(USER)).map(|token| bearer_of(token)));
                 let url = ticket_url(base, "12345", "requester,stats");
                 request_with(url, bearer.unwrap_or_else(|| HeaderValue::from_static("")))
+            }),
+        },
+        Row {
+            name: "(i) (a), an API key, no OAuth",
+            template: Box::new(move |bench| bench.ticket_with_api_key(&with_key)),
+            by_hand: Box::new(move |base| {
+                let url = ticket_url(base, "12345", "requester,stats");
+                let mut request = request_with(url, basic());
+                request
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                request
             }),
         },
     ]

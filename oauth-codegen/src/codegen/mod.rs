@@ -431,10 +431,16 @@ fn step_tokens(step: &Step, values: &mut Values<'_>) -> TokenStream {
             quote!(request.path_prefix_value(#label, #value);)
         }
         Step::Query { key, value } => query_tokens(key, value, values).1,
-        Step::Header { label, name, value } => {
+        Step::Header {
+            label,
+            name,
+            value,
+            secret,
+        } => {
             let value = values.text(value);
+            let call = ident(if *secret { "secret_header" } else { "header" });
             // A constant: the name was checked when the configs were read, so this cannot fail.
-            quote!(request.header(#label, const { __p::HeaderName::from_static(#name) }, #value);)
+            quote!(request.#call(#label, const { __p::HeaderName::from_static(#name) }, #value);)
         }
         Step::TokenHeader {
             label,

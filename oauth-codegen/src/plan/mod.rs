@@ -63,8 +63,11 @@ pub struct TemplatePlan {
     pub query_keys: Vec<String>,
     /// How the request is composed, in order.
     pub steps: Vec<Step>,
-    /// The first `fixed_steps` steps are the URL's fixed start: text and installation values
-    /// only, the same at each call of one client, composed once per client.
+    /// The first `fixed_steps` steps are the request's fixed part: text and installation
+    /// values only, the same at each call of one client, composed once per client. The URL's
+    /// fixed start, then the headers made of text and installation values alone (moved before
+    /// the other steps: a header's place among the headers does not matter, as no header is
+    /// set twice). None when the host reads the context: a client keeps nothing then.
     pub fixed_steps: usize,
 }
 
@@ -114,6 +117,9 @@ pub enum Step {
         name: String,
         /// Its value.
         value: Text,
+        /// Whether its value reads a secure installation value: the header is marked
+        /// sensitive, never shown (`Debug` of the request shows `Sensitive`).
+        secret: bool,
     },
     /// A header carrying the access token between `prefix` and `suffix`.
     TokenHeader {
@@ -321,6 +327,7 @@ fn steps(template: &Template, resolve: &Resolve<'_>) -> (Vec<Step>, usize) {
             value,
         });
     }
+    let mut headers = Vec::new();
     for header in &schema.headers {
         let label = format!("header {}", header.name.value);
         let name = header.name.value.to_ascii_lowercase();
@@ -329,20 +336,36 @@ fn steps(template: &Template, resolve: &Resolve<'_>) -> (Vec<Step>, usize) {
             Part::Placeholder(p) => p.expr.is_access_token(),
             Part::Text(_) => false,
         });
-        steps.push(match token_at {
+        headers.push(match token_at {
             Some(at) => Step::TokenHeader {
                 label,
                 name,
                 prefix: resolve.parts(parts.get(..at).unwrap_or_default()),
                 suffix: resolve.parts(parts.get(at + 1..).unwrap_or_default()),
             },
-            None => Step::Header {
-                label,
-                name,
-                value: resolve.text(&header.value),
-            },
+            None => {
+                let value = resolve.text(&header.value);
+                Step::Header {
+                    label,
+                    name,
+                    secret: resolve.reads_secret(&value),
+                    value,
+                }
+            }
         });
     }
+    // Headers of text and installation values are the same at each call of a client: made
+    // with the URL's fixed start, kept with it (when it has one).
+    if fixed_steps > 0 {
+        let (fixed, other): (Vec<Step>, Vec<Step>) = headers
+            .into_iter()
+            .partition(|step| matches!(step, Step::Header { value, .. } if value.is_fixed()));
+        let at = fixed_steps;
+        fixed_steps += fixed.len();
+        steps.splice(at..at, fixed);
+        headers = other;
+    }
+    steps.extend(headers);
     if let Some(security) = &template.options.security {
         // Each is one placeholder (checked): its value.
         let value = |text: &TemplateString| match text.parts.as_slice() {
@@ -436,6 +459,20 @@ impl Resolve<'_> {
 
     fn text(&self, text: &TemplateString) -> Text {
         self.parts(&text.parts)
+    }
+
+    /// Whether `text` reads a secure installation value.
+    fn reads_secret(&self, text: &Text) -> bool {
+        fn reads(terms: &[Term], iparams: &[IparamField]) -> bool {
+            terms.iter().any(|term| match term {
+                Term::Iparam(index) => iparams
+                    .get(*index)
+                    .is_some_and(|f| f.kind == IparamKind::Secret),
+                Term::Encode(inner) => reads(inner, iparams),
+                _ => false,
+            })
+        }
+        text.values().any(|value| reads(&value.terms, self.iparams))
     }
 
     fn parts(&self, parts: &[Part]) -> Text {

@@ -120,17 +120,18 @@ fn a_template_is_decided_once_names_types_integration_retries_and_steps() {
             "host value",
             "host text",
             "path text",
+            "header",
             "path value",
             "path text",
             "query",
             "query",
             "token header",
-            "header"
         ]
     );
-    assert_eq!(template.fixed_steps, 3);
-    assert!(template.steps[7].is_bearer());
-    assert!(!template.steps[8].is_bearer());
+    // The header of installation values alone is made with the URL's fixed start.
+    assert_eq!(template.fixed_steps, 4);
+    assert!(template.steps[8].is_bearer());
+    assert!(!template.steps[3].is_bearer());
     assert_eq!(
         template.shown.request,
         "GET https://{iparam.domain}.freshservice.com/api/v2/tickets/{context.ticket_id}/notes"
@@ -156,26 +157,89 @@ fn values_evaluate_as_the_generated_code_evaluates_them() {
         }
     };
     // A single value with a default: the default when absent or empty.
-    assert_eq!(eval(5, &[]).as_deref(), Ok("requester"));
+    assert_eq!(eval(6, &[]).as_deref(), Ok("requester"));
     assert_eq!(
-        eval(5, &[("context.include", "")]).as_deref(),
+        eval(6, &[("context.include", "")]).as_deref(),
         Ok("requester")
     );
     assert_eq!(
-        eval(5, &[("context.include", "stats")]).as_deref(),
+        eval(6, &[("context.include", "stats")]).as_deref(),
         Ok("stats")
     );
     // Numbers are sent as written.
-    assert_eq!(eval(6, &[]).as_deref(), Ok("2"));
+    assert_eq!(eval(7, &[]).as_deref(), Ok("2"));
     // A concatenation inside `encode(…)`, through the interpreter's encoding.
-    assert_eq!(eval(8, &[("iparam.key", "k1")]).as_deref(), Ok("b64(k1:X)"));
+    assert_eq!(eval(3, &[("iparam.key", "k1")]).as_deref(), Ok("b64(k1:X)"));
     // An installation value that is absent is missing; a context value is empty.
     let domain = plan.iparams.iter().position(|f| f.label == "iparam.domain");
     assert_eq!(
         eval(0, &[]),
         Err(Missing::Iparam(domain.expect("an iparam")))
     );
-    assert_eq!(eval(3, &[]).as_deref(), Ok(""));
+    assert_eq!(eval(4, &[]).as_deref(), Ok(""));
+}
+
+#[test]
+fn headers_of_installation_values_alone_join_the_fixed_part_and_secure_ones_are_secret() {
+    let requests = r#"{
+      "a": {
+        "schema": {
+          "method": "GET", "host": "<%= iparam.domain %>", "path": "/t/<%= context.id %>",
+          "headers": {
+            "X-Note": "<%= context.note %>",
+            "X-Region": "<%= iparam.region || 'us' %>",
+            "Authorization": "Basic <%= encode(iparam.api_key + ':X') %>",
+            "Accept": "application/json"
+          }
+        }
+      },
+      "b": {
+        "schema": {
+          "method": "GET", "host": "<%= context.host %>",
+          "headers": { "X-Region": "<%= iparam.region %>" }
+        }
+      }
+    }"#;
+    let iparams = r#"{
+      "domain": { "display_name": "D", "type": "text", "required": true },
+      "region": { "display_name": "R", "type": "text" },
+      "api_key": { "display_name": "K", "type": "text", "required": true, "secure": true }
+    }"#;
+    let input = AppInput {
+        requests: Some(InputFile::in_memory("config/requests.json", requests)),
+        iparams: Some(InputFile::in_memory("config/iparams.json", iparams)),
+        ..AppInput::default()
+    };
+    let app = check(input);
+    assert!(!app.diagnostics.has_errors());
+    let plan = AppPlan::new(&app.config);
+    let headers = |template: &TemplatePlan, range: std::ops::Range<usize>| -> Vec<(String, bool)> {
+        template.steps[range]
+            .iter()
+            .filter_map(|step| match step {
+                Step::Header { label, secret, .. } => Some((label.clone(), *secret)),
+                _ => None,
+            })
+            .collect()
+    };
+    let a = plan.template("a").expect("planned");
+    let fixed = headers(a, 0..a.fixed_steps);
+    let per_call = headers(a, a.fixed_steps..a.steps.len());
+    // In the template's order, after the URL's fixed start (host, `/t/`).
+    assert_eq!(
+        fixed,
+        [
+            ("header X-Region".to_string(), false),
+            ("header Authorization".to_string(), true),
+            ("header Accept".to_string(), false),
+        ]
+    );
+    assert_eq!(per_call, [("header X-Note".to_string(), false)]);
+    assert_eq!(a.fixed_steps, 5);
+    // A host read from the context: nothing is fixed, the headers stay where they are.
+    let b = plan.template("b").expect("planned");
+    assert_eq!(b.fixed_steps, 0);
+    assert_eq!(headers(b, 0..b.steps.len()).len(), 1);
 }
 
 #[test]

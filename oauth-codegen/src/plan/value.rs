@@ -81,6 +81,11 @@ impl Text {
         })
     }
 
+    /// Whether it is the same at each call of a client: its values read no context.
+    pub fn is_fixed(&self) -> bool {
+        self.values().all(Value::is_fixed)
+    }
+
     /// The text when it holds no value.
     pub fn as_literal(&self) -> Option<String> {
         let mut out = String::new();

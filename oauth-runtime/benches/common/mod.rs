@@ -99,6 +99,9 @@ pub fn context() -> GetTicketContext {
     }
 }
 
+/// The installation's API key, sent as HTTP Basic credentials (`ticketWithApiKey`).
+pub const API_KEY: &str = "Lx8fQm2ZpR7vKc3Ns9Wd";
+
 /// The end user of the agent integration's template.
 pub const USER: &str = "u-1";
 
@@ -108,6 +111,7 @@ pub fn iparams(port: u16) -> BenchIparams {
         host: format!("127.0.0.1:{port}"),
         current_host_endpoint_urls_helpdesk: format!("127.0.0.1:{port}"),
         token: TOKEN.into(),
+        api_key: API_KEY.into(),
     }
 }
 

@@ -9,6 +9,8 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
+use http::header::{HeaderName, HeaderValue};
+
 use super::Marks;
 use super::segments::Segments;
 use crate::error::InvokeError;
@@ -50,7 +52,7 @@ impl<T> fmt::Debug for FixedUrls<T> {
 /// template of the app, and uses one.
 #[derive(Default)]
 pub struct FixedUrl {
-    start: OnceLock<Arc<Kept>>,
+    start: OnceLock<Start>,
     /// The client certificate the template presented, when it has one: the same installation
     /// values make the same identity, whose digest is not computed again. The client's own,
     /// as its installation's values are.
@@ -62,6 +64,15 @@ pub struct FixedUrl {
     /// call's value must not decide what the calls of other clients (other installations)
     /// keep.
     prefixed: OnceLock<Option<Box<Prefixed>>>,
+}
+
+/// A client's fixed part of a template's request, once composed.
+pub(super) struct Start {
+    /// The URL's start, shared with the clients whose start is the same text.
+    kept: Arc<Kept>,
+    /// The headers made of text and installation values alone, made once: the client's own,
+    /// as they hold its installation's values (a credential, often).
+    pub(super) headers: Box<[(HeaderName, HeaderValue)]>,
 }
 
 /// What a fixed URL start keeps once composed.
@@ -97,24 +108,36 @@ pub(super) struct Composed {
     pub(super) segments: Segments,
 }
 
+impl Start {
+    pub(super) fn composed(&self) -> &Composed {
+        &self.kept.composed
+    }
+}
+
 impl FixedUrl {
     fn kept(&self) -> Option<&Kept> {
-        self.start.get().map(|kept| &**kept)
+        self.start.get().map(|start| &*start.kept)
     }
 
     pub(super) fn composed(&self) -> Option<&Composed> {
         self.kept().map(|kept| &kept.composed)
     }
 
-    /// Keeps the first start; the same start composed by a concurrent call is the same.
-    pub(super) fn keep(&self, kept: Arc<Kept>) {
-        let _ = self.start.set(kept);
+    /// The fixed part, once kept.
+    pub(super) fn start(&self) -> Option<&Start> {
+        self.start.get()
+    }
+
+    /// Keeps the first start, with its fixed headers; the same start composed by a concurrent
+    /// call is the same.
+    pub(super) fn keep(&self, kept: Arc<Kept>, headers: Box<[(HeaderName, HeaderValue)]>) {
+        let _ = self.start.set(Start { kept, headers });
     }
 
     /// Whether its start is the one `other` keeps.
     #[cfg(test)]
     pub(super) fn shares_start_with(&self, other: &FixedUrl) -> bool {
-        matches!((self.start.get(), other.start.get()), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+        matches!((self.start.get(), other.start.get()), (Some(a), Some(b)) if Arc::ptr_eq(&a.kept, &b.kept))
     }
 
     /// The prefix kept after the start (see `prefix`), once one is known.

@@ -118,9 +118,12 @@ impl<'c> Compose<'c> {
     /// then false. True when the caller is to compose it now, then call
     /// [`keep_fixed`](Self::keep_fixed). It comes first.
     pub fn fixed(&mut self, fixed: &'c FixedUrl) -> bool {
-        match fixed.composed() {
-            Some(composed) => {
-                self.adopt(fixed, composed);
+        match fixed.start() {
+            Some(start) => {
+                self.adopt(fixed, start.composed());
+                for (name, value) in &start.headers {
+                    set_header(&mut self.draft.headers, name.clone(), value.clone());
+                }
                 false
             }
             None => {
@@ -145,11 +148,15 @@ impl<'c> Compose<'c> {
         // Until a value comes, the text is the whole start (its segments are appended to a
         // parsed URL only when it began with a path prefix value: not shared then).
         let shareable = matches!(self.segments, Segments::Pending);
+        // The headers set so far are the fixed ones, composed in the fixed part.
+        let headers: Box<[_]> = (self.draft.headers.iter())
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         let template = self.draft.template;
         let starts = &self.draft.runtime.inner.starts;
         if shareable && let Some(kept) = starts.find(template, &self.url, &self.marks) {
             self.adopt(fixed, &kept.composed);
-            fixed.keep(kept);
+            fixed.keep(kept, headers);
             return;
         }
         self.append_to_fixed_path();
@@ -166,7 +173,7 @@ impl<'c> Compose<'c> {
             let starts = &self.draft.runtime.inner.starts;
             starts.keep(template, &kept.composed.text, &kept);
         }
-        fixed.keep(kept);
+        fixed.keep(kept, headers);
         self.fixed = FixedStart::Kept(fixed, self.url.len());
     }
 
@@ -544,8 +551,27 @@ impl<'c> Compose<'c> {
     /// A header (its name a constant of the generated code); the value must be one line. A
     /// header of the same name set before is replaced (a template's are distinct).
     pub fn header(&mut self, placeholder: &'static str, name: HeaderName, value: &str) {
+        self.set_header(placeholder, name, value, false);
+    }
+
+    /// A header whose value reads a secure installation value: marked sensitive, so that
+    /// `Debug` of the built request shows `Sensitive` rather than the value.
+    pub fn secret_header(&mut self, placeholder: &'static str, name: HeaderName, value: &str) {
+        self.set_header(placeholder, name, value, true);
+    }
+
+    fn set_header(
+        &mut self,
+        placeholder: &'static str,
+        name: HeaderName,
+        value: &str,
+        secret: bool,
+    ) {
         match HeaderValue::from_str(value) {
-            Ok(value) => set_header(&mut self.draft.headers, name, value),
+            Ok(mut value) => {
+                value.set_sensitive(secret);
+                set_header(&mut self.draft.headers, name, value);
+            }
             Err(_) => self.fail(placeholder, NOT_HEADER_TEXT),
         }
     }
@@ -665,5 +691,7 @@ impl<'c> Compose<'c> {
     }
 }
 
+#[cfg(test)]
+mod header_tests;
 #[cfg(test)]
 mod tests;
