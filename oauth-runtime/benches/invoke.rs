@@ -12,7 +12,10 @@
 //! - (e) a `current_host.endpoint_urls` host and a path-prefix value (`hostTicket`);
 //! - (f) (a) from a client made for the call (`Bench::new(runtime, iparams)`), as a server
 //!   serving many installations makes them: the first call of each client, whose URL start
-//!   the runtime has parsed for an earlier client;
+//!   the runtime has parsed for an earlier client. Both sides are given the installation's
+//!   values at each call (a copy, as a server reads them per request), and the hand-built
+//!   side finds the installation's parsed base URL by its host in a locked `HashMap`, as a
+//!   server of many installations keeps them parsed;
 //! - (g) (a) with the token in hand, as the hand-built side has it: an installation parameter
 //!   in the template's `Authorization` header (`ticketWithToken`), no token looked up, so that
 //!   the building alone is compared;
@@ -121,6 +124,21 @@ fn users_tokens() -> RwLock<HashMap<String, String>> {
     RwLock::new(tokens)
 }
 
+/// The parsed base URLs of 1000 installations by their hosts, `host`'s among them, as a server
+/// of many installations keeps them.
+fn installation_bases(host: &str) -> RwLock<HashMap<String, url::Url>> {
+    let mut bases: HashMap<String, url::Url> = (0..1000)
+        .map(|n| {
+            let other = format!("tenant-{n}.example.com");
+            let base = url::Url::parse(&format!("http://{other}/")).unwrap();
+            (other, base)
+        })
+        .collect();
+    let base = url::Url::parse(&format!("http://{host}/")).unwrap();
+    bases.insert(host.to_string(), base);
+    RwLock::new(bases)
+}
+
 fn conversation(ticket_id: &str, include: &str) -> GetConversationContext {
     GetConversationContext {
         ticket_id: ticket_id.into(),
@@ -185,6 +203,7 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
         include: "requester,stats".into(),
     };
     let (runtime, iparams) = (runtime.clone(), common::iparams(port));
+    let (hand_iparams, bases) = (iparams.clone(), installation_bases(&iparams.host));
     let per_call = ticket.clone();
     let in_hand = TicketWithTokenContext {
         ticket_id: "12345".into(),
@@ -246,7 +265,15 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
             template: Box::new(move |_| {
                 Bench::new(runtime.clone(), iparams.clone()).get_ticket(&per_call)
             }),
-            by_hand: Box::new(move |base| ticket_by_hand(base, "12345", "requester,stats")),
+            by_hand: Box::new(move |_| {
+                let installation = hand_iparams.clone();
+                let base = bases
+                    .read()
+                    .ok()
+                    .and_then(|bases| bases.get(black_box(&installation.host)).cloned());
+                let base = base.unwrap_or_else(|| url::Url::parse("http://unknown/").unwrap());
+                ticket_by_hand(&base, "12345", "requester,stats")
+            }),
         },
         Row {
             name: "(g) (a), the token in hand",

@@ -184,11 +184,29 @@ pub(crate) fn let_oldest_go_weighed<K: Hash + Eq + Clone, V, S: BuildHasher, T: 
     at: impl Fn(&V) -> T,
     weight: impl Fn(&V) -> usize,
 ) -> usize {
+    let_oldest_go_by(
+        map,
+        held,
+        capacity,
+        |map| map.iter().map(|(k, v)| (at(v), k.clone())).collect(),
+        |map, key| map.remove(&key).map_or(0, |v| weight(&v)),
+    )
+}
+
+/// [`let_oldest_go_weighed`] for any cache: `entries` lists each entry's age and key, `remove`
+/// lets the entry of a key go and says how many things it held.
+pub(crate) fn let_oldest_go_by<M, K, T: Ord + Copy>(
+    cache: &mut M,
+    held: usize,
+    capacity: usize,
+    entries: impl FnOnce(&M) -> Vec<(T, K)>,
+    mut remove: impl FnMut(&mut M, K) -> usize,
+) -> usize {
     if held < capacity {
         return 0;
     }
     let room = held + 1 - capacity + capacity / 10;
-    let mut oldest: Vec<(T, K)> = map.iter().map(|(k, v)| (at(v), k.clone())).collect();
+    let mut oldest = entries(cache);
     // Each entry holds one thing at least: the `room` oldest are enough, found without
     // sorting the whole cache.
     if room < oldest.len() {
@@ -201,9 +219,7 @@ pub(crate) fn let_oldest_go_weighed<K: Hash + Eq + Clone, V, S: BuildHasher, T: 
         if freed >= room {
             break;
         }
-        if let Some(value) = map.remove(&key) {
-            freed += weight(&value);
-        }
+        freed += remove(cache, key);
     }
     freed
 }

@@ -47,12 +47,22 @@ impl<T> fmt::Debug for FixedUrls<T> {
     }
 }
 
-/// One template's fixed URL start, once composed: shared by the clients whose start is the
-/// same text (see `starts`). Three pointers until then: a client made per call makes one per
+/// One template's fixed part of a client's requests: the URL's start (shared by the clients
+/// whose start is the same text, see `starts`) and what the client keeps beside it, once
+/// composed. A state and nothing else until then: a client made per call makes one per
 /// template of the app, and uses one.
 #[derive(Default)]
 pub struct FixedUrl {
     start: OnceLock<Start>,
+}
+
+/// A client's fixed part of a template's request, once composed.
+pub(super) struct Start {
+    /// The URL's start, shared with the clients whose start is the same text.
+    kept: Arc<Kept>,
+    /// The headers made of text and installation values alone, made once: the client's own,
+    /// as they hold its installation's values (a credential, often).
+    pub(super) headers: Box<[(HeaderName, HeaderValue)]>,
     /// The client certificate the template presented, when it has one: the same installation
     /// values make the same identity, whose digest is not computed again. The client's own,
     /// as its installation's values are.
@@ -64,15 +74,6 @@ pub struct FixedUrl {
     /// call's value must not decide what the calls of other clients (other installations)
     /// keep.
     prefixed: OnceLock<Option<Box<Prefixed>>>,
-}
-
-/// A client's fixed part of a template's request, once composed.
-pub(super) struct Start {
-    /// The URL's start, shared with the clients whose start is the same text.
-    kept: Arc<Kept>,
-    /// The headers made of text and installation values alone, made once: the client's own,
-    /// as they hold its installation's values (a credential, often).
-    pub(super) headers: Box<[(HeaderName, HeaderValue)]>,
 }
 
 /// What a fixed URL start keeps once composed.
@@ -131,7 +132,12 @@ impl FixedUrl {
     /// Keeps the first start, with its fixed headers; the same start composed by a concurrent
     /// call is the same.
     pub(super) fn keep(&self, kept: Arc<Kept>, headers: Box<[(HeaderName, HeaderValue)]>) {
-        let _ = self.start.set(Start { kept, headers });
+        let _ = self.start.set(Start {
+            kept,
+            headers,
+            identity: OnceLock::new(),
+            prefixed: OnceLock::new(),
+        });
     }
 
     /// Whether its start is the one `other` keeps.
@@ -142,24 +148,26 @@ impl FixedUrl {
 
     /// The prefix kept after the start (see `prefix`), once one is known.
     pub(super) fn prefixed(&self) -> Option<Option<&Prefixed>> {
-        self.prefixed.get().map(Option::as_deref)
+        self.start.get()?.prefixed.get().map(Option::as_deref)
     }
 
     /// Keeps the first prefix known (once the start is kept).
     pub(super) fn keep_prefixed(&self, prefixed: Option<Prefixed>) {
-        if self.start.get().is_some() {
-            let _ = self.prefixed.set(prefixed.map(Box::new));
+        if let Some(start) = self.start.get() {
+            let _ = start.prefixed.set(prefixed.map(Box::new));
         }
     }
 
     /// The identity kept, if any.
     pub(super) fn identity(&self) -> Option<&Arc<Identity>> {
-        self.identity.get()
+        self.start.get()?.identity.get()
     }
 
-    /// Keeps the first identity made.
+    /// Keeps the first identity made (once the start is kept).
     pub(super) fn keep_identity(&self, identity: &Arc<Identity>) {
-        let _ = self.identity.set(identity.clone());
+        if let Some(start) = self.start.get() {
+            let _ = start.identity.set(identity.clone());
+        }
     }
 
     /// The URL parsed from the first `len` bytes of the composed text; `parse` makes it (and

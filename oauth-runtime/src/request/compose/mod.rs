@@ -58,6 +58,20 @@ thread_local! {
     static URL_BUFFER: Cell<String> = const { Cell::new(String::new()) };
 }
 
+/// The bytes a host value may hold: letters, digits, `-`, `.`, `_`, and `:`, `[`, `]` for a
+/// port or an IPv6 address (a table: a client made per call checks its host at each call).
+const HOST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'[' | b']');
+        byte += 1;
+    }
+    table
+};
+
 /// A request being composed by a generated method. Errors are kept and returned by `send`.
 pub struct Compose<'c> {
     /// The request, filled in place.
@@ -149,9 +163,13 @@ impl<'c> Compose<'c> {
         // parsed URL only when it began with a path prefix value: not shared then).
         let shareable = matches!(self.segments, Segments::Pending);
         // The headers set so far are the fixed ones, composed in the fixed part.
-        let headers: Box<[_]> = (self.draft.headers.iter())
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
+        let headers: Box<[_]> = if self.draft.headers.is_empty() {
+            Box::default()
+        } else {
+            (self.draft.headers.iter())
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect()
+        };
         let template = self.draft.template;
         let starts = &self.draft.runtime.inner.starts;
         if shareable && let Some(kept) = starts.find(template, &self.url, &self.marks) {
@@ -257,9 +275,7 @@ impl<'c> Compose<'c> {
         if value.is_empty() {
             return self.fail(placeholder, "is empty, but it is part of the host name");
         }
-        if !value.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'[' | b']')
-        }) {
+        if !value.bytes().all(|b| HOST_BYTES[usize::from(b)]) {
             return self.fail(
                 placeholder,
                 "is not a host name (letters, digits, `-`, `.` and an optional `:port`)",

@@ -6,12 +6,11 @@
 //! installation parameters, rather than parsing the host again (IDNA included), which costs
 //! more than the rest of the request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 use super::Marks;
 use super::fixed::Kept;
-use crate::keyed::{Hasher, Sharded, let_oldest_go_weighed};
+use crate::keyed::{Sharded, let_oldest_go_by};
 use crate::request::draft::TemplateInfo;
 
 /// How many starts a runtime keeps at most: at about 500 bytes each, 2 MiB.
@@ -23,14 +22,16 @@ const SHARDS: usize = 8;
 const _: () = assert!(SHARDS.is_power_of_two());
 
 /// The starts of a runtime's templates, by their composed text, in shards (see [`Sharded`]):
-/// clients made per call on every thread read them.
+/// clients made per call on every thread read them. A text is hashed once, for its shard and
+/// its place in the shard's table.
 pub(crate) struct SharedStarts {
     shards: Sharded<Shard>,
     per_shard: usize,
 }
 
 struct Shard {
-    map: HashMap<Box<str>, Starts, Hasher>,
+    /// Each text with its starts, placed by the text's hash.
+    map: hashbrown::HashTable<(Box<str>, Starts)>,
     /// The starts of all its texts.
     starts: usize,
     /// Lookups so far: a text's `used` is the count at its last one.
@@ -49,17 +50,13 @@ impl SharedStarts {
     /// every client composes its own).
     pub(crate) fn new(capacity: usize) -> Self {
         SharedStarts {
-            shards: Sharded::new(SHARDS, |hasher| Shard {
-                map: HashMap::with_hasher(hasher.clone()),
+            shards: Sharded::new(SHARDS, |_| Shard {
+                map: hashbrown::HashTable::new(),
                 starts: 0,
                 lookups: 0,
             }),
             per_shard: capacity.div_ceil(SHARDS),
         }
-    }
-
-    fn shard(&self, text: &str) -> MutexGuard<'_, Shard> {
-        self.shards.shard_of(text)
     }
 
     /// The start `template` composed as `text`, with the same `marks`, if one was kept.
@@ -72,10 +69,11 @@ impl SharedStarts {
         if self.per_shard == 0 {
             return None;
         }
-        let mut shard = self.shard(text);
+        let hash = self.shards.hash(text);
+        let mut shard = self.shards.shard(hash);
         shard.lookups += 1;
         let lookups = shard.lookups;
-        let starts = shard.map.get_mut(text)?;
+        let (_, starts) = shard.map.find_mut(hash, |(kept, _)| **kept == *text)?;
         starts.used = lookups;
         starts
             .by_template
@@ -92,32 +90,61 @@ impl SharedStarts {
         if self.per_shard == 0 {
             return;
         }
-        let mut shard = self.shard(text);
+        let hash = self.shards.hash(text);
+        let mut shard = self.shards.shard(hash);
+        let shard = &mut *shard;
         // Two clients composing the same start at once: the first kept stays.
-        let kept_already = shard.map.get(text).is_some_and(|starts| {
-            starts
-                .by_template
-                .iter()
-                .any(|(kept_for, _)| std::ptr::eq(*kept_for, template))
-        });
+        let kept_already =
+            shard
+                .map
+                .find(hash, |(t, _)| **t == *text)
+                .is_some_and(|(_, starts)| {
+                    starts
+                        .by_template
+                        .iter()
+                        .any(|(kept_for, _)| std::ptr::eq(*kept_for, template))
+                });
         if kept_already {
             return;
         }
         // Counted by starts, as a text holds one per template composing it.
-        let held = shard.starts;
-        let freed = let_oldest_go_weighed(
+        let freed = let_oldest_go_by(
             &mut shard.map,
-            held,
+            shard.starts,
             self.per_shard,
-            |starts| starts.used,
-            |starts| starts.by_template.len(),
+            |map| {
+                map.iter()
+                    .map(|(text, starts)| (starts.used, text.clone()))
+                    .collect()
+            },
+            |map, text| {
+                let hash = self.shards.hash(&*text);
+                match map.find_entry(hash, |(t, _)| *t == text) {
+                    Ok(entry) => entry.remove().0.1.by_template.len(),
+                    Err(_) => 0,
+                }
+            },
         );
         shard.starts = shard.starts.saturating_sub(freed);
         let used = shard.lookups;
-        let starts = shard.map.entry(text.into()).or_insert_with(|| Starts {
-            by_template: Vec::new(),
-            used,
-        });
+        let hasher = |(t, _): &(Box<str>, Starts)| self.shards.hash(&**t);
+        let (_, starts) = match shard.map.find_mut(hash, |(t, _)| **t == *text) {
+            Some(entry) => entry,
+            None => shard
+                .map
+                .insert_unique(
+                    hash,
+                    (
+                        text.into(),
+                        Starts {
+                            by_template: Vec::new(),
+                            used,
+                        },
+                    ),
+                    hasher,
+                )
+                .into_mut(),
+        };
         starts.by_template.push((template, kept.clone()));
         shard.starts += 1;
     }

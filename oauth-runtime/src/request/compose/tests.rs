@@ -1236,3 +1236,22 @@ fn a_clients_identity_is_made_once_from_the_same_values_and_anew_from_others() {
         "a longer key"
     );
 }
+
+#[test]
+fn a_host_value_holds_host_name_characters_only() {
+    for byte in 0..=u8::MAX {
+        let allowed =
+            byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b':' | b'[' | b']');
+        let value = String::from_utf8_lossy(&[b'a', byte, b'b']).into_owned();
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        compose.host_value("iparam.host", &value);
+        let refused = matches!(
+            compose.finish().0.error.as_deref(),
+            Some(InvokeError::InvalidValue {
+                placeholder: "iparam.host",
+                ..
+            })
+        );
+        assert_eq!(refused, !allowed, "byte {byte:#04x}");
+    }
+}
