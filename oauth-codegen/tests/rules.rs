@@ -463,6 +463,13 @@ fn header_rules() {
         "a\\r",
         "header `X` contains a line break",
     );
+    let r = r#"{ "a": { "schema": { "method": "GET", "host": "x.com", "headers": { "X": "a\u0000b", "Y": "a\tb" } } } }"#;
+    expect_one(
+        requests(r),
+        REQUESTS,
+        "a\\u0000",
+        "header `X` contains the control character '\\0'",
+    );
     let r = r#"{ "a": { "schema": { "method": "GET", "host": "x.com", "headers": { "X": 1 } } } }"#;
     expect_one(
         requests(r),

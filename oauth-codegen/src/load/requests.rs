@@ -258,18 +258,25 @@ pub(super) fn headers(json: &Json, what: &str, diagnostics: &mut Diagnostics) ->
         ) else {
             continue;
         };
-        for part in &value.parts {
-            if let Part::Text(text) = part
-                && text.contains(['\r', '\n'])
-            {
-                diagnostics.push(
-                    Diagnostic::error(
-                        value.span.clone(),
-                        format!("header `{}` contains a line break", name.value),
-                    )
-                    .with_help("header values cannot contain `\\r` or `\\n`"),
-                );
-            }
+        // As HTTP allows (RFC 9110, section 5.5): no control character but a tab; a value
+        // sent as it is would be refused at every call.
+        let control = value.parts.iter().find_map(|part| match part {
+            Part::Text(text) => text.chars().find(|c| c.is_ascii_control() && *c != '\t'),
+            Part::Placeholder(_) => None,
+        });
+        if let Some(control) = control {
+            let what = if matches!(control, '\r' | '\n') {
+                "a line break".to_string()
+            } else {
+                format!("the control character {:?}", control)
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    value.span.clone(),
+                    format!("header `{}` contains {what}", name.value),
+                )
+                .with_help("header values cannot contain `\\r`, `\\n` or other control characters (a tab is allowed)"),
+            );
         }
         headers.push(Header {
             name: name.clone(),
