@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use oauth_codegen::model::Method;
 use oauth_codegen::plan::{AppPlan, IntegrationPlan, Lookup, Missing, Piece, Step, Term, Text};
 use oauth_codegen::plan::{IparamKind, TemplatePlan, Value};
-use oauth_runtime::__private::{Compose, FixedUrl, HeaderName, MethodKind, TemplateInfo, base64};
+use oauth_runtime::__private::{Compose, FixedPart, HeaderName, MethodKind, TemplateInfo, base64};
 use oauth_runtime::spec::{IntegrationSpec, SpecPiece, SpecTerm, SpecValue};
 use oauth_runtime::{RequestBuilder, Runtime, UserId};
 
@@ -119,9 +119,10 @@ impl Interpreter {
         if let Some(user) = user.filter(|_| template.auth.as_ref().is_some_and(|a| a.agent)) {
             request.user(user);
         }
-        // The URL's fixed start goes through the same path as a generated client's first call
-        // (a client's later calls copy it; the CLI makes one).
-        let fixed = FixedUrl::default();
+        // The request's fixed part (the URL's fixed start, the headers of installation values)
+        // goes through the same path as a generated client's first call (a client's later
+        // calls copy it; the CLI makes one).
+        let fixed = FixedPart::default();
         let (start, rest) = template.steps.split_at(template.fixed_steps);
         if !start.is_empty() && request.fixed(&fixed) {
             start
@@ -194,7 +195,7 @@ impl Values<'_> {
             }
         }
         for value in self.template.steps.iter().flat_map(step_values) {
-            for index in iparams_read(&value.terms) {
+            for index in value.iparams_read() {
                 if let Some(field) = self.plan.iparams.get(index)
                     && field.required
                     && !self.given.iparams.contains_key(&field.label)
@@ -314,18 +315,6 @@ fn step_values(step: &Step) -> Vec<&Value> {
         } => vec![certificate, key],
         Step::HostText(_) | Step::PathText(_) => Vec::new(),
     }
-}
-
-fn iparams_read(terms: &[Term]) -> Vec<usize> {
-    let mut out = Vec::new();
-    for term in terms {
-        match term {
-            Term::Iparam(index) => out.push(*index),
-            Term::Encode(inner) => out.extend(iparams_read(inner)),
-            _ => {}
-        }
-    }
-    out
 }
 
 /// What a number or checkbox installation value is sent as, from the text given for it:

@@ -470,6 +470,14 @@ fn header_rules() {
         "a\\u0000",
         "header `X` contains the control character '\\0'",
     );
+    // In a placeholder's default or literal too; inside `encode(…)` it is sent as Base64.
+    let r = r#"{ "a": { "schema": { "method": "GET", "host": "x.com", "headers": { "X": "<%= context.a || 'b\u0001' %>", "Y": "<%= encode(context.a + '\u0001') %>" } } } }"#;
+    expect_one(
+        requests(r),
+        REQUESTS,
+        "<%= context.a || ",
+        "header `X` contains the control character '\\u{1}'",
+    );
     let r = r#"{ "a": { "schema": { "method": "GET", "host": "x.com", "headers": { "X": 1 } } } }"#;
     expect_one(
         requests(r),

@@ -26,7 +26,8 @@
 //!
 //! The hand-built side makes its `Authorization` value at each call, as reqwest's `bearer_auth`
 //! and `basic_auth` do (`INVOKE_HAND_BEARER=kept` makes it once and clones it, as the runtime's
-//! token cache and a client's fixed headers do).
+//! token cache and a client's fixed headers do: the like-for-like comparison of the building
+//! alone, on (g) and (i) above all, where the client makes its header once).
 //!
 //! The template's token comes from a `MemoryStore` through the refreshing manager. Rounds
 //! alternate which side goes first; figures are medians over rounds (ns per request, and the

@@ -83,28 +83,29 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
 
     let mut context_items = Vec::new();
     let mut methods = Vec::new();
-    let mut fixed_urls = Vec::new();
+    let mut fixed_parts = Vec::new();
     for template in &plan.templates {
         let generated = template_tokens(template, plan, spec, &client);
         if template.fixed_steps > 0 {
-            fixed_urls.push(ident(&template.method_name));
+            fixed_parts.push(ident(&template.method_name));
         }
         context_items.push(generated.context_item);
         methods.push(generated.method);
     }
-    let urls_ident = ident(&format!("__{client}FixedUrls"));
-    let (urls_item, urls_field, urls_init) = if fixed_urls.is_empty() {
+    let fixed_ident = ident(&format!("__{client}FixedParts"));
+    let (fixed_item, fixed_field, fixed_init) = if fixed_parts.is_empty() {
         (quote!(), quote!(), quote!())
     } else {
         (
             quote! {
-                /// The fixed start of each template's URL, composed at its first call.
+                /// The fixed part of each template's requests (its URL's start, its headers of
+                /// installation values), composed at its first call.
                 #[doc(hidden)]
                 #[derive(::core::default::Default)]
-                struct #urls_ident { #(#fixed_urls: #rt::__private::FixedUrl,)* }
+                struct #fixed_ident { #(#fixed_parts: #rt::__private::FixedPart,)* }
             },
-            quote!(__urls: #rt::__private::FixedUrls<#urls_ident>,),
-            quote!(__urls: ::core::default::Default::default(),),
+            quote!(__fixed: #rt::__private::FixedParts<#fixed_ident>,),
+            quote!(__fixed: ::core::default::Default::default(),),
         )
     };
 
@@ -121,18 +122,18 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
         #vis struct #client {
             __runtime: #rt::Runtime,
             #iparams_field
-            #urls_field
+            #fixed_field
         }
 
         #iparams_item
-        #urls_item
+        #fixed_item
         #integrations_item
         #(#context_items)*
 
         impl #client {
             /// A client for one installation of the app.
             #vis fn new(runtime: #rt::Runtime #new_params) -> Self {
-                Self { __runtime: runtime, #new_init #urls_init }
+                Self { __runtime: runtime, #new_init #fixed_init }
             }
 
             #(#methods)*
@@ -264,7 +265,7 @@ fn template_tokens(
         statements.insert(
             0,
             quote! {
-                if request.fixed(&self.__urls.#method) {
+                if request.fixed(&self.__fixed.#method) {
                     #(#fixed)*
                     request.keep_fixed();
                 }

@@ -9,7 +9,7 @@ use crate::model::{
     AuthRef, Header, Method, Protocol, QueryParam, QueryValue, Schema, Security, Template,
     TemplateOptions,
 };
-use crate::placeholder::{Part, TemplateString};
+use crate::placeholder::{Part, TemplateString, Term};
 use crate::source::{Span, Spanned};
 
 /// At most this many templates in one app (FDK's limit).
@@ -260,11 +260,7 @@ pub(super) fn headers(json: &Json, what: &str, diagnostics: &mut Diagnostics) ->
         };
         // As HTTP allows (RFC 9110, section 5.5): no control character but a tab; a value
         // sent as it is would be refused at every call.
-        let control = value.parts.iter().find_map(|part| match part {
-            Part::Text(text) => text.chars().find(|c| c.is_ascii_control() && *c != '\t'),
-            Part::Placeholder(_) => None,
-        });
-        if let Some(control) = control {
+        if let Some(control) = control_character(&value) {
             let what = if matches!(control, '\r' | '\n') {
                 "a line break".to_string()
             } else {
@@ -284,6 +280,21 @@ pub(super) fn headers(json: &Json, what: &str, diagnostics: &mut Diagnostics) ->
         });
     }
     headers
+}
+
+/// The first control character but a tab that a header's value sends as written: in its
+/// text, or in a placeholder's literals and default (not inside `encode(…)`, sent as Base64).
+fn control_character(value: &TemplateString) -> Option<char> {
+    let control = |text: &str| text.chars().find(|c| c.is_ascii_control() && *c != '\t');
+    value.parts.iter().find_map(|part| match part {
+        Part::Text(text) => control(text),
+        Part::Placeholder(p) => (p.expr.terms.iter())
+            .find_map(|term| match term {
+                Term::Literal(literal) => control(literal.value.text()),
+                Term::Encode { .. } | Term::Path(_) => None,
+            })
+            .or_else(|| (p.expr.default.as_ref()).and_then(|d| control(d.value.text()))),
+    })
 }
 
 fn is_token_byte(b: u8) -> bool {

@@ -118,7 +118,8 @@ pub enum Step {
         /// Its value.
         value: Text,
         /// Whether its value reads a secure installation value: the header is marked
-        /// sensitive, never shown (`Debug` of the request shows `Sensitive`).
+        /// sensitive (HTTP/2 never indexes it; `Debug` of the built `reqwest::Request` shows
+        /// `Sensitive`).
         secret: bool,
     },
     /// A header carrying the access token between `prefix` and `suffix`.
@@ -278,7 +279,7 @@ fn template_plan(app: &AppConfig, template: &Template, iparams: &[IparamField]) 
     }
 }
 
-/// The steps of a template, and how many of them make the URL's fixed start.
+/// The steps of a template, and how many of them make its fixed part.
 fn steps(template: &Template, resolve: &Resolve<'_>) -> (Vec<Step>, usize) {
     let schema = &template.schema;
     let mut steps = Vec::new();
@@ -463,16 +464,11 @@ impl Resolve<'_> {
 
     /// Whether `text` reads a secure installation value.
     fn reads_secret(&self, text: &Text) -> bool {
-        fn reads(terms: &[Term], iparams: &[IparamField]) -> bool {
-            terms.iter().any(|term| match term {
-                Term::Iparam(index) => iparams
-                    .get(*index)
-                    .is_some_and(|f| f.kind == IparamKind::Secret),
-                Term::Encode(inner) => reads(inner, iparams),
-                _ => false,
-            })
-        }
-        text.values().any(|value| reads(&value.terms, self.iparams))
+        text.values().flat_map(Value::iparams_read).any(|index| {
+            self.iparams
+                .get(index)
+                .is_some_and(|f| f.kind == IparamKind::Secret)
+        })
     }
 
     fn parts(&self, parts: &[Part]) -> Text {

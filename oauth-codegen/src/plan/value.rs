@@ -135,6 +135,22 @@ impl Value {
         fixed(&self.terms)
     }
 
+    /// The installation values it reads (indexes into the app's `iparams`), in order.
+    pub fn iparams_read(&self) -> Vec<usize> {
+        fn read(terms: &[Term], out: &mut Vec<usize>) {
+            for term in terms {
+                match term {
+                    Term::Iparam(index) => out.push(*index),
+                    Term::Encode(inner) => read(inner, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        read(&self.terms, &mut out);
+        out
+    }
+
     /// Its text, reading context and installation values with `lookup` (`None`: absent).
     /// An absent installation value is [`Missing`].
     pub fn evaluate<'a>(&'a self, lookup: &impl Lookup<'a>) -> Result<Cow<'a, str>, Missing> {

@@ -1,9 +1,11 @@
-//! The start of a template's URL that one client always sends the same: its literal text and
-//! installation parameters, up to the first value given at the call. The first call composes
-//! and checks it (or finds it kept by an earlier client with the same text, see `starts`);
-//! later calls copy it, and the URLs parsed from it (the origin, the base before the first
-//! value), instead of composing and parsing again. Parsing a host name (IDNA included) costs
-//! more than the rest of a request.
+//! The part of a template's request that one client always sends the same: the start of its
+//! URL (literal text and installation parameters, up to the first value given at the call)
+//! and its headers made of literal text and installation parameters alone. The first call
+//! composes and checks it (or finds the URL's start kept by an earlier client with the same
+//! text, see `starts`); later calls copy it, and the URLs parsed from it (the origin, the base
+//! before the first value), instead of composing and parsing again. Parsing a host name (IDNA
+//! included) costs more than the rest of a request; making a header value (a Base64 API key)
+//! costs an allocation or more.
 
 use std::fmt;
 use std::ops::Deref;
@@ -16,23 +18,24 @@ use super::segments::Segments;
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 
-/// The fixed URL starts of a generated client, one [`FixedUrl`] field per template method
-/// (`T` is a struct the macro generates), shared by the client's clones.
-pub struct FixedUrls<T>(Arc<T>);
+/// The fixed parts of a generated client's requests, one [`FixedPart`] field per template
+/// method (`T` is a struct the macro generates), shared by the client's clones (which have the
+/// same installation parameters).
+pub struct FixedParts<T>(Arc<T>);
 
-impl<T: Default> Default for FixedUrls<T> {
+impl<T: Default> Default for FixedParts<T> {
     fn default() -> Self {
-        FixedUrls(Arc::default())
+        FixedParts(Arc::default())
     }
 }
 
-impl<T> Clone for FixedUrls<T> {
+impl<T> Clone for FixedParts<T> {
     fn clone(&self) -> Self {
-        FixedUrls(Arc::clone(&self.0))
+        FixedParts(Arc::clone(&self.0))
     }
 }
 
-impl<T> Deref for FixedUrls<T> {
+impl<T> Deref for FixedParts<T> {
     type Target = T;
 
     fn deref(&self) -> &Self::Target {
@@ -40,19 +43,19 @@ impl<T> Deref for FixedUrls<T> {
     }
 }
 
-impl<T> fmt::Debug for FixedUrls<T> {
+impl<T> fmt::Debug for FixedParts<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URLs carry installation parameters: never shown.
-        f.debug_struct("FixedUrls").finish_non_exhaustive()
+        // The URLs and headers carry installation parameters: never shown.
+        f.debug_struct("FixedParts").finish_non_exhaustive()
     }
 }
 
 /// One template's fixed part of a client's requests: the URL's start (shared by the clients
 /// whose start is the same text, see `starts`) and what the client keeps beside it, once
-/// composed. A state and nothing else until then: a client made per call makes one per
-/// template of the app, and uses one.
+/// composed. Only its state is written until then (a client made per call makes one per
+/// template of the app, and uses one): the rest stays unset, and is not dropped.
 #[derive(Default)]
-pub struct FixedUrl {
+pub struct FixedPart {
     start: OnceLock<Start>,
 }
 
@@ -61,7 +64,8 @@ pub(super) struct Start {
     /// The URL's start, shared with the clients whose start is the same text.
     kept: Arc<Kept>,
     /// The headers made of text and installation values alone, made once: the client's own,
-    /// as they hold its installation's values (a credential, often).
+    /// as they hold its installation's values (a credential, often). A secure value's header
+    /// is marked sensitive; its text lives as long as the client, as the value itself does.
     pub(super) headers: Box<[(HeaderName, HeaderValue)]>,
     /// The client certificate the template presented, when it has one: the same installation
     /// values make the same identity, whose digest is not computed again. The client's own,
@@ -115,7 +119,7 @@ impl Start {
     }
 }
 
-impl FixedUrl {
+impl FixedPart {
     fn kept(&self) -> Option<&Kept> {
         self.start.get().map(|start| &*start.kept)
     }
@@ -142,7 +146,7 @@ impl FixedUrl {
 
     /// Whether its start is the one `other` keeps.
     #[cfg(test)]
-    pub(super) fn shares_start_with(&self, other: &FixedUrl) -> bool {
+    pub(super) fn shares_start_with(&self, other: &FixedPart) -> bool {
         matches!((self.start.get(), other.start.get()), (Some(a), Some(b)) if Arc::ptr_eq(&a.kept, &b.kept))
     }
 

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName};
 
-use super::{Compose, FixedUrl};
+use super::{Compose, FixedPart};
 use crate::error::InvokeError;
 use crate::request::draft::{MethodKind, TemplateInfo};
 use crate::runtime::Runtime;
@@ -37,7 +37,7 @@ struct Installation {
 /// host, the credential and region headers fixed, a note header per call. How many times the
 /// fixed part was composed is added to `composed`.
 fn call(
-    fixed: &FixedUrl,
+    fixed: &FixedPart,
     installation: &Installation,
     note: &str,
     composed: &mut usize,
@@ -80,7 +80,7 @@ const ACME: Installation = Installation {
 
 #[test]
 fn fixed_headers_are_made_once_per_client_then_copied_with_their_sensitivity() {
-    let fixed = FixedUrl::default();
+    let fixed = FixedPart::default();
     let mut composed = 0;
     for note in ["first", "second", "third"] {
         let headers = call(&fixed, &ACME, note, &mut composed).expect("built");
@@ -106,7 +106,7 @@ fn clients_sharing_a_url_start_send_their_own_fixed_headers() {
         region: "us",
         ..ACME
     };
-    let (first, second) = (FixedUrl::default(), FixedUrl::default());
+    let (first, second) = (FixedPart::default(), FixedPart::default());
     let mut composed = 0;
     for _ in 0..2 {
         let acme = call(&first, &ACME, "n", &mut composed).expect("built");
@@ -133,7 +133,7 @@ fn a_fixed_header_that_fails_keeps_nothing_and_fails_every_call() {
         ..ACME
     };
     for installation in [missing, broken] {
-        let fixed = FixedUrl::default();
+        let fixed = FixedPart::default();
         let mut composed = 0;
         for _ in 0..2 {
             let error = call(&fixed, &installation, "n", &mut composed).expect_err("refused");
@@ -151,4 +151,35 @@ fn a_fixed_header_that_fails_keeps_nothing_and_fails_every_call() {
         }
         assert_eq!(composed, 2, "composed, and refused, at each call");
     }
+}
+
+#[test]
+fn a_fixed_headers_error_comes_before_the_calls_values_errors() {
+    // The fixed part is composed first: its refused header is the request's error, though a
+    // value of the call (a dot segment) is refused too.
+    let missing = Installation {
+        api_key: None,
+        ..ACME
+    };
+    let fixed = FixedPart::default();
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    if compose.fixed(&fixed) {
+        compose.host_value("iparam.domain", missing.domain);
+        compose.path_text("/api/");
+        let key = compose.require("iparam.api_key", missing.api_key);
+        compose.secret_header("header Authorization", AUTHORIZATION, key);
+        compose.keep_fixed();
+    }
+    compose.path_value("context.id", "..");
+    let error = compose.finish().0.error.expect("refused");
+    assert!(
+        matches!(
+            *error,
+            InvokeError::MissingIparam {
+                placeholder: "iparam.api_key",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }

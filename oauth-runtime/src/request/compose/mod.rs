@@ -29,7 +29,7 @@ use encode::{
     PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment,
     split_at_question_mark, split_slashes,
 };
-pub use fixed::{FixedUrl, FixedUrls};
+pub use fixed::{FixedPart, FixedParts};
 pub use literal::{PathPart, PathText};
 use prefix::PrefixMemo;
 use segments::Segments;
@@ -81,21 +81,21 @@ pub struct Compose<'c> {
     marks: Marks,
     /// The path appended segment by segment to a parsed base, while it can be.
     segments: Segments,
-    /// The client's fixed start of this template's URL.
+    /// The client's fixed part of this template's requests.
     fixed: FixedStart<'c>,
     /// Where this call is with the path prefix its client keeps parsed.
     prefix: PrefixMemo<'c>,
 }
 
-/// Where a request is with its URL's fixed start.
+/// Where a request is with its fixed part (the URL's fixed start and fixed headers).
 #[derive(Clone, Copy)]
 enum FixedStart<'c> {
     /// It has none, or it was not kept.
     None,
     /// Being composed, to be kept.
-    Composing(&'c FixedUrl),
+    Composing(&'c FixedPart),
     /// Kept, its text this long.
-    Kept(&'c FixedUrl, usize),
+    Kept(&'c FixedPart, usize),
 }
 
 impl<'c> Compose<'c> {
@@ -127,30 +127,37 @@ impl<'c> Compose<'c> {
         }
     }
 
-    /// The start of the URL that the client always sends the same (literal text and
-    /// installation parameters): copied from `fixed` when an earlier call composed it, and
-    /// then false. True when the caller is to compose it now, then call
-    /// [`keep_fixed`](Self::keep_fixed). It comes first.
-    pub fn fixed(&mut self, fixed: &'c FixedUrl) -> bool {
+    /// The part of the request that the client always sends the same (the URL's start and
+    /// the headers, of literal text and installation parameters alone): copied from `fixed`
+    /// when an earlier call composed it, and then false. True when the caller is to compose
+    /// it now, then call [`keep_fixed`](Self::keep_fixed): every header set in between is kept
+    /// for the client's later calls. It comes first.
+    pub fn fixed(&mut self, fixed: &'c FixedPart) -> bool {
         match fixed.start() {
             Some(start) => {
                 self.adopt(fixed, start.composed());
+                self.draft.headers.reserve(start.headers.len());
                 for (name, value) in &start.headers {
                     set_header(&mut self.draft.headers, name.clone(), value.clone());
                 }
                 false
             }
             None => {
+                debug_assert!(
+                    self.draft.headers.is_empty(),
+                    "the fixed part comes before any header"
+                );
                 self.fixed = FixedStart::Composing(fixed);
                 true
             }
         }
     }
 
-    /// Ends the URL's fixed start composed after [`fixed`](Self::fixed) returned true: it
-    /// is kept for the client's next calls, unless it failed (a missing iparam), when it is
-    /// composed, and fails, at each call. The same start kept by an earlier client of the
-    /// runtime is shared, checked and parsed already.
+    /// Ends the fixed part composed after [`fixed`](Self::fixed) returned true: it is kept
+    /// for the client's next calls, unless it failed (a missing iparam, a refused header
+    /// value, a refused host), when it is composed, and fails, at each call. The same URL start
+    /// kept by an earlier client of the runtime is shared, checked and parsed already; the
+    /// headers are the client's own.
     pub fn keep_fixed(&mut self) {
         let FixedStart::Composing(fixed) = self.fixed else {
             return;
@@ -198,7 +205,7 @@ impl<'c> Compose<'c> {
     /// Takes up a start kept for this client, or by another client for the same text: its
     /// text, where its parts are, and its parsed path.
     #[inline]
-    fn adopt(&mut self, fixed: &'c FixedUrl, composed: &fixed::Composed) {
+    fn adopt(&mut self, fixed: &'c FixedPart, composed: &fixed::Composed) {
         self.url.clear();
         self.url.push_str(&composed.text);
         self.marks = composed.marks;
@@ -567,16 +574,16 @@ impl<'c> Compose<'c> {
     /// A header (its name a constant of the generated code); the value must be one line. A
     /// header of the same name set before is replaced (a template's are distinct).
     pub fn header(&mut self, placeholder: &'static str, name: HeaderName, value: &str) {
-        self.set_header(placeholder, name, value, false);
+        self.put_header(placeholder, name, value, false);
     }
 
-    /// A header whose value reads a secure installation value: marked sensitive, so that
-    /// `Debug` of the built request shows `Sensitive` rather than the value.
+    /// A header whose value reads a secure installation value: marked sensitive (HTTP/2 never
+    /// indexes it; `Debug` of the built `reqwest::Request` shows `Sensitive`, not the value).
     pub fn secret_header(&mut self, placeholder: &'static str, name: HeaderName, value: &str) {
-        self.set_header(placeholder, name, value, true);
+        self.put_header(placeholder, name, value, true);
     }
 
-    fn set_header(
+    fn put_header(
         &mut self,
         placeholder: &'static str,
         name: HeaderName,
@@ -625,7 +632,7 @@ impl<'c> Compose<'c> {
         };
         // The client's earlier calls made it from the same values: not copied nor digested
         // again (a digest of the PEM texts costs more than the rest of the request).
-        let identity = match kept.and_then(FixedUrl::identity) {
+        let identity = match kept.and_then(FixedPart::identity) {
             Some(identity) if identity.is_made_of(certificate, key, ca) => identity.clone(),
             _ => {
                 let identity = Arc::new(Identity::new(certificate, key, ca));

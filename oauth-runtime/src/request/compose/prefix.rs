@@ -4,7 +4,7 @@
 //! composes is kept, with the literal text after it, appended to the origin; a call sending the
 //! same prefix copies that URL and skips the text, as if the prefix were part of the start.
 
-use super::fixed::{FixedUrl, Prefixed};
+use super::fixed::{FixedPart, Prefixed};
 use super::literal::PathPart;
 use super::segments::Segments;
 use super::{Compose, FixedStart};
@@ -21,7 +21,7 @@ pub(super) enum PrefixMemo<'c> {
     /// The start keeps no prefix yet: this call's, and the text after it, are gathered, to be
     /// kept when the next value comes.
     Recording {
-        fixed: &'c FixedUrl,
+        fixed: &'c FixedPart,
         prefix: Box<str>,
         text: String,
     },

@@ -73,7 +73,7 @@ impl SharedStarts {
         let mut shard = self.shards.shard(hash);
         shard.lookups += 1;
         let lookups = shard.lookups;
-        let (_, starts) = shard.map.find_mut(hash, |(kept, _)| **kept == *text)?;
+        let (_, starts) = shard.map.find_mut(hash, is_text(text))?;
         starts.used = lookups;
         starts
             .by_template
@@ -94,16 +94,15 @@ impl SharedStarts {
         let mut shard = self.shards.shard(hash);
         let shard = &mut *shard;
         // Two clients composing the same start at once: the first kept stays.
-        let kept_already =
-            shard
-                .map
-                .find(hash, |(t, _)| **t == *text)
-                .is_some_and(|(_, starts)| {
-                    starts
-                        .by_template
-                        .iter()
-                        .any(|(kept_for, _)| std::ptr::eq(*kept_for, template))
-                });
+        let kept_already = shard
+            .map
+            .find(hash, is_text(text))
+            .is_some_and(|(_, starts)| {
+                starts
+                    .by_template
+                    .iter()
+                    .any(|(kept_for, _)| std::ptr::eq(*kept_for, template))
+            });
         if kept_already {
             return;
         }
@@ -119,7 +118,7 @@ impl SharedStarts {
             },
             |map, text| {
                 let hash = self.shards.hash(&*text);
-                match map.find_entry(hash, |(t, _)| *t == text) {
+                match map.find_entry(hash, is_text(&text)) {
                     Ok(entry) => entry.remove().0.1.by_template.len(),
                     Err(_) => 0,
                 }
@@ -128,7 +127,7 @@ impl SharedStarts {
         shard.starts = shard.starts.saturating_sub(freed);
         let used = shard.lookups;
         let hasher = |(t, _): &(Box<str>, Starts)| self.shards.hash(&**t);
-        let (_, starts) = match shard.map.find_mut(hash, |(t, _)| **t == *text) {
+        let (_, starts) = match shard.map.find_mut(hash, is_text(text)) {
             Some(entry) => entry,
             None => shard
                 .map
@@ -160,6 +159,11 @@ impl SharedStarts {
     pub(crate) fn len(&self) -> usize {
         self.shards.each().map(|shard| shard.map.len()).sum()
     }
+}
+
+/// Whether an entry of a shard's table is `text`'s.
+fn is_text(text: &str) -> impl Fn(&(Box<str>, Starts)) -> bool + '_ {
+    move |(kept, _)| **kept == *text
 }
 
 #[cfg(test)]
