@@ -23,6 +23,8 @@
 //!   users' tokens itself would: a `HashMap` of 1000 users' tokens behind an `RwLock`;
 //! - (i) (a) without OAuth, as the corpus's Freshdesk apps send their API key: `Authorization:
 //!   Basic <%= encode(iparam.api_key + ':X') %>` and a `Content-Type` (`ticketWithApiKey`).
+//! - (j) a `POST` with a JSON body given at the call (`createTicket(..).json(&ticket)`), the
+//!   template setting its `Content-Type`, as the corpus's ticket-creating templates do.
 //!
 //! The hand-built side makes its `Authorization` value at each call, as reqwest's `bearer_auth`
 //! and `basic_auth` do (`INVOKE_HAND_BEARER=kept` makes it once and clones it, as the runtime's
@@ -210,6 +212,13 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
         ticket_id: "12345".into(),
         include: "requester,stats".into(),
     };
+    let new_ticket = serde_json::json!({
+        "subject": "Printer on fire",
+        "description": "The printer on the third floor is on fire again.",
+        "email": "requester@example.com",
+        "priority": 2,
+        "status": 2
+    });
     let with_key = TicketWithApiKeyContext {
         ticket_id: "12345".into(),
         include: "requester,stats".into(),
@@ -305,6 +314,27 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
                 request
             }),
         },
+        Row {
+            name: "(j) POST, a JSON body",
+            template: Box::new({
+                let ticket = new_ticket.clone();
+                move |bench| bench.create_ticket().json(&ticket)
+            }),
+            by_hand: Box::new(move |base| {
+                let mut url = base.clone();
+                if let Ok(mut segments) = url.path_segments_mut() {
+                    segments.push("api").push("v2").push("tickets");
+                }
+                let mut request = request(url);
+                *request.method_mut() = reqwest::Method::POST;
+                request
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                let body = serde_json::to_vec(&new_ticket).unwrap();
+                *request.body_mut() = Some(body.into());
+                request
+            }),
+        },
     ]
 }
 
@@ -351,6 +381,13 @@ fn main() {
         assert_eq!(ours.url(), theirs.url(), "{}", row.name);
         assert_eq!(ours.headers(), theirs.headers(), "{}", row.name);
         assert_eq!(ours.method(), theirs.method(), "{}", row.name);
+        let body = |request: &reqwest::Request| {
+            request
+                .body()
+                .and_then(|b| b.as_bytes())
+                .map(<[u8]>::to_vec)
+        };
+        assert_eq!(body(&ours), body(&theirs), "{}", row.name);
 
         let template = || {
             runtime.block_on(async {
