@@ -136,7 +136,6 @@ impl<'c> Compose<'c> {
         match fixed.start() {
             Some(start) => {
                 self.adopt(fixed, start.composed());
-                self.draft.headers.reserve(start.headers.len());
                 for (name, value) in &start.headers {
                     set_header(&mut self.draft.headers, name.clone(), value.clone());
                 }
