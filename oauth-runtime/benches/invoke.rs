@@ -72,21 +72,21 @@ fn bearer_of(token: &str) -> HeaderValue {
     value
 }
 
-/// The token's `Authorization` value: made at each call, or with `INVOKE_HAND_BEARER=kept`,
-/// made once and cloned (a count taken on shared bytes).
-fn bearer() -> HeaderValue {
-    static KEPT: LazyLock<Option<HeaderValue>> = LazyLock::new(|| {
-        let kept = std::env::var("INVOKE_HAND_BEARER").is_ok_and(|v| v == "kept");
-        kept.then(|| bearer_of(TOKEN))
-    });
-    match &*KEPT {
-        Some(value) => value.clone(),
-        None => bearer_of(TOKEN),
-    }
+/// An `Authorization` value of the hand-built side: made by `make` at each call, or with
+/// `INVOKE_HAND_BEARER=kept`, made once (`kept`) and cloned (a count taken on shared bytes).
+fn authorization(kept: &LazyLock<HeaderValue>, make: fn() -> HeaderValue) -> HeaderValue {
+    static KEEPS: LazyLock<bool> =
+        LazyLock::new(|| std::env::var("INVOKE_HAND_BEARER").is_ok_and(|v| v == "kept"));
+    if *KEEPS { (**kept).clone() } else { make() }
 }
 
-/// The `Authorization` value of the API key, made as reqwest's `basic_auth` makes it: at each
-/// call, or once with `INVOKE_HAND_BEARER=kept`.
+/// The token's `Authorization` value.
+fn bearer() -> HeaderValue {
+    static KEPT: LazyLock<HeaderValue> = LazyLock::new(|| bearer_of(TOKEN));
+    authorization(&KEPT, || bearer_of(TOKEN))
+}
+
+/// The API key's `Authorization` value, made as reqwest's `basic_auth` makes it.
 fn basic() -> HeaderValue {
     fn basic_of(key: &str) -> HeaderValue {
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{key}:X"));
@@ -94,14 +94,8 @@ fn basic() -> HeaderValue {
         value.set_sensitive(true);
         value
     }
-    static KEPT: LazyLock<Option<HeaderValue>> = LazyLock::new(|| {
-        let kept = std::env::var("INVOKE_HAND_BEARER").is_ok_and(|v| v == "kept");
-        kept.then(|| basic_of(API_KEY))
-    });
-    match &*KEPT {
-        Some(value) => value.clone(),
-        None => basic_of(API_KEY),
-    }
+    static KEPT: LazyLock<HeaderValue> = LazyLock::new(|| basic_of(API_KEY));
+    authorization(&KEPT, || basic_of(API_KEY))
 }
 
 /// A request on `url` with the token, as by hand.

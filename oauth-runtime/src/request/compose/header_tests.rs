@@ -1,27 +1,11 @@
 //! Headers made of text and installation values alone: composed with the URL's fixed start at
 //! a client's first call, then copied; each client's own.
 
-use std::sync::LazyLock;
-
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName};
 
+use super::tests::{RUNTIME, TEMPLATE};
 use super::{Compose, FixedPart};
 use crate::error::InvokeError;
-use crate::request::draft::{MethodKind, TemplateInfo};
-use crate::runtime::Runtime;
-
-static RUNTIME: LazyLock<Runtime> =
-    LazyLock::new(|| Runtime::builder().build().expect("a runtime"));
-
-static TEMPLATE: TemplateInfo = TemplateInfo {
-    name: "t",
-    method: MethodKind::Get,
-    https: true,
-    integration: None,
-    max_attempts: 1,
-    retry_delay_ms: 0,
-    query_keys: &[],
-};
 
 const X_REGION: HeaderName = HeaderName::from_static("x-region");
 const X_NOTE: HeaderName = HeaderName::from_static("x-note");
@@ -34,12 +18,12 @@ struct Installation {
 }
 
 /// A call of a client whose fixed part is kept in `fixed`, as generated code makes it: the
-/// host, the credential and region headers fixed, a note header per call. How many times the
-/// fixed part was composed is added to `composed`.
+/// host, the credential and region headers fixed, then the call's `id` in the path and a note
+/// header. How many times the fixed part was composed is added to `composed`.
 fn call(
     fixed: &FixedPart,
     installation: &Installation,
-    note: &str,
+    (id, note): (&str, &str),
     composed: &mut usize,
 ) -> Result<HeaderMap, InvokeError> {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
@@ -56,7 +40,7 @@ fn call(
         compose.header("header X-Region", X_REGION, installation.region);
         compose.keep_fixed();
     }
-    compose.path_value("context.id", "1");
+    compose.path_value("context.id", id);
     compose.header("header X-Note", X_NOTE, note);
     let draft = compose.finish().0;
     match draft.error {
@@ -78,12 +62,18 @@ const ACME: Installation = Installation {
     region: "eu",
 };
 
+/// An installation without its (required) API key.
+const NO_KEY: Installation = Installation {
+    api_key: None,
+    ..ACME
+};
+
 #[test]
 fn fixed_headers_are_made_once_per_client_then_copied_with_their_sensitivity() {
     let fixed = FixedPart::default();
     let mut composed = 0;
     for note in ["first", "second", "third"] {
-        let headers = call(&fixed, &ACME, note, &mut composed).expect("built");
+        let headers = call(&fixed, &ACME, ("1", note), &mut composed).expect("built");
         assert_eq!(text(&headers, AUTHORIZATION), "Basic acme-key");
         assert_eq!(text(&headers, X_REGION), "eu");
         assert_eq!(text(&headers, X_NOTE), note, "the call's own header");
@@ -109,8 +99,8 @@ fn clients_sharing_a_url_start_send_their_own_fixed_headers() {
     let (first, second) = (FixedPart::default(), FixedPart::default());
     let mut composed = 0;
     for _ in 0..2 {
-        let acme = call(&first, &ACME, "n", &mut composed).expect("built");
-        let theirs = call(&second, &other, "n", &mut composed).expect("built");
+        let acme = call(&first, &ACME, ("1", "n"), &mut composed).expect("built");
+        let theirs = call(&second, &other, ("1", "n"), &mut composed).expect("built");
         assert_eq!(text(&acme, AUTHORIZATION), "Basic acme-key");
         assert_eq!(text(&theirs, AUTHORIZATION), "Basic other-key");
         assert_eq!(text(&theirs, X_REGION), "us");
@@ -124,19 +114,16 @@ fn clients_sharing_a_url_start_send_their_own_fixed_headers() {
 
 #[test]
 fn a_fixed_header_that_fails_keeps_nothing_and_fails_every_call() {
-    let missing = Installation {
-        api_key: None,
-        ..ACME
-    };
     let broken = Installation {
         region: "eu\r\nX-Injected: 1",
         ..ACME
     };
-    for installation in [missing, broken] {
+    for installation in [NO_KEY, broken] {
         let fixed = FixedPart::default();
         let mut composed = 0;
         for _ in 0..2 {
-            let error = call(&fixed, &installation, "n", &mut composed).expect_err("refused");
+            let error =
+                call(&fixed, &installation, ("1", "n"), &mut composed).expect_err("refused");
             let expected = match installation.api_key {
                 None => "iparam.api_key",
                 Some(_) => "header X-Region",
@@ -157,26 +144,24 @@ fn a_fixed_header_that_fails_keeps_nothing_and_fails_every_call() {
 fn a_fixed_headers_error_comes_before_the_calls_values_errors() {
     // The fixed part is composed first: its refused header is the request's error, though a
     // value of the call (a dot segment) is refused too.
-    let missing = Installation {
-        api_key: None,
-        ..ACME
-    };
-    let fixed = FixedPart::default();
-    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-    if compose.fixed(&fixed) {
-        compose.host_value("iparam.domain", missing.domain);
-        compose.path_text("/api/");
-        let key = compose.require("iparam.api_key", missing.api_key);
-        compose.secret_header("header Authorization", AUTHORIZATION, key);
-        compose.keep_fixed();
-    }
-    compose.path_value("context.id", "..");
-    let error = compose.finish().0.error.expect("refused");
+    let error = call(&FixedPart::default(), &NO_KEY, ("..", "n"), &mut 0).expect_err("refused");
     assert!(
         matches!(
-            *error,
+            error,
             InvokeError::MissingIparam {
                 placeholder: "iparam.api_key",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Alone, the call's value is refused.
+    let error = call(&FixedPart::default(), &ACME, ("..", "n"), &mut 0).expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            InvokeError::InvalidValue {
+                placeholder: "context.id",
                 ..
             }
         ),

@@ -11,7 +11,7 @@ use crate::request::draft::{MethodKind, TemplateInfo};
 use crate::runtime::Runtime;
 use crate::tokens::{StaticTokens, TokenKey};
 
-static RUNTIME: LazyLock<Runtime> =
+pub(super) static RUNTIME: LazyLock<Runtime> =
     LazyLock::new(|| Runtime::builder().build().expect("a runtime"));
 
 /// A runtime whose clients share no fixed start: a new `FixedPart` is a client's own, with
@@ -23,7 +23,7 @@ static UNSHARED: LazyLock<Runtime> = LazyLock::new(|| {
         .expect("a runtime")
 });
 
-static TEMPLATE: TemplateInfo = TemplateInfo {
+pub(super) static TEMPLATE: TemplateInfo = TemplateInfo {
     name: "t",
     method: MethodKind::Get,
     https: true,
