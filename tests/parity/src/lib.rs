@@ -10,8 +10,9 @@ pub struct App {
     pub label: &'static str,
     /// Its `requests.json`, `oauth_config.json`, `iparams.json` and `manifest.json`.
     pub files: [Option<&'static str>; 4],
-    /// The template's request from its generated method.
-    pub call: fn(Runtime, &str, &Given, &UserId) -> Option<RequestBuilder>,
+    /// The template's request from its generated method, at a client's first call and at
+    /// its second.
+    pub call: fn(Runtime, &str, &Given, &UserId) -> Option<(RequestBuilder, RequestBuilder)>,
 }
 
 fn required<T>(given: &Given, label: &str, read: fn(&str) -> T) -> T {

@@ -205,17 +205,25 @@ async fn the_cli_sends_what_the_generated_method_sends() {
                 } else {
                     given(interpreter, &template.name, text)
                 };
-                let generated = (app.call)(runtime.clone(), &template.name, &given, &user)
+                let (generated, again) = (app.call)(runtime.clone(), &template.name, &given, &user)
                     .expect("every template has a generated method");
                 let interpreted = interpreter
                     .compose(&runtime, &template.name, &given, Some(&user))
                     .expect("every template is in the plan")
                     .expect("every value is given");
-                let (generated, interpreted) = (
+                let (generated, again, interpreted) = (
                     shape(generated.build().await),
+                    shape(again.build().await),
                     shape(interpreted.build().await),
                 );
                 compared += 1;
+                // The client's second call copies what its first composed: the same request.
+                if again != generated {
+                    differences.push(format!(
+                        "{} `{}` with {text:?}, the client's second call:\n  first:  {generated}\n  second: {again}",
+                        app.label, template.name
+                    ));
+                }
                 let built = !generated.starts_with("error:");
                 sent += usize::from(built);
                 built_ordinary |= built && set < ORDINARY;
