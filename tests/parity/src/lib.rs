@@ -4,6 +4,9 @@
 pub use oauth_cli::interpret::Given;
 use oauth_runtime::{RequestBuilder, Runtime, SecretString, UserId};
 
+/// A template's request at a client's first call, and at its second.
+pub type TwoCalls = (RequestBuilder, RequestBuilder);
+
 /// One app compared.
 pub struct App {
     /// Where it came from.
@@ -12,7 +15,7 @@ pub struct App {
     pub files: [Option<&'static str>; 4],
     /// The template's request from its generated method, at a client's first call and at
     /// its second.
-    pub call: fn(Runtime, &str, &Given, &UserId) -> Option<(RequestBuilder, RequestBuilder)>,
+    pub call: fn(Runtime, &str, &Given, &UserId) -> Option<TwoCalls>,
 }
 
 fn required<T>(given: &Given, label: &str, read: fn(&str) -> T) -> T {
