@@ -478,6 +478,13 @@ fn header_rules() {
         "<%= context.a || ",
         "header `X` contains the control character '\\u{1}'",
     );
+    let r = r#"{ "a": { "schema": { "method": "GET", "host": "x.com", "headers": { "X": "<%= context.a + '\u0002' %>" } } } }"#;
+    expect_one(
+        requests(r),
+        REQUESTS,
+        "<%= context.a + ",
+        "header `X` contains the control character '\\u{2}'",
+    );
     let r = r#"{ "a": { "schema": { "method": "GET", "host": "x.com", "headers": { "X": 1 } } } }"#;
     expect_one(
         requests(r),

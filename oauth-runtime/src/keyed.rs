@@ -171,30 +171,19 @@ pub(crate) fn let_oldest_go<K: Hash + Eq + Clone, V, S: BuildHasher, T: Ord + Co
     at: impl Fn(&V) -> T,
 ) {
     let held = map.len();
-    let_oldest_go_weighed(map, held, capacity, at, |_| 1);
-}
-
-/// [`let_oldest_go`] for a cache whose entries hold `weight` things each (one at least),
-/// `held` in all: the oldest entries go until a tenth of `capacity` is free. Returns how many
-/// things went.
-pub(crate) fn let_oldest_go_weighed<K: Hash + Eq + Clone, V, S: BuildHasher, T: Ord + Copy>(
-    map: &mut HashMap<K, V, S>,
-    held: usize,
-    capacity: usize,
-    at: impl Fn(&V) -> T,
-    weight: impl Fn(&V) -> usize,
-) -> usize {
     let_oldest_go_by(
         map,
         held,
         capacity,
         |map| map.iter().map(|(k, v)| (at(v), k.clone())).collect(),
-        |map, key| map.remove(&key).map_or(0, |v| weight(&v)),
-    )
+        |map, key| usize::from(map.remove(&key).is_some()),
+    );
 }
 
-/// [`let_oldest_go_weighed`] for any cache: `entries` lists each entry's age and key, `remove`
-/// lets the entry of a key go and says how many things it held.
+/// [`let_oldest_go`] for any cache whose entries hold several things each (one at least),
+/// `held` in all: `entries` lists each entry's age and key, `remove` lets the entry of a key go
+/// and says how many things it held. The oldest entries go until a tenth of `capacity` is
+/// free. Returns how many things went.
 pub(crate) fn let_oldest_go_by<M, K, T: Ord + Copy>(
     cache: &mut M,
     held: usize,
@@ -266,15 +255,19 @@ mod tests {
         let mut map: HashMap<u32, (u32, usize)> =
             (0..100).map(|n| (n, (n, (n % 3 + 1) as usize))).collect();
         let held: usize = map.values().map(|(_, weight)| weight).sum();
-        let weight = |(_, weight): &(u32, usize)| *weight;
-        let freed = let_oldest_go_weighed(&mut map, held, 150, |(at, _)| *at, weight);
+        let entries =
+            |map: &HashMap<u32, (u32, usize)>| map.iter().map(|(k, (at, _))| (*at, *k)).collect();
+        let remove = |map: &mut HashMap<u32, (u32, usize)>, key| {
+            map.remove(&key).map_or(0, |(_, weight)| weight)
+        };
+        let freed = let_oldest_go_by(&mut map, held, 150, entries, remove);
         // 199 + 1 - 150 + 15 = 65 to free: the 33 oldest hold 1+2+3+… = 66.
         assert_eq!(freed, 66);
         assert!((0..33).all(|n| !map.contains_key(&n)));
         assert!((33..100).all(|n| map.contains_key(&n)));
         let held = held - freed;
         assert_eq!(
-            let_oldest_go_weighed(&mut map, held, 150, |(at, _)| *at, weight),
+            let_oldest_go_by(&mut map, held, 150, entries, remove),
             0,
             "room already"
         );

@@ -284,18 +284,13 @@ fn steps(template: &Template, resolve: &Resolve<'_>) -> (Vec<Step>, usize) {
     let schema = &template.schema;
     let mut steps = Vec::new();
     // The fixed start includes the whole host, or it is of no use: nothing is parsed before.
-    let host_fixed = schema.host.parts.iter().all(|part| match part {
-        Part::Text(_) => true,
-        Part::Placeholder(p) => resolve.value(&p.expr).is_fixed(),
-    });
+    let host = resolve.text(&schema.host);
     let mut fixed_steps = 0;
-    let mut fixed = host_fixed;
-    for part in &schema.host.parts {
-        steps.push(match part {
-            Part::Text(text) => Step::HostText(text.clone()),
-            Part::Placeholder(p) => Step::HostValue(resolve.value(&p.expr)),
-        });
-    }
+    let mut fixed = host.is_fixed();
+    steps.extend(host.0.into_iter().map(|piece| match piece {
+        Piece::Text(text) => Step::HostText(text),
+        Piece::Value(value) => Step::HostValue(value),
+    }));
     if fixed {
         fixed_steps = steps.len();
     }

@@ -187,6 +187,7 @@ fn headers_of_installation_values_alone_join_the_fixed_part_and_secure_ones_are_
           "method": "GET", "host": "<%= iparam.domain %>", "path": "/t/<%= context.id %>",
           "headers": {
             "X-Note": "<%= context.note %>",
+            "X-Signed": "<%= iparam.api_key + context.note %>",
             "X-Region": "<%= iparam.region || 'us' %>",
             "Authorization": "Basic <%= encode(iparam.api_key + ':X') %>",
             "Accept": "application/json"
@@ -234,12 +235,22 @@ fn headers_of_installation_values_alone_join_the_fixed_part_and_secure_ones_are_
             ("header Accept".to_string(), false),
         ]
     );
-    assert_eq!(per_call, [("header X-Note".to_string(), false)]);
+    // A secure value beside a context value: made at each call, and secret.
+    assert_eq!(
+        per_call,
+        [
+            ("header X-Note".to_string(), false),
+            ("header X-Signed".to_string(), true)
+        ]
+    );
     assert_eq!(a.fixed_steps, 5);
     // A host read from the context: nothing is fixed, the headers stay where they are.
     let b = plan.template("b").expect("planned");
     assert_eq!(b.fixed_steps, 0);
-    assert_eq!(headers(b, 0..b.steps.len()).len(), 1);
+    assert_eq!(
+        headers(b, 0..b.steps.len()),
+        [("header X-Region".to_string(), false)]
+    );
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub(super) struct Slot {
     /// The [`mark`] of the stored version whose access token the provider rejected and the app
     /// was told about (0: none).
     told_rejected: AtomicU32,
-    /// When it was last used, in milliseconds of the coarse monotonic clock (see `slots`).
+    /// When it was last used, in milliseconds of the coarse wall clock (see
+    /// `slots::coarse_wall_millis`).
     pub(super) last_used: AtomicU64,
     /// The [`mark`] of the stored version whose missing scopes the app was told about.
     told_missing: AtomicU32,
@@ -96,9 +97,7 @@ impl Cached {
 
     /// Whether this process refreshed it less than `recent` ago.
     pub(super) fn refreshed_within(&self, recent: Duration) -> bool {
-        self.refreshed_at.is_some_and(|at| {
-            now_millis().get().saturating_sub(at.get()) < recent.as_millis() as u64
-        })
+        refreshed_within(self.refreshed_at, recent, now_millis().get())
     }
 }
 
@@ -133,11 +132,19 @@ fn mark(version: Version) -> u32 {
 
 /// Moments are kept as milliseconds, 8 bytes rather than 16: a slot is kept per key.
 /// `at` in milliseconds since the Unix epoch (1 at the least: 0 stands for none).
-fn wall_millis(at: SystemTime) -> NonZeroU64 {
+pub(super) fn wall_millis(at: SystemTime) -> NonZeroU64 {
     let millis = at
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_millis() as u64);
     NonZeroU64::new(millis).unwrap_or(NonZeroU64::MIN)
+}
+
+/// Whether a token refreshed `at` (wall-clock milliseconds) was refreshed less than `recent`
+/// before `now`. A clock set back since (`now` before `at`) is not "recent": a 401 is then
+/// answered with a refresh, not refused for as long as the clock's step.
+fn refreshed_within(at: Option<NonZeroU64>, recent: Duration, now: u64) -> bool {
+    at.and_then(|at| now.checked_sub(at.get()))
+        .is_some_and(|since| since < recent.as_millis() as u64)
 }
 
 /// Now, in milliseconds of the clock the cache reads at every call (see
@@ -442,8 +449,21 @@ fn random_part(max: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::{COARSE_CLOCK_LAG_MS, now_millis, random_part, wall_millis};
+    use super::{COARSE_CLOCK_LAG_MS, now_millis, random_part, refreshed_within, wall_millis};
+    use std::num::NonZeroU64;
     use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_refresh_is_recent_for_its_window_and_never_after_the_clock_was_set_back() {
+        let at = NonZeroU64::new(1_000_000);
+        let recent = Duration::from_secs(30);
+        assert!(refreshed_within(at, recent, 1_000_000));
+        assert!(refreshed_within(at, recent, 1_029_999));
+        assert!(!refreshed_within(at, recent, 1_030_000));
+        // The clock set back a minute after the refresh: not recent, a 401 refreshes.
+        assert!(!refreshed_within(at, recent, 940_000));
+        assert!(!refreshed_within(None, recent, 1_000_000));
+    }
 
     #[test]
     fn a_versions_mark_is_never_none_and_tells_neighbours_apart() {

@@ -47,7 +47,7 @@ impl ShardedSlots {
 
     /// The slot of `key`, made if it has none.
     pub(crate) fn get_or_make(&self, key: &TokenKey) -> Arc<Slot> {
-        let hash = self.0.hash(key);
+        let hash = self.0.hash(&key.as_ref());
         self.0.shard(hash).get_or_make_hashed(key, hash)
     }
 
@@ -116,7 +116,7 @@ impl Slots {
     pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<Slot>> {
         self.find(
             key.as_ref(),
-            self.hasher.hash_one(key),
+            self.hasher.hash_one(key.as_ref()),
             coarse_wall_millis(),
         )
         .cloned()
@@ -125,7 +125,7 @@ impl Slots {
     /// The slot of `key`, made (after the clock hand let idle ones go) if it has none.
     #[cfg(test)]
     pub(crate) fn get_or_make(&mut self, key: &TokenKey) -> Arc<Slot> {
-        let hash = self.hasher.hash_one(key);
+        let hash = self.hasher.hash_one(key.as_ref());
         self.get_or_make_hashed(key, hash)
     }
 
@@ -138,8 +138,9 @@ impl Slots {
         let slot = Arc::new(Slot::new(key.clone()));
         slot.last_used.store(now, Ordering::Relaxed);
         let hasher = &self.hasher;
-        self.map
-            .insert_unique(hash, slot.clone(), |slot| hasher.hash_one(&slot.key));
+        self.map.insert_unique(hash, slot.clone(), |slot| {
+            hasher.hash_one(slot.key.as_ref())
+        });
         self.cached.fetch_add(1, Ordering::Relaxed);
         self.ring.push_back((slot.clone(), now));
         slot
@@ -168,7 +169,7 @@ impl Slots {
             let unused = used <= seen || step >= SECOND_CHANCES;
             // Whether it can go is asked last: it reads the slot's locks.
             if (idle_long || (full && unused)) && can_go(&slot) {
-                let hash = self.hasher.hash_one(&slot.key);
+                let hash = self.hasher.hash_one(slot.key.as_ref());
                 if let Ok(entry) = self.map.find_entry(hash, |kept| Arc::ptr_eq(kept, &slot)) {
                     entry.remove();
                 }
@@ -200,9 +201,7 @@ pub(super) fn coarse_wall_millis() -> u64 {
     if let Some(now) = coarse_realtime_millis() {
         return now;
     }
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
+    super::slot::wall_millis(SystemTime::now()).get()
 }
 
 /// Milliseconds of Linux's coarse wall clock (`CLOCK_REALTIME_COARSE`).

@@ -158,7 +158,7 @@ impl Prepared {
         Some(CacheKey::new(
             url,
             &draft.runtime.installation,
-            key.as_ref(),
+            key,
             draft.identity().map(|identity| identity.digest),
             &draft.headers,
             token_headers,

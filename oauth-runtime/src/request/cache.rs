@@ -33,7 +33,7 @@ impl CacheKey {
     pub(crate) fn new(
         url: &url::Url,
         installation: &InstallationId,
-        token: Option<&TokenKey>,
+        token: Option<TokenKey>,
         identity: Option<[u8; 32]>,
         headers: &HeaderMap,
         token_headers: Vec<(HeaderName, Cow<'static, str>, Cow<'static, str>)>,
@@ -41,7 +41,7 @@ impl CacheKey {
         CacheKey {
             url: url.as_str().to_string(),
             installation: installation.clone(),
-            token: token.cloned(),
+            token,
             identity,
             headers: headers
                 .iter()
@@ -283,7 +283,7 @@ mod tests {
         let with_token = CacheKey::new(
             &url,
             &InstallationId::default(),
-            Some(&token),
+            Some(token.clone()),
             None,
             &HeaderMap::new(),
             Vec::new(),

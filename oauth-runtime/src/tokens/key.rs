@@ -188,7 +188,7 @@ pub(crate) fn owner(subject: &Subject, installation: &InstallationId) -> String 
 }
 
 /// Which token: an installation, an integration and a subject.
-#[derive(Debug, Clone, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TokenKey {
     /// The installation (the default one unless named).
     pub installation: InstallationId,
@@ -198,20 +198,9 @@ pub struct TokenKey {
     pub subject: Subject,
 }
 
-impl PartialEq for TokenKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_ref().is(other)
-    }
-}
-
-impl Hash for TokenKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_ref().hash(state);
-    }
-}
-
 /// A token key's parts, borrowed: what a request looks its token up by, without a key being
-/// made (and let go) at each call. Equal and hashed as the [`TokenKey`] of the same parts.
+/// made (and let go) at each call. The token cache's table hashes its keys as their parts
+/// (`TokenKey::as_ref`), so that a lookup by parts finds them.
 #[derive(Clone, Copy)]
 pub(crate) struct KeyRef<'k> {
     pub(crate) installation: &'k InstallationId,
@@ -227,7 +216,6 @@ impl KeyRef<'_> {
         let theirs = key.integration.as_ref();
         *self.subject == key.subject
             && *self.installation == key.installation
-            && self.integration.len() == theirs.len()
             && (std::ptr::eq(self.integration, theirs) || self.integration == theirs)
     }
 }
@@ -379,25 +367,24 @@ mod tests {
         }
         let distinct: HashSet<&TokenKey> = keys.iter().collect();
         assert_eq!(distinct.len(), 11);
-        // Keys of other installations or subjects hash apart; the integration's name is
-        // not hashed (an app has a few), and keys differing only by it are told apart by
-        // their equality.
+        // The cache hashes keys as their parts: keys of other installations or subjects
+        // hash apart; the integration's name is not hashed (an app has a few), and keys
+        // differing only by it are told apart by their parts' equality.
+        let parts = |key: &TokenKey| hasher.hash_one(key.as_ref());
         for a in &keys {
             for b in &keys {
                 let owner = |key: &TokenKey| (key.installation.clone(), key.subject.clone());
-                if owner(a) != owner(b) {
-                    assert_ne!(hasher.hash_one(a), hasher.hash_one(b), "{a:?} and {b:?}");
+                if owner(a) == owner(b) {
+                    assert_eq!(parts(a), parts(b), "{a:?} and {b:?}");
+                } else {
+                    assert_ne!(parts(a), parts(b), "{a:?} and {b:?}");
                 }
+                assert_eq!(a.as_ref().is(b), a == b, "{a:?} and {b:?}");
             }
-        }
-        // The cache inserts keys and looks them up by their parts.
-        for key in &keys {
-            assert_eq!(hasher.hash_one(key), hasher.hash_one(key.as_ref()));
-            assert!(key.as_ref().is(key));
         }
         // The ids' bytes do not run into each other.
         let split = |installation: &str, user: &str| {
-            hasher.hash_one(TokenKey::user("crm", UserId::new(user)).in_installation(installation))
+            parts(&TokenKey::user("crm", UserId::new(user)).in_installation(installation))
         };
         assert_ne!(split("ab", "c"), split("a", "bc"));
     }

@@ -48,6 +48,10 @@ impl ByteSet {
         text.bytes().any(|b| self.0[usize::from(b)])
     }
 
+    pub(super) fn has_all(&self, text: &str) -> bool {
+        text.bytes().all(|b| self.0[usize::from(b)])
+    }
+
     pub(super) const fn contains(&self, byte: u8) -> bool {
         self.0[byte as usize]
     }
@@ -66,6 +70,11 @@ const KEPT_BY_PARSER: ByteSet = ByteSet::of(
 pub(super) fn encodes_alike(value: &str) -> bool {
     !KEPT_BY_PARSER.has_any(value)
 }
+
+/// The bytes a host value may hold: letters, digits, `-`, `.`, `_`, and `:`, `[`, `]` for a
+/// port or an IPv6 address.
+pub(super) const HOST: ByteSet =
+    ByteSet::of(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._:[]");
 
 /// What literal path text holds to be appended as a segment as it is: unreserved characters,
 /// sub-delimiters, `:` and `@`, which neither [`PATH_TEXT`] nor the URL parser changes.

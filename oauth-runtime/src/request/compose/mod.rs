@@ -26,7 +26,7 @@ mod starts;
 
 use checks::invalid_host;
 use encode::{
-    PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment,
+    HOST, PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment,
     split_at_question_mark, split_slashes,
 };
 pub use fixed::{FixedPart, FixedParts};
@@ -57,20 +57,6 @@ thread_local! {
     /// The text buffer of the last request composed on this thread, reused by the next one.
     static URL_BUFFER: Cell<String> = const { Cell::new(String::new()) };
 }
-
-/// The bytes a host value may hold: letters, digits, `-`, `.`, `_`, and `:`, `[`, `]` for a
-/// port or an IPv6 address (a table: a client made per call checks its host at each call).
-const HOST_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        let b = byte as u8;
-        table[byte] =
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'[' | b']');
-        byte += 1;
-    }
-    table
-};
 
 /// A request being composed by a generated method. Errors are kept and returned by `send`.
 pub struct Compose<'c> {
@@ -281,7 +267,7 @@ impl<'c> Compose<'c> {
         if value.is_empty() {
             return self.fail(placeholder, "is empty, but it is part of the host name");
         }
-        if !value.bytes().all(|b| HOST_BYTES[usize::from(b)]) {
+        if !HOST.has_all(value) {
             return self.fail(
                 placeholder,
                 "is not a host name (letters, digits, `-`, `.` and an optional `:port`)",
@@ -443,9 +429,13 @@ impl<'c> Compose<'c> {
         match self.parse_base(base) {
             Ok(url) => {
                 let mut segments = Segments::appending(url, true);
-                // It fills its segment (checked above), so it is appended.
-                segments.push_value(value);
-                self.segments = segments;
+                // A value that cannot be appended (a dot segment, refused before it comes
+                // here) leaves the whole text, already composed, to be parsed and checked.
+                self.segments = if segments.push_value(value) {
+                    segments
+                } else {
+                    Segments::Whole
+                };
             }
             Err(error) => {
                 self.draft.fail(error);

@@ -125,10 +125,9 @@ proptest! {
         prefix in proptest::option::of(path_prefix()),
         pieces in proptest::collection::vec(piece(), 0..7),
     ) {
-        prop_assert_eq!(
-            with_parts(prefix.as_deref(), &pieces, true),
-            with_parts(prefix.as_deref(), &pieces, false)
-        );
+        let fused = with_parts(prefix.as_deref(), &pieces, true, false);
+        prop_assert_eq!(&fused, &with_parts(prefix.as_deref(), &pieces, false, false));
+        prop_assert_eq!(&fused, &with_parts(prefix.as_deref(), &pieces, false, true));
     }
 }
 
@@ -184,13 +183,30 @@ fn query_pairs_after_an_error_make_no_url_and_the_first_error_stands() {
 /// The URL (or error) of `pieces` after a host and a first `/`, each text composed as the
 /// generated code composes text after the fixed start (split when compiled) or not.
 fn with_texts_split(pieces: &[Piece], split: bool) -> Result<url::Url, String> {
-    with_path_split("/", pieces, split)
+    with_path_split(
+        "/",
+        pieces,
+        if split { Way::Compiled } else { Way::AtTheCall },
+    )
 }
 
-/// [`with_texts_split`] with `first` as the path's first text (split too, when `split`).
-fn with_path_split(first: &str, pieces: &[Piece], split: bool) -> Result<url::Url, String> {
+/// How a test composes path text: split when compiled (`path_literal`), read at the call
+/// (`path_text`), or read at the call and the whole path parsed at the end (the reference).
+#[derive(Clone, Copy)]
+enum Way {
+    Compiled,
+    AtTheCall,
+    Whole,
+}
+
+/// [`with_texts_split`] with `first` as the path's first text, each text composed `way`.
+fn with_path_split(first: &str, pieces: &[Piece], way: Way) -> Result<url::Url, String> {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    if matches!(way, Way::Whole) {
+        compose.segments = Segments::Whole;
+    }
     compose.host_text("api.example.com");
+    let split = matches!(way, Way::Compiled);
     if split {
         compose.path_literal(&PathText::new(first));
     } else {
@@ -239,9 +255,18 @@ fn compose_parts(compose: &mut Compose<'_>, pieces: &[Piece], fused: bool) {
 }
 
 /// The URL (or error) of a host, a path prefix (or else a first `/`), then `pieces` as
-/// [`compose_parts`] composes them.
-fn with_parts(prefix: Option<&str>, pieces: &[Piece], fused: bool) -> Result<url::Url, String> {
+/// [`compose_parts`] composes them; with `whole`, one by one and the whole path parsed at the
+/// end (the reference).
+fn with_parts(
+    prefix: Option<&str>,
+    pieces: &[Piece],
+    fused: bool,
+    whole: bool,
+) -> Result<url::Url, String> {
     let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    if whole {
+        compose.segments = Segments::Whole;
+    }
     compose.host_text("api.example.com");
     match prefix {
         Some(prefix) => compose.path_prefix_value("context.p", prefix),
@@ -262,15 +287,12 @@ proptest! {
         pieces in proptest::collection::vec(piece(), 0..6),
         long in "[a-z]{1,2}(/[a-z]{1,2}){6,11}/?",
     ) {
-        prop_assert_eq!(
-            with_path_split(&first, &pieces, true),
-            with_path_split(&first, &pieces, false)
-        );
-        let pieces = [Piece::Value("v".into()), Piece::Text(format!("/{long}"))];
-        prop_assert_eq!(
-            with_path_split(&first, &pieces, true),
-            with_path_split(&first, &pieces, false)
-        );
+        let long_pieces = [Piece::Value("v".into()), Piece::Text(format!("/{long}"))];
+        for pieces in [&pieces[..], &long_pieces[..]] {
+            let split = with_path_split(&first, pieces, Way::Compiled);
+            prop_assert_eq!(&split, &with_path_split(&first, pieces, Way::AtTheCall));
+            prop_assert_eq!(&split, &with_path_split(&first, pieces, Way::Whole));
+        }
     }
 }
 
@@ -1255,4 +1277,28 @@ fn a_host_value_holds_host_name_characters_only() {
         );
         assert_eq!(refused, !allowed, "byte {byte:#04x}");
     }
+}
+
+#[test]
+fn a_kept_path_prefix_never_lets_a_bad_prefix_through() {
+    let start = FixedPart::default();
+    let rest = [Piece::Text("/tickets".into())];
+    let kept = with_prefix(&start, "/org/a", &rest).expect("a URL");
+    assert_eq!(kept.as_str(), "https://api.example.com/org/a/tickets?k=v");
+    assert!(start.prefixed().is_some_and(|p| p.is_some()), "kept");
+    for bad in ["org/a", "/org/..", "/org/./a", "org/a/"] {
+        let refused = with_prefix(&start, bad, &rest);
+        assert!(
+            matches!(
+                refused,
+                Err(InvokeError::InvalidValue {
+                    placeholder: "context.p",
+                    ..
+                })
+            ),
+            "{bad}: {refused:?}"
+        );
+    }
+    // The kept one still replays.
+    assert_eq!(with_prefix(&start, "/org/a", &rest).ok(), Some(kept));
 }
