@@ -73,6 +73,21 @@ fn sent(compose: Compose<'_>) -> Result<url::Url, InvokeError> {
     }
 }
 
+/// A request on a host with a path prefix (or else a first `/`); with `whole`, its path is
+/// parsed whole at the end (the reference), not appended to a parsed base.
+fn with_path_start(prefix: Option<&str>, whole: bool) -> Compose<'static> {
+    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+    if whole {
+        compose.segments = Segments::Whole;
+    }
+    compose.host_text("api.example.com");
+    match prefix {
+        Some(prefix) => compose.path_prefix_value("context.p", prefix),
+        None => compose.path_text("/"),
+    }
+    compose
+}
+
 /// Composes a path prefix (or else a first `/`), `pieces`, then `query` if any: the URL
 /// sent, the one the same request gives when its path is composed as text and parsed whole,
 /// and whether segments were appended to a parsed base (`None` when the request has an error).
@@ -83,15 +98,7 @@ fn both(
 ) -> Option<(url::Url, url::Url, bool)> {
     let mut appended = false;
     let mut compose = |whole: bool| {
-        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-        if whole {
-            compose.segments = Segments::Whole;
-        }
-        compose.host_text("api.example.com");
-        match prefix {
-            Some(prefix) => compose.path_prefix_value("context.p", prefix),
-            None => compose.path_text("/"),
-        }
+        let mut compose = with_path_start(prefix, whole);
         compose_pieces(&mut compose, pieces);
         if !whole {
             appended = matches!(compose.segments, Segments::Appending { .. });
@@ -263,15 +270,7 @@ fn with_parts(
     fused: bool,
     whole: bool,
 ) -> Result<url::Url, String> {
-    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-    if whole {
-        compose.segments = Segments::Whole;
-    }
-    compose.host_text("api.example.com");
-    match prefix {
-        Some(prefix) => compose.path_prefix_value("context.p", prefix),
-        None => compose.path_text("/"),
-    }
+    let mut compose = with_path_start(prefix, whole);
     compose_parts(&mut compose, pieces, fused);
     compose.query("k", "v");
     sent(compose).map_err(|error| error.to_string())
