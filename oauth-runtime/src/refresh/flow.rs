@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use tracing::Instrument as _;
 
-use super::slot::{Busy, FailedRefresh, Slot};
+use super::slot::{Busy, CachedTokens, FailedRefresh, Slot};
 use super::{TokenManager, reauthorize};
 use crate::events::{RefreshFailure, TokenEvent};
 use crate::oauth::IntegrationConfig;
@@ -40,10 +40,10 @@ fn still_valid(current: &Versioned, rejected: Option<&AccessToken>) -> bool {
     rejected.is_none() && !is_expired(&current.record.tokens)
 }
 
-/// What became of the access token `seen` in `slot`, under the slot's lock: replaced (and
-/// saved) by someone else, or refreshed by this process moments ago.
-fn since_seen(slot: &Slot, seen: &AccessToken) -> (bool, bool) {
-    match slot.cached().as_ref() {
+/// What became of the access token `seen` in a slot's `cached` tokens, under the slot's lock:
+/// replaced (and saved) by someone else, or refreshed by this process moments ago.
+fn since_seen(cached: &CachedTokens, seen: &AccessToken) -> (bool, bool) {
+    match cached.get() {
         Some(c) => {
             let same = c.access_token.secret() == seen.secret();
             (
@@ -93,7 +93,7 @@ impl TokenManager {
             self.integrations.load(&key.installation).await?;
             // The token as it is when asked: a refresh made after this counts as this one.
             // Only read (the slot changes under its lock alone).
-            let cached = slot.cached().as_ref().map(|c| c.access_token.clone());
+            let cached = self.cached(&slot, |c| c.get().map(|c| c.access_token.clone()));
             let seen = match cached {
                 Some(token) => token,
                 None => match self.store.load(key).await? {
@@ -102,7 +102,7 @@ impl TokenManager {
                 },
             };
             let busy = slot.hold().await;
-            if since_seen(&slot, &seen).0
+            if self.cached(&slot, |c| since_seen(c, &seen).0)
                 && let Some(token) = self.fresh(&slot)
             {
                 return token;
@@ -183,7 +183,7 @@ impl TokenManager {
         rejected: &AccessToken,
     ) -> Result<AccessToken, TokenError> {
         let busy = slot.hold().await;
-        let (replaced, just_refreshed) = since_seen(slot, rejected);
+        let (replaced, just_refreshed) = self.cached(slot, |c| since_seen(c, rejected));
         if replaced && let Some(token) = self.fresh(slot) {
             return token;
         }
@@ -213,7 +213,7 @@ impl TokenManager {
         if let Some(token) = self.usable(slot, &current, rejected) {
             return token;
         }
-        if let Some(failed) = slot.backing_off() {
+        if let Some(failed) = self.cached(slot, |c| c.backing_off()) {
             // The last attempt failed moments ago: its answer stands for everyone waiting.
             if still_valid(&current, rejected) {
                 return self.checked(key, &current.record.tokens);
@@ -244,7 +244,7 @@ impl TokenManager {
     /// Reads the store into the slot; an absent or dead record is the caller's error.
     pub(super) async fn load(&self, key: &TokenKey, slot: &Slot) -> Result<Versioned, TokenError> {
         let Some(current) = self.store.load(key).await? else {
-            *slot.cached() = None;
+            self.cached(slot, CachedTokens::clear);
             return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
         };
         let dead = current.record.needs_reauthorization;
@@ -370,6 +370,7 @@ impl TokenManager {
         let refresh_token = refresh_token.to_string();
         let policy = self.policy;
         let slot = slot.clone();
+        let slots = self.slots.clone();
         let current = current.clone();
         let task = tokio::spawn(
             async move {
@@ -389,7 +390,7 @@ impl TokenManager {
                 let record = granted
                     .map(|granted| TokenRecord::active(renewed(&current.record.tokens, granted)));
                 if let Ok(record) = &record {
-                    slot.keep_unsaved(current, record.clone());
+                    slots.cached(&slot, |c| c.keep_unsaved(current, record.clone()));
                 }
                 (Some(held), record)
             }
@@ -426,7 +427,7 @@ impl TokenManager {
             key: key.clone(),
             failure,
         });
-        slot.back_off(self.policy.backoff, failed);
+        self.cached(slot, |c| c.back_off(self.policy.backoff, failed));
         if still_valid {
             // Refreshing early failed; the token itself still works.
             tracing::warn!(reason = %error, "early refresh failed; using the current token");

@@ -2,7 +2,7 @@
 //! the store fails), conflicts with other writers settled, dead tokens marked, and the tokens
 //! of an authorization stored or deleted.
 
-use super::slot::{Cached, Obtained, Slot};
+use super::slot::{Cached, CachedTokens, Obtained, Slot};
 use super::{TokenManager, reauthorize};
 use crate::events::TokenEvent;
 use crate::oauth::Revocation;
@@ -49,7 +49,7 @@ impl TokenManager {
                 Err(StoreError::Conflict { .. }) => {
                     let Some(newer) = self.store.load(key).await? else {
                         // Deleted meanwhile (uninstalled): not brought back.
-                        *slot.cached() = None;
+                        self.cached(slot, CachedTokens::clear);
                         return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
                     };
                     let ours_are_newer = newer.record.needs_reauthorization.is_some()
@@ -67,7 +67,7 @@ impl TokenManager {
                 }
                 Err(error) => {
                     tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
-                    slot.keep_unsaved(current, record);
+                    self.cached(slot, |c| c.keep_unsaved(current, record));
                     return Err(error.into());
                 }
             }
@@ -83,13 +83,10 @@ impl TokenManager {
         key: &TokenKey,
         slot: &Slot,
     ) -> Result<Option<AccessToken>, TokenError> {
-        let pending = {
-            let cached = slot.cached();
-            cached
-                .as_ref()
-                .and_then(Cached::unsaved)
+        let pending = self.cached(slot, |cached| {
+            (cached.get().and_then(Cached::unsaved))
                 .map(|unsaved| (unsaved.current.clone(), unsaved.record.clone()))
-        };
+        });
         match pending {
             Some((current, record)) => self.save(key, slot, record, current).await.map(Some),
             None => Ok(None),
@@ -169,7 +166,7 @@ impl TokenManager {
         let slot = self.slot(key);
         let _busy = slot.hold().await;
         let _refresh = self.store.lock_refresh(key, self.policy.lock_wait).await?;
-        let unsaved = slot.cached().as_ref().and_then(|c| c.unsaved().cloned());
+        let unsaved = self.cached(&slot, |c| c.get().and_then(|c| c.unsaved().cloned()));
         let stored = self.store.load(key).await?;
         let mut tokens: Vec<&TokenSet> = stored.iter().map(|s| &s.record.tokens).collect();
         tokens.extend(unsaved.as_ref().map(|unsaved| &unsaved.record.tokens));
@@ -199,7 +196,7 @@ impl TokenManager {
                 "revocation at the provider failed; the tokens are deleted here anyway"
             );
         }
-        *slot.cached() = None;
+        self.cached(&slot, CachedTokens::clear);
         slot.recovered();
         let now = self.store.load(key).await?;
         if now.as_ref().map(|v| v.version) == stored.as_ref().map(|v| v.version) {

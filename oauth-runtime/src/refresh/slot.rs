@@ -1,6 +1,6 @@
-//! The cache of a [`TokenManager`]: per key a [`Slot`] with the last record read or written,
-//! when to refresh it, and a failed refresh's backoff, which the fast path reads without
-//! touching the store.
+//! The cache of a [`TokenManager`]: per key a [`Slot`], and its [`CachedTokens`]: the last
+//! record read or written, when to refresh it, and a failed refresh's backoff, which the fast
+//! path reads without touching the store.
 
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -13,7 +13,10 @@ use crate::tokens::{
     AccessToken, ReauthorizationReason, TokenError, TokenKey, TokenRecord, TokenSet,
 };
 
-/// One key's cached tokens, and the lock of whoever reads the store or refreshes them.
+/// One key's slot: the lock of whoever reads the store or refreshes its tokens, and what the
+/// app was told. Its [`CachedTokens`] are kept under one lock with the slot's neighbours' (its
+/// shard's, see `slots`), so that a call finds a user's token under that one lock; an
+/// installation's slot, found without a shard, keeps them under a lock of its own.
 pub(super) struct Slot {
     /// Its key: the cache finds a slot by it (each key once in memory, with its slot).
     pub(super) key: TokenKey,
@@ -21,7 +24,8 @@ pub(super) struct Slot {
     /// owns the slot, so that a token request can hold it in a task of its own. In the slot
     /// rather than beside it: a slot is kept per key.
     busy: tokio::sync::Semaphore,
-    cached: Mutex<Option<Cached>>,
+    /// Its cached tokens, when no shard keeps them (see [`Slot::with_own_cache`]).
+    own: Option<Box<Mutex<CachedTokens>>>,
     /// The last refresh failed: the next that works is a recovery.
     failing: AtomicBool,
     /// The [`mark`] of the stored version whose access token the provider rejected and the app
@@ -35,18 +39,38 @@ pub(super) struct Slot {
 }
 
 impl Slot {
+    /// The slot of `key`, its cached tokens kept by the shard that keeps it.
     pub(super) fn new(key: TokenKey) -> Self {
         Slot {
             key,
             busy: tokio::sync::Semaphore::new(1),
-            cached: Mutex::default(),
+            own: None,
             failing: AtomicBool::default(),
             told_rejected: AtomicU32::default(),
             last_used: AtomicU64::default(),
             told_missing: AtomicU32::default(),
         }
     }
+
+    /// The slot of `key`, keeping its cached tokens itself: one found without a shard.
+    pub(super) fn with_own_cache(key: TokenKey) -> Self {
+        Slot {
+            own: Some(Box::default()),
+            ..Slot::new(key)
+        }
+    }
+
+    /// Its cached tokens, locked, if it keeps them itself.
+    pub(super) fn own_cache(&self) -> Option<MutexGuard<'_, CachedTokens>> {
+        // Every change is one assignment: a panic elsewhere cannot leave it half-made.
+        let own = self.own.as_ref()?;
+        Some(own.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
+
+/// A key's cached tokens, if any.
+#[derive(Default)]
+pub(super) struct CachedTokens(Option<Cached>);
 
 /// What a slot knows of its key's tokens: what the fast path reads, no more (the refresh
 /// token and the rest of the record are read from the store under the slot's lock, where a
@@ -99,27 +123,65 @@ impl Cached {
     pub(super) fn refreshed_within(&self, recent: Duration) -> bool {
         refreshed_within(self.refreshed_at, recent, now_millis().get())
     }
+
+    /// `versioned`, cached as read or written, refreshed at `refreshed_at` if this process
+    /// refreshed it. What `old` knew about the same version (when it was refreshed, a failed
+    /// refresh's backoff) is kept.
+    fn remembered(
+        versioned: Versioned,
+        refresh_at: Option<NonZeroU64>,
+        refreshed_at: Option<NonZeroU64>,
+        missing_scopes: Vec<String>,
+        old: Option<Cached>,
+    ) -> Cached {
+        let (kept_refreshed_at, backoff) = match old {
+            Some(old) if old.version == versioned.version => {
+                (old.refreshed_at, old.rare.and_then(|rare| rare.backoff))
+            }
+            _ => (None, None),
+        };
+        let dead = versioned.record.needs_reauthorization.is_some();
+        let rare = (dead || !missing_scopes.is_empty() || backoff.is_some()).then(|| {
+            Box::new(Rare {
+                dead,
+                unsaved: None,
+                missing_scopes: missing_scopes.into_boxed_slice(),
+                backoff,
+            })
+        });
+        Cached {
+            access_token: versioned.record.tokens.access_token().clone(),
+            version: versioned.version,
+            refresh_at,
+            refreshed_at: refreshed_at.or(kept_refreshed_at),
+            rare,
+        }
+    }
 }
 
-#[cfg(test)]
-impl Slot {
-    /// Caches a token, and a failed refresh's backoff lasting `wait`.
-    pub(super) fn cache_backing_off(&self, wait: Duration) {
-        *self.cached() = Some(Cached {
-            access_token: AccessToken::new("sekrit"),
-            version: Version::new(1),
-            refresh_at: None,
-            refreshed_at: None,
-            rare: None,
-        });
-        self.back_off(
-            wait,
-            FailedRefresh {
-                reason: "refused".into(),
-                client_rejected: false,
-            },
-        );
+/// The token `cached` for `key` if it can be used as it is at `now` (of the cache's clock),
+/// taken as `take` makes it, or the reason it cannot be used as `failed` makes it: the
+/// caller's own form, made where the token is read.
+pub(super) fn fresh_as<T>(
+    key: &TokenKey,
+    cached: &CachedTokens,
+    now: u64,
+    take: impl FnOnce(&AccessToken) -> T,
+    failed: impl FnOnce(TokenError) -> T,
+) -> Option<T> {
+    let cached = cached.get()?;
+    if cached.unsaved().is_some()
+        || cached.dead()
+        || cached
+            .refresh_at
+            .is_some_and(|at| now + COARSE_CLOCK_LAG_MS >= at.get())
+    {
+        return None;
     }
+    if !cached.missing_scopes().is_empty() {
+        return Some(failed(missing_scopes(key, cached.missing_scopes())));
+    }
+    Some(take(&cached.access_token))
 }
 
 /// The mark of a stored version in the slot's `told_` fields: never 0 (none told), and 4 bytes.
@@ -193,21 +255,46 @@ impl FailedRefresh {
     }
 }
 
-impl Slot {
-    pub(super) fn cached(&self) -> MutexGuard<'_, Option<Cached>> {
-        // Every change is one assignment: a panic elsewhere cannot leave it half-made.
-        self.cached.lock().unwrap_or_else(PoisonError::into_inner)
+#[cfg(test)]
+impl CachedTokens {
+    /// Caches a token, and a failed refresh's backoff lasting `wait`.
+    pub(super) fn cache_backing_off(&mut self, wait: Duration) {
+        self.0 = Some(Cached {
+            access_token: AccessToken::new("sekrit"),
+            version: Version::new(1),
+            refresh_at: None,
+            refreshed_at: None,
+            rare: None,
+        });
+        self.back_off(
+            wait,
+            FailedRefresh {
+                reason: "refused".into(),
+                client_rejected: false,
+            },
+        );
+    }
+}
+
+impl CachedTokens {
+    /// The cached tokens, if any.
+    pub(super) fn get(&self) -> Option<&Cached> {
+        self.0.as_ref()
+    }
+
+    /// Forgets them: the next call reads the store.
+    pub(super) fn clear(&mut self) {
+        self.0 = None;
     }
 
     /// Why the last refresh failed, while its backoff lasts.
     pub(super) fn backing_off(&self) -> Option<FailedRefresh> {
-        let cached = self.cached();
-        let (until, failed) = cached.as_ref()?.backoff()?;
+        let (until, failed) = self.get()?.backoff()?;
         (Instant::now() < *until).then(|| failed.clone())
     }
 
-    pub(super) fn back_off(&self, wait: Duration, reason: FailedRefresh) {
-        if let Some(cached) = self.cached().as_mut() {
+    pub(super) fn back_off(&mut self, wait: Duration, reason: FailedRefresh) {
+        if let Some(cached) = self.0.as_mut() {
             cached.rare.get_or_insert_with(Box::default).backoff =
                 Some((Instant::now() + wait, reason));
         }
@@ -215,8 +302,8 @@ impl Slot {
 
     /// Keeps `record`, obtained in place of `current`, until it is saved: whoever holds the
     /// slot next saves it before using any token.
-    pub(super) fn keep_unsaved(&self, current: Versioned, record: TokenRecord) {
-        *self.cached() = Some(Cached {
+    pub(super) fn keep_unsaved(&mut self, current: Versioned, record: TokenRecord) {
+        self.0 = Some(Cached {
             access_token: current.record.tokens.access_token().clone(),
             version: current.version,
             refresh_at: None,
@@ -229,17 +316,18 @@ impl Slot {
         });
     }
 
-    /// Whether nothing waits in it: no tokens to save, no failure's backoff still being
-    /// answered. (Whether it is busy the cache reads from who holds it: a [`Busy`] holds the
-    /// slot. A key let go after a failure is read again from the store; what is lost is only
-    /// the `Recovered` event of a later success.)
+    /// Whether nothing waits in them: no tokens to save, no failure's backoff still being
+    /// answered. (Whether the slot is busy the cache reads from who holds it: a [`Busy`]
+    /// holds the slot. A key let go after a failure is read again from the store; what is
+    /// lost is only the `Recovered` event of a later success.)
     pub(super) fn settled(&self) -> bool {
         let now = Instant::now();
-        self.cached()
-            .as_ref()
+        self.get()
             .is_none_or(|c| c.unsaved().is_none() && c.backoff().is_none_or(|b| b.0 <= now))
     }
+}
 
+impl Slot {
     /// Notes that a refresh failed.
     pub(super) fn refresh_failed(&self) {
         self.failing.store(true, Ordering::Relaxed);
@@ -251,10 +339,10 @@ impl Slot {
         self.told_rejected.swap(marked, Ordering::Relaxed) != marked
     }
 
-    /// The scopes the cached tokens lack, if the app has not been told yet for their version.
-    pub(super) fn missing_scopes_to_tell(&self) -> Option<Vec<String>> {
-        let cached = self.cached();
-        let cached = cached.as_ref()?;
+    /// The scopes `cached` (its tokens) lack, if the app has not been told yet for their
+    /// version.
+    pub(super) fn missing_scopes_to_tell(&self, cached: &CachedTokens) -> Option<Vec<String>> {
+        let cached = cached.get()?;
         if cached.missing_scopes().is_empty() {
             return None;
         }
@@ -316,36 +404,17 @@ pub(super) enum Obtained {
 const COARSE_CLOCK_LAG_MS: u64 = 50;
 
 impl TokenManager {
+    /// `f` of the cached tokens of `slot`, under the lock that keeps them (see [`Slot`]).
+    pub(super) fn cached<R>(&self, slot: &Slot, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
+        self.slots.cached(slot, f)
+    }
+
     /// The cached token if it can be used as it is.
     pub(super) fn fresh(&self, slot: &Slot) -> Option<Result<AccessToken, TokenError>> {
         let now = super::slots::coarse_wall_millis();
-        self.fresh_as(slot, now, |token| Ok(token.clone()), Err)
-    }
-
-    /// [`fresh`](Self::fresh) at `now` (of the cache's clock), the token taken as
-    /// `take` makes it, or the reason it cannot be used as `failed` makes it: the caller's own
-    /// form, made where the token is read.
-    pub(super) fn fresh_as<T>(
-        &self,
-        slot: &Slot,
-        now: u64,
-        take: impl FnOnce(&AccessToken) -> T,
-        failed: impl FnOnce(TokenError) -> T,
-    ) -> Option<T> {
-        let cached = slot.cached();
-        let cached = cached.as_ref()?;
-        if cached.unsaved().is_some()
-            || cached.dead()
-            || cached
-                .refresh_at
-                .is_some_and(|at| now + COARSE_CLOCK_LAG_MS >= at.get())
-        {
-            return None;
-        }
-        if !cached.missing_scopes().is_empty() {
-            return Some(failed(missing_scopes(&slot.key, cached.missing_scopes())));
-        }
-        Some(take(&cached.access_token))
+        self.cached(slot, |cached| {
+            fresh_as(&slot.key, cached, now, |token| Ok(token.clone()), Err)
+        })
     }
 
     /// The access token, unless the app now asks for scopes it was not granted.
@@ -392,28 +461,14 @@ impl TokenManager {
             .expires_at()
             .map(|at| wall_millis(self.refresh_time(at, obtained != Obtained::Read)));
         let refreshed_at = (obtained == Obtained::Refreshed).then(now_millis);
-        let mut cached = slot.cached();
-        let (kept_refreshed_at, backoff) = match cached.take() {
-            Some(old) if old.version == versioned.version => {
-                (old.refreshed_at, old.rare.and_then(|rare| rare.backoff))
-            }
-            _ => (None, None),
-        };
-        let dead = versioned.record.needs_reauthorization.is_some();
-        let rare = (dead || !missing_scopes.is_empty() || backoff.is_some()).then(|| {
-            Box::new(Rare {
-                dead,
-                unsaved: None,
-                missing_scopes: missing_scopes.into_boxed_slice(),
-                backoff,
-            })
-        });
-        *cached = Some(Cached {
-            access_token: versioned.record.tokens.access_token().clone(),
-            version: versioned.version,
-            refresh_at,
-            refreshed_at: refreshed_at.or(kept_refreshed_at),
-            rare,
+        self.cached(slot, |cached| {
+            cached.0 = Some(Cached::remembered(
+                versioned,
+                refresh_at,
+                refreshed_at,
+                missing_scopes,
+                cached.0.take(),
+            ));
         });
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use super::slot::Slot;
+use super::slot::{CachedTokens, Slot};
 use crate::keyed::{Hasher, Sharded};
 use crate::tokens::{KeyRef, TokenKey};
 
@@ -51,20 +51,40 @@ impl ShardedSlots {
         self.0.shard(hash).get_or_make_hashed(key, hash)
     }
 
-    /// `read` of the slot of `key`, if it has one, under its shard's lock, with the time it
-    /// was marked used at (of [`coarse_wall_millis`]): the slot is read where it lies, not
-    /// shared.
-    pub(crate) fn read<R>(&self, key: KeyRef<'_>, read: impl FnOnce(&Slot, u64) -> R) -> Option<R> {
+    /// `read` of the slot of `key` and its cached tokens, if it has a slot, under its shard's
+    /// lock (the one lock of the call), with the time it was marked used at (of
+    /// [`coarse_wall_millis`]): the slot is read where it lies, not shared.
+    pub(crate) fn read<R>(
+        &self,
+        key: KeyRef<'_>,
+        read: impl FnOnce(&Slot, &CachedTokens, u64) -> R,
+    ) -> Option<R> {
         let hash = self.0.hash(&key);
         let shard = self.0.shard(hash);
         let now = coarse_wall_millis();
-        shard.find(key, hash, now).map(|slot| read(slot, now))
+        (shard.find(key, hash, now)).map(|kept| read(&kept.slot, &kept.cached, now))
     }
+
+    /// `f` of the cached tokens of `slot`, under the lock that keeps them: its own, or its
+    /// shard's.
+    pub(super) fn cached<R>(&self, slot: &Slot, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
+        if let Some(mut own) = slot.own_cache() {
+            return f(&mut own);
+        }
+        let hash = self.0.hash(&slot.key.as_ref());
+        self.0.shard(hash).cached(slot, hash, f)
+    }
+}
+
+/// A slot in the cache, with its cached tokens.
+struct KeptSlot {
+    slot: Arc<Slot>,
+    cached: CachedTokens,
 }
 
 pub(crate) struct Slots {
     /// The slots, found by their keys (each key is in its slot).
-    map: hashbrown::HashTable<Arc<Slot>>,
+    map: hashbrown::HashTable<KeptSlot>,
     hasher: Hasher,
     /// The slots in the order the clock hand meets them, each with its use time when the hand
     /// last passed it: one used since gets another turn.
@@ -101,14 +121,26 @@ impl Slots {
     }
 
     /// The slot of `key` (hashed to `hash`), if it has one; marked used `now`.
-    fn find(&self, key: KeyRef<'_>, hash: u64, now: u64) -> Option<&Arc<Slot>> {
-        let slot = self.map.find(hash, |slot| key.is(&slot.key))?;
+    fn find(&self, key: KeyRef<'_>, hash: u64, now: u64) -> Option<&KeptSlot> {
+        let kept = self.map.find(hash, |kept| key.is(&kept.slot.key))?;
         // Written only when it changes: calls of one key on many threads do not keep taking
         // its cache line from each other.
-        if slot.last_used.load(Ordering::Relaxed) != now {
-            slot.last_used.store(now, Ordering::Relaxed);
+        if kept.slot.last_used.load(Ordering::Relaxed) != now {
+            kept.slot.last_used.store(now, Ordering::Relaxed);
         }
-        Some(slot)
+        Some(kept)
+    }
+
+    /// `f` of the cached tokens of `slot` (its key hashed to `hash`). A slot the cache let go
+    /// keeps nothing; none is let go while someone holds it.
+    fn cached<R>(&mut self, slot: &Slot, hash: u64, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
+        match self
+            .map
+            .find_mut(hash, |kept| std::ptr::eq(&*kept.slot, slot))
+        {
+            Some(kept) => f(&mut kept.cached),
+            None => f(&mut CachedTokens::default()),
+        }
     }
 
     /// The slot of `key`, if it has one; marked used.
@@ -119,7 +151,18 @@ impl Slots {
             self.hasher.hash_one(key.as_ref()),
             coarse_wall_millis(),
         )
-        .cloned()
+        .map(|kept| kept.slot.clone())
+    }
+
+    /// `f` of the cached tokens of `slot`.
+    #[cfg(test)]
+    pub(crate) fn with_cached<R>(
+        &mut self,
+        slot: &Slot,
+        f: impl FnOnce(&mut CachedTokens) -> R,
+    ) -> R {
+        let hash = self.hasher.hash_one(slot.key.as_ref());
+        self.cached(slot, hash, f)
     }
 
     /// The slot of `key`, made (after the clock hand let idle ones go) if it has none.
@@ -131,16 +174,19 @@ impl Slots {
 
     fn get_or_make_hashed(&mut self, key: &TokenKey, hash: u64) -> Arc<Slot> {
         let now = coarse_wall_millis();
-        if let Some(slot) = self.find(key.as_ref(), hash, now) {
-            return slot.clone();
+        if let Some(kept) = self.find(key.as_ref(), hash, now) {
+            return kept.slot.clone();
         }
         self.turn_hand();
         let slot = Arc::new(Slot::new(key.clone()));
         slot.last_used.store(now, Ordering::Relaxed);
         let hasher = &self.hasher;
-        self.map.insert_unique(hash, slot.clone(), |slot| {
-            hasher.hash_one(slot.key.as_ref())
-        });
+        let kept = KeptSlot {
+            slot: slot.clone(),
+            cached: CachedTokens::default(),
+        };
+        self.map
+            .insert_unique(hash, kept, |kept| hasher.hash_one(kept.slot.key.as_ref()));
         self.cached.fetch_add(1, Ordering::Relaxed);
         self.ring.push_back((slot.clone(), now));
         slot
@@ -148,7 +194,7 @@ impl Slots {
 
     /// A few steps of the clock hand: a key idle past the limit goes; when the cache is full,
     /// so does the first one not used since the hand last passed it. Keys that cannot go
-    /// (see [`can_go`]) or were used get another turn. The bound is soft: when no key can go
+    /// (held, or with tokens to save or a backoff to answer) or were used get another turn. The bound is soft: when no key can go
     /// within the steps, the new one is kept all the same.
     fn turn_hand(&mut self) {
         let now = coarse_wall_millis();
@@ -167,17 +213,27 @@ impl Slots {
             let idle_long = now.saturating_sub(used) >= idle;
             let full = self.map.len() >= self.limits.max;
             let unused = used <= seen || step >= SECOND_CHANCES;
-            // Whether it can go is asked last: it reads the slot's locks.
-            if (idle_long || (full && unused)) && can_go(&slot) {
+            // Whether it can go is asked last: it reads the slot's count, and its entry. It
+            // can go when no one holds it but the table and the ring (not a call, nor a
+            // [`Busy`](super::slot::Busy) lock) and nothing waits in its cached tokens.
+            if (idle_long || (full && unused)) && Arc::strong_count(&slot) == 2 {
                 let hash = self.hasher.hash_one(slot.key.as_ref());
-                if let Ok(entry) = self.map.find_entry(hash, |kept| Arc::ptr_eq(kept, &slot)) {
-                    entry.remove();
+                match self
+                    .map
+                    .find_entry(hash, |kept| Arc::ptr_eq(&kept.slot, &slot))
+                {
+                    Ok(entry) if entry.get().cached.settled() => {
+                        entry.remove();
+                        self.cached.fetch_sub(1, Ordering::Relaxed);
+                        if full && self.map.len() < self.limits.max {
+                            break;
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    // Not in the table (the ring holds only what it holds): out of the ring.
+                    Err(_) => continue,
                 }
-                self.cached.fetch_sub(1, Ordering::Relaxed);
-                if full && self.map.len() < self.limits.max {
-                    break;
-                }
-                continue;
             }
             self.ring.push_back((slot, used));
         }
@@ -213,12 +269,6 @@ fn coarse_realtime_millis() -> Option<u64> {
         u64::try_from(now.tv_nsec).ok()?,
     );
     Some(secs * 1000 + nanos / 1_000_000)
-}
-
-/// Whether letting `slot` go loses nothing: no one holds it but the map and the ring (not a
-/// call, nor a [`Busy`](super::slot::Busy) lock), and it is settled.
-fn can_go(slot: &Arc<Slot>) -> bool {
-    Arc::strong_count(slot) == 2 && slot.settled()
 }
 
 impl Slot {
@@ -259,15 +309,17 @@ mod tests {
             record: TokenRecord::active(TokenSet::new("sekrit")),
             version: Version::new(1),
         };
-        unsaved.keep_unsaved(versioned.clone(), versioned.record.clone());
+        slots.with_cached(&unsaved, |cached| {
+            cached.keep_unsaved(versioned.clone(), versioned.record.clone())
+        });
         drop(unsaved);
         // A failed refresh's backoff still answered, and one over.
-        slots
-            .get_or_make(&user(5))
-            .cache_backing_off(Duration::from_secs(60));
-        slots
-            .get_or_make(&user(6))
-            .cache_backing_off(Duration::from_millis(1));
+        for (n, backoff) in [(5, 60_000), (6, 1)] {
+            let slot = slots.get_or_make(&user(n));
+            slots.with_cached(&slot, |cached| {
+                cached.cache_backing_off(Duration::from_millis(backoff))
+            });
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Used recently.
         slots.get(&user(3));
@@ -354,7 +406,7 @@ mod tests {
             .map(|first| first.cached.load(Ordering::Relaxed));
         assert_eq!(cached, Some(shards.iter().sum::<usize>()));
         // A key is found in the shard it went to.
-        assert!(slots.read(user(9_999).as_ref(), |_, _| ()).is_some());
+        assert!(slots.read(user(9_999).as_ref(), |_, _, _| ()).is_some());
         // A small bound is kept by one shard, exactly.
         let small = ShardedSlots::new(SlotLimits {
             idle: Duration::from_secs(3600),

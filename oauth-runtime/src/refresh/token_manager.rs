@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::slot::Slot;
+use super::slot::{Slot, fresh_as};
 use super::slots::{ShardedSlots, SlotLimits};
 use crate::events::{EventSender, TokenEvent};
 use crate::oauth::pending::PendingAuthorizations;
@@ -51,7 +51,7 @@ pub(crate) struct TokenManager {
     installation_slots: Vec<(String, Arc<Slot>)>,
     /// Users' tokens (`agent` integrations), named installations' tokens, and keys of
     /// integrations not configured; idle ones let go.
-    slots: ShardedSlots,
+    pub(super) slots: Arc<ShardedSlots>,
     /// Authorizations started and not finished (see `handshake`).
     pub(crate) pending: PendingAuthorizations,
     /// Where lifecycle events go, if the app subscribed.
@@ -71,7 +71,7 @@ impl TokenManager {
             .keys()
             .map(|name| {
                 let key = TokenKey::installation(name.clone());
-                (name.clone(), Arc::new(Slot::new(key)))
+                (name.clone(), Arc::new(Slot::with_own_cache(key)))
             })
             .collect();
         TokenManager {
@@ -80,7 +80,7 @@ impl TokenManager {
             integrations,
             policy,
             installation_slots,
-            slots: ShardedSlots::new(policy.slot_limits),
+            slots: Arc::new(ShardedSlots::new(policy.slot_limits)),
             pending: PendingAuthorizations::default(),
             events,
         }
@@ -116,7 +116,7 @@ impl TokenManager {
         if self.events.is_none() {
             return;
         }
-        if let Some(missing) = slot.missing_scopes_to_tell() {
+        if let Some(missing) = self.cached(slot, |cached| slot.missing_scopes_to_tell(cached)) {
             self.emit_reauthorization(key, ReauthorizationReason::MissingScopes(missing))
                 .await;
         }
@@ -169,12 +169,19 @@ impl TokenManager {
         failed: impl FnOnce(TokenError) -> T,
     ) -> Option<T> {
         match self.installation_slot(key) {
-            Some(slot) => self.fresh_as(slot, super::slots::coarse_wall_millis(), take, failed),
+            Some(slot) => {
+                let now = super::slots::coarse_wall_millis();
+                self.cached(slot, |cached| {
+                    fresh_as(&slot.key, cached, now, take, failed)
+                })
+            }
             None => {
                 // Only read: a key never seen has nothing cached, and `access_token` makes
                 // its slot.
                 self.slots
-                    .read(key, |slot, now| self.fresh_as(slot, now, take, failed))
+                    .read(key, |slot, cached, now| {
+                        fresh_as(&slot.key, cached, now, take, failed)
+                    })
                     .flatten()
             }
         }
