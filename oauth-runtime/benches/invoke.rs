@@ -27,7 +27,11 @@
 //!   Basic <%= encode(iparam.api_key + ':X') %>` and a `Content-Type` (`ticketWithApiKey`);
 //!   the client makes that header once (compare with `INVOKE_HAND_BEARER=kept` too);
 //! - (j) a `POST` with a JSON body given at the call (`createTicket(..).json(&ticket)`), the
-//!   template setting its `Content-Type`, as the corpus's ticket-creating templates do.
+//!   template setting its `Content-Type`, as the corpus's ticket-creating templates do;
+//! - (k) (a) from the installation's client, which the server keeps: found by its host in a
+//!   locked `HashMap` of 1000 installations' clients, as (f)'s hand-built side finds its
+//!   installation's parsed base URL (the like-for-like of (f)'s hand-built side, which keeps
+//!   what it made for each installation).
 //!
 //! The hand-built side makes its `Authorization` value at each call, as reqwest's `bearer_auth`
 //! and `basic_auth` do (`INVOKE_HAND_BEARER=kept` makes it once and clones it, as the runtime's
@@ -139,6 +143,26 @@ fn installation_bases(host: &str) -> RwLock<HashMap<String, url::Url>> {
     RwLock::new(bases)
 }
 
+/// The clients of 1000 installations by their hosts, the loopback server's among them, as a
+/// server of many installations keeps them.
+fn installation_clients(
+    runtime: &oauth_runtime::Runtime,
+    port: u16,
+) -> RwLock<HashMap<String, Bench>> {
+    let client = |host: String| {
+        let iparams = common::BenchIparams {
+            host: host.clone(),
+            ..common::iparams(port)
+        };
+        (host, Bench::new(runtime.clone(), iparams))
+    };
+    let mut clients: HashMap<String, Bench> = (0..1000)
+        .map(|n| client(format!("tenant-{n}.example.com")))
+        .collect();
+    clients.extend([client(format!("127.0.0.1:{port}"))]);
+    RwLock::new(clients)
+}
+
 fn conversation(ticket_id: &str, include: &str) -> GetConversationContext {
     GetConversationContext {
         ticket_id: ticket_id.into(),
@@ -202,8 +226,15 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
         ticket_id: "12345".into(),
         include: "requester,stats".into(),
     };
+    let clients = installation_clients(runtime, port);
     let (runtime, iparams) = (runtime.clone(), common::iparams(port));
     let (hand_iparams, bases) = (iparams.clone(), installation_bases(&iparams.host));
+    let (host, hand_host, kept_bases) = (
+        iparams.host.clone(),
+        iparams.host.clone(),
+        installation_bases(&iparams.host),
+    );
+    let kept_ticket = ticket.clone();
     let per_call = ticket.clone();
     let in_hand = TicketWithTokenContext {
         ticket_id: "12345".into(),
@@ -330,6 +361,19 @@ fn rows(runtime: &oauth_runtime::Runtime, port: u16) -> Vec<Row> {
                 let body = serde_json::to_vec(&new_ticket).unwrap();
                 *request.body_mut() = Some(body.into());
                 request
+            }),
+        },
+        Row {
+            name: "(k) (a), client found by host",
+            template: Box::new(move |_| {
+                let clients = clients.read().unwrap();
+                let client = clients.get(black_box(&host)).unwrap();
+                client.get_ticket(&kept_ticket)
+            }),
+            by_hand: Box::new(move |_| {
+                let bases = kept_bases.read().unwrap();
+                let base = bases.get(black_box(&hand_host)).unwrap();
+                request(ticket_url(base, "12345", "requester,stats"))
             }),
         },
     ]
