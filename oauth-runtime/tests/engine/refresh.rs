@@ -41,6 +41,64 @@ async fn get_thing(runtime: &Runtime, provider: &Provider) -> Result<String, Inv
         .to_string())
 }
 
+/// Whose token a call sends: the installation's (`getThing`, `crm`: a slot the manager finds
+/// without a table) or a user's (`getMessages`, `chat`, Alice: a slot in the users' table, whose
+/// tokens its shard keeps). The runtime keeps the two in different places, so the tests of
+/// what it must never lose run for both.
+#[derive(Debug, Clone, Copy)]
+enum Whose {
+    Installation,
+    User,
+}
+
+impl Whose {
+    fn key(self) -> TokenKey {
+        match self {
+            Whose::Installation => crm(),
+            Whose::User => TokenKey::user("chat", UserId::new("alice")),
+        }
+    }
+
+    /// The token the API saw on a call sending this key's token.
+    async fn call(self, runtime: &Runtime, provider: &Provider) -> Result<String, InvokeError> {
+        let response = match self {
+            Whose::Installation => send_get_thing(runtime, provider).await?,
+            Whose::User => {
+                let context = GetMessagesContext {
+                    port: provider.port(),
+                };
+                Engine::new(runtime.clone())
+                    .get_messages(&context, &UserId::new("alice"))
+                    .send()
+                    .await?
+            }
+        };
+        Ok(response.json::<serde_json::Value>().unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string())
+    }
+
+    /// The key's token expired a minute ago, refreshable with `sekrit-refresh-0`.
+    async fn seed_expired(self, runtime: &Runtime, provider: &Provider) {
+        let key = self.key();
+        (provider.seed(
+            runtime,
+            &key,
+            "sekrit-expired",
+            false,
+            -60,
+            Some("sekrit-refresh-0"),
+        ))
+        .await;
+    }
+
+    async fn stored(self, runtime: &Runtime) -> Versioned {
+        let stored = runtime.store().unwrap().load(&self.key()).await;
+        stored.unwrap().unwrap()
+    }
+}
+
 async fn stampede(runtimes: &[Runtime], provider: &Arc<Provider>, calls: usize) -> Vec<String> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..calls {
@@ -516,42 +574,49 @@ async fn a_rotated_refresh_token_is_saved_before_the_new_access_token_is_used() 
 
 #[tokio::test]
 async fn a_failed_save_loses_no_token() {
-    let provider = Provider::start().await;
-    provider.state.rotate.store(true, Ordering::SeqCst);
-    let fail = Arc::new(AtomicBool::new(false));
-    let store = Recording {
-        inner: MemoryStore::new(),
-        events: provider.state.clone(),
-        fail: fail.clone(),
-    };
-    let runtime = provider.runtime(store.clone());
-    provider.seed_expired(&runtime).await;
-    fail.store(true, Ordering::SeqCst);
-    let error = get_thing(&runtime, &provider).await.unwrap_err();
-    assert!(matches!(error, InvokeError::TokenStore { .. }), "{error:?}");
-    assert!(
-        !provider
-            .events()
-            .iter()
-            .any(|e| e.starts_with("api sekrit-access-1")),
-        "an unsaved token is never used"
-    );
-    // The provider has rotated: only sekrit-refresh-1 works now, and it lives in memory.
-    fail.store(false, Ordering::SeqCst);
-    assert_eq!(
-        get_thing(&runtime, &provider).await.unwrap(),
-        "sekrit-access-1"
-    );
-    assert_eq!(
-        provider.token_requests(),
-        1,
-        "the kept tokens were saved, not refreshed again"
-    );
-    let stored = store.load(&crm()).await.unwrap().unwrap();
-    assert_eq!(
-        stored.record.tokens.refresh_token(),
-        Some("sekrit-refresh-1")
-    );
+    for whose in [Whose::Installation, Whose::User] {
+        let provider = Provider::start().await;
+        provider.state.rotate.store(true, Ordering::SeqCst);
+        let fail = Arc::new(AtomicBool::new(false));
+        let store = Recording {
+            inner: MemoryStore::new(),
+            events: provider.state.clone(),
+            fail: fail.clone(),
+        };
+        let runtime = provider.runtime(store.clone());
+        whose.seed_expired(&runtime, &provider).await;
+        fail.store(true, Ordering::SeqCst);
+        let error = whose.call(&runtime, &provider).await.unwrap_err();
+        assert!(
+            matches!(error, InvokeError::TokenStore { .. }),
+            "{whose:?}: {error:?}"
+        );
+        assert!(
+            !provider
+                .events()
+                .iter()
+                .any(|e| e.starts_with("api sekrit-access-1")),
+            "{whose:?}: an unsaved token is never used"
+        );
+        // The provider has rotated: only sekrit-refresh-1 works now, and it lives in memory.
+        fail.store(false, Ordering::SeqCst);
+        assert_eq!(
+            whose.call(&runtime, &provider).await.unwrap(),
+            "sekrit-access-1",
+            "{whose:?}"
+        );
+        assert_eq!(
+            provider.token_requests(),
+            1,
+            "{whose:?}: the kept tokens were saved, not refreshed again"
+        );
+        let stored = store.load(&whose.key()).await.unwrap().unwrap();
+        assert_eq!(
+            stored.record.tokens.refresh_token(),
+            Some("sekrit-refresh-1"),
+            "{whose:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -920,28 +985,35 @@ async fn a_lost_answer_then_invalid_grant_does_not_kill_the_token() {
 /// goes on, and the next call uses its tokens instead of redeeming the replaced refresh token.
 #[tokio::test]
 async fn a_caller_that_stops_waiting_mid_refresh_loses_no_rotated_token() {
-    let provider = Provider::start().await;
-    provider.state.rotate.store(true, Ordering::SeqCst);
-    let runtime = provider.runtime(MemoryStore::new());
-    provider.seed_expired(&runtime).await;
-    provider.fault(Fault::Hang(std::time::Duration::from_millis(300)));
-    let gave_up = tokio::time::timeout(
-        std::time::Duration::from_millis(50),
-        get_thing(&runtime, &provider),
-    )
-    .await;
-    assert!(gave_up.is_err(), "the caller stopped waiting: {gave_up:?}");
-    assert_eq!(
-        get_thing(&runtime, &provider).await.unwrap(),
-        "sekrit-access-1"
-    );
-    assert_eq!(provider.token_requests(), 1);
-    let stored = stored(&runtime).await;
-    assert_eq!(stored.record.needs_reauthorization, None);
-    assert_eq!(
-        stored.record.tokens.refresh_token(),
-        Some("sekrit-refresh-1")
-    );
+    for whose in [Whose::Installation, Whose::User] {
+        let provider = Provider::start().await;
+        provider.state.rotate.store(true, Ordering::SeqCst);
+        let runtime = provider.runtime(MemoryStore::new());
+        whose.seed_expired(&runtime, &provider).await;
+        provider.fault(Fault::Hang(std::time::Duration::from_millis(300)));
+        let gave_up = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            whose.call(&runtime, &provider),
+        )
+        .await;
+        assert!(
+            gave_up.is_err(),
+            "{whose:?}: the caller stopped waiting: {gave_up:?}"
+        );
+        assert_eq!(
+            whose.call(&runtime, &provider).await.unwrap(),
+            "sekrit-access-1",
+            "{whose:?}"
+        );
+        assert_eq!(provider.token_requests(), 1, "{whose:?}");
+        let stored = whose.stored(&runtime).await;
+        assert_eq!(stored.record.needs_reauthorization, None, "{whose:?}");
+        assert_eq!(
+            stored.record.tokens.refresh_token(),
+            Some("sekrit-refresh-1"),
+            "{whose:?}"
+        );
+    }
 }
 
 /// `token_wait` bounds a call's wait for its token as a whole; the refresh it gave up on is
