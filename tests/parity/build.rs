@@ -139,12 +139,13 @@ fn call_fn(plan: &AppPlan) -> proc_macro2::TokenStream {
         if template.auth.as_ref().is_some_and(|a| a.agent) {
             args.push(quote!(user));
         }
-        quote!(#name => ::core::option::Option::Some((client.#method(#(#args),*), client.#method(#(#args),*))),)
+        quote!(#name => ::core::option::Option::Some([client.#method(#(#args),*), client.#method(#(#args),*), client.#method(#(#args),*)]),)
     });
     quote! {
         /// The template `template`'s request from its generated method: at the client's first
-        /// call (its fixed part composed) and at its second (its fixed part copied).
-        pub fn call(runtime: Runtime, template: &str, given: &Given, user: &UserId) -> ::core::option::Option<(RequestBuilder, RequestBuilder)> {
+        /// call (its fixed part composed, not kept), second (composed and kept) and third
+        /// (copied).
+        pub fn call(runtime: Runtime, template: &str, given: &Given, user: &UserId) -> ::core::option::Option<[RequestBuilder; 3]> {
             let client = client(runtime, given);
             match template {
                 #(#arms)*

@@ -99,7 +99,7 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
         (
             quote! {
                 /// The fixed part of each template's requests (its URL's start, its headers of
-                /// installation values), composed at its first call.
+                /// installation values), kept from its second call.
                 #[doc(hidden)]
                 #[derive(::core::default::Default)]
                 struct #fixed_ident { #(#fixed_parts: #rt::__private::FixedPart,)* }

@@ -4,8 +4,9 @@
 pub use oauth_cli::interpret::Given;
 use oauth_runtime::{RequestBuilder, Runtime, SecretString, UserId};
 
-/// A template's request at a client's first call, and at its second.
-pub type TwoCalls = (RequestBuilder, RequestBuilder);
+/// A template's request at a client's first call (its fixed part composed, not kept), its
+/// second (composed and kept) and its third (copied).
+pub type ThreeCalls = [RequestBuilder; 3];
 
 /// One app compared.
 pub struct App {
@@ -13,9 +14,8 @@ pub struct App {
     pub label: &'static str,
     /// Its `requests.json`, `oauth_config.json`, `iparams.json` and `manifest.json`.
     pub files: [Option<&'static str>; 4],
-    /// The template's request from its generated method, at a client's first call and at
-    /// its second.
-    pub call: fn(Runtime, &str, &Given, &UserId) -> Option<TwoCalls>,
+    /// The template's request from its generated method, at a client's first three calls.
+    pub call: fn(Runtime, &str, &Given, &UserId) -> Option<ThreeCalls>,
 }
 
 fn required<T>(given: &Given, label: &str, read: fn(&str) -> T) -> T {

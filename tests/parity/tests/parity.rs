@@ -205,24 +205,28 @@ async fn the_cli_sends_what_the_generated_method_sends() {
                 } else {
                     given(interpreter, &template.name, text)
                 };
-                let (generated, again) = (app.call)(runtime.clone(), &template.name, &given, &user)
-                    .expect("every template has a generated method");
+                let [generated, kept, copied] =
+                    (app.call)(runtime.clone(), &template.name, &given, &user)
+                        .expect("every template has a generated method");
                 let interpreted = interpreter
                     .compose(&runtime, &template.name, &given, Some(&user))
                     .expect("every template is in the plan")
                     .expect("every value is given");
-                let (generated, again, interpreted) = (
+                let (generated, interpreted) = (
                     shape(generated.build().await),
-                    shape(again.build().await),
                     shape(interpreted.build().await),
                 );
                 compared += 1;
-                // The client's second call copies what its first composed: the same request.
-                if again != generated {
-                    differences.push(format!(
-                        "{} `{}` with {text:?}, the client's second call:\n  first:  {generated}\n  second: {again}",
-                        app.label, template.name
-                    ));
+                // The client's second call keeps what it composes, its third copies it: the
+                // same request as its first, which keeps nothing.
+                for (call, later) in [("second", kept), ("third", copied)] {
+                    let later = shape(later.build().await);
+                    if later != generated {
+                        differences.push(format!(
+                            "{} `{}` with {text:?}, the client's {call} call:\n  first: {generated}\n  {call}: {later}",
+                            app.label, template.name
+                        ));
+                    }
                 }
                 let built = !generated.starts_with("error:");
                 sent += usize::from(built);

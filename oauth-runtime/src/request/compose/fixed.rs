@@ -1,14 +1,17 @@
 //! The part of a template's request that one client always sends the same: the start of its
 //! URL (literal text and installation parameters, up to the first value given at the call)
-//! and its headers made of literal text and installation parameters alone. The first call
-//! composes and checks it (or finds the URL's start kept by an earlier client with the same
-//! text, see `starts`); later calls copy it, and the URLs parsed from it (the origin, the base
-//! before the first value), instead of composing and parsing again. Parsing a host name (IDNA
-//! included) costs more than the rest of a request; making a header value (a Base64 API key)
-//! costs an allocation or more.
+//! and its headers made of literal text and installation parameters alone. A call composes
+//! and checks it (or finds the URL's start kept by an earlier client with the same text, see
+//! `starts`) until the client keeps it, at its second call of the template; later calls copy
+//! it, and the URLs parsed from it (the origin, the base before the first value), instead of
+//! composing and parsing again. The first call keeps nothing, so that a client made for one
+//! call (a server of many installations may make one per request) does not pay for keeping what
+//! it will not use again. Parsing a host name (IDNA included) costs more than the rest of a
+//! request; making a header value (a Base64 API key) costs an allocation or more.
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use http::header::{HeaderName, HeaderValue};
@@ -52,11 +55,13 @@ impl<T> fmt::Debug for FixedParts<T> {
 
 /// One template's fixed part of a client's requests: the URL's start (shared by the clients
 /// whose start is the same text, see `starts`) and what the client keeps beside it, once
-/// composed. Only its state is written until then (a client made per call makes one per
-/// template of the app, and uses one): the rest stays unset, and is not dropped.
+/// composed at its second call. Only its state is written until then (a client made per call
+/// makes one per template of the app, and uses one): the rest stays unset, and is not dropped.
 #[derive(Default)]
 pub struct FixedPart {
     start: OnceLock<Start>,
+    /// The client has composed it once: the next composition is kept.
+    composed_once: AtomicBool,
 }
 
 /// A client's fixed part of a template's request, once composed.
@@ -120,10 +125,23 @@ impl Start {
 }
 
 impl FixedPart {
-    fn kept(&self) -> Option<&Kept> {
+    pub(super) fn kept(&self) -> Option<&Kept> {
         self.start.get().map(|start| &*start.kept)
     }
 
+    /// Whether this is the client's first composition of it (then not kept: see the module's
+    /// docs). Calls racing on a client's first may each count as its first: a later one keeps it.
+    pub(super) fn first_composition(&self) -> bool {
+        // A load and a store, not an atomic swap: this is on every first call of a client.
+        if self.composed_once.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.composed_once.store(true, Ordering::Relaxed);
+        true
+    }
+
+    /// What the client kept of its start, if it did.
+    #[cfg(test)]
     pub(super) fn composed(&self) -> Option<&Composed> {
         self.kept().map(|kept| &kept.composed)
     }
@@ -173,18 +191,17 @@ impl FixedPart {
             let _ = start.identity.set(identity.clone());
         }
     }
+}
 
+impl Kept {
     /// The URL parsed from the first `len` bytes of the composed text; `parse` makes it (and
-    /// checks its host) the first time after the start is kept.
+    /// checks its host) the first time.
     pub(super) fn parsed(
         &self,
         len: usize,
         parse: impl FnOnce() -> Result<url::Url, Box<InvokeError>>,
     ) -> Result<url::Url, Box<InvokeError>> {
-        let Some(kept) = self.kept() else {
-            return parse();
-        };
-        for slot in &kept.parsed {
+        for slot in &self.parsed {
             match slot.get() {
                 Some((parsed_len, url)) if *parsed_len == len => return Ok(url.clone()),
                 Some(_) => {}

@@ -1,5 +1,5 @@
 //! Headers made of text and installation values alone: composed with the URL's fixed start at
-//! a client's first call, then copied; each client's own.
+//! a client's first call (kept from its second), then copied; each client's own.
 
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName};
 
@@ -69,10 +69,13 @@ const NO_KEY: Installation = Installation {
 };
 
 #[test]
-fn fixed_headers_are_made_once_per_client_then_copied_with_their_sensitivity() {
+fn fixed_headers_are_kept_by_a_clients_second_call_then_copied_with_their_sensitivity() {
     let fixed = FixedPart::default();
     let mut composed = 0;
-    for note in ["first", "second", "third"] {
+    for (call_number, note) in ["first", "second", "third", "fourth"]
+        .into_iter()
+        .enumerate()
+    {
         let headers = call(&fixed, &ACME, ("1", note), &mut composed).expect("built");
         assert_eq!(text(&headers, AUTHORIZATION), "Basic acme-key");
         assert_eq!(text(&headers, X_REGION), "eu");
@@ -84,8 +87,10 @@ fn fixed_headers_are_made_once_per_client_then_copied_with_their_sensitivity() {
         );
         assert_eq!(format!("{authorization:?}"), "Sensitive");
         assert!(!headers.get(X_REGION).expect("sent").is_sensitive());
+        // A client made for one call keeps nothing; one called again keeps its fixed part.
+        assert_eq!(fixed.composed().is_some(), call_number >= 1, "{note}");
     }
-    assert_eq!(composed, 1, "composed at the first call only");
+    assert_eq!(composed, 2, "composed at the first two calls only");
 }
 
 #[test]
@@ -98,7 +103,7 @@ fn clients_sharing_a_url_start_send_their_own_fixed_headers() {
     };
     let (first, second) = (FixedPart::default(), FixedPart::default());
     let mut composed = 0;
-    for _ in 0..2 {
+    for _ in 0..3 {
         let acme = call(&first, &ACME, ("1", "n"), &mut composed).expect("built");
         let theirs = call(&second, &other, ("1", "n"), &mut composed).expect("built");
         assert_eq!(text(&acme, AUTHORIZATION), "Basic acme-key");
@@ -109,7 +114,7 @@ fn clients_sharing_a_url_start_send_their_own_fixed_headers() {
         first.shares_start_with(&second),
         "the URL's start is shared"
     );
-    assert_eq!(composed, 2, "each client composed its own once");
+    assert_eq!(composed, 4, "each client composed its own twice");
 }
 
 #[test]

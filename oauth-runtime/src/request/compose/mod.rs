@@ -74,14 +74,16 @@ pub struct Compose<'c> {
 }
 
 /// Where a request is with its fixed part (the URL's fixed start and fixed headers).
-#[derive(Clone, Copy)]
 enum FixedStart<'c> {
-    /// It has none, or it was not kept.
+    /// It has none, or it failed.
     None,
-    /// Being composed, to be kept.
+    /// Being composed.
     Composing(&'c FixedPart),
-    /// Kept, its text this long.
+    /// Kept by the client, its text this long.
     Kept(&'c FixedPart, usize),
+    /// The client's first composition, not kept: the runtime's start for the same text (its
+    /// parsed URLs), its text this long.
+    Shared(Arc<fixed::Kept>, usize),
 }
 
 impl<'c> Compose<'c> {
@@ -154,20 +156,13 @@ impl<'c> Compose<'c> {
         // Until a value comes, the text is the whole start (its segments are appended to a
         // parsed URL only when it began with a path prefix value: not shared then).
         let shareable = matches!(self.segments, Segments::Pending);
-        // The headers set so far are the fixed ones, composed in the fixed part.
-        let headers: Box<[_]> = if self.draft.headers.is_empty() {
-            Box::default()
-        } else {
-            (self.draft.headers.iter())
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect()
-        };
+        let keeps = !fixed.first_composition();
         let template = self.draft.template;
         let starts = &self.draft.runtime.inner.starts;
         if shareable && let Some(kept) = starts.find(template, &self.url, &self.marks) {
-            self.adopt(fixed, &kept.composed);
-            fixed.keep(kept, headers);
-            return;
+            // Found by this text and these marks: only its parsed path is taken up.
+            self.segments = kept.composed.segments.clone();
+            return self.hold_fixed(fixed, kept, keeps);
         }
         self.append_to_fixed_path();
         if self.draft.error.is_some() {
@@ -183,12 +178,29 @@ impl<'c> Compose<'c> {
             let starts = &self.draft.runtime.inner.starts;
             starts.keep(template, &kept.composed.text, &kept);
         }
-        fixed.keep(kept, headers);
-        self.fixed = FixedStart::Kept(fixed, self.url.len());
+        self.hold_fixed(fixed, kept, keeps);
     }
 
-    /// Takes up a start kept for this client, or by another client for the same text: its
-    /// text, where its parts are, and its parsed path.
+    /// The request's fixed part composed, as `kept`: kept by the client (`keeps`, with the
+    /// headers set so far, the fixed ones), or held by this request alone.
+    fn hold_fixed(&mut self, fixed: &'c FixedPart, kept: Arc<fixed::Kept>, keeps: bool) {
+        let len = self.url.len();
+        if !keeps {
+            self.fixed = FixedStart::Shared(kept, len);
+            return;
+        }
+        let headers: Box<[_]> = if self.draft.headers.is_empty() {
+            Box::default()
+        } else {
+            (self.draft.headers.iter())
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect()
+        };
+        fixed.keep(kept, headers);
+        self.fixed = FixedStart::Kept(fixed, len);
+    }
+
+    /// Takes up the start this client kept: its text, where its parts are, and its parsed path.
     #[inline]
     fn adopt(&mut self, fixed: &'c FixedPart, composed: &fixed::Composed) {
         self.url.clear();
@@ -477,15 +489,20 @@ impl<'c> Compose<'c> {
             url::Url::parse(text)
                 .map_err(|_| invalid_host(self.draft.template.name, "does not make a valid URL"))
         };
-        match self.fixed {
-            FixedStart::Kept(kept, fixed_len) if text.len() <= fixed_len => {
+        let kept = match &self.fixed {
+            FixedStart::Kept(fixed, len) if text.len() <= *len => fixed.kept(),
+            FixedStart::Shared(kept, len) if text.len() <= *len => Some(&**kept),
+            _ => None,
+        };
+        match kept {
+            Some(kept) => {
                 debug_assert!(
-                    kept.composed().is_some_and(|c| c.text.starts_with(text)),
+                    kept.composed.text.starts_with(text),
                     "a text within the fixed start"
                 );
                 kept.parsed(text.len(), parse)
             }
-            _ => parse(),
+            None => parse(),
         }
     }
 
@@ -617,7 +634,7 @@ impl<'c> Compose<'c> {
     pub fn client_identity(&mut self, certificate: &str, key: &str, ca: Option<&str>) {
         let kept = match self.fixed {
             FixedStart::Kept(fixed, _) => Some(fixed),
-            FixedStart::None | FixedStart::Composing(_) => None,
+            FixedStart::None | FixedStart::Composing(_) | FixedStart::Shared(..) => None,
         };
         // The client's earlier calls made it from the same values: not copied nor digested
         // again (a digest of the PEM texts costs more than the rest of the request).

@@ -511,15 +511,17 @@ proptest! {
         let all: Vec<Piece> = fixed.iter().chain(&rest).cloned().collect();
         let whole = both(None, &all, None).map(|(sent, _, _)| sent);
         prop_assert_eq!(first.as_ref().ok(), whole.as_ref());
-        if first.is_ok() {
-            prop_assert!(start.composed().is_some());
-        }
-        // Later calls reuse the start, whatever follows it.
-        for rest in [&rest, &later] {
+        // A client's first call keeps nothing; its second keeps the start, and later calls
+        // reuse it, whatever follows it.
+        prop_assert!(start.composed().is_none());
+        for (call, rest) in [&later, &rest, &later].into_iter().enumerate() {
             let reused = with_fixed_start(&start, &fixed, rest).ok();
             let all: Vec<Piece> = fixed.iter().chain(rest.iter()).cloned().collect();
             let composed = both(None, &all, None).map(|(sent, _, _)| sent);
             prop_assert_eq!(reused, composed);
+            if first.is_ok() {
+                prop_assert!(start.composed().is_some(), "kept by call {}", call + 2);
+            }
         }
     }
 }
@@ -552,10 +554,10 @@ fn a_start_that_fails_is_not_kept_and_fails_again() {
 }
 
 #[test]
-fn a_start_is_composed_once_then_copied() {
+fn a_start_is_kept_by_a_clients_second_call_then_copied() {
     let start = FixedPart::default();
     let mut composed = 0;
-    for id in ["1", "2", "a b"] {
+    for id in ["1", "2", "a b", "3"] {
         let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
         with_fixed(&mut compose, &start, |compose| {
             composed += 1;
@@ -572,26 +574,28 @@ fn a_start_is_composed_once_then_copied() {
             format!("https://api.example.com/v2/team-1/tickets/{id}")
         );
     }
-    assert_eq!(composed, 1);
+    assert_eq!(
+        composed, 2,
+        "composed by the first two calls, copied by the others"
+    );
 }
 
 #[test]
-fn concurrent_first_calls_keep_one_start_and_all_send_the_same_url() {
+fn concurrent_calls_keep_one_start_and_all_send_the_same_url() {
     let start = FixedPart::default();
+    let call = || {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        with_fixed(&mut compose, &start, |compose| {
+            compose.host_text("api.example.com");
+            compose.path_text("/t/");
+        });
+        compose.path_value("context.v", "1");
+        sent(compose).map(String::from)
+    };
+    // The client's first call keeps nothing: the calls racing after it all may keep the start.
+    assert_eq!(call().ok().as_deref(), Some("https://api.example.com/t/1"));
     let urls: Vec<String> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..8)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-                    with_fixed(&mut compose, &start, |compose| {
-                        compose.host_text("api.example.com");
-                        compose.path_text("/t/");
-                    });
-                    compose.path_value("context.v", "1");
-                    sent(compose).map(String::from)
-                })
-            })
-            .collect();
+        let calls: Vec<_> = (0..8).map(|_| scope.spawn(call)).collect();
         calls
             .into_iter()
             .map(|call| call.join().expect("no panic").expect("a URL"))
@@ -612,16 +616,20 @@ fn concurrent_first_calls_keep_one_start_and_all_send_the_same_url() {
 #[test]
 fn parsed_urls_are_kept_by_length_and_a_third_length_is_parsed_each_time() {
     // Kept once composed: a start not composed yet keeps nothing.
+    // Kept at the client's second call.
     let kept_start = |host: &str| {
         let start = FixedPart::default();
-        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
-        assert!(compose.fixed(&start));
-        compose.host_text(host);
-        compose.keep_fixed();
-        drop(compose.finish());
+        for _ in 0..2 {
+            let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+            assert!(compose.fixed(&start));
+            compose.host_text(host);
+            compose.keep_fixed();
+            drop(compose.finish());
+        }
         start
     };
-    let start = kept_start("a.example");
+    let a = kept_start("a.example");
+    let start = a.kept().expect("kept at the second call");
     let parses = std::cell::Cell::new(0);
     let parse = |text: &str| {
         parses.set(parses.get() + 1);
@@ -642,7 +650,8 @@ fn parsed_urls_are_kept_by_length_and_a_third_length_is_parsed_each_time() {
     // third at each of the three rounds.
     assert_eq!(parses.get(), 1 + 3);
     // A failed parse is not kept; the next that works is.
-    let other = kept_start("b.example");
+    let b = kept_start("b.example");
+    let other = b.kept().expect("kept at the second call");
     let failed = other.parsed(3, || {
         Err(Box::new(InvokeError::MissingIparam {
             template: "t",
@@ -655,11 +664,7 @@ fn parsed_urls_are_kept_by_length_and_a_third_length_is_parsed_each_time() {
     }
     assert_eq!(parses.get(), 5);
     // A start not composed keeps nothing.
-    let empty = FixedPart::default();
-    for _ in 0..2 {
-        assert!(empty.parsed(3, || parse("https://c.example")).is_ok());
-    }
-    assert_eq!(parses.get(), 7);
+    assert!(FixedPart::default().kept().is_none());
 }
 
 static BEARER: TemplateInfo = TemplateInfo {
@@ -949,6 +954,15 @@ fn a_host_or_path_after_the_query_pairs_fails_the_request() {
     }
 }
 
+/// A client's fixed part after a first call, which keeps nothing: its next call keeps its
+/// start, and the prefix after it.
+fn called_once() -> FixedPart {
+    let start = FixedPart::default();
+    with_prefix(&start, "/first", &[]).expect("a URL");
+    assert!(start.composed().is_none());
+    start
+}
+
 /// A call whose start is the origin (kept in `start`), then the path prefix `prefix` and
 /// `rest`: the URL sent, or the error.
 fn with_prefix(start: &FixedPart, prefix: &str, rest: &[Piece]) -> Result<url::Url, InvokeError> {
@@ -1078,7 +1092,7 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
 fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without_a_query() {
     let text = |t: &str| Piece::Text(t.into());
     // Text that the parser must see whole (`//`): nothing is kept, every call composes.
-    let start = FixedPart::default();
+    let start = called_once();
     for _ in 0..3 {
         let url = with_prefix(&start, "/a", &[text("//b")]).expect("a URL");
         assert_eq!(url.as_str(), "https://api.example.com/a//b?k=v");
@@ -1086,7 +1100,7 @@ fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without
     // Known then, so that no later call gathers the prefix again.
     assert!(matches!(start.prefixed(), Some(None)));
     // A kept prefix, then a call that ends before its text does, with no query pair.
-    let start = FixedPart::default();
+    let start = called_once();
     let kept = with_prefix_and(&start, "/a", &[text("/b/c")], false).expect("a URL");
     assert_eq!(kept.as_str(), "https://api.example.com/a/b/c");
     assert!(matches!(start.prefixed(), Some(Some(_))));
@@ -1096,7 +1110,7 @@ fn a_prefix_whose_path_is_parsed_whole_is_not_kept_and_a_short_call_ends_without
     assert_eq!(none.as_str(), "https://api.example.com/a");
     // A first prefix whose own value needs the whole path parsed keeps nothing, and leaves
     // the next call free to keep its prefix.
-    let start = FixedPart::default();
+    let start = called_once();
     for prefix in ["/a|b", "/a|b"] {
         with_prefix(&start, prefix, &[text("/c")]).expect("a URL");
     }
@@ -1171,9 +1185,8 @@ fn clients_made_per_call_share_a_start_only_with_the_same_text() {
         ..TEMPLATE
     };
     let runtime = Runtime::builder().build().expect("a runtime");
-    let mut firsts: Vec<FixedPart> = Vec::new();
     for round in 0..3 {
-        for (index, (host, id)) in [("acme", "1"), ("globex", "2 3")].into_iter().enumerate() {
+        for (host, id) in [("acme", "1"), ("globex", "2 3")] {
             let fixed = FixedPart::default();
             let url = send_from_client(&runtime, &TEMPLATE, &fixed, host, id).unwrap();
             let expected = format!(
@@ -1181,27 +1194,36 @@ fn clients_made_per_call_share_a_start_only_with_the_same_text() {
                 id.replace(' ', "%20")
             );
             assert_eq!(url.as_str(), expected, "round {round}");
-            match firsts.get(index) {
-                Some(first) => assert!(fixed.shares_start_with(first), "{host}: shared"),
-                None => firsts.push(fixed),
-            }
+            assert!(
+                fixed.composed().is_none(),
+                "a client made for one call keeps nothing"
+            );
         }
     }
-    let [acme, globex] = &firsts[..] else {
-        panic!("two clients kept");
-    };
-    assert!(
-        !acme.shares_start_with(globex),
-        "another installation's text"
-    );
     // One text per installation host, whatever the calls' values.
     assert_eq!(runtime.inner.starts.len(), 2);
+    // A client called again keeps the runtime's start for its text.
+    let called_twice = |template: &'static TemplateInfo, host: &str| {
+        let fixed = FixedPart::default();
+        for id in ["4", "5"] {
+            send_from_client(&runtime, template, &fixed, host, id).unwrap();
+        }
+        fixed
+    };
+    let (acme, also_acme) = (
+        called_twice(&TEMPLATE, "acme"),
+        called_twice(&TEMPLATE, "acme"),
+    );
+    let globex = called_twice(&TEMPLATE, "globex");
+    assert!(acme.shares_start_with(&also_acme), "shared");
+    assert!(
+        !acme.shares_start_with(&globex),
+        "another installation's text"
+    );
+    assert_eq!(runtime.inner.starts.len(), 2);
     // Another template with the same text composes a start of its own.
-    let other = FixedPart::default();
-    send_from_client(&runtime, &OTHER, &other, "acme", "4").unwrap();
-    assert!(!other.shares_start_with(acme));
-    let again = FixedPart::default();
-    send_from_client(&runtime, &OTHER, &again, "acme", "5").unwrap();
+    let (other, again) = (called_twice(&OTHER, "acme"), called_twice(&OTHER, "acme"));
+    assert!(!other.shares_start_with(&acme));
     assert!(again.shares_start_with(&other));
 }
 
@@ -1237,8 +1259,12 @@ fn a_clients_identity_is_made_once_from_the_same_values_and_anew_from_others() {
         compose.client_identity(certificate, "key-pem", Some("ca-pem"));
         compose.finish().0.identity().cloned().expect("an identity")
     };
+    // A client's first call keeps nothing (a client made per call keeps nothing); its second
+    // keeps its fixed part, and the identity with it.
+    let unkept = identity("cert-a");
     let first = identity("cert-a");
     let again = identity("cert-a");
+    assert!(!std::sync::Arc::ptr_eq(&unkept, &first));
     assert!(
         std::sync::Arc::ptr_eq(&first, &again),
         "the same values: the identity kept"
@@ -1280,7 +1306,7 @@ fn a_host_value_holds_host_name_characters_only() {
 
 #[test]
 fn a_kept_path_prefix_never_lets_a_bad_prefix_through() {
-    let start = FixedPart::default();
+    let start = called_once();
     let rest = [Piece::Text("/tickets".into())];
     let kept = with_prefix(&start, "/org/a", &rest).expect("a URL");
     assert_eq!(kept.as_str(), "https://api.example.com/org/a/tickets?k=v");
