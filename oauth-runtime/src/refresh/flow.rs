@@ -40,8 +40,9 @@ fn still_valid(current: &Versioned, rejected: Option<&AccessToken>) -> bool {
     rejected.is_none() && !is_expired(&current.record.tokens)
 }
 
-/// What became of the access token `seen` in a slot's `cached` tokens, under the slot's lock:
-/// replaced (and saved) by someone else, or refreshed by this process moments ago.
+/// What became of the access token `seen` in a slot's `cached` tokens, read while the slot is
+/// held ([`Busy`]): replaced (and saved) by someone else, or refreshed by this process moments
+/// ago.
 fn since_seen(cached: &CachedTokens, seen: &AccessToken) -> (bool, bool) {
     match cached.get() {
         Some(c) => {
@@ -92,8 +93,8 @@ impl TokenManager {
         self.in_time(key, async {
             self.integrations.load(&key.installation).await?;
             // The token as it is when asked: a refresh made after this counts as this one.
-            // Only read (the slot changes under its lock alone).
-            let cached = self.cached(&slot, |c| c.get().map(|c| c.access_token.clone()));
+            // Only read: its tokens change while the slot is held alone (`Busy`).
+            let cached = self.with_tokens(&slot, |c| c.get().map(|c| c.access_token.clone()));
             let seen = match cached {
                 Some(token) => token,
                 None => match self.store.load(key).await? {
@@ -102,7 +103,7 @@ impl TokenManager {
                 },
             };
             let busy = slot.hold().await;
-            if self.cached(&slot, |c| since_seen(c, &seen).0)
+            if self.with_tokens(&slot, |c| since_seen(c, &seen).0)
                 && let Some(token) = self.fresh(&slot)
             {
                 return token;
@@ -183,7 +184,7 @@ impl TokenManager {
         rejected: &AccessToken,
     ) -> Result<AccessToken, TokenError> {
         let busy = slot.hold().await;
-        let (replaced, just_refreshed) = self.cached(slot, |c| since_seen(c, rejected));
+        let (replaced, just_refreshed) = self.with_tokens(slot, |c| since_seen(c, rejected));
         if replaced && let Some(token) = self.fresh(slot) {
             return token;
         }
@@ -213,7 +214,7 @@ impl TokenManager {
         if let Some(token) = self.usable(slot, &current, rejected) {
             return token;
         }
-        if let Some(failed) = self.cached(slot, |c| c.backing_off()) {
+        if let Some(failed) = self.with_tokens(slot, |c| c.backing_off()) {
             // The last attempt failed moments ago: its answer stands for everyone waiting.
             if still_valid(&current, rejected) {
                 return self.checked(key, &current.record.tokens);
@@ -244,7 +245,7 @@ impl TokenManager {
     /// Reads the store into the slot; an absent or dead record is the caller's error.
     pub(super) async fn load(&self, key: &TokenKey, slot: &Slot) -> Result<Versioned, TokenError> {
         let Some(current) = self.store.load(key).await? else {
-            self.cached(slot, CachedTokens::clear);
+            self.with_tokens(slot, CachedTokens::clear);
             return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
         };
         let dead = current.record.needs_reauthorization;
@@ -390,7 +391,7 @@ impl TokenManager {
                 let record = granted
                     .map(|granted| TokenRecord::active(renewed(&current.record.tokens, granted)));
                 if let Ok(record) = &record {
-                    slots.cached(&slot, |c| c.keep_unsaved(current, record.clone()));
+                    slots.with_tokens(&slot, |c| c.keep_unsaved(current, record.clone()));
                 }
                 (Some(held), record)
             }
@@ -427,7 +428,7 @@ impl TokenManager {
             key: key.clone(),
             failure,
         });
-        self.cached(slot, |c| c.back_off(self.policy.backoff, failed));
+        self.with_tokens(slot, |c| c.back_off(self.policy.backoff, failed));
         if still_valid {
             // Refreshing early failed; the token itself still works.
             tracing::warn!(reason = %error, "early refresh failed; using the current token");

@@ -49,7 +49,7 @@ impl TokenManager {
                 Err(StoreError::Conflict { .. }) => {
                     let Some(newer) = self.store.load(key).await? else {
                         // Deleted meanwhile (uninstalled): not brought back.
-                        self.cached(slot, CachedTokens::clear);
+                        self.with_tokens(slot, CachedTokens::clear);
                         return Err(reauthorize(key, ReauthorizationReason::NotAuthorized));
                     };
                     let ours_are_newer = newer.record.needs_reauthorization.is_some()
@@ -67,7 +67,7 @@ impl TokenManager {
                 }
                 Err(error) => {
                     tracing::error!(error = %error, "refreshed tokens could not be saved; keeping them in memory");
-                    self.cached(slot, |c| c.keep_unsaved(current, record));
+                    self.with_tokens(slot, |c| c.keep_unsaved(current, record));
                     return Err(error.into());
                 }
             }
@@ -83,7 +83,7 @@ impl TokenManager {
         key: &TokenKey,
         slot: &Slot,
     ) -> Result<Option<AccessToken>, TokenError> {
-        let pending = self.cached(slot, |cached| {
+        let pending = self.with_tokens(slot, |cached| {
             (cached.get().and_then(Cached::unsaved))
                 .map(|unsaved| (unsaved.current.clone(), unsaved.record.clone()))
         });
@@ -166,7 +166,7 @@ impl TokenManager {
         let slot = self.slot(key);
         let _busy = slot.hold().await;
         let _refresh = self.store.lock_refresh(key, self.policy.lock_wait).await?;
-        let unsaved = self.cached(&slot, |c| c.get().and_then(|c| c.unsaved().cloned()));
+        let unsaved = self.with_tokens(&slot, |c| c.get().and_then(|c| c.unsaved().cloned()));
         let stored = self.store.load(key).await?;
         let mut tokens: Vec<&TokenSet> = stored.iter().map(|s| &s.record.tokens).collect();
         tokens.extend(unsaved.as_ref().map(|unsaved| &unsaved.record.tokens));
@@ -196,7 +196,7 @@ impl TokenManager {
                 "revocation at the provider failed; the tokens are deleted here anyway"
             );
         }
-        self.cached(&slot, CachedTokens::clear);
+        self.with_tokens(&slot, CachedTokens::clear);
         slot.recovered();
         let now = self.store.load(key).await?;
         if now.as_ref().map(|v| v.version) == stored.as_ref().map(|v| v.version) {

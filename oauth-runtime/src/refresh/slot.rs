@@ -24,8 +24,8 @@ pub(super) struct Slot {
     /// owns the slot, so that a token request can hold it in a task of its own. In the slot
     /// rather than beside it: a slot is kept per key.
     busy: tokio::sync::Semaphore,
-    /// Its cached tokens, when no shard keeps them (see [`Slot::with_own_cache`]).
-    own: Option<Box<Mutex<CachedTokens>>>,
+    /// Its cached tokens, when no shard keeps them (see [`Slot::with_own_tokens`]).
+    own_tokens: Option<Box<Mutex<CachedTokens>>>,
     /// The last refresh failed: the next that works is a recovery.
     failing: AtomicBool,
     /// The [`mark`] of the stored version whose access token the provider rejected and the app
@@ -39,12 +39,13 @@ pub(super) struct Slot {
 }
 
 impl Slot {
-    /// The slot of `key`, its cached tokens kept by the shard that keeps it.
+    /// The slot of `key`, its cached tokens kept by the shard that keeps it: made by the
+    /// users' table alone, which inserts it.
     pub(super) fn new(key: TokenKey) -> Self {
         Slot {
             key,
             busy: tokio::sync::Semaphore::new(1),
-            own: None,
+            own_tokens: None,
             failing: AtomicBool::default(),
             told_rejected: AtomicU32::default(),
             last_used: AtomicU64::default(),
@@ -53,17 +54,17 @@ impl Slot {
     }
 
     /// The slot of `key`, keeping its cached tokens itself: one found without a shard.
-    pub(super) fn with_own_cache(key: TokenKey) -> Self {
+    pub(super) fn with_own_tokens(key: TokenKey) -> Self {
         Slot {
-            own: Some(Box::default()),
+            own_tokens: Some(Box::default()),
             ..Slot::new(key)
         }
     }
 
     /// Its cached tokens, locked, if it keeps them itself.
-    pub(super) fn own_cache(&self) -> Option<MutexGuard<'_, CachedTokens>> {
+    pub(super) fn own_tokens(&self) -> Option<MutexGuard<'_, CachedTokens>> {
         // Every change is one assignment: a panic elsewhere cannot leave it half-made.
-        let own = self.own.as_ref()?;
+        let own = self.own_tokens.as_ref()?;
         Some(own.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -126,18 +127,19 @@ impl Cached {
 
     /// `versioned`, cached as read or written, refreshed at `refreshed_at` if this process
     /// refreshed it. What `old` knew about the same version (when it was refreshed, a failed
-    /// refresh's backoff) is kept.
+    /// refresh's backoff) is taken from it.
     fn remembered(
         versioned: Versioned,
         refresh_at: Option<NonZeroU64>,
         refreshed_at: Option<NonZeroU64>,
         missing_scopes: Vec<String>,
-        old: Option<Cached>,
+        old: Option<&mut Cached>,
     ) -> Cached {
         let (kept_refreshed_at, backoff) = match old {
-            Some(old) if old.version == versioned.version => {
-                (old.refreshed_at, old.rare.and_then(|rare| rare.backoff))
-            }
+            Some(old) if old.version == versioned.version => (
+                old.refreshed_at,
+                old.rare.as_mut().and_then(|rare| rare.backoff.take()),
+            ),
             _ => (None, None),
         };
         let dead = versioned.record.needs_reauthorization.is_some();
@@ -405,14 +407,14 @@ const COARSE_CLOCK_LAG_MS: u64 = 50;
 
 impl TokenManager {
     /// `f` of the cached tokens of `slot`, under the lock that keeps them (see [`Slot`]).
-    pub(super) fn cached<R>(&self, slot: &Slot, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
-        self.slots.cached(slot, f)
+    pub(super) fn with_tokens<R>(&self, slot: &Slot, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
+        self.slots.with_tokens(slot, f)
     }
 
     /// The cached token if it can be used as it is.
     pub(super) fn fresh(&self, slot: &Slot) -> Option<Result<AccessToken, TokenError>> {
         let now = super::slots::coarse_wall_millis();
-        self.cached(slot, |cached| {
+        self.with_tokens(slot, |cached| {
             fresh_as(&slot.key, cached, now, |token| Ok(token.clone()), Err)
         })
     }
@@ -461,15 +463,19 @@ impl TokenManager {
             .expires_at()
             .map(|at| wall_millis(self.refresh_time(at, obtained != Obtained::Read)));
         let refreshed_at = (obtained == Obtained::Refreshed).then(now_millis);
-        self.cached(slot, |cached| {
+        let replaced = self.with_tokens(slot, |cached| {
+            let mut old = cached.0.take();
             cached.0 = Some(Cached::remembered(
                 versioned,
                 refresh_at,
                 refreshed_at,
                 missing_scopes,
-                cached.0.take(),
+                old.as_mut(),
             ));
+            old
         });
+        // Let go after the lock, which the calls of the slot's neighbours take.
+        drop(replaced);
     }
 
     /// The margin and jitter before `expires_at`; for tokens just granted, never more than

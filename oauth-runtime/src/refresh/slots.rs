@@ -39,9 +39,9 @@ impl ShardedSlots {
             idle: limits.idle,
             max: limits.max.div_ceil(count),
         };
-        let cached = Arc::new(AtomicUsize::new(0));
+        let keys_cached = Arc::new(AtomicUsize::new(0));
         ShardedSlots(Sharded::new(count, |hasher| {
-            Slots::with_hasher(share, cached.clone(), hasher.clone())
+            Slots::with_hasher(share, keys_cached.clone(), hasher.clone())
         }))
     }
 
@@ -67,12 +67,12 @@ impl ShardedSlots {
 
     /// `f` of the cached tokens of `slot`, under the lock that keeps them: its own, or its
     /// shard's.
-    pub(super) fn cached<R>(&self, slot: &Slot, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
-        if let Some(mut own) = slot.own_cache() {
+    pub(super) fn with_tokens<R>(&self, slot: &Slot, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
+        if let Some(mut own) = slot.own_tokens() {
             return f(&mut own);
         }
         let hash = self.0.hash(&slot.key.as_ref());
-        self.0.shard(hash).cached(slot, hash, f)
+        self.0.shard(hash).with_tokens(slot, hash, f)
     }
 }
 
@@ -91,7 +91,7 @@ pub(crate) struct Slots {
     ring: VecDeque<(Arc<Slot>, u64)>,
     limits: SlotLimits,
     /// The keys cached in all the shards.
-    cached: Arc<AtomicUsize>,
+    keys_cached: Arc<AtomicUsize>,
 }
 
 /// How far the clock hand goes at each new key: a few steps while there is room (idle keys
@@ -106,17 +106,17 @@ const SECOND_CHANCES: usize = 8;
 
 impl Slots {
     #[cfg(test)]
-    pub(crate) fn new(limits: SlotLimits, cached: Arc<AtomicUsize>) -> Self {
-        Slots::with_hasher(limits, cached, Hasher::default())
+    pub(crate) fn new(limits: SlotLimits, keys_cached: Arc<AtomicUsize>) -> Self {
+        Slots::with_hasher(limits, keys_cached, Hasher::default())
     }
 
-    fn with_hasher(limits: SlotLimits, cached: Arc<AtomicUsize>, hasher: Hasher) -> Self {
+    fn with_hasher(limits: SlotLimits, keys_cached: Arc<AtomicUsize>, hasher: Hasher) -> Self {
         Slots {
             map: hashbrown::HashTable::new(),
             hasher,
             ring: VecDeque::new(),
             limits,
-            cached,
+            keys_cached,
         }
     }
 
@@ -131,15 +131,24 @@ impl Slots {
         Some(kept)
     }
 
-    /// `f` of the cached tokens of `slot` (its key hashed to `hash`). A slot the cache let go
-    /// keeps nothing; none is let go while someone holds it.
-    fn cached<R>(&mut self, slot: &Slot, hash: u64, f: impl FnOnce(&mut CachedTokens) -> R) -> R {
+    /// `f` of the cached tokens of `slot` (its key hashed to `hash`). Every slot of a user's
+    /// key is in its table (only the table makes them) while someone holds it (none is let go
+    /// then); were one not, what `f` writes would be dropped, as at the slot's letting go.
+    fn with_tokens<R>(
+        &mut self,
+        slot: &Slot,
+        hash: u64,
+        f: impl FnOnce(&mut CachedTokens) -> R,
+    ) -> R {
         match self
             .map
             .find_mut(hash, |kept| std::ptr::eq(&*kept.slot, slot))
         {
             Some(kept) => f(&mut kept.cached),
-            None => f(&mut CachedTokens::default()),
+            None => {
+                debug_assert!(false, "the cached tokens of a slot not in its table");
+                f(&mut CachedTokens::default())
+            }
         }
     }
 
@@ -156,13 +165,13 @@ impl Slots {
 
     /// `f` of the cached tokens of `slot`.
     #[cfg(test)]
-    pub(crate) fn with_cached<R>(
+    pub(crate) fn with_tokens_of<R>(
         &mut self,
         slot: &Slot,
         f: impl FnOnce(&mut CachedTokens) -> R,
     ) -> R {
         let hash = self.hasher.hash_one(slot.key.as_ref());
-        self.cached(slot, hash, f)
+        self.with_tokens(slot, hash, f)
     }
 
     /// The slot of `key`, made (after the clock hand let idle ones go) if it has none.
@@ -187,15 +196,15 @@ impl Slots {
         };
         self.map
             .insert_unique(hash, kept, |kept| hasher.hash_one(kept.slot.key.as_ref()));
-        self.cached.fetch_add(1, Ordering::Relaxed);
+        self.keys_cached.fetch_add(1, Ordering::Relaxed);
         self.ring.push_back((slot.clone(), now));
         slot
     }
 
     /// A few steps of the clock hand: a key idle past the limit goes; when the cache is full,
     /// so does the first one not used since the hand last passed it. Keys that cannot go
-    /// (held, or with tokens to save or a backoff to answer) or were used get another turn. The bound is soft: when no key can go
-    /// within the steps, the new one is kept all the same.
+    /// (held, or with tokens to save or a backoff to answer) or were used get another turn. The
+    /// bound is soft: when no key can go within the steps, the new one is kept all the same.
     fn turn_hand(&mut self) {
         let now = coarse_wall_millis();
         let idle = self.limits.idle.as_millis() as u64;
@@ -224,20 +233,20 @@ impl Slots {
                 {
                     Ok(entry) if entry.get().cached.settled() => {
                         entry.remove();
-                        self.cached.fetch_sub(1, Ordering::Relaxed);
+                        self.keys_cached.fetch_sub(1, Ordering::Relaxed);
                         if full && self.map.len() < self.limits.max {
                             break;
                         }
                         continue;
                     }
                     Ok(_) => {}
-                    // Not in the table (the ring holds only what it holds): out of the ring.
+                    // Never: the ring holds the slots of the table. Out of the ring then.
                     Err(_) => continue,
                 }
             }
             self.ring.push_back((slot, used));
         }
-        crate::metrics::cached_keys(self.cached.load(Ordering::Relaxed));
+        crate::metrics::cached_keys(self.keys_cached.load(Ordering::Relaxed));
     }
 
     #[cfg(test)]
@@ -309,14 +318,14 @@ mod tests {
             record: TokenRecord::active(TokenSet::new("sekrit")),
             version: Version::new(1),
         };
-        slots.with_cached(&unsaved, |cached| {
+        slots.with_tokens_of(&unsaved, |cached| {
             cached.keep_unsaved(versioned.clone(), versioned.record.clone())
         });
         drop(unsaved);
         // A failed refresh's backoff still answered, and one over.
         for (n, backoff) in [(5, 60_000), (6, 1)] {
             let slot = slots.get_or_make(&user(n));
-            slots.with_cached(&slot, |cached| {
+            slots.with_tokens_of(&slot, |cached| {
                 cached.cache_backing_off(Duration::from_millis(backoff))
             });
         }
@@ -403,7 +412,7 @@ mod tests {
             .0
             .each()
             .next()
-            .map(|first| first.cached.load(Ordering::Relaxed));
+            .map(|first| first.keys_cached.load(Ordering::Relaxed));
         assert_eq!(cached, Some(shards.iter().sum::<usize>()));
         // A key is found in the shard it went to.
         assert!(slots.read(user(9_999).as_ref(), |_, _, _| ()).is_some());
@@ -413,6 +422,39 @@ mod tests {
             max: 100,
         });
         assert_eq!(small.0.count(), 1);
+    }
+
+    #[test]
+    fn tokens_written_through_a_users_slot_are_the_ones_its_calls_read() {
+        let slots = ShardedSlots::new(SlotLimits {
+            idle: Duration::from_secs(3600),
+            max: 2048,
+        });
+        assert_eq!(slots.0.count(), SHARDS);
+        let held: Vec<Arc<Slot>> = (0..1000).map(|n| slots.get_or_make(&user(n))).collect();
+        for (n, slot) in held.iter().enumerate().filter(|(n, _)| n % 3 == 0) {
+            slots.with_tokens(slot, |cached| {
+                cached.cache_backing_off(Duration::from_secs(60 + n as u64))
+            });
+        }
+        for n in 0..1000 {
+            let read = slots.read(user(n).as_ref(), |slot, cached, _| {
+                (slot.key == user(n), cached.backing_off().is_some())
+            });
+            assert_eq!(read, Some((true, n % 3 == 0)), "user {n}");
+            let written = slots.with_tokens(&held[n], |cached| cached.get().is_some());
+            assert_eq!(written, n % 3 == 0, "user {n}");
+        }
+        // An installation's slot keeps its own, which no table holds.
+        let own = Slot::with_own_tokens(TokenKey::installation("crm"));
+        slots.with_tokens(&own, |cached| {
+            cached.cache_backing_off(Duration::from_secs(60))
+        });
+        assert!(slots.with_tokens(&own, |cached| cached.backing_off().is_some()));
+        assert!(
+            own.own_tokens()
+                .is_some_and(|cached| cached.get().is_some())
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl TokenManager {
             .keys()
             .map(|name| {
                 let key = TokenKey::installation(name.clone());
-                (name.clone(), Arc::new(Slot::with_own_cache(key)))
+                (name.clone(), Arc::new(Slot::with_own_tokens(key)))
             })
             .collect();
         TokenManager {
@@ -116,7 +116,8 @@ impl TokenManager {
         if self.events.is_none() {
             return;
         }
-        if let Some(missing) = self.cached(slot, |cached| slot.missing_scopes_to_tell(cached)) {
+        if let Some(missing) = self.with_tokens(slot, |cached| slot.missing_scopes_to_tell(cached))
+        {
             self.emit_reauthorization(key, ReauthorizationReason::MissingScopes(missing))
                 .await;
         }
@@ -171,7 +172,7 @@ impl TokenManager {
         match self.installation_slot(key) {
             Some(slot) => {
                 let now = super::slots::coarse_wall_millis();
-                self.cached(slot, |cached| {
+                self.with_tokens(slot, |cached| {
                     fresh_as(&slot.key, cached, now, take, failed)
                 })
             }

@@ -224,6 +224,37 @@ async fn a_401_refreshes_once_and_replays_once() {
         provider.events(),
         ["api sekrit-revoked 401", "token", "api sekrit-access-1 200"]
     );
+    // A user's token, kept by the users' table: the same.
+    let provider = Provider::start().await;
+    let runtime = provider.runtime(MemoryStore::new());
+    let alice = Whose::User;
+    (provider.seed(
+        &runtime,
+        &alice.key(),
+        "sekrit-revoked",
+        false,
+        1800,
+        Some("sekrit-refresh-0"),
+    ))
+    .await;
+    assert_eq!(
+        alice.call(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    assert_eq!(
+        alice.call(&runtime, &provider).await.unwrap(),
+        "sekrit-access-1"
+    );
+    assert_eq!(provider.token_requests(), 1);
+    assert_eq!(
+        provider.events(),
+        [
+            "api sekrit-revoked 401",
+            "token",
+            "api sekrit-access-1 200",
+            "api sekrit-access-1 200"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -621,48 +652,51 @@ async fn a_failed_save_loses_no_token() {
 
 #[tokio::test]
 async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
-    let provider = Provider::start().await;
-    let runtime = provider
-        .builder(MemoryStore::new())
-        .refresh_backoff(std::time::Duration::from_millis(300))
-        .build()
-        .unwrap();
-    provider.seed_expired(&runtime).await;
-    provider.fault(Fault::RetryAfter(429, "1".into()));
-    provider.fault(Fault::Status(503));
-    provider.fault(Fault::Status(500));
-    let started = std::time::Instant::now();
-    let error = get_thing(&runtime, &provider).await.unwrap_err();
-    // Retry-After: 1 s, then the 500 ms backoff of the second retry.
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(1400),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(
-        matches!(error, InvokeError::Token { .. }),
-        "a passing failure is not a reauthorization: {error:?}"
-    );
-    assert_eq!(provider.token_requests(), 3);
-    let stored = stored(&runtime).await;
-    assert_eq!(stored.record.needs_reauthorization, None);
-    // During the backoff, calls take the failure's answer without asking again.
-    for _ in 0..10 {
-        let error = get_thing(&runtime, &provider).await.unwrap_err();
-        assert!(error.to_string().contains("500"), "{error}");
+    for whose in [Whose::Installation, Whose::User] {
+        let provider = Provider::start().await;
+        let runtime = provider
+            .builder(MemoryStore::new())
+            .refresh_backoff(std::time::Duration::from_millis(300))
+            .build()
+            .unwrap();
+        whose.seed_expired(&runtime, &provider).await;
+        provider.fault(Fault::RetryAfter(429, "1".into()));
+        provider.fault(Fault::Status(503));
+        provider.fault(Fault::Status(500));
+        let started = std::time::Instant::now();
+        let error = whose.call(&runtime, &provider).await.unwrap_err();
+        // Retry-After: 1 s, then the 500 ms backoff of the second retry.
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(1400),
+            "{whose:?}: {:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(error, InvokeError::Token { .. }),
+            "{whose:?}: a passing failure is not a reauthorization: {error:?}"
+        );
+        assert_eq!(provider.token_requests(), 3, "{whose:?}");
+        let stored = whose.stored(&runtime).await;
+        assert_eq!(stored.record.needs_reauthorization, None, "{whose:?}");
+        // During the backoff, calls take the failure's answer without asking again.
+        for _ in 0..10 {
+            let error = whose.call(&runtime, &provider).await.unwrap_err();
+            assert!(error.to_string().contains("500"), "{whose:?}: {error}");
+        }
+        assert_eq!(
+            provider.token_requests(),
+            3,
+            "{whose:?}: no token request during the backoff"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+        // Slow, then fine: the next call refreshes.
+        provider.fault(Fault::Slow(std::time::Duration::from_millis(100)));
+        assert_eq!(
+            whose.call(&runtime, &provider).await.unwrap(),
+            "sekrit-access-1",
+            "{whose:?}"
+        );
     }
-    assert_eq!(
-        provider.token_requests(),
-        3,
-        "no token request during the backoff"
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
-    // Slow, then fine: the next call refreshes.
-    provider.fault(Fault::Slow(std::time::Duration::from_millis(100)));
-    assert_eq!(
-        get_thing(&runtime, &provider).await.unwrap(),
-        "sekrit-access-1"
-    );
 }
 
 #[tokio::test]
@@ -944,21 +978,24 @@ async fn a_401_on_an_unexpired_token_without_refresh_token_is_returned_and_kills
 
 #[tokio::test]
 async fn a_401_just_after_a_refresh_is_returned_without_another_refresh() {
-    let provider = Provider::start().await;
-    let runtime = provider.runtime(MemoryStore::new());
-    provider.seed_expired(&runtime).await;
-    assert_eq!(
-        get_thing(&runtime, &provider).await.unwrap(),
-        "sekrit-access-1"
-    );
-    // Now the API refuses the fresh token (say, a scope this call needs).
-    provider.state.reject_all.store(true, Ordering::SeqCst);
-    for _ in 0..3 {
-        let error = get_thing(&runtime, &provider).await.unwrap_err();
-        assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
-        assert_eq!(error.attempts(), 1);
+    for whose in [Whose::Installation, Whose::User] {
+        let provider = Provider::start().await;
+        let runtime = provider.runtime(MemoryStore::new());
+        whose.seed_expired(&runtime, &provider).await;
+        assert_eq!(
+            whose.call(&runtime, &provider).await.unwrap(),
+            "sekrit-access-1",
+            "{whose:?}"
+        );
+        // Now the API refuses the fresh token (say, a scope this call needs).
+        provider.state.reject_all.store(true, Ordering::SeqCst);
+        for _ in 0..3 {
+            let error = whose.call(&runtime, &provider).await.unwrap_err();
+            assert_eq!(error.status().map(|s| s.as_u16()), Some(401), "{whose:?}");
+            assert_eq!(error.attempts(), 1, "{whose:?}");
+        }
+        assert_eq!(provider.token_requests(), 1, "{whose:?}");
     }
-    assert_eq!(provider.token_requests(), 1);
 }
 
 #[tokio::test]
