@@ -437,12 +437,12 @@ mod tests {
                 cached.cache_backing_off(Duration::from_secs(60 + n as u64))
             });
         }
-        for n in 0..1000 {
+        for (n, slot) in held.iter().enumerate() {
             let read = slots.read(user(n).as_ref(), |slot, cached, _| {
                 (slot.key == user(n), cached.backing_off().is_some())
             });
             assert_eq!(read, Some((true, n % 3 == 0)), "user {n}");
-            let written = slots.with_tokens(&held[n], |cached| cached.get().is_some());
+            let written = slots.with_tokens(slot, |cached| cached.get().is_some());
             assert_eq!(written, n % 3 == 0, "user {n}");
         }
         // An installation's slot keeps its own, which no table holds.
