@@ -110,6 +110,10 @@ async fn stampede(runtimes: &[Runtime], provider: &Arc<Provider>, calls: usize) 
     while let Some(result) = tasks.join_next().await {
         tokens.push(result.unwrap().unwrap());
     }
+    // A thousand joins can spend this task's cooperative budget. wiremock's `MockServer`,
+    // dropped with the provider at the end of the test, waits on a tokio lock with a blocking
+    // executor: without budget, that wait spins for ever. Yielding gives the task a new one.
+    tokio::task::yield_now().await;
     tokens
 }
 
