@@ -53,6 +53,13 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
         )
     });
 
+    let fixed_ident = ident(&format!("__{client}FixedParts"));
+    // With installation parameters, the fixed parts share their allocation (`Installation`).
+    let fixed_type = if plan.templates.iter().any(|t| t.fixed_steps > 0) {
+        quote!(#fixed_ident)
+    } else {
+        quote!(())
+    };
     let (iparams_item, iparams_field, new_params, new_init) = if iparams.is_empty() {
         (quote!(), quote!(), quote!(), quote!())
     } else {
@@ -73,9 +80,9 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
                     }
                 }
             },
-            quote!(__iparams: ::std::sync::Arc<#iparams_ident>,),
+            quote!(__iparams: #rt::__private::Installation<#iparams_ident, #fixed_type>,),
             quote!(, iparams: #iparams_ident),
-            quote!(__iparams: ::std::sync::Arc::new(iparams),),
+            quote!(__iparams: #rt::__private::Installation::new(iparams),),
         )
     };
 
@@ -92,18 +99,22 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
         context_items.push(generated.context_item);
         methods.push(generated.method);
     }
-    let fixed_ident = ident(&format!("__{client}FixedParts"));
-    let (fixed_item, fixed_field, fixed_init) = if fixed_parts.is_empty() {
-        (quote!(), quote!(), quote!())
+    let fixed_item = if fixed_parts.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            /// The fixed part of each template's requests (its URL's start, its headers of
+            /// installation values), kept from its second call.
+            #[doc(hidden)]
+            #[derive(::core::default::Default)]
+            struct #fixed_ident { #(#fixed_parts: #rt::__private::FixedPart,)* }
+        }
+    };
+    // Without installation parameters, the fixed parts are a field of their own.
+    let (fixed_field, fixed_init) = if fixed_parts.is_empty() || !iparams.is_empty() {
+        (quote!(), quote!())
     } else {
         (
-            quote! {
-                /// The fixed part of each template's requests (its URL's start, its headers of
-                /// installation values), kept from its second call.
-                #[doc(hidden)]
-                #[derive(::core::default::Default)]
-                struct #fixed_ident { #(#fixed_parts: #rt::__private::FixedPart,)* }
-            },
             quote!(__fixed: #rt::__private::FixedParts<#fixed_ident>,),
             quote!(__fixed: ::core::default::Default::default(),),
         )
@@ -262,10 +273,15 @@ fn template_tokens(
     }
     run.end(&mut statements);
     if !fixed.is_empty() {
+        let fixed_parts = if plan.iparams.is_empty() {
+            quote!(self.__fixed)
+        } else {
+            quote!(self.__iparams.fixed())
+        };
         statements.insert(
             0,
             quote! {
-                if request.fixed(&self.__fixed.#method) {
+                if request.fixed(&#fixed_parts.#method) {
                     #(#fixed)*
                     request.keep_fixed();
                 }

@@ -23,7 +23,8 @@ use crate::http_clients::Identity;
 
 /// The fixed parts of a generated client's requests, one [`FixedPart`] field per template
 /// method (`T` is a struct the macro generates), shared by the client's clones (which have the
-/// same installation parameters).
+/// same installation parameters): for an app without installation parameters (an app with
+/// some keeps them in its [`Installation`]).
 pub struct FixedParts<T>(Arc<T>);
 
 impl<T: Default> Default for FixedParts<T> {
@@ -50,6 +51,48 @@ impl<T> fmt::Debug for FixedParts<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URLs and headers carry installation parameters: never shown.
         f.debug_struct("FixedParts").finish_non_exhaustive()
+    }
+}
+
+/// A generated client's installation parameters (`I`) and the fixed parts of its requests
+/// (`F`, as in [`FixedParts`]), in one allocation shared by the client's clones: a client made
+/// per call (a server of many installations may make one per request) makes one, not two. It
+/// reads as the parameters; [`fixed`](Self::fixed) gives the fixed parts.
+pub struct Installation<I, F>(Arc<(I, F)>);
+
+impl<I, F: Default> Installation<I, F> {
+    /// `iparams`, with fixed parts not composed yet.
+    pub fn new(iparams: I) -> Self {
+        Installation(Arc::new((iparams, F::default())))
+    }
+}
+
+impl<I, F> Installation<I, F> {
+    /// The fixed parts of the client's requests.
+    pub fn fixed(&self) -> &F {
+        &self.0.1
+    }
+}
+
+impl<I, F> Deref for Installation<I, F> {
+    type Target = I;
+
+    fn deref(&self) -> &I {
+        &self.0.0
+    }
+}
+
+impl<I, F> Clone for Installation<I, F> {
+    fn clone(&self) -> Self {
+        Installation(Arc::clone(&self.0))
+    }
+}
+
+/// As the parameters show themselves (the generated type shows no value); the fixed parts,
+/// made of them, are not shown.
+impl<I: fmt::Debug, F> fmt::Debug for Installation<I, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.0.fmt(f)
     }
 }
 

@@ -29,7 +29,7 @@ use encode::{
     HOST, PATH_PREFIX, PATH_TEXT, QUERY_TEXT, SEGMENT, encodes_alike, is_dot_segment,
     split_at_question_mark, split_slashes,
 };
-pub use fixed::{FixedPart, FixedParts};
+pub use fixed::{FixedPart, FixedParts, Installation};
 pub use literal::{PathPart, PathText};
 use prefix::PrefixMemo;
 use segments::Segments;

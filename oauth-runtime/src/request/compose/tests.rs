@@ -1327,3 +1327,17 @@ fn a_kept_path_prefix_never_lets_a_bad_prefix_through() {
     // The kept one still replays.
     assert_eq!(with_prefix(&start, "/org/a", &rest).ok(), Some(kept));
 }
+
+#[test]
+fn a_clients_clones_share_its_installation_values_and_fixed_parts() {
+    let installation: super::Installation<String, FixedPart> =
+        super::Installation::new("acme".into());
+    let clone = installation.clone();
+    assert!(
+        std::ptr::eq(installation.fixed(), clone.fixed()),
+        "one allocation"
+    );
+    assert_eq!(&**clone, "acme", "reads as the parameters");
+    // Shown as the parameters show themselves: the fixed parts, made of them, never.
+    assert_eq!(format!("{installation:?}"), format!("{:?}", "acme"));
+}
