@@ -420,12 +420,7 @@ async fn a_rejected_token_that_cannot_be_renewed_is_told_once_not_at_every_call(
 async fn store_failures_are_counted_by_kind() {
     let recorded = recorded();
     let provider = Provider::start().await;
-    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let store = crate::refresh::Recording {
-        inner: MemoryStore::new(),
-        events: provider.state.clone(),
-        fail: fail.clone(),
-    };
+    let (store, fail) = crate::refresh::Recording::on(&provider);
     let runtime = provider.runtime(store);
     provider.seed_expired(&runtime).await;
     let io = "oauth_runtime_token_store_errors_total{kind=io}";

@@ -81,16 +81,7 @@ impl Whose {
 
     /// The key's token expired a minute ago, refreshable with `sekrit-refresh-0`.
     async fn seed_expired(self, runtime: &Runtime, provider: &Provider) {
-        let key = self.key();
-        (provider.seed(
-            runtime,
-            &key,
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        ))
-        .await;
+        provider.seed_expired_for(runtime, &self.key()).await;
     }
 
     async fn stored(self, runtime: &Runtime) -> Versioned {
@@ -612,12 +603,7 @@ async fn a_failed_save_loses_no_token() {
     for whose in [Whose::Installation, Whose::User] {
         let provider = Provider::start().await;
         provider.state.rotate.store(true, Ordering::SeqCst);
-        let fail = Arc::new(AtomicBool::new(false));
-        let store = Recording {
-            inner: MemoryStore::new(),
-            events: provider.state.clone(),
-            fail: fail.clone(),
-        };
+        let (store, fail) = Recording::on(&provider);
         let runtime = provider.runtime(store.clone());
         whose.seed_expired(&runtime, &provider).await;
         fail.store(true, Ordering::SeqCst);
@@ -774,6 +760,20 @@ pub(crate) struct Recording {
     pub(crate) inner: MemoryStore,
     pub(crate) events: Arc<crate::support::State>,
     pub(crate) fail: Arc<AtomicBool>,
+}
+
+impl Recording {
+    /// A store in memory logging its saves into `provider`'s events, and the switch that makes
+    /// them fail.
+    pub(crate) fn on(provider: &Provider) -> (Recording, Arc<AtomicBool>) {
+        let fail = Arc::new(AtomicBool::new(false));
+        let store = Recording {
+            inner: MemoryStore::new(),
+            events: provider.state.clone(),
+            fail: fail.clone(),
+        };
+        (store, fail)
+    }
 }
 
 impl TokenStore for Recording {
@@ -1207,12 +1207,7 @@ async fn two_processes_sharing_one_file_store_refresh_once() {
 async fn refresh_now_after_a_failed_save_saves_the_kept_tokens_instead_of_redeeming_the_old() {
     let provider = Provider::start().await;
     provider.state.rotate.store(true, Ordering::SeqCst);
-    let fail = Arc::new(AtomicBool::new(false));
-    let store = Recording {
-        inner: MemoryStore::new(),
-        events: provider.state.clone(),
-        fail: fail.clone(),
-    };
+    let (store, fail) = Recording::on(&provider);
     let runtime = provider.runtime(store.clone());
     provider.seed_expired(&runtime).await;
     fail.store(true, Ordering::SeqCst);

@@ -2,14 +2,12 @@
 //! the logs, `Debug` or `Display` of any public type, through a whole flow with failures.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use oauth_runtime::store::EncryptionKey;
-use oauth_runtime::{
-    FileStore, MemoryStore, Runtime, StaticTokens, TokenKey, TokenSet, TokenStore,
-};
+use oauth_runtime::{FileStore, Runtime, StaticTokens, TokenKey, TokenSet, TokenStore};
 
 use crate::refresh::{Recording, expire, tempdir};
 use crate::support::{CLIENT_SECRET, Fault, Provider};
@@ -44,12 +42,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let mut shown = Vec::<String>::new();
     let provider = Provider::start().await;
     provider.state.rotate.store(true, Ordering::SeqCst);
-    let fail = Arc::new(AtomicBool::new(false));
-    let store = Recording {
-        inner: MemoryStore::new(),
-        events: provider.state.clone(),
-        fail: fail.clone(),
-    };
+    let (store, fail) = Recording::on(&provider);
     let integration = provider
         .integration("crm")
         .token_header("X-Custom", "sekrit-custom-header")

@@ -149,16 +149,14 @@ impl Provider {
     /// The usual start: the installation's `crm` token expired a minute ago, refreshable with
     /// `sekrit-refresh-0`.
     pub(crate) async fn seed_expired(&self, runtime: &Runtime) {
-        let key = TokenKey::installation("crm");
-        self.seed(
-            runtime,
-            &key,
-            "sekrit-expired",
-            false,
-            -60,
-            Some("sekrit-refresh-0"),
-        )
-        .await;
+        self.seed_expired_for(runtime, &TokenKey::installation("crm"))
+            .await;
+    }
+
+    /// `key`'s token expired a minute ago, refreshable with `sekrit-refresh-0`.
+    pub(crate) async fn seed_expired_for(&self, runtime: &Runtime, key: &TokenKey) {
+        let (access, refresh) = ("sekrit-expired", Some("sekrit-refresh-0"));
+        self.seed(runtime, key, access, false, -60, refresh).await;
     }
 
     /// Stores tokens for `key`: `access` (accepted by the API if `accepted`) expiring in
