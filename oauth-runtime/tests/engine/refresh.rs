@@ -641,6 +641,36 @@ async fn a_failed_save_loses_no_token() {
 }
 
 #[tokio::test]
+async fn forgetting_a_key_forgets_its_tokens_not_yet_saved_too() {
+    for whose in [Whose::Installation, Whose::User] {
+        let provider = Provider::start().await;
+        provider.state.rotate.store(true, Ordering::SeqCst);
+        let (store, fail) = Recording::on(&provider);
+        let runtime = provider.runtime(store.clone());
+        whose.seed_expired(&runtime, &provider).await;
+        // Refreshed, not saved: the new tokens are kept in memory.
+        fail.store(true, Ordering::SeqCst);
+        let error = whose.call(&runtime, &provider).await.unwrap_err();
+        assert!(
+            matches!(error, InvokeError::TokenStore { .. }),
+            "{whose:?}: {error:?}"
+        );
+        fail.store(false, Ordering::SeqCst);
+        let forgot = runtime.forget_tokens(&whose.key()).await.unwrap();
+        assert!(forgot, "{whose:?}: there were tokens");
+        // Nothing comes back: not the stored tokens, nor the ones kept to be saved.
+        let error = whose.call(&runtime, &provider).await.unwrap_err();
+        assert!(
+            matches!(error, InvokeError::ReauthorizationRequired { .. }),
+            "{whose:?}: {error:?}"
+        );
+        let stored = store.load(&whose.key()).await.unwrap();
+        assert!(stored.is_none(), "{whose:?}: nothing saved after");
+        assert_eq!(provider.token_requests(), 1, "{whose:?}");
+    }
+}
+
+#[tokio::test]
 async fn transient_token_endpoint_failures_never_mark_the_token_dead() {
     for whose in [Whose::Installation, Whose::User] {
         let provider = Provider::start().await;
