@@ -598,20 +598,29 @@ async fn a_rotated_refresh_token_is_saved_before_the_new_access_token_is_used() 
     );
 }
 
+/// A runtime whose refresh of `whose`'s expired token could not be saved (its store failing):
+/// the new tokens are kept in memory, and the provider has rotated the refresh token. The
+/// store works again after.
+async fn with_unsaved_tokens(whose: Whose) -> (Provider, Runtime, Recording) {
+    let provider = Provider::start().await;
+    provider.state.rotate.store(true, Ordering::SeqCst);
+    let (store, fail) = Recording::on(&provider);
+    let runtime = provider.runtime(store.clone());
+    whose.seed_expired(&runtime, &provider).await;
+    fail.store(true, Ordering::SeqCst);
+    let error = whose.call(&runtime, &provider).await.unwrap_err();
+    assert!(
+        matches!(error, InvokeError::TokenStore { .. }),
+        "{whose:?}: {error:?}"
+    );
+    fail.store(false, Ordering::SeqCst);
+    (provider, runtime, store)
+}
+
 #[tokio::test]
 async fn a_failed_save_loses_no_token() {
     for whose in [Whose::Installation, Whose::User] {
-        let provider = Provider::start().await;
-        provider.state.rotate.store(true, Ordering::SeqCst);
-        let (store, fail) = Recording::on(&provider);
-        let runtime = provider.runtime(store.clone());
-        whose.seed_expired(&runtime, &provider).await;
-        fail.store(true, Ordering::SeqCst);
-        let error = whose.call(&runtime, &provider).await.unwrap_err();
-        assert!(
-            matches!(error, InvokeError::TokenStore { .. }),
-            "{whose:?}: {error:?}"
-        );
+        let (provider, runtime, store) = with_unsaved_tokens(whose).await;
         assert!(
             !provider
                 .events()
@@ -620,7 +629,6 @@ async fn a_failed_save_loses_no_token() {
             "{whose:?}: an unsaved token is never used"
         );
         // The provider has rotated: only sekrit-refresh-1 works now, and it lives in memory.
-        fail.store(false, Ordering::SeqCst);
         assert_eq!(
             whose.call(&runtime, &provider).await.unwrap(),
             "sekrit-access-1",
@@ -643,19 +651,7 @@ async fn a_failed_save_loses_no_token() {
 #[tokio::test]
 async fn forgetting_a_key_forgets_its_tokens_not_yet_saved_too() {
     for whose in [Whose::Installation, Whose::User] {
-        let provider = Provider::start().await;
-        provider.state.rotate.store(true, Ordering::SeqCst);
-        let (store, fail) = Recording::on(&provider);
-        let runtime = provider.runtime(store.clone());
-        whose.seed_expired(&runtime, &provider).await;
-        // Refreshed, not saved: the new tokens are kept in memory.
-        fail.store(true, Ordering::SeqCst);
-        let error = whose.call(&runtime, &provider).await.unwrap_err();
-        assert!(
-            matches!(error, InvokeError::TokenStore { .. }),
-            "{whose:?}: {error:?}"
-        );
-        fail.store(false, Ordering::SeqCst);
+        let (provider, runtime, store) = with_unsaved_tokens(whose).await;
         let forgot = runtime.forget_tokens(&whose.key()).await.unwrap();
         assert!(forgot, "{whose:?}: there were tokens");
         // Nothing comes back: not the stored tokens, nor the ones kept to be saved.
