@@ -11,11 +11,11 @@ use metrics::{
 };
 use oauth_runtime::events::{self, RefreshFailure, TokenEvent};
 use oauth_runtime::{
-    Callback, DeadToken, MemoryStore, ReauthorizationReason, Runtime, Subject, TokenKey,
+    Callback, DeadToken, MemoryStore, ReauthorizationReason, Runtime, Subject, TokenKey, UserId,
 };
 
 use crate::support::{Fault, Provider};
-use crate::{Engine, GetThingContext};
+use crate::{Engine, GetMessagesContext, GetThingContext};
 
 fn crm() -> TokenKey {
     TokenKey::installation("crm")
@@ -439,44 +439,70 @@ async fn store_failures_are_counted_by_kind() {
 /// the calls fail with the same reason; a user's event carries the URL to authorize at.
 #[tokio::test]
 async fn missing_scopes_are_told_once_per_stored_version() {
-    let provider = Provider::start().await;
-    let (builder, mut receiver) = telling(
-        provider
-            .integration("crm")
-            .scopes(["things.read", "things.write"]),
-    );
-    let runtime = builder.build().unwrap();
-    let narrow = || {
-        oauth_runtime::TokenSet::new("sekrit-narrow")
-            .expires_in(Duration::from_secs(1800))
-            .with_requested_scopes(["things.read"])
-    };
-    runtime.save_tokens(&crm(), narrow()).await.unwrap();
-    provider.accept("sekrit-narrow");
-    for _ in 0..3 {
-        let failed = get_thing(&runtime, &provider, "1").await.unwrap_err();
-        assert!(failed.to_string().contains("things.write"), "{failed}");
-    }
-    let told: Vec<TokenEvent> = drain(&mut receiver)
-        .into_iter()
-        .filter(|e| matches!(e, TokenEvent::ReauthorizationRequired { .. }))
-        .collect();
-    assert_eq!(told.len(), 1, "{told:?}");
-    match &told[0] {
-        TokenEvent::ReauthorizationRequired { key, reason, .. } => {
-            assert_eq!(key, &crm());
-            assert_eq!(
-                reason,
-                &ReauthorizationReason::MissingScopes(vec!["things.write".to_string()])
-            );
+    // The installation's key, and a user's (whose cached tokens the users' table keeps).
+    let alice = TokenKey::user("chat", UserId::new("alice"));
+    for (key, wanted) in [(crm(), "things.write"), (alice, "messages.write")] {
+        let provider = Provider::start().await;
+        let integration = provider.integration(&key.integration);
+        let integration = match &key.subject {
+            Subject::Installation => integration.scopes(["things.read", "things.write"]),
+            Subject::User(_) => (integration.token_type(oauth_runtime::TokenType::Agent))
+                .scopes(["messages", "messages.write"]),
+        };
+        let (builder, mut receiver) = telling(integration);
+        let runtime = builder.build().unwrap();
+        let granted = match &key.subject {
+            Subject::Installation => "things.read",
+            Subject::User(_) => "messages",
+        };
+        let narrow = || {
+            oauth_runtime::TokenSet::new("sekrit-narrow")
+                .expires_in(Duration::from_secs(1800))
+                .with_requested_scopes([granted])
+        };
+        runtime.save_tokens(&key, narrow()).await.unwrap();
+        provider.accept("sekrit-narrow");
+        for _ in 0..3 {
+            let failed = match &key.subject {
+                Subject::Installation => get_thing(&runtime, &provider, "1").await.unwrap_err(),
+                Subject::User(user) => Engine::new(runtime.clone())
+                    .get_messages(
+                        &GetMessagesContext {
+                            port: provider.port(),
+                        },
+                        user,
+                    )
+                    .send()
+                    .await
+                    .unwrap_err(),
+            };
+            assert!(failed.to_string().contains(wanted), "{key:?}: {failed}");
         }
-        other => panic!("{other:?}"),
+        let told: Vec<TokenEvent> = drain(&mut receiver)
+            .into_iter()
+            .filter(|e| matches!(e, TokenEvent::ReauthorizationRequired { .. }))
+            .collect();
+        assert_eq!(told.len(), 1, "{key:?}: {told:?}");
+        match &told[0] {
+            TokenEvent::ReauthorizationRequired {
+                key: told_key,
+                reason,
+                ..
+            } => {
+                assert_eq!(told_key, &key);
+                assert_eq!(
+                    reason,
+                    &ReauthorizationReason::MissingScopes(vec![wanted.to_string()])
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A new grant, still narrow: a new version, told again.
+        runtime.save_tokens(&key, narrow()).await.unwrap();
+        let again = drain(&mut receiver)
+            .into_iter()
+            .filter(|e| matches!(e, TokenEvent::ReauthorizationRequired { .. }))
+            .count();
+        assert_eq!(again, 1, "{key:?}");
     }
-    // A new grant, still narrow: a new version, told again.
-    runtime.save_tokens(&crm(), narrow()).await.unwrap();
-    let again = drain(&mut receiver)
-        .into_iter()
-        .filter(|e| matches!(e, TokenEvent::ReauthorizationRequired { .. }))
-        .count();
-    assert_eq!(again, 1);
 }
