@@ -54,11 +54,15 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
     });
 
     let fixed_ident = ident(&format!("__{client}FixedParts"));
+    let fixed_parts: Vec<_> = (plan.templates.iter())
+        .filter(|template| template.fixed_steps > 0)
+        .map(|template| ident(&template.method_name))
+        .collect();
     // With installation parameters, the fixed parts share their allocation (`Installation`).
-    let fixed_type = if plan.templates.iter().any(|t| t.fixed_steps > 0) {
-        quote!(#fixed_ident)
-    } else {
+    let fixed_type = if fixed_parts.is_empty() {
         quote!(())
+    } else {
+        quote!(#fixed_ident)
     };
     let (iparams_item, iparams_field, new_params, new_init) = if iparams.is_empty() {
         (quote!(), quote!(), quote!(), quote!())
@@ -90,12 +94,8 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
 
     let mut context_items = Vec::new();
     let mut methods = Vec::new();
-    let mut fixed_parts = Vec::new();
     for template in &plan.templates {
         let generated = template_tokens(template, plan, spec, &client);
-        if template.fixed_steps > 0 {
-            fixed_parts.push(ident(&template.method_name));
-        }
         context_items.push(generated.context_item);
         methods.push(generated.method);
     }
@@ -273,6 +273,7 @@ fn template_tokens(
     }
     run.end(&mut statements);
     if !fixed.is_empty() {
+        // Where `generate_plan` puts the fixed parts: beside the installation parameters.
         let fixed_parts = if plan.iparams.is_empty() {
             quote!(self.__fixed)
         } else {

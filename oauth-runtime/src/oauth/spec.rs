@@ -59,12 +59,17 @@ pub struct IntegrationSpec {
     pub agent: bool,
 }
 
-/// An [`IntegrationSpec`] kept in a `static`, as generated code keeps it; it reads as the spec.
-/// A static is never dropped, and this wrapper has no drop glue: a static of the spec itself
-/// (its `Cow`s have some) makes rustc look for that glue among every upstream crate's generic
+/// An [`IntegrationSpec`] kept in a `static`, as generated code keeps it (for generated code
+/// only: made anywhere else, its owned lists would never be freed); it reads as the spec. A
+/// static is never dropped, and this wrapper has no drop glue: a static of the spec itself (its
+/// `Cow`s have some) makes rustc look for that glue among every upstream crate's generic
 /// instances at each build of the app's crate, about 15 ms even when nothing changed.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct StaticSpec(std::mem::ManuallyDrop<IntegrationSpec>);
+
+// What it is for: no drop glue.
+const _: () = assert!(!std::mem::needs_drop::<StaticSpec>());
 
 impl StaticSpec {
     /// `spec`, to be kept in a static.

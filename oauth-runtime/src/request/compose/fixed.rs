@@ -22,9 +22,8 @@ use crate::error::InvokeError;
 use crate::http_clients::Identity;
 
 /// The fixed parts of a generated client's requests, one [`FixedPart`] field per template
-/// method (`T` is a struct the macro generates), shared by the client's clones (which have the
-/// same installation parameters): for an app without installation parameters (an app with
-/// some keeps them in its [`Installation`]).
+/// method (`T` is a struct the macro generates), shared by the client's clones: for an app
+/// without installation parameters (an app with some keeps them in its [`Installation`]).
 pub struct FixedParts<T>(Arc<T>);
 
 impl<T: Default> Default for FixedParts<T> {

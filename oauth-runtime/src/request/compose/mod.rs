@@ -117,9 +117,9 @@ impl<'c> Compose<'c> {
 
     /// The part of the request that the client always sends the same (the URL's start and
     /// the headers, of literal text and installation parameters alone): copied from `fixed`
-    /// when an earlier call composed it, and then false. True when the caller is to compose
-    /// it now, then call [`keep_fixed`](Self::keep_fixed): every header set in between is kept
-    /// for the client's later calls. It comes first.
+    /// when an earlier call kept it, and then false. True when the caller is to compose it
+    /// now, then call [`keep_fixed`](Self::keep_fixed): every header set in between is part of
+    /// it. It comes first.
     pub fn fixed(&mut self, fixed: &'c FixedPart) -> bool {
         match fixed.start() {
             Some(start) => {
@@ -140,11 +140,12 @@ impl<'c> Compose<'c> {
         }
     }
 
-    /// Ends the fixed part composed after [`fixed`](Self::fixed) returned true: it is kept
-    /// for the client's next calls, unless it failed (a missing iparam, a refused header
-    /// value, a refused host), when it is composed, and fails, at each call. The same URL start
-    /// kept by an earlier client of the runtime is shared, checked and parsed already; the
-    /// headers are the client's own.
+    /// Ends the fixed part composed after [`fixed`](Self::fixed) returned true: the client
+    /// keeps it from its second composition (see `fixed`), unless it failed (a missing iparam,
+    /// a refused header value, a refused path), when it is composed, and fails, at each call. A
+    /// host is checked when the URL is parsed, whose failure is never kept: a start refused
+    /// there fails at each call too. The same URL start kept by an earlier client of the
+    /// runtime is shared, checked and parsed already; the headers are the client's own.
     pub fn keep_fixed(&mut self) {
         let FixedStart::Composing(fixed) = self.fixed else {
             return;
@@ -156,16 +157,19 @@ impl<'c> Compose<'c> {
         // Until a value comes, the text is the whole start (its segments are appended to a
         // parsed URL only when it began with a path prefix value: not shared then).
         let shareable = matches!(self.segments, Segments::Pending);
-        let keeps = !fixed.first_composition();
         let template = self.draft.template;
         let starts = &self.draft.runtime.inner.starts;
         if shareable && let Some(kept) = starts.find(template, &self.url, &self.marks) {
             // Found by this text and these marks: only its parsed path is taken up.
             self.segments = kept.composed.segments.clone();
-            return self.hold_fixed(fixed, kept, keeps);
+            return self.hold_fixed(fixed, kept);
         }
         self.append_to_fixed_path();
         if self.draft.error.is_some() {
+            return;
+        }
+        if !shareable && fixed.first_composition() {
+            // Neither this client nor the runtime keeps it: nothing to make.
             return;
         }
         let kept = Arc::new(fixed::Kept::new(fixed::Composed {
@@ -178,14 +182,15 @@ impl<'c> Compose<'c> {
             let starts = &self.draft.runtime.inner.starts;
             starts.keep(template, &kept.composed.text, &kept);
         }
-        self.hold_fixed(fixed, kept, keeps);
+        self.hold_fixed(fixed, kept);
     }
 
-    /// The request's fixed part composed, as `kept`: kept by the client (`keeps`, with the
-    /// headers set so far, the fixed ones), or held by this request alone.
-    fn hold_fixed(&mut self, fixed: &'c FixedPart, kept: Arc<fixed::Kept>, keeps: bool) {
+    /// The request's fixed part composed, as `kept`: kept by the client (with the headers set
+    /// so far, the fixed ones) from its second composition, held by this request alone at its
+    /// first.
+    fn hold_fixed(&mut self, fixed: &'c FixedPart, kept: Arc<fixed::Kept>) {
         let len = self.url.len();
-        if !keeps {
+        if fixed.first_composition() {
             self.fixed = FixedStart::Shared(kept, len);
             return;
         }

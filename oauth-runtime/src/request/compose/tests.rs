@@ -614,8 +614,34 @@ fn concurrent_calls_keep_one_start_and_all_send_the_same_url() {
 }
 
 #[test]
+fn racing_first_calls_keep_nothing_wrong_and_a_later_call_keeps_the_start() {
+    let start = FixedPart::default();
+    let call = || {
+        let mut compose = Compose::new(&RUNTIME, &TEMPLATE);
+        with_fixed(&mut compose, &start, |compose| {
+            compose.host_text("api.example.com");
+            compose.path_text("/r/");
+        });
+        compose.path_value("context.v", "1");
+        sent(compose).map(String::from)
+    };
+    let urls: Vec<String> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..8).map(|_| scope.spawn(call)).collect();
+        (calls.into_iter())
+            .map(|call| call.join().expect("no panic").expect("a URL"))
+            .collect()
+    });
+    assert!(
+        urls.iter().all(|url| url == "https://api.example.com/r/1"),
+        "{urls:?}"
+    );
+    // Each may have counted as the first; the next call keeps the start whatever they did.
+    assert_eq!(call().ok().as_deref(), Some("https://api.example.com/r/1"));
+    assert!(start.composed().is_some());
+}
+
+#[test]
 fn parsed_urls_are_kept_by_length_and_a_third_length_is_parsed_each_time() {
-    // Kept once composed: a start not composed yet keeps nothing.
     // Kept at the client's second call.
     let kept_start = |host: &str| {
         let start = FixedPart::default();
@@ -1048,7 +1074,8 @@ fn a_repeated_path_prefix_is_kept_parsed_and_a_call_that_strays_from_its_text_is
     let text = |t: &str| Piece::Text(t.into());
     let value = |v: &str| Piece::Value(v.into());
     let ticket = [text("/tickets/"), value("1")];
-    // The first call composes the start, keeps it, and keeps the prefix composed after it.
+    // The client's first call keeps nothing; its second keeps the start, and the prefix
+    // composed after it.
     for _ in 0..2 {
         let url = with_prefix(&start, "/helpdesk/v2", &ticket).expect("a URL");
         assert_eq!(
@@ -1234,12 +1261,20 @@ fn a_refused_base_is_refused_at_every_call_and_never_kept() {
         ..TEMPLATE
     };
     let runtime = Runtime::builder().build().expect("a runtime");
-    for _ in 0..2 {
+    // Clients made per call, and one client called again and again.
+    let client = FixedPart::default();
+    for _ in 0..3 {
         let refused = send_from_new_client(&runtime, &PLAIN, "acme", "1");
         assert!(
             matches!(refused, Err(InvokeError::InsecureHttp { .. })),
             "{refused:?}"
         );
+        let refused = send_from_client(&runtime, &PLAIN, &client, "acme", "1");
+        assert!(
+            matches!(refused, Err(InvokeError::InsecureHttp { .. })),
+            "{refused:?}"
+        );
+        assert!(client.composed().is_none(), "nothing kept");
     }
     assert_eq!(runtime.inner.starts.len(), 0);
     // The same host over https is another text, and is kept.
