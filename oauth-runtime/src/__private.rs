@@ -6,6 +6,18 @@ pub use crate::request::{
 pub use http::HeaderName;
 pub use secrecy::SecretString;
 
+use crate::runtime::Runtime;
+
+// Here, where the runtime meets the request: `request` reads what a runtime's calls share,
+// and does not import `runtime`.
+impl<'c> Compose<'c> {
+    /// Starts a request for `template` on `runtime`, sending its installation's tokens.
+    #[inline(always)]
+    pub fn new(runtime: &Runtime, template: &'static TemplateInfo) -> Self {
+        Compose::on(&runtime.inner, &runtime.installation, template)
+    }
+}
+
 /// Concatenates the terms of a placeholder (`a + ':' + b`).
 pub fn concat(parts: &[&str]) -> String {
     parts.concat()

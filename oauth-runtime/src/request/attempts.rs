@@ -22,14 +22,14 @@ impl RequestBuilder {
         // Boxed: held across every wait of the call, and rarely there.
         let cache_key = prepared.cache_key().map(Box::new);
         if let Some(key) = &cache_key
-            && let Some(hit) = prepared.draft.runtime.inner.cache.get(key)
+            && let Some(hit) = prepared.draft.shared.cache.get(key)
         {
             return Ok(hit.cached());
         }
         prepared.wait_for_budget().await?;
         let http = match prepared.draft.identity() {
             Some(identity) => {
-                let identities = &prepared.draft.runtime.inner.identities;
+                let identities = &prepared.draft.shared.identities;
                 let client = Box::pin(identities.client(identity))
                     .await
                     .map_err(|error| InvokeError::ClientCertificate {
@@ -47,14 +47,13 @@ impl RequestBuilder {
         let renewable = prepared.draft.token.is_some()
             && prepared
                 .draft
-                .runtime
-                .inner
+                .shared
                 .tokens
                 .as_ref()
                 .is_some_and(|tokens| tokens.can_renew());
         // The clients the runtime builds (its own, an identity's) time a request out after
         // the runtime's timeout.
-        let client_times_out = http.is_some() || prepared.draft.runtime.inner.client_times_out;
+        let client_times_out = http.is_some() || prepared.draft.shared.client_times_out;
         let mut replayed = false;
         loop {
             attempts += 1;
@@ -65,7 +64,7 @@ impl RequestBuilder {
             let request = prepared.request(last, keep_url, client_times_out)?;
             // The runtime is borrowed from the request, not cloned: every call would touch
             // its shared reference count.
-            let inner = &prepared.draft.runtime.inner;
+            let inner = &prepared.draft.shared;
             let http = http.as_ref().unwrap_or(&inner.http);
             let mut response = match http.execute(request).await {
                 Ok(response) => response,
@@ -93,7 +92,7 @@ impl RequestBuilder {
                     continue;
                 }
             }
-            let inner = &prepared.draft.runtime.inner;
+            let inner = &prepared.draft.shared;
             if retryable_status(status)
                 && retries_left > 0
                 && let Some(wait) =
@@ -157,7 +156,7 @@ impl Prepared {
             .collect();
         Some(CacheKey::new(
             url,
-            &draft.runtime.installation,
+            &draft.installation,
             key,
             draft.identity().map(|identity| identity.digest),
             &draft.headers,

@@ -107,7 +107,7 @@ impl RequestBuilder {
         let span = tracing::info_span!(
             "oauth_runtime.invoke",
             template,
-            installation = self.0.runtime.installation.as_str(),
+            installation = self.0.installation.as_str(),
             method = self.0.template.method.as_str(),
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,

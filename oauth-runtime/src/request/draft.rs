@@ -8,10 +8,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use super::Shared;
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
-use crate::runtime::Runtime;
-use crate::tokens::{AccessToken, BEARER, Subject, secret_header_value};
+use crate::tokens::{AccessToken, BEARER, InstallationId, Subject, secret_header_value};
 
 /// An HTTP method a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +138,10 @@ impl TemplateInfo {
 
 /// Everything a request is made of. Boxed: builder calls and awaits move one pointer.
 pub(crate) struct Draft {
-    pub(crate) runtime: Runtime,
+    /// What the runtime's calls share.
+    pub(crate) shared: Arc<Shared>,
+    /// The installation whose token it sends (the runtime handle's).
+    pub(crate) installation: InstallationId,
     pub(crate) template: &'static TemplateInfo,
     /// The first thing that went wrong while composing; returned by `send`.
     pub(crate) error: Option<Box<InvokeError>>,
@@ -174,12 +177,17 @@ pub(crate) struct Extras {
 }
 
 impl Draft {
-    pub(crate) fn new(runtime: Runtime, template: &'static TemplateInfo) -> Box<Self> {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        installation: InstallationId,
+        template: &'static TemplateInfo,
+    ) -> Box<Self> {
         // Allocated first, then written: built in place rather than on the stack and copied.
         Box::write(
             Box::new_uninit(),
             Draft {
-                runtime,
+                shared,
+                installation,
                 template,
                 error: None,
                 url: None,
@@ -195,7 +203,7 @@ impl Draft {
 
     /// The call's timeout: its own, or the runtime's.
     pub(crate) fn timeout(&self) -> Duration {
-        self.timeout.unwrap_or(self.runtime.inner.timeout)
+        self.timeout.unwrap_or(self.shared.timeout)
     }
 
     /// Its extras, made at the first.

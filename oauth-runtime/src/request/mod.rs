@@ -8,6 +8,7 @@ mod builder;
 pub(crate) mod cache;
 mod compose;
 mod draft;
+mod shared;
 mod token;
 
 pub(crate) use budget::{BudgetLimit, Budgets};
@@ -15,3 +16,4 @@ pub use builder::RequestBuilder;
 pub use compose::{Compose, FixedPart, FixedParts, Installation, PathPart, PathText};
 pub(crate) use compose::{SHARED_STARTS, SharedStarts};
 pub use draft::{MethodKind, TemplateInfo};
+pub(crate) use shared::Shared;

@@ -8,11 +8,11 @@ use std::pin::Pin;
 
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
+use super::Shared;
 use super::budget::Turn;
 use super::builder::RequestBuilder;
 use super::draft::{Draft, SentToken, TemplateInfo, set_header};
 use crate::error::InvokeError;
-use crate::runtime::Runtime;
 use crate::tokens::{AccessToken, KeyRef, ReadyToken, Subject, TokenError, TokenKey, TokenSource};
 
 impl RequestBuilder {
@@ -39,10 +39,9 @@ impl RequestBuilder {
         if prepared.draft.token_headers.is_empty() {
             return Ok(Preparing::Ready(prepared));
         }
-        let runtime = &prepared.draft.runtime;
         // The usual `Bearer` header alone, from the runtime's own manager: its value, with
         // no count of the token itself, looked up by the key's parts (no key is made).
-        let ready = match runtime.inner.manager.as_deref() {
+        let ready = match prepared.draft.shared.manager.as_deref() {
             Some(manager) if prepared.draft.token_headers.only_bearer() => {
                 manager.ready_bearer(prepared.key_parts())
             }
@@ -62,7 +61,7 @@ impl RequestBuilder {
 #[inline(never)]
 fn ready_from_source(prepared: &Prepared) -> Result<Option<ReadyToken>, InvokeError> {
     let draft = &prepared.draft;
-    let ready = token_source(&draft.runtime, draft.template)?.ready_token(&prepared.key());
+    let ready = token_source(&draft.shared, draft.template)?.ready_token(&prepared.key());
     Ok(ready.map(|ready| match ready {
         Ok(token) => ReadyToken::Token(token),
         Err(error) => ReadyToken::Failed(Box::new(error)),
@@ -121,11 +120,10 @@ impl Waiting {
 }
 
 fn token_source<'r>(
-    runtime: &'r Runtime,
+    shared: &'r Shared,
     template: &'static TemplateInfo,
 ) -> Result<&'r dyn TokenSource, InvokeError> {
-    runtime
-        .inner
+    shared
         .tokens
         .as_deref()
         .ok_or_else(|| no_token_source(template))
@@ -179,11 +177,10 @@ impl Prepared {
     /// Waits for the installation's turn when the runtime keeps a request budget, within the
     /// call's timeout; a turn later than that is [`InvokeError::RateLimited`] at once.
     pub(super) async fn wait_for_budget(&self) -> Result<(), InvokeError> {
-        let runtime = &self.draft.runtime;
-        let Some(budgets) = &runtime.inner.budgets else {
+        let Some(budgets) = &self.draft.shared.budgets else {
             return Ok(());
         };
-        match budgets.take(&runtime.installation, self.draft.timeout()) {
+        match budgets.take(&self.draft.installation, self.draft.timeout()) {
             Turn::Now => Ok(()),
             Turn::After(wait) => {
                 tokio::time::sleep(wait).await;
@@ -193,7 +190,7 @@ impl Prepared {
                 let limit = budgets.limit();
                 Err(InvokeError::RateLimited {
                     template: self.draft.template.name,
-                    installation: runtime.installation.clone(),
+                    installation: self.draft.installation.clone(),
                     requests: limit.requests,
                     per: limit.per,
                     retry_after,
@@ -206,7 +203,7 @@ impl Prepared {
     async fn fetch_token(mut self) -> Result<Prepared, Box<InvokeError>> {
         let started = std::time::Instant::now();
         let key = self.key();
-        let token = token_source(&self.draft.runtime, self.draft.template)?
+        let token = token_source(&self.draft.shared, self.draft.template)?
             .access_token(&key)
             .await;
         crate::metrics::token_wait(self.integration(), started.elapsed());
@@ -228,7 +225,7 @@ impl Prepared {
     /// The key of the token it sends, borrowed.
     fn key_parts(&self) -> KeyRef<'_> {
         KeyRef {
-            installation: &self.draft.runtime.installation,
+            installation: &self.draft.installation,
             integration: self.integration(),
             subject: &self.draft.subject,
         }
@@ -237,7 +234,7 @@ impl Prepared {
     /// The key of the token it sends.
     pub(super) fn key(&self) -> TokenKey {
         TokenKey {
-            installation: self.draft.runtime.installation.clone(),
+            installation: self.draft.installation.clone(),
             integration: Cow::Borrowed(self.integration()),
             subject: self.draft.subject.clone(),
         }
@@ -257,7 +254,7 @@ impl Prepared {
             authorize_url,
             ..
         } = &mut error
-            && let Some(manager) = self.draft.runtime.inner.manager.as_deref()
+            && let Some(manager) = self.draft.shared.manager.as_deref()
         {
             *authorize_url = manager
                 .authorize_url_for(&TokenKey {
@@ -342,7 +339,7 @@ impl Prepared {
         &mut self,
         rejected: &AccessToken,
     ) -> Result<bool, InvokeError> {
-        let source = token_source(&self.draft.runtime, self.draft.template)?;
+        let source = token_source(&self.draft.shared, self.draft.template)?;
         if self.draft.token_headers.is_empty() {
             return Ok(false);
         }

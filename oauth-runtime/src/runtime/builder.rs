@@ -5,14 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Runtime, RuntimeInner};
+use super::Runtime;
 use crate::events::EventSender;
 use crate::http_clients::{ClientSettings, IdentityClients};
 use crate::oauth::IntegrationConfig;
 use crate::oauth::source::{IntegrationSource, Integrations};
 use crate::refresh::{RefreshPolicy, SlotLimits, TokenManager};
 use crate::request::cache::ResponseCache;
-use crate::request::{BudgetLimit, Budgets, SHARED_STARTS, SharedStarts};
+use crate::request::{BudgetLimit, Budgets, SHARED_STARTS, Shared, SharedStarts};
 use crate::store::TokenStore;
 use crate::tokens::{InstallationId, TokenSource};
 
@@ -414,7 +414,7 @@ impl RuntimeBuilder {
         };
         Ok(Runtime {
             installation: InstallationId::default(),
-            inner: Arc::new(RuntimeInner {
+            inner: Arc::new(Shared {
                 http,
                 client_times_out,
                 timeout: self.timeout,

@@ -9,18 +9,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http_clients::IdentityClients;
 use crate::oauth::Revocation;
 use crate::oauth::authorize::{
     AuthorizationRequest, AuthorizeError, Callback, CallbackError, CallbackOutcome,
 };
 use crate::refresh::TokenManager;
-use crate::request::cache::ResponseCache;
-use crate::request::{Budgets, SharedStarts};
+use crate::request::Shared;
 use crate::store::TokenStore;
-use crate::tokens::{
-    AccessToken, InstallationId, Subject, TokenError, TokenKey, TokenSet, TokenSource, UserId,
-};
+use crate::tokens::{AccessToken, InstallationId, Subject, TokenError, TokenKey, TokenSet, UserId};
 
 /// The background refresh started by [`Runtime::refresh_in_background`]; dropping it stops
 /// it.
@@ -43,31 +39,9 @@ impl Drop for BackgroundRefresh {
 /// generated client made from it, costs nothing to make per request.
 #[derive(Clone)]
 pub struct Runtime {
-    pub(crate) inner: Arc<RuntimeInner>,
+    pub(crate) inner: Arc<Shared>,
     /// Whose tokens the templates' calls send and authorizations store.
     pub(crate) installation: InstallationId,
-}
-
-pub(crate) struct RuntimeInner {
-    pub(crate) http: reqwest::Client,
-    /// Whether `http` times a request out after `timeout` (the runtime built it): a call
-    /// with no timeout of its own then sets none on its requests.
-    pub(crate) client_times_out: bool,
-    pub(crate) timeout: Duration,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) allow_insecure_http: bool,
-    pub(crate) max_retry_wait: Duration,
-    pub(crate) tokens: Option<Arc<dyn TokenSource>>,
-    pub(crate) manager: Option<Arc<TokenManager>>,
-    /// GET answers kept at the caller's request ([`RequestBuilder::cache`]).
-    pub(crate) cache: ResponseCache,
-    /// The templates' fixed URL starts, composed and parsed, for every client made from this
-    /// runtime.
-    pub(crate) starts: SharedStarts,
-    /// The clients of templates that present a client certificate.
-    pub(crate) identities: IdentityClients,
-    /// Each installation's request budget, when there is one.
-    pub(crate) budgets: Option<Budgets>,
 }
 
 impl fmt::Debug for Runtime {

@@ -50,7 +50,7 @@ impl Compose<'_> {
             return Err(invalid("is not a valid host name"));
         }
         let draft = &self.draft;
-        if !draft.template.https && !loopback && !draft.runtime.inner.allow_insecure_http {
+        if !draft.template.https && !loopback && !draft.shared.allow_insecure_http {
             return Err(Box::new(InvokeError::InsecureHttp {
                 template,
                 host: host.to_string(),

@@ -99,12 +99,16 @@ impl<I: fmt::Debug, F> fmt::Debug for Installation<I, F> {
 /// whose start is the same text, see `starts`) and what the client keeps beside it, once
 /// composed at its second call. Only its state is written until then (a client made per call
 /// makes one per template of the app, and uses one): the rest stays unset, and is not dropped.
+/// What it keeps is boxed, so that a client's fixed parts cost it a few words per template
+/// until it keeps them (a client made per call allocates and copies them all, for its one call).
 #[derive(Default)]
 pub struct FixedPart {
-    start: OnceLock<Start>,
+    start: OnceLock<Box<Start>>,
     /// The client has composed it once: the next composition is kept.
     composed_once: AtomicBool,
 }
+// A client made per call pays for every template's, not only the one it calls.
+const _: () = assert!(size_of::<FixedPart>() <= 3 * size_of::<usize>());
 
 /// A client's fixed part of a template's request, once composed.
 pub(super) struct Start {
@@ -190,18 +194,18 @@ impl FixedPart {
 
     /// The fixed part, once kept.
     pub(super) fn start(&self) -> Option<&Start> {
-        self.start.get()
+        self.start.get().map(|start| &**start)
     }
 
     /// Keeps the first start, with its fixed headers; the same start composed by a concurrent
     /// call is the same.
     pub(super) fn keep(&self, kept: Arc<Kept>, headers: Box<[(HeaderName, HeaderValue)]>) {
-        let _ = self.start.set(Start {
+        let _ = self.start.set(Box::new(Start {
             kept,
             headers,
             identity: OnceLock::new(),
             prefixed: OnceLock::new(),
-        });
+        }));
     }
 
     /// Whether its start is the one `other` keeps.

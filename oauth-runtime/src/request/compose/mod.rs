@@ -9,12 +9,12 @@ use std::sync::Arc;
 use http::header::{HeaderName, HeaderValue};
 use percent_encoding::utf8_percent_encode;
 
+use super::Shared;
 use super::builder::RequestBuilder;
 use super::draft::{Draft, NOT_HEADER_TEXT, TemplateInfo, TokenHeader, set_header};
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
-use crate::runtime::Runtime;
-use crate::tokens::{Subject, UserId};
+use crate::tokens::{InstallationId, Subject, UserId};
 
 mod checks;
 mod encode;
@@ -87,11 +87,16 @@ enum FixedStart<'c> {
 }
 
 impl<'c> Compose<'c> {
-    /// Starts a request for `template`.
+    /// Starts a request for `template` on a runtime's `shared` parts, sending `installation`'s
+    /// tokens (see `Compose::new`, where the runtime's handle gives them).
     // Inline, the composer is made where it lies: returned from a call, its few hundred bytes
     // were copied into the caller's.
     #[inline(always)]
-    pub fn new(runtime: &Runtime, template: &'static TemplateInfo) -> Self {
+    pub(crate) fn on(
+        shared: &Arc<Shared>,
+        installation: &InstallationId,
+        template: &'static TemplateInfo,
+    ) -> Self {
         let mut url = URL_BUFFER.take();
         url.clear();
         url.push_str(if template.https {
@@ -101,7 +106,7 @@ impl<'c> Compose<'c> {
         });
         let host_start = url.len();
         Compose {
-            draft: Draft::new(runtime.clone(), template),
+            draft: Draft::new(shared.clone(), installation.clone(), template),
             url,
             marks: Marks {
                 host_start,
@@ -158,7 +163,7 @@ impl<'c> Compose<'c> {
         // parsed URL only when it began with a path prefix value: not shared then).
         let shareable = matches!(self.segments, Segments::Pending);
         let template = self.draft.template;
-        let starts = &self.draft.runtime.inner.starts;
+        let starts = &self.draft.shared.starts;
         if shareable && let Some(kept) = starts.find(template, &self.url, &self.marks) {
             // Found by this text and these marks: only its parsed path is taken up.
             self.segments = kept.composed.segments.clone();
@@ -179,7 +184,7 @@ impl<'c> Compose<'c> {
         }));
         // Parsing the fixed path left its text as it was: the shared start is found by it.
         if shareable {
-            let starts = &self.draft.runtime.inner.starts;
+            let starts = &self.draft.shared.starts;
             starts.keep(template, &kept.composed.text, &kept);
         }
         self.hold_fixed(fixed, kept);
