@@ -9,12 +9,13 @@ pub use secrecy::SecretString;
 use crate::runtime::Runtime;
 
 // Here, where the runtime meets the request: `request` reads what a runtime's calls share,
-// and does not import `runtime`.
+// and does not import `runtime`. Beside the generated code's other names, as the generated
+// code is what calls it.
 impl<'c> Compose<'c> {
     /// Starts a request for `template` on `runtime`, sending its installation's tokens.
     #[inline(always)]
     pub fn new(runtime: &Runtime, template: &'static TemplateInfo) -> Self {
-        Compose::on(&runtime.inner, &runtime.installation, template)
+        Compose::on(&runtime.shared, &runtime.installation, template)
     }
 }
 

@@ -62,10 +62,10 @@ impl RequestBuilder {
             let last = retries_left == 0 && (replayed || !renewable);
             let keep_url = retries_left > 0;
             let request = prepared.request(last, keep_url, client_times_out)?;
-            // The runtime is borrowed from the request, not cloned: every call would touch
-            // its shared reference count.
-            let inner = &prepared.draft.shared;
-            let http = http.as_ref().unwrap_or(&inner.http);
+            // What the runtime's calls share is borrowed from the request, not cloned: every
+            // call would touch its reference count.
+            let shared = &prepared.draft.shared;
+            let http = http.as_ref().unwrap_or(&shared.http);
             let mut response = match http.execute(request).await {
                 Ok(response) => response,
                 Err(error) if retries_left > 0 => {
@@ -92,11 +92,11 @@ impl RequestBuilder {
                     continue;
                 }
             }
-            let inner = &prepared.draft.shared;
+            let shared = &prepared.draft.shared;
             if retryable_status(status)
                 && retries_left > 0
                 && let Some(wait) =
-                    wait_before_retry(Some(response.headers()), delay, inner.max_retry_wait)
+                    wait_before_retry(Some(response.headers()), delay, shared.max_retry_wait)
             {
                 retries_left -= 1;
                 tracing::debug!(
@@ -114,7 +114,7 @@ impl RequestBuilder {
             // quickest sizes (under a kilobyte each), as the attempts' state alone took more.
             let body = Box::pin(read_capped(
                 response,
-                inner.max_response_bytes,
+                shared.max_response_bytes,
                 template.name,
                 attempts,
             ))
@@ -130,7 +130,7 @@ impl RequestBuilder {
             }
             let response = Response::new(status, headers, body, attempts);
             if let (Some(key), Some(ttl)) = (cache_key, prepared.draft.cache_ttl()) {
-                inner.cache.put(*key, &response, ttl);
+                shared.cache.put(*key, &response, ttl);
             }
             return Ok(response);
         }

@@ -150,8 +150,7 @@ pub(crate) struct Draft {
     /// The headers that do not carry the token.
     pub(crate) headers: HeaderMap,
     pub(crate) token_headers: TokenHeaders,
-    /// Whose token it sends (with the runtime's installation and the template's integration,
-    /// its key).
+    /// Whose token it sends (with `installation` and the template's integration, its key).
     pub(crate) subject: Subject,
     /// The token sent, once its headers are checked; let go by the last attempt.
     pub(crate) token: Option<SentToken>,

@@ -1,6 +1,7 @@
 //! A request, from the generated method to the answer: `compose` fills a `Draft` from the
 //! template, the [`RequestBuilder`] adds the caller's extras, `token` binds the access token,
-//! and `attempts` sends it.
+//! and `attempts` sends it, on what a runtime's calls share (`Shared`, which the runtime
+//! makes: this module does not import `runtime`).
 
 mod attempts;
 mod budget;

@@ -142,7 +142,7 @@ fn no_token_source(template: &'static TemplateInfo) -> InvokeError {
 }
 
 /// A request ready to go out, as many times as its attempts need: its token is in the draft
-/// (and its key is made of the draft's runtime, template and subject, when one is needed).
+/// (and its key is made of the draft's installation, template and subject, when one is needed).
 pub(super) struct Prepared {
     pub(super) draft: Box<Draft>,
 }

@@ -414,7 +414,7 @@ impl RuntimeBuilder {
         };
         Ok(Runtime {
             installation: InstallationId::default(),
-            inner: Arc::new(Shared {
+            shared: Arc::new(Shared {
                 http,
                 client_times_out,
                 timeout: self.timeout,

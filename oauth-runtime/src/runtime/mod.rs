@@ -39,7 +39,7 @@ impl Drop for BackgroundRefresh {
 /// generated client made from it, costs nothing to make per request.
 #[derive(Clone)]
 pub struct Runtime {
-    pub(crate) inner: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// Whose tokens the templates' calls send and authorizations store.
     pub(crate) installation: InstallationId,
 }
@@ -47,11 +47,11 @@ pub struct Runtime {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("timeout", &self.inner.timeout)
-            .field("max_response_bytes", &self.inner.max_response_bytes)
-            .field("allow_insecure_http", &self.inner.allow_insecure_http)
-            .field("max_retry_wait", &self.inner.max_retry_wait)
-            .field("tokens", &self.inner.tokens.as_ref().map(|_| "configured"))
+            .field("timeout", &self.shared.timeout)
+            .field("max_response_bytes", &self.shared.max_response_bytes)
+            .field("allow_insecure_http", &self.shared.allow_insecure_http)
+            .field("max_retry_wait", &self.shared.max_retry_wait)
+            .field("tokens", &self.shared.tokens.as_ref().map(|_| "configured"))
             .field("installation", &self.installation)
             .finish()
     }
@@ -70,7 +70,7 @@ impl Runtime {
     /// read a key of the default installation as this one's.
     pub fn installation(&self, installation: impl Into<InstallationId>) -> Runtime {
         Runtime {
-            inner: self.inner.clone(),
+            shared: self.shared.clone(),
             installation: installation.into(),
         }
     }
@@ -96,7 +96,7 @@ impl Runtime {
     pub async fn save_tokens(&self, key: &TokenKey, tokens: TokenSet) -> Result<(), TokenError> {
         let key = &*self.own(key);
         self.manager()?.put(key, tokens).await?;
-        self.inner.cache.forget(key);
+        self.shared.cache.forget(key);
         Ok(())
     }
 
@@ -106,7 +106,7 @@ impl Runtime {
     pub async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, TokenError> {
         let key = &*self.own(key);
         let source = self
-            .inner
+            .shared
             .tokens
             .as_deref()
             .ok_or_else(TokenError::no_token_source)?;
@@ -127,7 +127,7 @@ impl Runtime {
     pub async fn forget_tokens(&self, key: &TokenKey) -> Result<bool, TokenError> {
         let key = &*self.own(key);
         let forgotten = self.manager()?.forget(key).await;
-        self.inner.cache.forget(key);
+        self.shared.cache.forget(key);
         forgotten
     }
 
@@ -138,7 +138,7 @@ impl Runtime {
     pub async fn revoke_tokens(&self, key: &TokenKey) -> Result<Revocation, TokenError> {
         let key = &*self.own(key);
         let revoked = self.manager()?.revoke(key).await;
-        self.inner.cache.forget(key);
+        self.shared.cache.forget(key);
         revoked
     }
 
@@ -149,7 +149,7 @@ impl Runtime {
         integration: &str,
         subject: Subject,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
-        self.inner
+        self.shared
             .manager
             .as_deref()
             .ok_or(AuthorizeError::NoStore)?
@@ -161,7 +161,7 @@ impl Runtime {
     /// installation: the source is asked again at the next need (after a reinstall, or a
     /// change of the installation's `oauth_iparams`).
     pub fn forget_integrations(&self) {
-        if let Some(manager) = self.inner.manager.as_deref() {
+        if let Some(manager) = self.shared.manager.as_deref() {
             manager.integrations.forget(&self.installation);
         }
     }
@@ -180,7 +180,7 @@ impl Runtime {
         user: Option<&UserId>,
         callback: &Callback,
     ) -> Result<CallbackOutcome, CallbackError> {
-        match self.inner.manager.as_deref() {
+        match self.shared.manager.as_deref() {
             Some(manager) => {
                 // A named installation's handle completes only its own authorizations; the
                 // default handle (a callback route serving every installation) any, the
@@ -193,7 +193,7 @@ impl Runtime {
                     ..
                 }) = &outcome
                 {
-                    self.inner.cache.forget(&TokenKey {
+                    self.shared.cache.forget(&TokenKey {
                         installation: installation.clone(),
                         integration: integration.to_string().into(),
                         subject: subject.clone(),
@@ -217,7 +217,7 @@ impl Runtime {
     /// runtime is. Each key goes through the templates' single-flight path, so a call and the
     /// background never refresh the same token twice. Must be called within a Tokio runtime.
     pub fn refresh_in_background(&self, every: Duration) -> Result<BackgroundRefresh, TokenError> {
-        let manager = Arc::downgrade(self.inner.manager.as_ref().ok_or_else(|| {
+        let manager = Arc::downgrade(self.shared.manager.as_ref().ok_or_else(|| {
             TokenError::new("the runtime has no token store (see RuntimeBuilder::store)")
         })?);
         if every.is_zero() {
@@ -248,17 +248,17 @@ impl Runtime {
     /// and answers stay. Returns how many tokens were deleted.
     pub async fn uninstall(&self) -> Result<usize, TokenError> {
         let uninstalled = self.manager()?.uninstall(&self.installation).await;
-        self.inner.cache.forget_installation(&self.installation);
+        self.shared.cache.forget_installation(&self.installation);
         uninstalled
     }
 
     /// The token store, if the runtime was built with one.
     pub fn store(&self) -> Option<&Arc<dyn TokenStore>> {
-        self.inner.manager.as_ref().map(|m| m.store())
+        self.shared.manager.as_ref().map(|m| m.store())
     }
 
     fn manager(&self) -> Result<&TokenManager, TokenError> {
-        self.inner.manager.as_deref().ok_or_else(|| {
+        self.shared.manager.as_deref().ok_or_else(|| {
             TokenError::new("the runtime has no token store (see RuntimeBuilder::store)")
         })
     }

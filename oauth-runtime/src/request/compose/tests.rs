@@ -1228,7 +1228,7 @@ fn clients_made_per_call_share_a_start_only_with_the_same_text() {
         }
     }
     // One text per installation host, whatever the calls' values.
-    assert_eq!(runtime.inner.starts.len(), 2);
+    assert_eq!(runtime.shared.starts.len(), 2);
     // A client called again keeps the runtime's start for its text.
     let called_twice = |template: &'static TemplateInfo, host: &str| {
         let fixed = FixedPart::default();
@@ -1247,7 +1247,7 @@ fn clients_made_per_call_share_a_start_only_with_the_same_text() {
         !acme.shares_start_with(&globex),
         "another installation's text"
     );
-    assert_eq!(runtime.inner.starts.len(), 2);
+    assert_eq!(runtime.shared.starts.len(), 2);
     // Another template with the same text composes a start of its own.
     let (other, again) = (called_twice(&OTHER, "acme"), called_twice(&OTHER, "acme"));
     assert!(!other.shares_start_with(&acme));
@@ -1276,10 +1276,10 @@ fn a_refused_base_is_refused_at_every_call_and_never_kept() {
         );
         assert!(client.composed().is_none(), "nothing kept");
     }
-    assert_eq!(runtime.inner.starts.len(), 0);
+    assert_eq!(runtime.shared.starts.len(), 0);
     // The same host over https is another text, and is kept.
     send_from_new_client(&runtime, &TEMPLATE, "acme", "1").unwrap();
-    assert_eq!(runtime.inner.starts.len(), 1);
+    assert_eq!(runtime.shared.starts.len(), 1);
 }
 
 #[test]
