@@ -21,7 +21,7 @@ pub type IntegrationsFuture<'a> =
 /// (each installation's `oauth_iparams`, then `IntegrationSpec::configure`); the runtime asks
 /// it at an installation's first need, keeps the answer a while
 /// ([`crate::RuntimeBuilder::integration_source`]), and asks again after
-/// [`crate::Runtime::forget_installation_config`] (a reinstall, changed settings).
+/// [`crate::Runtime::forget_integrations`] (a reinstall, changed settings).
 ///
 /// Without a source, every installation uses the integrations given to the builder.
 pub trait IntegrationSource: Send + Sync + 'static {

@@ -272,7 +272,7 @@ impl RuntimeBuilder {
 
     /// The longest a call waits for its token as a whole (default 90 s): the wait for another
     /// refresh, the token requests and the save together; after it the call fails with
-    /// [`TokenError::Refresh`]. A refresh under way is not cut short: it goes on, and its
+    /// [`TokenError::Refresh`](crate::TokenError::Refresh). A refresh under way is not cut short: it goes on, and its
     /// tokens are saved for the next call. Keep it longer than
     /// [`refresh_lock_wait`](Self::refresh_lock_wait).
     pub fn token_wait(mut self, wait: Duration) -> Self {
@@ -280,7 +280,7 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The bounds of the response cache ([`RequestBuilder::cache`]): at most `entries`
+    /// The bounds of the response cache ([`RequestBuilder::cache`](crate::RequestBuilder::cache)): at most `entries`
     /// answers and `bytes` of bodies (default 1,000 and 32 MiB); the oldest goes first.
     pub fn response_cache(mut self, entries: usize, bytes: usize) -> Self {
         self.cache_entries = entries;

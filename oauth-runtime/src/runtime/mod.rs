@@ -133,7 +133,7 @@ impl Runtime {
 
     /// Revokes the tokens of `key` at the provider (RFC 7009: the refresh token, then the
     /// access token) when the integration has a revocation endpoint
-    /// ([`IntegrationConfig::revocation_url`]), then deletes them here, even when the provider
+    /// ([`IntegrationConfig::revocation_url`](crate::IntegrationConfig::revocation_url)), then deletes them here, even when the provider
     /// could not be asked. Says what the provider answered.
     pub async fn revoke_tokens(&self, key: &TokenKey) -> Result<Revocation, TokenError> {
         let key = &*self.own(key);
@@ -157,7 +157,7 @@ impl Runtime {
             .await
     }
 
-    /// Forgets the integrations the app's [`IntegrationSource`] gave for this handle's
+    /// Forgets the integrations the app's [`IntegrationSource`](crate::IntegrationSource) gave for this handle's
     /// installation: the source is asked again at the next need (after a reinstall, or a
     /// change of the installation's `oauth_iparams`).
     pub fn forget_integrations(&self) {
