@@ -205,8 +205,9 @@ impl AppPlan {
         let templates = app
             .templates
             .iter()
-            .filter(|t| seen.insert(names::snake_case(&t.name.value)))
-            .map(|t| template_plan(app, t, &iparams))
+            .map(|t| (t, names::snake_case(&t.name.value)))
+            .filter(|(_, method_name)| seen.insert(method_name.clone()))
+            .map(|(t, method_name)| template_plan(app, t, method_name, &iparams))
             .collect();
         AppPlan {
             iparams,
@@ -230,7 +231,12 @@ impl AppPlan {
     }
 }
 
-fn template_plan(app: &AppConfig, template: &Template, iparams: &[IparamField]) -> TemplatePlan {
+fn template_plan(
+    app: &AppConfig,
+    template: &Template,
+    method_name: String,
+    iparams: &[IparamField],
+) -> TemplatePlan {
     let mut seen = HashSet::new();
     let context: Vec<ContextField> = context_fields(template)
         .into_iter()
@@ -264,7 +270,7 @@ fn template_plan(app: &AppConfig, template: &Template, iparams: &[IparamField]) 
     let (steps, fixed_steps) = steps(template, &resolve);
     TemplatePlan {
         name: template.name.value.clone(),
-        method_name: names::snake_case(&template.name.value),
+        method_name,
         context_name: format!("{}Context", names::upper_camel_case(&template.name.value)),
         shown: shown(template),
         method: template.schema.method.value,
