@@ -1,7 +1,7 @@
 //! Names that generated code uses. Not a public API: it changes with the macro.
 
 pub use crate::request::{
-    Compose, FixedPart, FixedParts, Installation, MethodKind, PathPart, PathText, TemplateInfo,
+    Compose, FixedPart, Installation, MethodKind, PathPart, PathText, TemplateInfo,
 };
 pub use http::HeaderName;
 pub use secrecy::SecretString;

@@ -58,14 +58,23 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
         .filter(|template| template.fixed_steps > 0)
         .map(|template| ident(&template.method_name))
         .collect();
-    // With installation parameters, the fixed parts share their allocation (`Installation`).
+    // The installation parameters and the fixed parts share one allocation (`Installation`),
+    // either being `()` when the app has none.
     let fixed_type = if fixed_parts.is_empty() {
         quote!(())
     } else {
         quote!(#fixed_ident)
     };
     let (iparams_item, iparams_field, new_params, new_init) = if iparams.is_empty() {
-        (quote!(), quote!(), quote!(), quote!())
+        let (field, init) = if fixed_parts.is_empty() {
+            (quote!(), quote!())
+        } else {
+            (
+                quote!(__iparams: #rt::__private::Installation<(), #fixed_type>,),
+                quote!(__iparams: #rt::__private::Installation::new(()),),
+            )
+        };
+        (quote!(), field, quote!(), init)
     } else {
         let doc = doc(&format!(
             "Installation parameters of [`{client}`]: what an admin gives when installing the app."
@@ -110,15 +119,6 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
             struct #fixed_ident { #(#fixed_parts: #rt::__private::FixedPart,)* }
         }
     };
-    // Without installation parameters, the fixed parts are a field of their own.
-    let (fixed_field, fixed_init) = if fixed_parts.is_empty() || !iparams.is_empty() {
-        (quote!(), quote!())
-    } else {
-        (
-            quote!(__fixed: #rt::__private::FixedParts<#fixed_ident>,),
-            quote!(__fixed: ::core::default::Default::default(),),
-        )
-    };
 
     let client_doc = doc(&format!(
         "Client for the request templates of {}.",
@@ -133,7 +133,6 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
         #vis struct #client {
             __runtime: #rt::Runtime,
             #iparams_field
-            #fixed_field
         }
 
         #iparams_item
@@ -144,7 +143,7 @@ pub fn generate_plan(plan: &AppPlan, spec: &ClientSpec) -> TokenStream {
         impl #client {
             /// A client for one installation of the app.
             #vis fn new(runtime: #rt::Runtime #new_params) -> Self {
-                Self { __runtime: runtime, #new_init #fixed_init }
+                Self { __runtime: runtime, #new_init }
             }
 
             #(#methods)*
@@ -273,16 +272,10 @@ fn template_tokens(
     }
     run.end(&mut statements);
     if !fixed.is_empty() {
-        // Where `generate_plan` puts the fixed parts: beside the installation parameters.
-        let fixed_parts = if plan.iparams.is_empty() {
-            quote!(self.__fixed)
-        } else {
-            quote!(self.__iparams.fixed())
-        };
         statements.insert(
             0,
             quote! {
-                if request.fixed(&#fixed_parts.#method) {
+                if request.fixed(&self.__iparams.fixed().#method) {
                     #(#fixed)*
                     request.keep_fixed();
                 }

@@ -14,7 +14,7 @@ mod token;
 
 pub(crate) use budget::{BudgetLimit, Budgets};
 pub use builder::RequestBuilder;
-pub use compose::{Compose, FixedPart, FixedParts, Installation, PathPart, PathText};
+pub use compose::{Compose, FixedPart, Installation, PathPart, PathText};
 pub(crate) use compose::{SHARED_STARTS, SharedStarts};
 pub use draft::{MethodKind, TemplateInfo};
 pub(crate) use shared::Shared;

@@ -21,42 +21,11 @@ use super::segments::Segments;
 use crate::error::InvokeError;
 use crate::http_clients::Identity;
 
-/// The fixed parts of a generated client's requests, one [`FixedPart`] field per template
-/// method (`T` is a struct the macro generates), shared by the client's clones: for an app
-/// without installation parameters (an app with some keeps them in its [`Installation`]).
-pub struct FixedParts<T>(Arc<T>);
-
-impl<T: Default> Default for FixedParts<T> {
-    fn default() -> Self {
-        FixedParts(Arc::default())
-    }
-}
-
-impl<T> Clone for FixedParts<T> {
-    fn clone(&self) -> Self {
-        FixedParts(Arc::clone(&self.0))
-    }
-}
-
-impl<T> Deref for FixedParts<T> {
-    type Target = T;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for FixedParts<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URLs and headers carry installation parameters: never shown.
-        f.debug_struct("FixedParts").finish_non_exhaustive()
-    }
-}
-
 /// A generated client's installation parameters (`I`) and the fixed parts of its requests
-/// (`F`, as in [`FixedParts`]), in one allocation shared by the client's clones: a client made
-/// per call (a server of many installations may make one per request) makes one, not two. It
-/// reads as the parameters; [`fixed`](Self::fixed) gives the fixed parts.
+/// (`F`, a struct the macro generates, one [`FixedPart`] field per template method), in one
+/// allocation shared by the client's clones: a client made per call (a server of many
+/// installations may make one per request) makes one, not two. Either is `()` when the app
+/// has none. It reads as the parameters; [`fixed`](Self::fixed) gives the fixed parts.
 pub struct Installation<I, F>(Arc<(I, F)>);
 
 impl<I, F: Default> Installation<I, F> {
@@ -198,14 +167,16 @@ impl FixedPart {
     }
 
     /// Keeps the first start, with its fixed headers; the same start composed by a concurrent
-    /// call is the same.
+    /// call is the same, and is not boxed once one is kept.
     pub(super) fn keep(&self, kept: Arc<Kept>, headers: Box<[(HeaderName, HeaderValue)]>) {
-        let _ = self.start.set(Box::new(Start {
-            kept,
-            headers,
-            identity: OnceLock::new(),
-            prefixed: OnceLock::new(),
-        }));
+        self.start.get_or_init(|| {
+            Box::new(Start {
+                kept,
+                headers,
+                identity: OnceLock::new(),
+                prefixed: OnceLock::new(),
+            })
+        });
     }
 
     /// Whether its start is the one `other` keeps.

@@ -27,7 +27,7 @@ mod starts;
 
 use checks::invalid_host;
 use encode::{HOST, PATH_PREFIX, is_dot_segment, split_slashes};
-pub use fixed::{FixedPart, FixedParts, Installation};
+pub use fixed::{FixedPart, Installation};
 pub use literal::{PathPart, PathText};
 use prefix::PrefixMemo;
 use segments::Segments;
